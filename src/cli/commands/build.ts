@@ -1,0 +1,170 @@
+import { availableParallelism } from "node:os";
+import { join } from "node:path";
+import { rm } from "node:fs/promises";
+import { buildNodes, type NodeOutcome } from "../../build.js";
+import { formatProblem } from "../../errors.js";
+import { describeReason, type EngineEvent } from "../../events.js";
+import { selectNodes } from "../../graph.js";
+import { writeLockfile, type LockEntries } from "../../lockfile.js";
+import { planNodes } from "../../plan.js";
+import { openProject, type Session } from "../../project.js";
+import { writeFileAtomic } from "../../store/atomic.js";
+import { acquireStoreLock } from "../store-lock.js";
+import { plainRenderer } from "../../logging/plain.js";
+import type { Renderer } from "../../logging/types.js";
+import { parseCommandArgs, positiveInt } from "../args.js";
+import { formatDuration, printJson, reasonsJson } from "../output.js";
+
+export const buildHelp = `sabuild build [targets] [-j N] [--locked] [--json] [--verbose]
+  Builds the targets (<subagent>, <subagent>:<stage> or <stage>; default: everything available)
+  and what they depend on, reusing every result already in the store.
+  -j N        run at most N stages or map items at once (default: CPU count)
+  --locked    fail if any stage's inputs drifted from sabuild.lock (for CI); never rewrites it
+  --verbose   print every stage log line (plain output)`;
+
+export interface BuildOptions {
+  targets: string[];
+  jobs: number;
+  locked: boolean;
+  json: boolean;
+  verbose: boolean;
+}
+
+export interface BuildSummary {
+  exitCode: number;
+  outcomes: NodeOutcome[];
+  durationMs: number;
+}
+
+export async function buildCommand(argv: string[]): Promise<number> {
+  const args = parseCommandArgs("build", argv, { jobs: { type: "string", short: "j" }, locked: { type: "boolean" }, verbose: { type: "boolean", short: "v" } });
+  if (args.help) return (console.log(buildHelp), 0);
+  const session = await openProject(args.global);
+  const opts: BuildOptions = {
+    targets: args.positionals,
+    jobs: positiveInt("jobs", args.values.jobs as string | undefined, availableParallelism()),
+    locked: args.values.locked === true,
+    json: args.global.json,
+    verbose: args.values.verbose === true,
+  };
+  const summary = await runBuild(session, opts, process.argv.slice(2).join(" "));
+  if (opts.json) {
+    printJson({
+      ok: summary.exitCode === 0,
+      durationMs: summary.durationMs,
+      stages: summary.outcomes.map((o) => ({
+        id: o.id,
+        status: o.status,
+        reasons: reasonsJson(o.reasons),
+        durationMs: o.durationMs,
+        ...(o.key ? { key: o.key } : {}),
+        ...(o.output ? { output: o.output } : {}),
+        ...(o.error ? { error: o.error } : {}),
+        ...(o.problems ? { problems: o.problems } : {}),
+        ...(o.logFile ? { log: o.logFile } : {}),
+      })),
+    });
+  }
+  return summary.exitCode;
+}
+
+/** One build of a project: lock the store, run, record. Shared by `build` and `watch`. */
+export async function runBuild(session: Session, opts: BuildOptions, command: string): Promise<BuildSummary> {
+  const started = Date.now();
+  const { selected, named } = selectNodes(session.nodes, opts.targets);
+  const renderer = await pickRenderer(opts);
+
+  const explicitUnavailable = opts.targets.length > 0 ? selected.filter((n) => named.has(n.id) && n.stage.unavailable) : [];
+  if (explicitUnavailable.length) {
+    for (const n of explicitUnavailable) process.stderr.write(`error: ${n.id}: ${n.stage.unavailable}\n`);
+    return { exitCode: 1, outcomes: [], durationMs: Date.now() - started };
+  }
+  if (opts.locked) {
+    const drift = await lockDrift(session, selected);
+    if (drift.length) {
+      process.stderr.write(`error: --locked: ${drift.length} stage(s) drifted from sabuild.lock:\n${drift.join("\n")}\nhint: run \`sabuild build\` without --locked and commit sabuild.lock\n`);
+      return { exitCode: 1, outcomes: [], durationMs: Date.now() - started };
+    }
+  }
+
+  const lock = await acquireStoreLock(session.store.root, command);
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onSigint = (): void => {
+    interrupts++;
+    if (interrupts > 1) process.exit(130);
+    process.stderr.write("\ninterrupted: stopping; finished work is kept (Ctrl-C again to quit at once)\n");
+    controller.abort(new Error("interrupted"));
+  };
+  process.on("SIGINT", onSigint);
+  process.on("SIGTERM", onSigint);
+  let outcomes: NodeOutcome[] = [];
+  try {
+    // Staging leftovers of a killed build: nobody else can be using them while we hold the lock.
+    await rm(session.store.cas.tmpDir, { recursive: true, force: true });
+    renderer.start(selected.filter((n) => !n.stage.unavailable).map((n) => n.id));
+    outcomes = await buildNodes({ ...session.env, events: (e: EngineEvent) => renderer.event(e), jobs: opts.jobs, signal: controller.signal }, selected);
+    await renderer.stop();
+    if (!opts.locked) await updateLockfile(session, outcomes);
+    await session.store.stat.save();
+    await recordBuild(session, outcomes);
+  } finally {
+    process.off("SIGINT", onSigint);
+    process.off("SIGTERM", onSigint);
+    await lock.release();
+  }
+  const durationMs = Date.now() - started;
+  const failed = outcomes.filter((o) => o.status === "failed");
+  const inputErrors = failed.filter((o) => o.problems?.length);
+  if (!opts.json) {
+    for (const o of failed) {
+      for (const p of o.problems ?? []) process.stderr.write(`${formatProblem(p)}\n`);
+      if (!o.problems?.length) process.stderr.write(`error: ${o.id}: ${o.error ?? "failed"}${o.logFile ? `\n  log: ${o.logFile}` : ""}\n`);
+    }
+    const n = (s: string): number => outcomes.filter((o) => o.status === s).length;
+    process.stderr.write(
+      `${n("built")} built, ${n("restored")} restored, ${n("up-to-date")} up-to-date, ${n("unavailable")} unavailable` +
+        `${failed.length ? `, ${failed.length} failed` : ""}${n("cancelled") ? `, ${n("cancelled")} cancelled` : ""} in ${formatDuration(durationMs)}\n`,
+    );
+  }
+  // A rebuilt stage whose output differs from the lock's makes its dependants drift too.
+  const drifted = opts.locked ? outcomes.filter((o) => o.key && session.lock[o.id]?.key !== o.key) : [];
+  if (drifted.length) {
+    process.stderr.write(`error: --locked: rebuilt outputs differ from sabuild.lock: ${drifted.map((o) => o.id).join(", ")}\n`);
+    return { exitCode: 1, outcomes, durationMs };
+  }
+  const exitCode = controller.signal.aborted ? 130 : inputErrors.length && inputErrors.length === failed.length ? 2 : failed.length ? 1 : 0;
+  return { exitCode, outcomes, durationMs };
+}
+
+async function pickRenderer(opts: BuildOptions): Promise<Renderer> {
+  if (opts.json) return plainRenderer({ verbose: false, write: () => undefined });
+  if (process.stderr.isTTY && !process.env.CI) return (await import("../../logging/listr.js")).listrRenderer();
+  return plainRenderer({ verbose: opts.verbose });
+}
+
+/** Stages whose inputs no longer match sabuild.lock (a missing output is not drift: it is rebuilt). */
+async function lockDrift(session: Session, selected: Session["nodes"]): Promise<string[]> {
+  const { planned } = await planNodes(session.env, selected);
+  return planned
+    .filter((s) => s.status === "cached" || (s.status === "will-run" && !s.reasons.every((r) => r.type === "missing-output" || r.type === "upstream-will-run")) || s.status === "error")
+    .map((s) => `  ${s.id}: ${s.reasons.map(describeReason).join("; ")}`);
+}
+
+async function updateLockfile(session: Session, outcomes: NodeOutcome[]): Promise<void> {
+  const ids = new Set(session.nodes.map((n) => n.id));
+  const entries: LockEntries = {};
+  for (const [id, e] of Object.entries(session.lock)) if (ids.has(id)) entries[id] = e;
+  for (const o of outcomes) if (o.lockEntry) entries[o.id] = o.lockEntry;
+  await writeLockfile(session.lockPath, entries);
+  session.lock = entries;
+  session.env.lock = entries;
+}
+
+/** Remembered for `gc`: the last builds' results stay even when sabuild.lock moves on. */
+async function recordBuild(session: Session, outcomes: NodeOutcome[]): Promise<void> {
+  const stages = outcomes.filter((o) => o.key && o.output).map((o) => ({ id: o.id, key: o.key!, output: o.output! }));
+  if (!stages.length) return;
+  const name = `${new Date().toISOString().replace(/[:.]/g, "-")}-${process.pid}.json`;
+  await writeFileAtomic(join(session.store.root, "builds", name), `${JSON.stringify({ project: session.project.root, stages }, null, 1)}\n`);
+}

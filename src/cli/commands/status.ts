@@ -1,0 +1,32 @@
+import type { PlannedStage } from "../../events.js";
+import { planNodes } from "../../plan.js";
+import { openProject } from "../../project.js";
+import { parseCommandArgs } from "../args.js";
+import { printJson } from "../output.js";
+
+export const statusHelp = `sabuild status [--json]
+  One line per subagent: each stage's state (✓ up-to-date, ↺ cached, ▶ will run, · unavailable, ✗ error).`;
+
+const MARK: Record<PlannedStage["status"], string> = { "up-to-date": "✓", cached: "↺", "will-run": "▶", unavailable: "·", error: "✗" };
+
+export async function statusCommand(argv: string[]): Promise<number> {
+  const args = parseCommandArgs("status", argv, {});
+  if (args.help) return (console.log(statusHelp), 0);
+  const session = await openProject(args.global);
+  const { planned } = await planNodes(session.env, session.nodes);
+  const subagents = session.project.subagents.map((s) => {
+    const stages = planned.filter((p) => p.subagent === s.name);
+    return { name: s.name, stages: Object.fromEntries(stages.map((p) => [p.kind, p.status])) as Record<string, PlannedStage["status"]> };
+  });
+  const stale = planned.filter((p) => p.status === "will-run" || p.status === "cached" || p.status === "error").length;
+  if (args.global.json) {
+    printJson({ project: session.project.root, store: session.store.root, upToDate: stale === 0, subagents });
+    return 0;
+  }
+  const width = Math.max(...subagents.map((s) => s.name.length));
+  for (const s of subagents) {
+    console.log(`${s.name.padEnd(width)}  ${Object.entries(s.stages).map(([k, st]) => `${MARK[st]} ${k}`).join("  ")}`);
+  }
+  console.log(stale === 0 ? "\neverything available is up to date" : `\n${stale} stage(s) need a build: run \`sabuild plan\` for reasons`);
+  return 0;
+}

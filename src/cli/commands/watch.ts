@@ -1,0 +1,93 @@
+import { dirname, relative } from "node:path";
+import { watch } from "chokidar";
+import { formatProblem, UserInputError } from "../../errors.js";
+import { openProject } from "../../project.js";
+import { currentPreimage } from "../../evaluate.js";
+import { parseCommandArgs, positiveInt } from "../args.js";
+import { runBuild } from "./build.js";
+import { availableParallelism } from "node:os";
+
+export const watchHelp = `sabuild watch [targets] [-j N] [--debounce MS]
+  Builds, then watches subagents.yaml, plugins and every stage's input files; after an edit
+  (debounced, default 300 ms) rebuilds what it made stale. Errors are shown and watching goes on.`;
+
+export async function watchCommand(argv: string[]): Promise<number> {
+  const args = parseCommandArgs("watch", argv, { jobs: { type: "string", short: "j" }, debounce: { type: "string" }, verbose: { type: "boolean", short: "v" } });
+  if (args.help) return (console.log(watchHelp), 0);
+  const debounceMs = positiveInt("debounce", args.values.debounce as string | undefined, 300);
+  const jobs = positiveInt("jobs", args.values.jobs as string | undefined, availableParallelism());
+  // What builds write must never wake the watcher: the store, the lock file, VCS and packages.
+  let storeRoot = "\0";
+  const ignored = (path: string): boolean =>
+    path.startsWith(storeRoot) || path.endsWith("sabuild.lock") || /[\\/](node_modules|\.git)([\\/]|$)/.test(path);
+  const watcher = watch([], { ignoreInitial: true, ignored });
+  let watched = new Set<string>();
+  let timer: NodeJS.Timeout | undefined;
+  let building = false;
+  let again = false;
+
+  const cycle = async (): Promise<void> => {
+    if (building) {
+      again = true;
+      return;
+    }
+    building = true;
+    try {
+      const { paths, store } = await buildOnce(args.global, args.positionals, jobs, args.values.verbose === true);
+      if (store) storeRoot = store;
+      const next = new Set(paths);
+      watcher.unwatch([...watched].filter((p) => !next.has(p)));
+      watcher.add([...next].filter((p) => !watched.has(p)));
+      watched = next;
+    } finally {
+      building = false;
+    }
+    process.stderr.write(`[watch] watching ${watched.size} paths; Ctrl-C to stop\n`);
+    if (again) {
+      again = false;
+      await cycle();
+    }
+  };
+  watcher.on("all", (_event, path) => {
+    if (timer) clearTimeout(timer);
+    timer = setTimeout(() => {
+      process.stderr.write(`[watch] ${relative(args.global.dir, path) || path} changed\n`);
+      void cycle();
+    }, debounceMs);
+  });
+  await cycle();
+  await new Promise<void>((resolve) => {
+    process.once("SIGINT", () => resolve());
+    process.once("SIGTERM", () => resolve());
+  });
+  await watcher.close();
+  return 0;
+}
+
+/** One build; returns the paths to watch. Bad input is printed, and the config is still watched. */
+async function buildOnce(global: { dir: string; config?: string }, targets: string[], jobs: number, verbose: boolean): Promise<{ paths: string[]; store?: string }> {
+  const configPath = `${global.dir}/${global.config ?? "subagents.yaml"}`;
+  try {
+    const session = await openProject(global);
+    const summary = await runBuild(session, { targets, jobs, locked: false, json: false, verbose }, "watch");
+    process.stderr.write(`[watch] build ${summary.exitCode === 0 ? "succeeded" : "failed"}\n`);
+    const paths = new Set<string>([session.project.file, ...session.project.plugins]);
+    for (const node of session.nodes) {
+      if (node.stage.unavailable) continue;
+      const pre = await currentPreimage(session.env, node, {});
+      // Watching the directory too catches files added beside the inputs (a new skill script).
+      for (const rel of pre.ok ? Object.keys(pre.value.files) : []) {
+        const abs = `${session.project.root}/${rel}`;
+        paths.add(abs);
+        paths.add(dirname(abs));
+      }
+    }
+    return { paths: [...paths], store: session.store.root };
+  } catch (e) {
+    if (!(e instanceof UserInputError)) throw e;
+    for (const p of e.problems) process.stderr.write(`${formatProblem(p)}\n`);
+    if (!e.problems.length) process.stderr.write(`error: ${e.message}\n`);
+    process.stderr.write("[watch] fix the input; watching for changes\n");
+    return { paths: [configPath] };
+  }
+}

@@ -1,0 +1,92 @@
+import * as z from "zod";
+import { nonEmpty, relativePath } from "./fields.js";
+import { settingsSchema, sourceSchema, SUBAGENT_NAME } from "./schema.js";
+
+/**
+ * The schema of subagents.yaml as written. Each layer (`defaults`, each subagent) is checked
+ * where it is written, so a problem points at its own line however it would be inherited.
+ * In a layer every key is optional and may be `null` (reset to the built-in default).
+ */
+
+type Meta = Record<string, unknown>;
+
+/** An object whose keys all have defaults or are optional merges key by key across layers. */
+function isMergeable(schema: z.ZodType): schema is z.ZodObject {
+  if (!(schema instanceof z.ZodObject)) return false;
+  return Object.values(schema.shape).every((field) => (field as z.ZodType).safeParse(undefined).success);
+}
+
+/**
+ * An object with a required key (such as `pricing`) stays whole: it must be complete in the
+ * layer that writes it, so the merged result can never miss a key no layer can be blamed for.
+ */
+function layerValue(schema: z.ZodType): z.ZodType {
+  if (isMergeable(schema)) return layerObject(schema);
+  if (schema instanceof z.ZodRecord) {
+    return z.record(schema.keyType, layerValue(schema.valueType as z.ZodType).nullable());
+  }
+  return schema;
+}
+
+function layerField(field: z.ZodType): z.ZodType {
+  const meta: Meta = {};
+  let inner = field;
+  let fallback: { value: unknown } | undefined;
+  for (;;) {
+    Object.assign(meta, { ...z.globalRegistry.get(inner), ...meta });
+    if (inner instanceof z.ZodDefault) {
+      fallback ??= { value: inner.def.defaultValue };
+      inner = inner.unwrap() as z.ZodType;
+    } else if (
+      inner instanceof z.ZodPrefault ||
+      inner instanceof z.ZodOptional ||
+      inner instanceof z.ZodNullable
+    ) {
+      inner = inner.unwrap() as z.ZodType;
+    } else break;
+  }
+  const value = layerValue(inner).nullable();
+  // The default only documents the built-in value for editors; merging fills it in, not this.
+  const out = fallback ? value.default(fallback.value as never) : value.optional();
+  return Object.keys(meta).length > 0 ? out.meta(meta) : out;
+}
+
+function layerObject(schema: z.ZodObject): z.ZodObject {
+  const shape: Record<string, z.ZodType> = {};
+  for (const [key, field] of Object.entries(schema.shape)) shape[key] = layerField(field as z.ZodType);
+  const meta = z.globalRegistry.get(schema);
+  const layer = z.strictObject(shape);
+  return meta ? layer.meta(meta) : layer;
+}
+
+export const settingsLayerSchema = layerObject(settingsSchema);
+
+export const subagentLayerSchema = z.strictObject({
+  extends: nonEmpty("the name of another subagent")
+    .optional()
+    .describe("Inherit every setting, and the source, from this subagent."),
+  source: sourceSchema.optional().describe("Required, unless inherited through extends."),
+  ...settingsLayerSchema.shape,
+});
+
+const subagentName = z
+  .string()
+  .regex(SUBAGENT_NAME, { error: 'lowercase letters, digits, "-" and "_", starting with a letter or digit' });
+
+export const documentSchema = z.strictObject({
+  version: z.literal(1, { error: "1" }),
+  store: relativePath().default("cache").describe("Content store, relative to the project directory."),
+  plugins: z.array(relativePath()).default([]).describe("Stage plugin modules."),
+  defaults: settingsLayerSchema
+    .nullable()
+    .optional()
+    .describe("Settings every subagent starts from (all keys but source and extends)."),
+  subagents: z
+    .record(subagentName, subagentLayerSchema)
+    .refine((subagents) => Object.keys(subagents).length > 0, {
+      error: "at least one subagent",
+      params: { message: "no subagents defined" },
+    }),
+});
+
+export type DocumentAsWritten = z.output<typeof documentSchema>;

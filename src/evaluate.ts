@@ -1,0 +1,86 @@
+import { join } from "node:path";
+import type { ProjectConfig } from "./config/index.js";
+import { diffLockEntry, diffPreimage } from "./diff.js";
+import type { Problem } from "./errors.js";
+import type { PlanStatus, Reason } from "./events.js";
+import type { StageNode } from "./graph.js";
+import { computeKey, type KeyPreimage } from "./key.js";
+import type { LockEntries } from "./lockfile.js";
+import type { ActionResult, Store } from "./store/index.js";
+import { err, ok, type Result } from "./result.js";
+
+/** What the engine knows about a node before deciding to run it. */
+export type Evaluation =
+  | { status: "unavailable"; reasons: Reason[] }
+  | { status: "error"; reasons: Reason[]; problems: Problem[] }
+  | { status: "blocked"; reasons: Reason[] }
+  | {
+      status: Extract<PlanStatus, "up-to-date" | "cached" | "will-run">;
+      reasons: Reason[];
+      preimage: KeyPreimage;
+      key: string;
+      /** Present when the store holds a complete result for this key. */
+      hit?: ActionResult;
+    };
+
+export interface EvalEnv {
+  project: ProjectConfig;
+  store: Store;
+  lock: LockEntries;
+  /** Extra toolchain identity per node id, e.g. the digest of the plugin that provides the stage. */
+  toolchainOf(node: StageNode): Record<string, string>;
+}
+
+/** Hashes a node's inputs, computes its key and looks it up: pure decisions, no stage code runs. */
+export async function evaluateNode(
+  env: EvalEnv,
+  node: StageNode,
+  upstream: Record<string, string>,
+): Promise<Evaluation> {
+  const current = await currentPreimage(env, node, upstream);
+  if (!current.ok) {
+    const problems = current.error;
+    return { status: "error", reasons: problems.map((p) => ({ type: "error", message: `${p.file}: ${p.message}` })), problems };
+  }
+  const preimage = current.value;
+  const key = computeKey(preimage);
+  const found = await env.store.ac.get(key);
+  const hit = found && (await env.store.cas.isComplete(found.output)) ? found : undefined;
+  const locked = env.lock[node.id];
+  if (hit && locked?.key === key) return { status: "up-to-date", reasons: [], preimage, key, hit };
+  const reasons = await reasonsAgainstLock(env, node, preimage, key);
+  return hit ? { status: "cached", reasons, preimage, key, hit } : { status: "will-run", reasons, preimage, key };
+}
+
+/** The key preimage of a node as things are now: its params, hashed input files and toolchain. */
+export async function currentPreimage(env: EvalEnv, node: StageNode, upstream: Record<string, string>): Promise<Result<KeyPreimage, Problem[]>> {
+  const inputs = await node.stage.inputs({ project: env.project, subagent: node.subagent });
+  if (!inputs.ok) return inputs;
+  const files: Record<string, string> = {};
+  const problems: Problem[] = [];
+  for (const rel of inputs.value.files) {
+    try {
+      files[rel] = await env.store.stat.digest(join(env.project.root, rel));
+    } catch {
+      problems.push({ file: rel, line: 0, column: 0, keyPath: [], message: `input file of ${node.id} is missing`, hint: "check the path in subagents.yaml" });
+    }
+  }
+  if (problems.length) return err(problems);
+  return ok({
+    kind: node.stage.kind,
+    version: node.stage.version,
+    params: inputs.value.params,
+    files,
+    upstream,
+    toolchain: { ...(inputs.value.toolchain ?? {}), ...env.toolchainOf(node) },
+  });
+}
+
+async function reasonsAgainstLock(env: EvalEnv, node: StageNode, preimage: KeyPreimage, key: string): Promise<Reason[]> {
+  const locked = env.lock[node.id];
+  if (!locked) return [{ type: "new" }];
+  if (locked.key === key) return [{ type: "missing-output" }];
+  const previous = await env.store.ac.get(locked.key);
+  const reasons = previous ? diffPreimage(previous.preimage, preimage) : diffLockEntry(locked, preimage);
+  return reasons.length ? reasons : [{ type: "params" }];
+}

@@ -1,0 +1,83 @@
+import type { Problem } from "./errors.js";
+
+/** Why a stage is not up to date: data first; renderers turn it into words. */
+export type Reason =
+  | { type: "new" }
+  | { type: "param"; path: string; old?: unknown; new?: unknown }
+  | { type: "params" }
+  | { type: "file"; path: string; change: "added" | "removed" | "modified" }
+  | { type: "upstream"; stage: string; old?: string; new?: string }
+  | { type: "upstream-will-run"; stage: string }
+  | { type: "version"; old: string; new: string }
+  | { type: "toolchain"; name: string; old?: string; new?: string }
+  | { type: "missing-output" }
+  | { type: "unavailable"; message: string }
+  | { type: "needs"; stage: string }
+  | { type: "error"; message: string };
+
+export type PlanStatus = "up-to-date" | "cached" | "will-run" | "unavailable" | "error";
+
+export interface PlannedStage {
+  id: string;
+  subagent: string;
+  kind: string;
+  status: PlanStatus;
+  reasons: Reason[];
+  key?: string;
+  /** For map stages: how many items are already in the store, of how many. */
+  items?: { cached: number; total: number };
+}
+
+export type BuildStatus = "built" | "restored" | "up-to-date" | "failed" | "cancelled" | "skipped";
+
+/** The engine's event stream; the listr2 view, the plain log and --json all render these. */
+export type EngineEvent =
+  | { type: "stage-start"; id: string; reasons: Reason[] }
+  | { type: "stage-progress"; id: string; done: number; total: number; costUsd?: number }
+  | { type: "stage-log"; id: string; line: string }
+  | {
+      type: "stage-end";
+      id: string;
+      status: BuildStatus;
+      durationMs: number;
+      output?: string;
+      error?: string;
+      problems?: Problem[];
+      items?: { run: number; reused: number; failed: number };
+    }
+  | { type: "message"; level: "info" | "warn"; text: string };
+
+export type EventSink = (event: EngineEvent) => void;
+
+export function describeReason(r: Reason): string {
+  switch (r.type) {
+    case "new":
+      return "not in sabuild.lock (never built here)";
+    case "param":
+      return `param ${r.path} changed: ${show(r.old)} -> ${show(r.new)}`;
+    case "params":
+      return "params changed";
+    case "file":
+      return `file ${r.path} ${r.change}`;
+    case "upstream":
+      return `upstream ${r.stage} output changed${r.old && r.new ? ` (${r.old.slice(0, 10)} -> ${r.new.slice(0, 10)})` : ""}`;
+    case "upstream-will-run":
+      return `upstream ${r.stage} will run`;
+    case "version":
+      return `code version changed: ${r.old} -> ${r.new}`;
+    case "toolchain":
+      return `toolchain ${r.name} changed: ${r.old ?? "(none)"} -> ${r.new ?? "(none)"}`;
+    case "missing-output":
+      return "output missing from the store";
+    case "unavailable":
+      return r.message;
+    case "needs":
+      return `needs ${r.stage}, which is not available yet`;
+    case "error":
+      return r.message;
+  }
+}
+
+function show(v: unknown): string {
+  return v === undefined ? "(unset)" : JSON.stringify(v);
+}

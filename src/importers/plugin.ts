@@ -1,0 +1,109 @@
+import { readdir } from "node:fs/promises";
+import path from "node:path";
+import { didYouMean, type Problem } from "../errors.js";
+import { err, ok, type Result } from "../result.js";
+import { importAgentFile, type Imported } from "./agent.js";
+import { byCodeUnit, fileProblem, isDirectory, isFile, relPath, walkFiles } from "./files.js";
+import { readPluginManifest, type PluginManifest } from "./plugin-manifest.js";
+import { importSkillDir, SKILL_FILE } from "./skill.js";
+
+/** The component files of a plugin: agent .md files and skill directories (absolute, sorted). */
+export interface PluginItems {
+  manifest: PluginManifest;
+  agents: string[];
+  skills: string[];
+}
+
+const visible = (name: string) => !name.startsWith(".");
+
+/**
+ * Lists a plugin's agents and skills: the default `agents/` and `skills/` folders plus the custom
+ * paths in plugin.json, which Claude Code loads in addition to the defaults.
+ */
+export async function listPluginItems(root: string, dir: string): Promise<Result<PluginItems, Problem[]>> {
+  const manifest = await readPluginManifest(root, dir);
+  if (!manifest.ok) return manifest;
+  const m = manifest.value;
+  const problems: Problem[] = [];
+  const agents = new Set(await agentFilesIn(path.join(dir, "agents")));
+  const skills = new Set(await skillDirsIn(path.join(dir, "skills")));
+  for (const [key, custom, collect] of [
+    ["agents", m.agents, agentFilesIn],
+    ["skills", m.skills, skillDirsIn],
+  ] as const) {
+    const into = key === "agents" ? agents : skills;
+    for (const p of custom) {
+      const abs = path.resolve(dir, p);
+      if (!(await isFile(abs)) && !(await isDirectory(abs))) {
+        const line = m.keyLines[key] ?? 0;
+        problems.push({ file: m.file, line, column: line > 0 ? 1 : 0, keyPath: [key], message: `${key} path ${JSON.stringify(p)} does not exist (relative to the plugin root)` });
+        continue;
+      }
+      for (const item of await collect(abs)) into.add(item);
+    }
+  }
+  if (problems.length > 0) return err(problems);
+  return ok({ manifest: m, agents: [...agents].sort(byCodeUnit), skills: [...skills].sort(byCodeUnit) });
+}
+
+/** Agent files: the path itself when it is a file, else every .md below it. */
+async function agentFilesIn(abs: string): Promise<string[]> {
+  if (await isFile(abs)) return [abs];
+  return walkFiles(abs, visible, (name) => visible(name) && name.endsWith(".md"));
+}
+
+/** Skill directories: the path itself when it holds SKILL.md, else each child directory that does. */
+async function skillDirsIn(abs: string): Promise<string[]> {
+  if (await isFile(path.join(abs, SKILL_FILE))) return [abs];
+  const entries = await readdir(abs, { withFileTypes: true }).catch(() => []);
+  const dirs: string[] = [];
+  for (const e of entries) {
+    const child = path.join(abs, e.name);
+    if (e.isDirectory() && visible(e.name) && (await isFile(path.join(child, SKILL_FILE)))) dirs.push(child);
+  }
+  return dirs.sort(byCodeUnit);
+}
+
+/** One imported plugin item, or the problems that kept it from importing (it still has a name). */
+export interface PluginItem {
+  name: string;
+  format: "plugin-agent" | "plugin-skill";
+  /** The agent .md or SKILL.md, relative to the project root. */
+  file: string;
+  result: Result<Imported, Problem[]>;
+}
+
+/** Imports every agent and skill of a plugin; an item that fails keeps its file name as its name. */
+export async function importPluginItems(root: string, items: PluginItems): Promise<PluginItem[]> {
+  const plugin = items.manifest.name;
+  const out: PluginItem[] = [];
+  for (const abs of items.agents) {
+    const result = await importAgentFile(root, abs, "plugin-agent", plugin);
+    out.push({ name: result.ok ? result.value.spec.name : path.basename(abs, ".md"), format: "plugin-agent", file: relPath(root, abs), result });
+  }
+  for (const dir of items.skills) {
+    const result = await importSkillDir(root, dir, "plugin-skill", plugin);
+    out.push({ name: result.ok ? result.value.spec.name : path.basename(dir), format: "plugin-skill", file: relPath(root, path.join(dir, SKILL_FILE)), result });
+  }
+  return out;
+}
+
+/**
+ * Picks one item by name. Without a name, a plugin holding exactly one item means that item;
+ * otherwise the problem lists the choices, because guessing would build the wrong subagent.
+ */
+export function selectPluginItem(manifest: PluginManifest, items: PluginItem[], name: string | undefined): Result<PluginItem, Problem[]> {
+  const names = items.map((i) => i.name);
+  const listing = names.length > 0 ? `it holds: ${names.join(", ")}` : "it holds no agents or skills";
+  if (name === undefined) {
+    if (items.length === 1) return ok(items[0]!);
+    return err([fileProblem(manifest.file, `plugin "${manifest.name}" holds ${items.length} agents and skills; say which one to import`, `add name: <one of them> to the source; ${listing}`)]);
+  }
+  const matches = items.filter((i) => i.name === name);
+  if (matches.length === 1) return ok(matches[0]!);
+  if (matches.length > 1) {
+    return err([fileProblem(manifest.file, `plugin "${manifest.name}" has ${matches.length} items named "${name}": ${matches.map((m) => m.file).join(", ")}`, "rename one of them")]);
+  }
+  const guess = didYouMean(name, names);
+  return err([fileProblem(manifest.file, `plugin "${manifest.name}" has no agent or skill named "${name}"`, guess ? `did you mean "${guess}"? ${listing}` : listing)]);
+}

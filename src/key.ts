@@ -1,0 +1,60 @@
+import { hashSync } from "hasha";
+
+/**
+ * A JSON value that can go into a key preimage. `undefined` is not allowed: an absent input
+ * must be absent from the object, so that "unset" and "set to undefined" hash the same.
+ */
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+/** JSON with object keys sorted at every depth and no whitespace: equal values, equal text. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(sortDeep(value, "$"));
+}
+
+function sortDeep(value: unknown, where: string): unknown {
+  if (value === null || typeof value === "string" || typeof value === "boolean") return value;
+  if (typeof value === "number") {
+    if (!Number.isFinite(value)) throw new Error(`non-finite number in key preimage at ${where}`);
+    return value;
+  }
+  if (Array.isArray(value)) return value.map((v, i) => sortDeep(v, `${where}[${i}]`));
+  if (typeof value === "object") {
+    const out: Record<string, unknown> = {};
+    for (const k of Object.keys(value).sort()) {
+      const v = (value as Record<string, unknown>)[k];
+      if (v === undefined) continue;
+      out[k] = sortDeep(v, `${where}.${k}`);
+    }
+    return out;
+  }
+  throw new Error(`unsupported ${typeof value} in key preimage at ${where}`);
+}
+
+export function sha256(data: string | Uint8Array): string {
+  return hashSync(data, { algorithm: "sha256" });
+}
+
+/**
+ * Everything a stage's output may depend on. Plain data first, then a hash: the preimage is
+ * stored with the result so `explain` can diff it field by field against a new one.
+ */
+export interface KeyPreimage {
+  /** Stage kind, e.g. "tasks": two kinds never share results. */
+  kind: string;
+  /** Code version of the stage implementation: bumping it invalidates old results. */
+  version: string;
+  /** Resolved parameter values (secrets excluded: only their `${VAR}` template is here). */
+  params: Json;
+  /** Content digests of input files, by path relative to the project root. */
+  files: Record<string, string>;
+  /** Output digests of upstream stages, by stage kind: a rebuild with equal output stops here. */
+  upstream: Record<string, string>;
+  /** Identities of external tools (image digests, package versions). */
+  toolchain: Record<string, string>;
+  /** For one item of a map stage: the item's id and its own input digest. */
+  item?: { id: string; input: string };
+}
+
+export function computeKey(preimage: KeyPreimage): string {
+  return sha256(canonicalJson(preimage));
+}

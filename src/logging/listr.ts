@@ -1,0 +1,84 @@
+import { Listr, type ListrTaskWrapper } from "listr2";
+import type { EngineEvent } from "../events.js";
+import { describeReason } from "../events.js";
+import { formatDuration } from "../cli/output.js";
+import type { Renderer } from "./types.js";
+
+interface Row {
+  done: Promise<void>;
+  finish(error?: Error): void;
+  task?: ListrTaskWrapper<unknown, never, never>;
+  skip?: string;
+  title?: string;
+}
+
+/**
+ * The interactive view: a listr2 task per stage, whose promise settles when the engine says the
+ * stage ended. The engine schedules; listr2 only draws.
+ */
+export function listrRenderer(): Renderer {
+  const rows = new Map<string, Row>();
+  let running: Promise<unknown> = Promise.resolve();
+  const messages: string[] = [];
+  const row = (id: string): Row => {
+    let r = rows.get(id);
+    if (!r) {
+      let finish!: (error?: Error) => void;
+      const done = new Promise<void>((resolve, reject) => {
+        finish = (error) => (error ? reject(error) : resolve());
+      });
+      done.catch(() => undefined);
+      r = { done, finish };
+      rows.set(id, r);
+    }
+    return r;
+  };
+  return {
+    start(ids) {
+      const list = new Listr(
+        ids.map((id) => ({
+          title: id,
+          task: async (_ctx: unknown, task: ListrTaskWrapper<unknown, never, never>) => {
+            const r = row(id);
+            r.task = task;
+            await r.done;
+            if (r.title) task.title = r.title;
+            if (r.skip) task.skip(r.skip);
+          },
+        })),
+        { concurrent: true, exitOnError: false, rendererOptions: { collapseSubtasks: false } } as never,
+      );
+      running = list.run().catch(() => undefined);
+    },
+    event(e: EngineEvent) {
+      if (e.type === "message") {
+        messages.push(e.text);
+        return;
+      }
+      const r = row(e.id);
+      switch (e.type) {
+        case "stage-start":
+          if (r.task) r.task.title = `${e.id} (running${e.reasons[0] ? `: ${describeReason(e.reasons[0])}` : ""})`;
+          break;
+        case "stage-progress":
+          if (r.task) r.task.output = `${e.done}/${e.total} items${e.costUsd !== undefined ? `, $${e.costUsd.toFixed(4)}` : ""}`;
+          break;
+        case "stage-log":
+          if (r.task) r.task.output = e.line;
+          break;
+        case "stage-end":
+          if (e.status === "built") r.title = `${e.id} built in ${formatDuration(e.durationMs)}`;
+          else if (e.status === "restored") r.title = `${e.id} restored from the store`;
+          else if (e.status === "up-to-date") r.skip = `${e.id} up-to-date`;
+          else if (e.status === "skipped" || e.status === "cancelled") r.skip = `${e.id} ${e.status}`;
+          r.finish(e.status === "failed" ? new Error(`${e.id}: ${e.error ?? "failed"}`) : undefined);
+          break;
+      }
+    },
+    async stop() {
+      for (const r of rows.values()) r.finish();
+      await running;
+      for (const m of messages) process.stderr.write(`${m}\n`);
+    },
+  };
+}

@@ -1,0 +1,44 @@
+import type { EngineEvent } from "../events.js";
+import { describeReason } from "../events.js";
+import type { Renderer } from "./types.js";
+import { formatDuration } from "../cli/output.js";
+
+/** One line per thing that happened, for CI logs and pipes. Progress at most every 2 s a stage. */
+export function plainRenderer(opts: { verbose: boolean; write?: (line: string) => void }): Renderer {
+  const write = opts.write ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const lastProgress = new Map<string, number>();
+  return {
+    start: () => undefined,
+    event(e: EngineEvent) {
+      switch (e.type) {
+        case "stage-start":
+          write(`▶ ${e.id}${e.reasons[0] ? ` (${describeReason(e.reasons[0])})` : ""}`);
+          break;
+        case "stage-progress": {
+          const now = Date.now();
+          if (e.done === e.total || now - (lastProgress.get(e.id) ?? 0) >= 2000) {
+            lastProgress.set(e.id, now);
+            write(`  ${e.id}: ${e.done}/${e.total}${e.costUsd !== undefined ? `, $${e.costUsd.toFixed(4)}` : ""}`);
+          }
+          break;
+        }
+        case "stage-log":
+          if (opts.verbose || e.line.includes("warning:")) write(`  ${e.id} | ${e.line}`);
+          break;
+        case "stage-end": {
+          const items = e.items ? ` (${e.items.run} items run, ${e.items.reused} reused)` : "";
+          if (e.status === "built") write(`✓ ${e.id} built in ${formatDuration(e.durationMs)}${items}`);
+          else if (e.status === "restored") write(`↺ ${e.id} restored from the store`);
+          else if (e.status === "failed") write(`✗ ${e.id} failed: ${e.error ?? ""}`);
+          else if (e.status === "cancelled") write(`■ ${e.id} cancelled`);
+          else if (e.status === "skipped") write(`- ${e.id} skipped: ${e.error ?? ""}`);
+          break;
+        }
+        case "message":
+          write(`${e.level === "warn" ? "warning: " : ""}${e.text}`);
+          break;
+      }
+    },
+    stop: async () => undefined,
+  };
+}

@@ -1,0 +1,51 @@
+import type { PlannedStage, Reason } from "./events.js";
+import { evaluateNode, type EvalEnv, type Evaluation } from "./evaluate.js";
+import type { StageNode } from "./graph.js";
+
+/**
+ * Decides, without running anything, each node's status. A node downstream of one that will run
+ * is `will-run` too: its key depends on an output that does not exist yet.
+ */
+export async function planNodes(env: EvalEnv, nodes: StageNode[]): Promise<{ planned: PlannedStage[]; evals: Map<string, Evaluation> }> {
+  const byId = new Map(nodes.map((n) => [n.id, n]));
+  const memo = new Map<string, Promise<Evaluation>>();
+  const evaluate = (id: string): Promise<Evaluation> => {
+    let p = memo.get(id);
+    if (!p) {
+      p = evaluateOne(env, byId.get(id)!, evaluate);
+      memo.set(id, p);
+    }
+    return p;
+  };
+  const evals = new Map<string, Evaluation>();
+  await Promise.all(nodes.map(async (n) => evals.set(n.id, await evaluate(n.id))));
+  const planned = nodes.map((n): PlannedStage => {
+    const e = evals.get(n.id)!;
+    const status = e.status === "blocked" ? "will-run" : e.status;
+    return {
+      id: n.id,
+      subagent: n.subagent.name,
+      kind: n.stage.kind,
+      status,
+      reasons: e.reasons,
+      ...("key" in e ? { key: e.key } : {}),
+    };
+  });
+  return { planned, evals };
+}
+
+async function evaluateOne(env: EvalEnv, node: StageNode, evaluate: (id: string) => Promise<Evaluation>): Promise<Evaluation> {
+  if (node.stage.unavailable) return { status: "unavailable", reasons: [{ type: "unavailable", message: node.stage.unavailable }] };
+  const upstream: Record<string, string> = {};
+  const blockers: Reason[] = [];
+  for (const depId of node.deps) {
+    const dep = await evaluate(depId);
+    const kind = depId.slice(depId.lastIndexOf(":") + 1);
+    if (dep.status === "unavailable") return { status: "unavailable", reasons: [{ type: "needs", stage: depId }] };
+    if (dep.status === "error") blockers.push({ type: "error", message: `${depId} has input errors` });
+    else if (dep.status === "blocked" || dep.status === "will-run") blockers.push({ type: "upstream-will-run", stage: depId });
+    else upstream[kind] = dep.hit!.output;
+  }
+  if (blockers.length) return { status: "blocked", reasons: blockers };
+  return evaluateNode(env, node, upstream);
+}

@@ -1,0 +1,47 @@
+import { relative, resolve } from "node:path";
+import { loadConfig, type ProjectConfig } from "./config/index.js";
+import { UserInputError } from "./errors.js";
+import type { EvalEnv } from "./evaluate.js";
+import { buildGraph, type StageNode } from "./graph.js";
+import { readLockfile, type LockEntries } from "./lockfile.js";
+import { loadPlugins } from "./plugins.js";
+import { builtinStages, stageMap } from "./stages/index.js";
+import { openStore, type Store } from "./store/index.js";
+
+export interface Session {
+  project: ProjectConfig;
+  store: Store;
+  lockPath: string;
+  lock: LockEntries;
+  nodes: StageNode[];
+  env: EvalEnv;
+}
+
+export interface OpenOptions {
+  /** Project directory (`-C`). */
+  dir: string;
+  /** Config file, relative to dir (default subagents.yaml). */
+  config?: string;
+}
+
+/** Loads config, plugins, store and lock file: everything a command needs. Bad input throws UserInputError. */
+export async function openProject(opts: OpenOptions): Promise<Session> {
+  const file = resolve(opts.dir, opts.config ?? "subagents.yaml");
+  const loaded = await loadConfig(file);
+  if (!loaded.ok) throw new UserInputError(`invalid ${relative(process.cwd(), file) || file}`, loaded.error);
+  const project = loaded.value;
+  const store = await openStore(project.store);
+  const plugins = await loadPlugins(project.root, project.plugins, store.stat);
+  const stages = stageMap([...builtinStages(), ...plugins.stages]);
+  const lockPath = resolve(project.root, "sabuild.lock");
+  const lock = await readLockfile(lockPath, "sabuild.lock");
+  if (!lock.ok) throw new UserInputError("invalid sabuild.lock", lock.error);
+  const nodes = buildGraph(project, stages);
+  const env: EvalEnv = {
+    project,
+    store,
+    lock: lock.value,
+    toolchainOf: (node) => plugins.identity.get(node.stage.kind) ?? {},
+  };
+  return { project, store, lockPath, lock: lock.value, nodes, env };
+}

@@ -1,0 +1,29 @@
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { UserInputError } from "../errors.js";
+import { importSource, listImportInputs } from "../importers/index.js";
+import { err, ok } from "../result.js";
+import type { Json } from "../key.js";
+import type { Stage } from "./types.js";
+
+/** Reads the subagent's source (agent file, skill, plugin item or inline) into spec.json. */
+export function importStage(): Stage {
+  return {
+    kind: "import",
+    version: "1",
+    deps: [],
+    async inputs({ project, subagent }) {
+      const files = await listImportInputs(project.root, subagent.source);
+      if (!files.ok) return err(files.error);
+      return ok({ params: { source: subagent.source as Json, name: subagent.name }, files: files.value });
+    },
+    async run(ctx) {
+      const imported = await importSource(ctx.project.root, ctx.subagent.source, ctx.subagent.name);
+      if (!imported.ok) throw new UserInputError(`cannot import ${ctx.subagent.name}`, imported.error);
+      const { spec, warnings } = imported.value;
+      for (const w of warnings) ctx.log(`warning: ${w.file}${w.line ? `:${w.line}` : ""}: ${w.message}`);
+      await writeFile(join(ctx.outDir, "spec.json"), `${JSON.stringify(spec, null, 2)}\n`);
+      await writeFile(join(ctx.outDir, "warnings.json"), `${JSON.stringify(warnings, null, 2)}\n`);
+    },
+  };
+}

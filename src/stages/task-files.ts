@@ -1,0 +1,61 @@
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { Problem } from "../errors.js";
+import type { Result } from "../result.js";
+import { err, ok } from "../result.js";
+
+/** A task as the pipeline sees it: the prompt the subagent receives, plus where it came from. */
+export interface Task {
+  id: string;
+  prompt: string;
+  tags: string[];
+  /** `path:line` of a task file, or `seed[i]` for inline seed tasks. */
+  origin: string;
+  meta?: Record<string, unknown>;
+}
+
+export type RawTask = { prompt: string; id?: string; tags?: string[]; meta?: Record<string, unknown> };
+
+const ID = /^[\w.-]{1,80}$/;
+
+/**
+ * Reads a JSONL task file: each non-blank line is a JSON string (the prompt) or an object with
+ * `prompt` (alias `task`) and optional `id` and `tags`; other keys are kept as metadata.
+ */
+export async function readTaskFile(root: string, rel: string): Promise<Result<(RawTask & { origin: string })[], Problem[]>> {
+  const text = await readFile(join(root, rel), "utf8");
+  const tasks: (RawTask & { origin: string })[] = [];
+  const problems: Problem[] = [];
+  text.split(/\r?\n/).forEach((line, i) => {
+    if (!line.trim()) return;
+    const at = { file: rel, line: i + 1, column: 1, keyPath: [] as (string | number)[], sourceLine: line, length: line.length };
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch (e) {
+      problems.push({ ...at, message: `not valid JSON (${(e as Error).message})`, hint: 'each line is one task: {"prompt": "..."} or a JSON string' });
+      return;
+    }
+    const parsed = toRawTask(value);
+    if (typeof parsed === "string") problems.push({ ...at, message: parsed, expected: '{"prompt": "<non-empty text>", "id"?: "...", "tags"?: ["..."]}' });
+    else tasks.push({ ...parsed, origin: `${rel}:${i + 1}` });
+  });
+  return problems.length ? err(problems) : ok(tasks);
+}
+
+/** Validates one task value; returns an error message instead when it is not a task. */
+export function toRawTask(value: unknown): RawTask | string {
+  if (typeof value === "string") return value.trim() ? { prompt: value } : "the task text is empty";
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return "a task must be a JSON object or string";
+  const { prompt, task, id, tags, ...meta } = value as Record<string, unknown>;
+  const text = prompt ?? task;
+  if (typeof text !== "string" || !text.trim()) return 'missing "prompt": a non-empty string';
+  if (id !== undefined && (typeof id !== "string" || !ID.test(id))) return '"id" must be 1-80 letters, digits, "_", "-" or "."';
+  if (tags !== undefined && (!Array.isArray(tags) || tags.some((t) => typeof t !== "string"))) return '"tags" must be a list of strings';
+  return {
+    prompt: text,
+    ...(id !== undefined ? { id: id as string } : {}),
+    ...(tags !== undefined ? { tags: tags as string[] } : {}),
+    ...(Object.keys(meta).length ? { meta } : {}),
+  };
+}
