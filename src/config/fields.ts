@@ -95,6 +95,7 @@ export function apiKey() {
 
 /** An eval target: a bare number, or a comparison such as ">= 0.95". */
 export function target() {
-  const comparison = z.string().regex(/^\s*(>=|<=|>|<|==)\s*-?(\d+(\.\d*)?|\.\d+)\s*$/);
-  return z.union([z.number(), comparison], expecting('a number or a comparison such as ">= 0.95"'));
+  const e = expecting('a number or a comparison such as ">= 0.95"');
+  const comparison = z.string(e).regex(/^\s*(>=|<=|>|<|==)\s*-?(\d+(\.\d*)?|\.\d+)\s*$/, e);
+  return z.union([z.number(e), comparison], e);
 }

@@ -220,17 +220,15 @@ export const resolvedSubagentSchema = z
   .transform((s) => ({
     ...s,
     train: { ...s.train, base_model: s.train.base_model ?? s.base_model },
-    eval: s.eval.judge
-      ? {
-          ...s.eval,
-          judge: {
-            ...s.eval.judge,
-            base_url: s.eval.judge.base_url ?? s.teacher.base_url,
-            api_key: s.eval.judge.api_key ?? s.teacher.api_key,
-            model: s.eval.judge.model ?? s.teacher.model,
-          },
-        }
-      : s.eval,
+    eval: {
+      ...s.eval,
+      judge: s.eval.judge && {
+        ...s.eval.judge,
+        base_url: s.eval.judge.base_url ?? s.teacher.base_url,
+        api_key: s.eval.judge.api_key ?? s.teacher.api_key,
+        model: s.eval.judge.model ?? s.teacher.model,
+      },
+    },
   }));
 
 export type SubagentSource = z.output<typeof sourceSchema>;

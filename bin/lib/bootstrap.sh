@@ -1,0 +1,52 @@
+# Brings what the sabuild CLI itself needs into a fresh clone, once: a Node >= 22 (fetched from
+# the npm registry as the node-linux-<arch> package when the system one is older), the npm
+# dependencies, and the compiled CLI. Later runs find everything in place and start at once.
+# Sourced by bin/sabuild and bin/test; sets SABUILD_NODE. Messages go to stderr.
+
+SABUILD_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+SABUILD_MIN_NODE=22
+
+sabuild_say() { printf 'sabuild setup: %s\n' "$*" >&2; }
+
+sabuild_node_major() { "$1" -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }
+
+sabuild_ensure_node() {
+  local local_node="$SABUILD_ROOT/.sabuild/node/bin/node"
+  if [ -x "$local_node" ]; then SABUILD_NODE="$local_node"; return 0; fi
+  local sys
+  sys="$(command -v node || true)"
+  if [ -n "$sys" ] && [ "$(sabuild_node_major "$sys")" -ge "$SABUILD_MIN_NODE" ]; then SABUILD_NODE="$sys"; return 0; fi
+  command -v npm >/dev/null || { sabuild_say "need Node >= $SABUILD_MIN_NODE or npm to fetch it; install Node from https://nodejs.org"; return 1; }
+  local arch
+  case "$(uname -m)" in x86_64) arch=x64 ;; aarch64|arm64) arch=arm64 ;; *) sabuild_say "no Node package for $(uname -m)"; return 1 ;; esac
+  sabuild_say "system Node is ${sys:+$("$sys" --version)}${sys:-missing}; fetching Node 24 (npm package node-linux-$arch) into .sabuild/node"
+  local tmp
+  tmp="$(mktemp -d)"
+  (cd "$tmp" && npm pack --silent "node-linux-$arch@24" >/dev/null 2>&1) || { sabuild_say "npm pack node-linux-$arch@24 failed"; rm -rf "$tmp"; return 1; }
+  mkdir -p "$tmp/x" && tar -xzf "$tmp"/node-linux-*.tgz -C "$tmp/x" package/bin/node
+  mkdir -p "$SABUILD_ROOT/.sabuild/node/bin.tmp" && mv "$tmp/x/package/bin/node" "$SABUILD_ROOT/.sabuild/node/bin.tmp/node"
+  rm -rf "$SABUILD_ROOT/.sabuild/node/bin" && mv "$SABUILD_ROOT/.sabuild/node/bin.tmp" "$SABUILD_ROOT/.sabuild/node/bin"
+  rm -rf "$tmp"
+  SABUILD_NODE="$local_node"
+}
+
+sabuild_ensure_deps() {
+  local stamp="$SABUILD_ROOT/node_modules/.package-lock.json"
+  if [ -f "$stamp" ] && [ ! "$SABUILD_ROOT/package-lock.json" -nt "$stamp" ]; then return 0; fi
+  sabuild_say "installing npm dependencies"
+  # npm runs under the Node chosen above (it is first on PATH).
+  (cd "$SABUILD_ROOT" && PATH="$(dirname "$SABUILD_NODE"):$PATH" npm ci --no-audit --no-fund --loglevel=error >&2)
+}
+
+sabuild_ensure_dist() {
+  local stamp="$SABUILD_ROOT/dist/.build-stamp"
+  [ -d "$SABUILD_ROOT/src" ] || return 0 # an installed package ships dist/ only
+  if [ -f "$stamp" ] && [ -z "$(find "$SABUILD_ROOT/src" "$SABUILD_ROOT/tsconfig.json" "$SABUILD_ROOT/package.json" -newer "$stamp" -print -quit)" ]; then return 0; fi
+  sabuild_say "compiling the CLI (tsc)"
+  (cd "$SABUILD_ROOT" && rm -rf dist && "$SABUILD_NODE" node_modules/typescript/bin/tsc -p tsconfig.json >&2) || return 1
+  touch "$stamp"
+}
+
+sabuild_bootstrap() {
+  sabuild_ensure_node && sabuild_ensure_deps && sabuild_ensure_dist
+}

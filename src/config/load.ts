@@ -1,0 +1,160 @@
+import { readFile } from "node:fs/promises";
+import { basename, dirname, relative, resolve } from "node:path";
+import * as z from "zod";
+import { isAlias, isMap, isScalar, LineCounter, parseDocument, type Document } from "yaml";
+import type { Problem } from "../errors.js";
+import { err, ok, type Result } from "../result.js";
+import { documentSchema } from "./file-schema.js";
+import { interpolationProblems } from "./interpolation.js";
+import { expectedText, issuesToProblems } from "./issues.js";
+import { createLocator } from "./locate.js";
+import { isMapping, mergeLayers, resolveChains, type Layer } from "./merge.js";
+import { resolvedSubagentSchema, type ResolvedSubagent } from "./schema.js";
+import { templateRefs } from "./template.js";
+
+export interface ProjectConfig {
+  /** Absolute project directory: the directory of subagents.yaml. */
+  root: string;
+  /** Absolute path of subagents.yaml. */
+  file: string;
+  version: 1;
+  /** Absolute path of the content store. */
+  store: string;
+  /** Absolute paths of stage plugin modules. */
+  plugins: string[];
+  /** In file order, each with every default filled in. */
+  subagents: ResolvedSubagent[];
+  /** Every environment variable the resolved config refers to, sorted. */
+  envRefs: string[];
+}
+
+export async function loadConfig(file: string): Promise<Result<ProjectConfig, Problem[]>> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (cause) {
+    const missing = (cause as NodeJS.ErrnoException).code === "ENOENT";
+    const problem: Problem = {
+      file: basename(file),
+      line: 0,
+      column: 0,
+      keyPath: [],
+      message: missing ? "config file not found" : `cannot read the config file: ${(cause as Error).message}`,
+    };
+    if (missing) problem.hint = "run `sabuild init`";
+    return err([problem]);
+  }
+  return parseConfig(text, file);
+}
+
+/** Checks every layer where it is written, then merges; returns every problem, in file order. */
+export function parseConfig(text: string, file: string): Result<ProjectConfig, Problem[]> {
+  const root = dirname(file);
+  const shownFile = relative(root, file);
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
+  const locate = createLocator(shownFile, text, doc, lines);
+
+  if (doc.errors.length > 0) {
+    return err(inFileOrder(doc.errors.map((e) => locate.atOffset(e.pos[0], e.pos[1], { message: e.message }))));
+  }
+  if (doc.contents === null) {
+    const expected = "a mapping with version and subagents";
+    return err([{ file: shownFile, line: 0, column: 0, keyPath: [], message: "empty config file", expected }]);
+  }
+  const data: unknown = doc.toJS();
+
+  const checked = documentSchema.safeParse(data, { error: expectedText });
+  const misplaced = interpolationProblems(doc, locate);
+  // A misplaced ${...} also fails its field's format; the placement is the problem to report.
+  const misplacedAt = new Set(misplaced.map((p) => JSON.stringify(p.keyPath)));
+  const problems = checked.success
+    ? []
+    : issuesToProblems(checked.error.issues, { data, schema: documentSchema, locate }).filter(
+        (p) => !misplacedAt.has(JSON.stringify(p.keyPath)),
+      );
+  problems.push(...misplaced);
+
+  const subagents = isMapping(data) && isMapping(data.subagents) ? data.subagents : {};
+  const order = subagentOrder(doc);
+  const { chains, problems: chainProblems } = resolveChains(subagents, order, locate);
+  problems.push(...chainProblems);
+  for (const [name, chain] of chains) {
+    if (chain.some((n) => sourceOf(subagents[n]) !== undefined)) continue;
+    problems.push(
+      locate.at(["subagents", name], "key", {
+        message: 'missing required key "source"',
+        expected: "a source (agent, skill, plugin or inline), here or in a subagent it extends",
+        hint: "add `source: {agent: path/to/agent.md}`, or extends: another subagent",
+      }),
+    );
+  }
+  if (!checked.success || problems.length > 0) return err(inFileOrder(problems));
+
+  // The raw layer, not zod's output: that would carry the documented defaults as if written.
+  const defaults = isMapping(data) && isMapping(data.defaults) ? data.defaults : {};
+  const resolved = order.map((name) => resolveSubagent(name, chains.get(name)!, subagents, defaults));
+  return ok({
+    root,
+    file,
+    version: 1,
+    store: resolve(root, checked.data.store),
+    plugins: checked.data.plugins.map((p) => resolve(root, p)),
+    subagents: resolved,
+    envRefs: envRefsOf(resolved),
+  });
+}
+
+/**
+ * effective = built-in defaults < `defaults` < furthest ancestor < ... < parent < the subagent.
+ * `source` is not a setting: it comes whole from the nearest subagent in the chain that has one.
+ */
+function resolveSubagent(name: string, chain: string[], subagents: Layer, defaults: Layer): ResolvedSubagent {
+  const own = subagents[name] as Layer;
+  const layers = [defaults, ...chain.toReversed().map((n) => settingsOf(subagents[n] as Layer))];
+  const input = {
+    name,
+    ...(own.extends === undefined ? {} : { extends: own.extends }),
+    source: chain.map((n) => sourceOf(subagents[n])).find((s) => s !== undefined),
+    ...mergeLayers(layers),
+  };
+  const parsed = resolvedSubagentSchema.safeParse(input);
+  // Every layer was checked on its own and merging cannot make a valid layer invalid.
+  if (!parsed.success) throw new Error(`bug: merged subagent ${name} is invalid:\n${z.prettifyError(parsed.error)}`);
+  return parsed.data;
+}
+
+function settingsOf(layer: Layer): Layer {
+  const { source: _source, extends: _extends, ...settings } = layer;
+  return settings;
+}
+
+function sourceOf(layer: unknown): unknown {
+  return isMapping(layer) ? layer.source : undefined;
+}
+
+/** Names in the order written (plain object keys would put names like "1" first). */
+function subagentOrder(doc: Document): string[] {
+  const node = doc.get("subagents", true);
+  const map = isAlias(node) ? node.resolve(doc) : node;
+  if (!isMap(map)) return [];
+  return map.items.flatMap((pair) => (isScalar(pair.key) ? [String(pair.key.value)] : []));
+}
+
+function envRefsOf(subagents: readonly ResolvedSubagent[]): string[] {
+  const templates = subagents.flatMap((s) => [
+    s.teacher.base_url,
+    s.teacher.api_key,
+    ...Object.values(s.teacher.headers ?? {}),
+    ...(s.eval.judge ? [s.eval.judge.base_url, s.eval.judge.api_key] : []),
+  ]);
+  const refs = templates.flatMap((t) => {
+    const parsed = templateRefs(t);
+    return parsed.ok ? parsed.value : [];
+  });
+  return [...new Set(refs)].sort();
+}
+
+function inFileOrder(problems: Problem[]): Problem[] {
+  return problems.toSorted((a, b) => a.line - b.line || a.column - b.column);
+}

@@ -1,0 +1,10 @@
+import { execFileSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+
+/** Tests drive the compiled CLI, as users do: compile it once before any test file runs. */
+export default function setup(): void {
+  const root = join(import.meta.dirname, "..");
+  execFileSync(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", join(root, "tsconfig.json")], { stdio: "inherit" });
+  writeFileSync(join(root, "dist/.build-stamp"), "");
+}
