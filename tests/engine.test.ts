@@ -56,9 +56,9 @@ describe("plan and build", () => {
   it("stops at a rebuild whose output is unchanged (early cutoff)", () => {
     const dir = engineProject();
     expect(sabuild(dir, ["build"]).code).toBe(0);
-    // Blank lines and key order change the file but not the tasks it holds.
+    // Key order and spacing change the file but not the tasks it holds.
     const file = join(dir, "tasks.jsonl");
-    const reformatted = readFileSync(file, "utf8").split("\n").filter(Boolean).map((l) => { const t = JSON.parse(l); return JSON.stringify({ prompt: t.prompt, id: t.id }); }).join("\n\n") + "\n";
+    const reformatted = readFileSync(file, "utf8").split("\n").filter(Boolean).map((l) => { const t = JSON.parse(l); return JSON.stringify({ prompt: t.prompt, id: t.id }, null, 0).replace(",", ", "); }).join("\n") + "\n";
     writeFileSync(file, reformatted);
     const build = sabuildJson<Stages>(dir, ["build"]);
     expect(build.__code).toBe(0);

@@ -59,7 +59,17 @@ function layerObject(schema: z.ZodObject): z.ZodObject {
   return meta ? layer.meta(meta) : layer;
 }
 
-export const settingsLayerSchema = layerObject(settingsSchema);
+/** Sections get an id so the JSON Schema defines each once, for defaults and subagents alike. */
+function withSectionIds(layer: z.ZodObject): z.ZodObject {
+  const shape: Record<string, z.ZodType> = {};
+  for (const [key, field] of Object.entries(layer.shape)) {
+    const section = settingsSchema.shape[key as keyof typeof settingsSchema.shape];
+    shape[key] = section instanceof z.ZodPrefault ? (field as z.ZodType).meta({ id: key }) : (field as z.ZodType);
+  }
+  return z.strictObject(shape);
+}
+
+export const settingsLayerSchema = withSectionIds(layerObject(settingsSchema));
 
 export const subagentLayerSchema = z.strictObject({
   extends: nonEmpty("the name of another subagent")

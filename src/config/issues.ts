@@ -59,6 +59,12 @@ function toProblems(issue: Issue, base: KeyPath, ctx: IssueContext): Problem[] {
   const path = [...base, ...issue.path.map((s) => (typeof s === "symbol" ? String(s) : s))];
   const value = valueAt(ctx.data, path);
   const expected = issue.message;
+  const checksValue = issue.code === "invalid_type" || issue.code === "invalid_value" || issue.code === "invalid_union";
+  if (checksValue && value === undefined && path.length > 0) {
+    return [
+      ctx.locate.at(path.slice(0, -1), "key", { message: `missing required key ${show(path.at(-1))}`, expected }),
+    ];
+  }
   switch (issue.code) {
     case "unrecognized_keys":
       return issue.keys.map((key) => unknownKey(path, key, ctx));
@@ -72,14 +78,6 @@ function toProblems(issue: Issue, base: KeyPath, ctx: IssueContext): Problem[] {
         }),
       ];
     case "invalid_type":
-      if (value === undefined) {
-        return [
-          ctx.locate.at(path.slice(0, -1), "key", {
-            message: `missing required key ${show(path.at(-1))}`,
-            expected,
-          }),
-        ];
-      }
       return [ctx.locate.at(path, "value", { message: wrongValue(value, issue.expected), expected })];
     case "invalid_value": {
       const options = issue.values.filter((v): v is string => typeof v === "string");

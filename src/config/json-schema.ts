@@ -8,7 +8,7 @@ export const CONFIG_SCHEMA_ID = "urn:sabuild:subagents.schema.json:v1";
  * editors. Checks that need code (api keys, `${...}` placement, extends) are only in sabuild.
  */
 export function configJsonSchema(): Record<string, unknown> {
-  const generated = z.toJSONSchema(documentSchema, { io: "input", target: "draft-2020-12", reused: "ref" });
+  const generated = z.toJSONSchema(documentSchema, { io: "input", target: "draft-2020-12" });
   const { $schema, ...rest } = generated;
   return {
     $schema,

@@ -62,7 +62,13 @@ export function parseConfig(text: string, file: string): Result<ProjectConfig, P
     const expected = "a mapping with version and subagents";
     return err([{ file: shownFile, line: 0, column: 0, keyPath: [], message: "empty config file", expected }]);
   }
-  const data: unknown = doc.toJS();
+  let data: unknown;
+  try {
+    data = doc.toJS();
+  } catch (cause) {
+    // yaml refuses documents whose aliases expand without bound ("billion laughs").
+    return err([{ file: shownFile, line: 0, column: 0, keyPath: [], message: (cause as Error).message }]);
+  }
 
   const checked = documentSchema.safeParse(data, { error: expectedText });
   const misplaced = interpolationProblems(doc, locate);
@@ -80,6 +86,8 @@ export function parseConfig(text: string, file: string): Result<ProjectConfig, P
   const { chains, problems: chainProblems } = resolveChains(subagents, order, locate);
   problems.push(...chainProblems);
   for (const [name, chain] of chains) {
+    // A subagent that is not a mapping already has its problem; a missing source would be noise.
+    if (!chain.every((n) => isMapping(subagents[n]))) continue;
     if (chain.some((n) => sourceOf(subagents[n]) !== undefined)) continue;
     problems.push(
       locate.at(["subagents", name], "key", {
