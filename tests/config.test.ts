@@ -276,6 +276,19 @@ describe("problems point at the source", () => {
     expect(problems.map(brief)).toEqual(['5:7 subagents.a.source.inline: missing required key "prompt"']);
   });
 
+  it("requires a mapping with required keys to be complete where it is written", () => {
+    const problems = problemsOf(
+      yaml("version: 1", "defaults:", "  teacher:", "    pricing: {input_per_mtok: 2}", "subagents:", "  a:", AGENT),
+    );
+    expect(problems.map(brief)).toEqual(['4:5 defaults.teacher.pricing: missing required key "output_per_mtok"']);
+  });
+
+  it("points at the key of an empty value", () => {
+    const problems = problemsOf(yaml("version: 1", "subagents:", "  a:", AGENT, "  b:"));
+    expect(problems.map(brief)).toEqual(["5:3 subagents.b: wrong type: got null"]);
+    expect(problems[0]!.expected).toBe("a mapping");
+  });
+
   it("reports a missing source at the subagent's key", () => {
     const problems = problemsOf(yaml("version: 1", "subagents:", "  a:", AGENT, "  b:", "    base_model: x"));
     expect(problems.map(brief)).toEqual(['5:3 subagents.b: missing required key "source"']);
@@ -314,8 +327,9 @@ describe("problems point at the source", () => {
 
   it("reports an unclosed flow sequence where the parser gives up", () => {
     const problems = problemsOf(yaml("version: 1", "plugins: [a.js", "subagents: {}"));
-    expect(problems.length).toBeGreaterThan(0);
-    expect(problems[0]!.line).toBe(3);
+    expect(problems.map((p) => `${p.line}:${p.column} ${p.message}`)).toEqual([
+      "3:1 Flow sequence in block collection must be sufficiently indented and end with a ]",
+    ]);
   });
 
   it("formats a problem as file:line:col with the source line and a squiggle", () => {

@@ -71,10 +71,14 @@ export function createLocator(
 
   const at = (path: KeyPath, target: Target, problemText: ProblemText): Problem => {
     const found = find(path);
-    // A block collection spans lines; its key is the readable place to point at.
+    // A block collection spans lines and an empty value has no text: point at their key.
+    const range = found.node?.range;
     const useKey =
-      target === "key" || !found.complete || (isCollection(found.node) && !found.node.flow);
-    const node = (useKey ? found.key : found.node) ?? found.node;
+      target === "key" ||
+      !found.complete ||
+      (isCollection(found.node) && !found.node.flow) ||
+      (range !== undefined && range !== null && range[0] === range[1]);
+    const node = (useKey ? found.key : found.node) ?? found.key ?? found.node;
     if (!node?.range) return { file, line: 0, column: 0, keyPath: path, ...problemText };
     const [start, valueEnd] = node.range;
     const secret = !useKey && path.at(-1) === "api_key";

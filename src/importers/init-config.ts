@@ -41,7 +41,11 @@ export function renderInitConfig(found: DiscoveredSource[]): string {
     );
     return `${out.join("\n")}\n`;
   }
-  out.push("subagents:");
+  out.push(
+    "# One small model per subagent. tasks.from is a JSONL file of tasks, one per line: a JSON",
+    '# string, or an object with a "prompt". Write a few dozen tasks like those the subagent gets.',
+    "subagents:",
+  );
   const taken = new Set<string>();
   for (const item of found) {
     const key = uniqueName(sanitizeName(item.name), taken);
@@ -51,7 +55,6 @@ export function renderInitConfig(found: DiscoveredSource[]): string {
       "    source:",
       ...sourceLines(item.source).map((l) => `      ${l}`),
       "    tasks:",
-      "      # One task per line: a JSON string, or an object with a \"prompt\".",
       `      from: ${scalar(`tasks/${key}.jsonl`)}`,
     );
   }

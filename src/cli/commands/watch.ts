@@ -1,4 +1,4 @@
-import { dirname, relative } from "node:path";
+import { dirname, relative, resolve } from "node:path";
 import { watch } from "chokidar";
 import { formatProblem, UserInputError } from "../../errors.js";
 import { openProject } from "../../project.js";
@@ -20,8 +20,10 @@ export async function watchCommand(argv: string[]): Promise<number> {
   let storeRoot = "\0";
   const ignored = (path: string): boolean =>
     path.startsWith(storeRoot) || path.endsWith("sabuild.lock") || /[\\/](node_modules|\.git)([\\/]|$)/.test(path);
-  const watcher = watch([], { ignoreInitial: true, ignored });
-  let watched = new Set<string>();
+  // depth 0: an input's directory is watched for files added beside it, not recursively.
+  const watcher = watch([], { ignoreInitial: true, ignored, depth: 0 });
+  const watched = new Set<string>();
+  const inputs = new Set<string>();
   let timer: NodeJS.Timeout | undefined;
   let building = false;
   let again = false;
@@ -33,12 +35,13 @@ export async function watchCommand(argv: string[]): Promise<number> {
     }
     building = true;
     try {
-      const { paths, store } = await buildOnce(args.global, args.positionals, jobs, args.values.verbose === true);
+      const { files, dirs, store } = await buildOnce(args.global, args.positionals, jobs, args.values.verbose === true);
       if (store) storeRoot = store;
-      const next = new Set(paths);
-      watcher.unwatch([...watched].filter((p) => !next.has(p)));
-      watcher.add([...next].filter((p) => !watched.has(p)));
-      watched = next;
+      // Paths are only ever added: unwatching a directory in chokidar drops the files below it too.
+      const fresh = [...files, ...dirs].filter((p) => !watched.has(p));
+      for (const p of fresh) watched.add(p);
+      if (fresh.length) watcher.add(fresh);
+      for (const f of files) inputs.add(f);
     } finally {
       building = false;
     }
@@ -48,7 +51,9 @@ export async function watchCommand(argv: string[]): Promise<number> {
       await cycle();
     }
   };
-  watcher.on("all", (_event, path) => {
+  watcher.on("all", (event, path) => {
+    // An edit matters when it touches an input; in a watched directory, only files coming or going.
+    if (event === "change" && !inputs.has(path)) return;
     if (timer) clearTimeout(timer);
     timer = setTimeout(() => {
       process.stderr.write(`[watch] ${relative(args.global.dir, path) || path} changed\n`);
@@ -65,29 +70,30 @@ export async function watchCommand(argv: string[]): Promise<number> {
 }
 
 /** One build; returns the paths to watch. Bad input is printed, and the config is still watched. */
-async function buildOnce(global: { dir: string; config?: string }, targets: string[], jobs: number, verbose: boolean): Promise<{ paths: string[]; store?: string }> {
-  const configPath = `${global.dir}/${global.config ?? "subagents.yaml"}`;
+async function buildOnce(global: { dir: string; config?: string }, targets: string[], jobs: number, verbose: boolean): Promise<{ files: string[]; dirs: string[]; store?: string }> {
+  const configPath = resolve(global.dir, global.config ?? "subagents.yaml");
   try {
     const session = await openProject(global);
     const summary = await runBuild(session, { targets, jobs, locked: false, json: false, verbose }, "watch");
     process.stderr.write(`[watch] build ${summary.exitCode === 0 ? "succeeded" : "failed"}\n`);
-    const paths = new Set<string>([session.project.file, ...session.project.plugins]);
+    const files = new Set<string>([session.project.file, ...session.project.plugins]);
+    const dirs = new Set<string>();
     for (const node of session.nodes) {
       if (node.stage.unavailable) continue;
       const pre = await currentPreimage(session.env, node, {});
       // Watching the directory too catches files added beside the inputs (a new skill script).
       for (const rel of pre.ok ? Object.keys(pre.value.files) : []) {
         const abs = `${session.project.root}/${rel}`;
-        paths.add(abs);
-        paths.add(dirname(abs));
+        files.add(abs);
+        dirs.add(dirname(abs));
       }
     }
-    return { paths: [...paths], store: session.store.root };
+    return { files: [...files], dirs: [...dirs], store: session.store.root };
   } catch (e) {
     if (!(e instanceof UserInputError)) throw e;
     for (const p of e.problems) process.stderr.write(`${formatProblem(p)}\n`);
     if (!e.problems.length) process.stderr.write(`error: ${e.message}\n`);
     process.stderr.write("[watch] fix the input; watching for changes\n");
-    return { paths: [configPath] };
+    return { files: [configPath], dirs: [] };
   }
 }

@@ -1,0 +1,157 @@
+import { readFileSync, readdirSync, writeFileSync, existsSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { copyExample, exited, sabuild, sabuildJson, spawnSabuild, waitFor } from "./helpers.js";
+import { addTasks, engineProject } from "./engine-project.js";
+
+describe("explain", () => {
+  it("diffs the stored key preimage against now, field by field", () => {
+    const dir = engineProject();
+    expect(sabuild(dir, ["build"]).code).toBe(0);
+    const cfg = join(dir, "subagents.yaml");
+    writeFileSync(cfg, readFileSync(cfg, "utf8").replace("holdout: 0", "holdout: 0.5"));
+    addTasks(dir, 1, 50);
+    const r = sabuildJson<{ status: string; fields: { field: string; old?: unknown; now?: unknown; changed: boolean }[] }>(dir, ["explain", "alpha:tasks"]);
+    expect(r.status).toBe("will-run");
+    const changed = r.fields.filter((f) => f.changed).map((f) => f.field);
+    expect(changed).toEqual(["files.tasks.jsonl", "params.holdout"]);
+    expect(r.fields.find((f) => f.field === "params.holdout")).toMatchObject({ old: 0, now: 0.5 });
+    expect(r.fields.find((f) => f.field === "version")).toMatchObject({ changed: false, now: "1" });
+    const human = sabuild(dir, ["explain", "alpha:tasks"]);
+    expect(human.stdout).toContain("≠ params.holdout: 0 -> 0.5");
+    expect(human.stdout).toContain("= version: 1");
+  });
+});
+
+describe("watch", () => {
+  it("rebuilds after an edit and survives a broken config", async () => {
+    const dir = engineProject({ tasks: 2 });
+    const child = spawnSabuild(dir, ["watch", "--debounce", "100"]);
+    try {
+      await waitFor(() => child.output().includes("[watch] watching"), 30_000, "the first build");
+      expect(child.output()).toContain("alpha:traces built");
+      addTasks(dir, 1, 3);
+      await waitFor(() => child.output().includes("(1 items run, 2 reused)"), 30_000, "a rebuild after the edit");
+      const cfg = join(dir, "subagents.yaml");
+      const good = readFileSync(cfg, "utf8");
+      writeFileSync(cfg, good.replace("holdout: 0", "holdot: 0"));
+      await waitFor(() => child.output().includes('did you mean "holdout"?'), 30_000, "the config error");
+      writeFileSync(cfg, good.replace("holdout: 0", "holdout: 0.9"));
+      await waitFor(() => child.output().split("[watch] build succeeded").length >= 4, 30_000, "a build after the fix");
+      expect(child.exitCode).toBe(null);
+    } finally {
+      child.kill("SIGINT");
+      await exited(child);
+    }
+    expect(sabuildJson<{ stages: { status: string }[] }>(dir, ["plan"]).stages.every((s) => s.status === "up-to-date" || s.status === "unavailable")).toBe(true);
+  });
+});
+
+describe("gc and clean", () => {
+  it("keeps everything sabuild.lock references and drops the rest", () => {
+    const dir = engineProject({ tasks: 3 });
+    const cfg = join(dir, "subagents.yaml");
+    const original = readFileSync(cfg, "utf8");
+    writeFileSync(cfg, original.replace("holdout: 0", "holdout: 0.5"));
+    expect(sabuild(dir, ["build"]).code).toBe(0);
+    writeFileSync(cfg, original);
+    expect(sabuild(dir, ["build"]).code).toBe(0);
+    const before = sabuildJson<{ results: { stage: string }[] }>(dir, ["cache", "ls"]).results.length;
+    const gc = sabuildJson<{ removedResults: number; removedBlobs: number }>(dir, ["gc", "--keep-builds", "0"]);
+    expect(gc.removedResults).toBeGreaterThan(0);
+    const after = sabuildJson<{ results: { stage: string }[] }>(dir, ["cache", "ls"]).results.length;
+    expect(after).toBe(before - gc.removedResults);
+    const plan = sabuildJson<{ stages: { status: string }[] }>(dir, ["plan"]);
+    expect(plan.stages.every((s) => s.status === "up-to-date" || s.status === "unavailable")).toBe(true);
+    expect(sabuild(dir, ["cache", "verify"]).code).toBe(0);
+  });
+
+  it("keeps the results of recent builds unless told otherwise", () => {
+    const dir = engineProject({ tasks: 2 });
+    const cfg = join(dir, "subagents.yaml");
+    const original = readFileSync(cfg, "utf8");
+    writeFileSync(cfg, original.replace("holdout: 0", "holdout: 0.5"));
+    expect(sabuild(dir, ["build"]).code).toBe(0);
+    writeFileSync(cfg, original);
+    expect(sabuild(dir, ["build"]).code).toBe(0);
+    expect(sabuildJson<{ removedResults: number }>(dir, ["gc"]).removedResults).toBe(0);
+    writeFileSync(cfg, original.replace("holdout: 0", "holdout: 0.5"));
+    expect(sabuildJson<{ stages: { id: string; status: string }[] }>(dir, ["plan"]).stages.find((s) => s.id === "alpha:tasks")!.status).toBe("cached");
+  });
+
+  it("clean with a target forgets that stage's results only", () => {
+    const dir = engineProject({ tasks: 2 });
+    expect(sabuild(dir, ["build"]).code).toBe(0);
+    expect(sabuild(dir, ["clean", "alpha:traces"]).stdout).toContain("forgot the results of alpha:traces");
+    const plan = sabuildJson<{ stages: { id: string; status: string }[] }>(dir, ["plan"]);
+    expect(plan.stages.find((s) => s.id === "alpha:tasks")!.status).toBe("up-to-date");
+    expect(plan.stages.find((s) => s.id === "alpha:traces")!.status).toBe("will-run");
+    expect(sabuild(dir, ["clean"]).code).toBe(0);
+    expect(existsSync(join(dir, "cache/cas"))).toBe(false);
+  });
+});
+
+describe("secrets", () => {
+  it("never writes an interpolated secret into the store, the lock file or logs", () => {
+    const dir = copyExample();
+    const secret = "sk-test-SECRET-value-0123456789";
+    const r = sabuild(dir, ["build", "--verbose"], { SABUILD_TEACHER_KEY: secret, SABUILD_TEACHER_URL: "https://teacher.example/v1" });
+    expect(r.code).toBe(0);
+    expect(r.stdout + r.stderr).not.toContain(secret);
+    const files = (d: string): string[] => readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(join(d, e.name)) : [join(d, e.name)]));
+    for (const f of [...files(join(dir, "cache")), join(dir, "sabuild.lock")]) {
+      if (f.endsWith("/lock")) continue;
+      expect(readFileSync(f, "utf8"), f).not.toContain(secret);
+    }
+    // Changing the secret's value changes no key.
+    const plan = sabuildJson<{ stages: { status: string }[] }>(dir, ["plan"], { SABUILD_TEACHER_KEY: "another-value" });
+    expect(plan.stages.every((s) => s.status === "up-to-date" || s.status === "unavailable")).toBe(true);
+  });
+});
+
+describe("CLI basics", () => {
+  it("reports bad config with file:line:col and exit code 2, no stack trace", () => {
+    const dir = engineProject();
+    const cfg = join(dir, "subagents.yaml");
+    writeFileSync(cfg, readFileSync(cfg, "utf8").replace("holdout: 0", "holdout: lots"));
+    const r = sabuild(dir, ["plan"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/subagents\.yaml:11:\d+: subagents\.alpha\.tasks\.holdout:/);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it("reports a bad task file line with its position", () => {
+    const dir = engineProject();
+    writeFileSync(join(dir, "tasks.jsonl"), '{"prompt": "fine"}\n{"prompt": }\n{"id": "x"}\n');
+    const r = sabuild(dir, ["build"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("tasks.jsonl:2:1: not valid JSON");
+    expect(r.stderr).toContain('tasks.jsonl:3:1: missing "prompt"');
+  });
+
+  it("rejects unknown commands and options with a suggestion", () => {
+    const dir = engineProject();
+    const a = sabuild(dir, ["bulid"]);
+    expect(a.code).toBe(2);
+    expect(a.stderr).toContain('unknown command "bulid" (did you mean "build"?)');
+    const b = sabuild(dir, ["build", "--lockd"]);
+    expect(b.code).toBe(2);
+    expect(b.stderr).toContain("did you mean --locked?");
+  });
+
+  it("runs from another directory with -C and prints its version", () => {
+    const dir = engineProject();
+    expect(sabuildJson<{ stages: unknown[] }>("/", ["plan", "-C", dir]).stages.length).toBe(9);
+    const v = sabuild(dir, ["--version"]);
+    expect(v.stdout.trim()).toBe(JSON.parse(readFileSync(join(import.meta.dirname, "../package.json"), "utf8")).version);
+  });
+
+  it("status summarises each subagent", () => {
+    const dir = copyExample();
+    expect(sabuild(dir, ["build"]).code).toBe(0);
+    const s = sabuildJson<{ upToDate: boolean; subagents: { name: string; stages: Record<string, string> }[] }>(dir, ["status"]);
+    expect(s.upToDate).toBe(true);
+    expect(s.subagents.map((x) => x.name)).toEqual(["test-runner", "code-searcher", "changelog-writer"]);
+    expect(s.subagents[0]!.stages).toMatchObject({ import: "up-to-date", tasks: "up-to-date", train: "unavailable" });
+  });
+});
