@@ -77,7 +77,7 @@ export function createLocator(
       target === "key" ||
       !found.complete ||
       (isCollection(found.node) && !found.node.flow) ||
-      (range !== undefined && range !== null && range[0] === range[1]);
+      (!!range && range[0] === range[1]);
     const node = (useKey ? found.key : found.node) ?? found.key ?? found.node;
     if (!node?.range) return { file, line: 0, column: 0, keyPath: path, ...problemText };
     const [start, valueEnd] = node.range;

@@ -21,7 +21,6 @@ import {
  */
 
 export const SUBAGENT_NAME = /^[a-z0-9][a-z0-9_-]*$/;
-export const SOURCE_KINDS = ["agent", "skill", "plugin", "inline"] as const;
 
 const budget = z
   .strictObject({ tokens: positiveInt().optional(), usd: positiveNumber().optional() })

@@ -3,7 +3,7 @@ import { selectNodes } from "../../graph.js";
 import { planNodes } from "../../plan.js";
 import { openProject } from "../../project.js";
 import { parseCommandArgs } from "../args.js";
-import { printJson, reasonsJson } from "../output.js";
+import { printJson, printProblems, reasonsJson } from "../output.js";
 
 export const planHelp = `sabuild plan [targets] [--json]
   Shows, per stage, whether it is up-to-date, cached (restorable from the store), will-run or
@@ -22,16 +22,26 @@ export async function planCommand(argv: string[]): Promise<number> {
   if (args.help) return (console.log(planHelp), 0);
   const session = await openProject(args.global);
   const { selected } = selectNodes(session.nodes, args.positionals);
-  const { planned } = await planNodes(session.env, selected);
+  const { planned, evals } = await planNodes(session.env, selected);
+  for (const e of evals.values()) if (e.status === "error") printProblems(e.problems);
   if (args.global.json) {
     printJson({ stages: planned.map((s) => ({ id: s.id, status: s.status, reasons: reasonsJson(s.reasons), ...(s.key ? { key: s.key } : {}) })) });
   } else {
-    const width = Math.max(...planned.map((s) => s.id.length));
-    for (const s of planned) {
+    const shown = planned.filter((s) => s.status !== "unavailable");
+    const width = Math.max(0, ...shown.map((s) => s.id.length));
+    for (const s of shown) {
       const why = s.reasons.map(describeReason);
       console.log(`${MARK[s.status]} ${s.id.padEnd(width)}  ${s.status}${why.length ? `: ${why[0]}` : ""}`);
       for (const more of why.slice(1)) console.log(`  ${" ".repeat(width)}  ${" ".repeat(s.status.length)}  ${more}`);
     }
+    // Unavailable stages are the same for every subagent: one line per kind, not one per stage.
+    const unavailable = new Map<string, { reason: string; count: number }>();
+    for (const s of planned.filter((p) => p.status === "unavailable" && p.reasons[0]?.type === "unavailable")) {
+      const u = unavailable.get(s.kind) ?? { reason: describeReason(s.reasons[0]!), count: 0 };
+      u.count++;
+      unavailable.set(s.kind, u);
+    }
+    for (const [, u] of unavailable) console.log(`${MARK.unavailable} ${u.reason} [${u.count} stage${u.count === 1 ? "" : "s"}]`);
     const count = (st: PlannedStage["status"]): number => planned.filter((s) => s.status === st).length;
     console.log(`\n${count("up-to-date")} up-to-date, ${count("cached")} cached, ${count("will-run")} will run, ${count("unavailable")} unavailable${count("error") ? `, ${count("error")} with errors` : ""}`);
   }
