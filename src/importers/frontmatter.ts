@@ -1,4 +1,4 @@
-import { isMap, LineCounter, parseDocument } from "yaml";
+import { isMap, isScalar, LineCounter, parseDocument } from "yaml";
 import type { Problem } from "../errors.js";
 import { err, ok, type Result } from "../result.js";
 import { readLenient } from "./lenient.js";
@@ -30,14 +30,14 @@ export function readFrontmatter(text: string, file: string): Result<Frontmatter,
   const close = lines.findIndex((l, i) => i > 0 && (l.trimEnd() === "---" || l.trimEnd() === "..."));
   if (close < 0) {
     return err({
-        file,
-        line: 1,
-        column: 1,
-        keyPath: [],
-        message: "the frontmatter opened on line 1 is never closed",
-        hint: "end the frontmatter with a line holding only `---`, before the Markdown body",
-        sourceLine: lines[0],
-        length: 3,
+      file,
+      line: 1,
+      column: 1,
+      keyPath: [],
+      message: "the frontmatter opened on line 1 is never closed",
+      hint: "end the frontmatter with a line holding only `---`, before the Markdown body",
+      sourceLine: lines[0],
+      length: 3,
     });
   }
   const yamlLines = lines.slice(1, close);
@@ -70,7 +70,8 @@ type StrictResult =
 
 function readStrict(source: string, firstLine: number): StrictResult {
   const lineCounter = new LineCounter();
-  // Plain messages: the position comes from `pos` below, in file lines rather than frontmatter lines.
+  // Plain messages: the line is taken from `pos` and shifted to a file line, which the
+  // pretty form (counted from the frontmatter's first line) would contradict.
   const doc = parseDocument(source, { lineCounter, prettyErrors: false });
   const error = doc.errors[0];
   if (error) {
@@ -84,10 +85,8 @@ function readStrict(source: string, firstLine: number): StrictResult {
     return { ok: false, line, reason: `line ${line}: the frontmatter is not a mapping of keys to values` };
   }
   const keyLines: Record<string, number> = {};
-  for (const pair of doc.contents.items) {
-    const key = pair.key as { range?: [number, number, number]; toString(): string } | null;
-    if (key?.range) keyLines[String(key)] = lineCounter.linePos(key.range[0]).line + firstLine - 1;
+  for (const { key } of doc.contents.items) {
+    if (isScalar(key) && key.range) keyLines[String(key.value)] = lineCounter.linePos(key.range[0]).line + firstLine - 1;
   }
-  const data = doc.toJS() as unknown;
-  return { ok: true, data: data as Record<string, unknown>, keyLines };
+  return { ok: true, data: doc.toJS() as Record<string, unknown>, keyLines };
 }

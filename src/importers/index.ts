@@ -4,7 +4,7 @@ import { err, ok, type Result } from "../result.js";
 import { importAgentFile, type Imported } from "./agent.js";
 import { byCodeUnit, fileProblem, isFile, relPath } from "./files.js";
 import { importInline } from "./inline.js";
-import { pluginDir } from "./plugin-manifest.js";
+import { MANIFEST, pluginDir } from "./plugin-manifest.js";
 import { importPluginItems, listPluginItems, selectPluginItem, type PluginItem, type PluginItems } from "./plugin.js";
 import { bundleFiles, importSkillDir, SKILL_FILE, skillDir } from "./skill.js";
 import type { SourceRef } from "./sources.js";
@@ -41,7 +41,7 @@ export async function listImportInputs(root: string, source: SourceRef): Promise
   const chosen = item.result.ok ? item.result.value.spec : undefined;
   const bundle = chosen?.provenance.format === "plugin-skill" ? await bundleFiles(path.resolve(root, path.dirname(chosen.provenance.path))) : [];
   return sorted([
-    path.join(items.manifest.dir, ".claude-plugin", "plugin.json"),
+    path.join(items.manifest.dir, MANIFEST),
     ...items.agents,
     ...items.skills.map((d) => path.join(d, SKILL_FILE)),
     ...bundle,

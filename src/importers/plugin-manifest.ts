@@ -40,7 +40,9 @@ export async function readPluginManifest(root: string, dir: string): Promise<Res
   const keyLines = topLevelKeyLines(text);
   const at = (key: string, message: string, expected?: string): Problem => {
     const line = keyLines[key] ?? 1;
-    return { file, line, column: 1, keyPath: [key], message, ...(expected ? { expected } : {}), sourceLine: text.split("\n")[line - 1] ?? "" };
+    const sourceLine = text.split("\n")[line - 1] ?? "";
+    const column = sourceLine.indexOf(`"${key}"`) + 1 || 1;
+    return { file, line, column, keyPath: [key], message, ...(expected ? { expected } : {}), sourceLine, length: key.length + 2 };
   };
   if (typeof json !== "object" || json === null || Array.isArray(json)) {
     return err([{ file, line: 1, column: 1, keyPath: [], message: "plugin.json must be a JSON object", expected: '{"name": "..."}' }]);
