@@ -233,6 +233,14 @@ describe("tool normalization", () => {
     ]);
   });
 
+  test("a disallowed pattern denies the whole tool, with a warning at the disallowedTools line", async () => {
+    const root = await copyFixture();
+    await put(root, "deny.md", "---\nname: deny\ndescription: d\ntools: Read, Bash(git:*)\ndisallowedTools: Bash(rm:*), Task\n---\nbody\n");
+    const { spec, warnings } = await imported({ agent: "deny.md" }, root);
+    expect(spec.tools).toEqual({ all: false, allowed: ["Read"], disallowed: ["Agent", "Bash"], mcp: [], patterns: {} });
+    expect(warnings).toEqual([{ file: "deny.md", line: 5, message: "disallowed pattern Bash(rm:*) is applied to the whole Bash tool" }]);
+  });
+
   test("skill allowed-tools may be space-separated, with spaces inside patterns", async () => {
     const { spec } = await imported({ skill: "skills/pdf-extract" });
     expect(spec.tools).toEqual({

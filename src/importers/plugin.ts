@@ -24,26 +24,32 @@ export async function listPluginItems(root: string, dir: string): Promise<Result
   const manifest = await readPluginManifest(root, dir);
   if (!manifest.ok) return manifest;
   const m = manifest.value;
-  const problems: Problem[] = [];
   const agents = new Set(await agentFilesIn(path.join(dir, "agents")));
   const skills = new Set(await skillDirsIn(path.join(dir, "skills")));
-  for (const [key, custom, collect] of [
-    ["agents", m.agents, agentFilesIn],
-    ["skills", m.skills, skillDirsIn],
-  ] as const) {
-    const into = key === "agents" ? agents : skills;
-    for (const p of custom) {
-      const abs = path.resolve(dir, p);
-      if (!(await isFile(abs)) && !(await isDirectory(abs))) {
-        const line = m.keyLines[key] ?? 0;
-        problems.push({ file: m.file, line, column: line > 0 ? 1 : 0, keyPath: [key], message: `${key} path ${JSON.stringify(p)} does not exist (relative to the plugin root)` });
-        continue;
-      }
-      for (const item of await collect(abs)) into.add(item);
-    }
-  }
+  const problems = [...(await addCustom(m, "agents", agentFilesIn, agents)), ...(await addCustom(m, "skills", skillDirsIn, skills))];
   if (problems.length > 0) return err(problems);
   return ok({ manifest: m, agents: [...agents].sort(byCodeUnit), skills: [...skills].sort(byCodeUnit) });
+}
+
+/** Adds the items under a manifest's custom paths; a path that does not exist is a problem. */
+async function addCustom(
+  m: PluginManifest,
+  key: "agents" | "skills",
+  collect: (abs: string) => Promise<string[]>,
+  into: Set<string>,
+): Promise<Problem[]> {
+  const problems: Problem[] = [];
+  for (const p of m[key]) {
+    const abs = path.resolve(m.dir, p);
+    if ((await isFile(abs)) || (await isDirectory(abs))) {
+      for (const item of await collect(abs)) into.add(item);
+      continue;
+    }
+    const line = m.keyLines[key] ?? 0;
+    const message = `${key} path ${JSON.stringify(p)} does not exist (paths are relative to the plugin root)`;
+    problems.push({ file: m.file, line, column: line > 0 ? 1 : 0, keyPath: [key], message });
+  }
+  return problems;
 }
 
 /** Agent files: the path itself when it is a file, else every .md below it. */
