@@ -184,6 +184,7 @@ async function runMapStage(
   slots: Semaphore,
 ): Promise<{ output: string; items: { run: number; reused: number; failed: number } }> {
   const map = node.stage.map!;
+  const started = Date.now();
   const ups = await materializeUpstream(env.store, upstream);
   const items = await map.items(makeContext(env, node, "", ups, log));
   checkItemIds(node.id, items);
@@ -236,7 +237,7 @@ async function runMapStage(
     preimage,
     output,
     log: await env.store.cas.putBytes(`${log.join("\n")}\n`),
-    durationMs: 0,
+    durationMs: Date.now() - started,
     createdAt: new Date().toISOString(),
     items: finished,
   };

@@ -5,6 +5,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, test } from "vitest";
 import { parse } from "yaml";
+import { parseConfig } from "../src/config/index.js";
 import type { Problem } from "../src/errors.js";
 import {
   CANONICAL_TOOLS,
@@ -486,8 +487,11 @@ describe("renderInitConfig", () => {
     const text = renderInitConfig(found);
     const config = parse(text) as { version: number; defaults: unknown; subagents: Record<string, { source: unknown; tasks: { from: string } }> };
     expect(config.version).toBe(1);
-    expect(text).toMatch(/^ {2}# teacher: /m);
-    expect(text).toMatch(/^ {2}# base_model: /m);
+    // The project's own config loader accepts it as written, and with the defaults uncommented.
+    const loaded = unwrap(parseConfig(text, "/project/subagents.yaml"));
+    expect(loaded.subagents.map((s) => s.source)).toEqual(found.map((f) => f.source));
+    const uncommented = unwrap(parseConfig(text.replace(/^ {2}# /gm, "  "), "/project/subagents.yaml"));
+    expect(uncommented.subagents[0]).toMatchObject({ teacher: { model: "gpt-4.1" }, base_model: "Qwen/Qwen3-4B-Instruct-2507" });
     const names = Object.keys(config.subagents);
     expect(names).toEqual([
       "db-migrator", "code-reviewer", "generalist", "flaky-test-hunter", "pr-triager", "changelog-writer",

@@ -21,12 +21,13 @@ export function renderInitConfig(found: DiscoveredSource[]): string {
     "# Written by `sabuild init`; edit freely. Run `sabuild plan` to see what would be built.",
     "version: 1",
     "",
-    "# Settings every subagent inherits unless it sets its own.",
+    "# Settings every subagent starts from; its own keys override them. Uncomment to use.",
     "defaults:",
-    "  # teacher: the strong model whose work the small model learns from, e.g.",
-    "  # teacher: claude-sonnet-4-5",
-    "  # base_model: the small open model that is fine-tuned, e.g.",
-    "  # base_model: Qwen/Qwen3-1.7B",
+    "  # teacher:  # the OpenAI-compatible model that writes tasks and traces",
+    "  #   base_url: https://api.openai.com/v1",
+    '  #   api_key: "${OPENAI_API_KEY}"',
+    "  #   model: gpt-4.1",
+    "  # base_model: Qwen/Qwen3-4B-Instruct-2507  # the small model that is fine-tuned",
     "",
   ];
   if (found.length === 0) {

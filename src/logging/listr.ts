@@ -61,7 +61,8 @@ export function listrRenderer(): Renderer {
           if (r.task) r.task.title = `${e.id} (running${e.reasons[0] ? `: ${describeReason(e.reasons[0])}` : ""})`;
           break;
         case "stage-progress":
-          if (r.task) r.task.output = `${e.done}/${e.total} items${e.costUsd !== undefined ? `, $${e.costUsd.toFixed(4)}` : ""}`;
+          // Progress lives in the title so that log lines (the output) do not overwrite it.
+          if (r.task) r.task.title = `${e.id} (${e.done}/${e.total} items${e.costUsd !== undefined ? `, $${e.costUsd.toFixed(4)} so far` : ""})`;
           break;
         case "stage-log":
           if (r.task) r.task.output = e.line;

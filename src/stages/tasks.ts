@@ -49,7 +49,10 @@ export function tasksStage(): Stage {
       });
       const { tasks, duplicates } = dedupe(raw, problems);
       if (problems.length) throw new UserInputError(`invalid tasks for ${ctx.subagent.name}`, problems);
-      if (tasks.length === 0) ctx.log("warning: no tasks: add tasks.from (a JSONL file) or tasks.seed");
+      if (tasks.length === 0) {
+        const files = fromList(t.from);
+        ctx.log(`warning: no tasks yet: ${files.length ? `write tasks into ${files.join(", ")} (one JSON task per line)` : "set tasks.from to a JSONL file"} or add tasks.seed`);
+      }
       const train = tasks.filter((x) => !isHeldOut(x.prompt, t.holdout));
       const heldout = tasks.filter((x) => isHeldOut(x.prompt, t.holdout));
       const jsonl = (xs: Task[]): string => xs.map((x) => JSON.stringify(x)).join("\n") + (xs.length ? "\n" : "");

@@ -20,10 +20,14 @@ export async function initCommand(argv: string[]): Promise<number> {
     throw new UserInputError(`${file} already exists; pass --force to overwrite it`);
   }
   const found = await discoverSources(root);
+  if (!found.length) {
+    throw new UserInputError(`no Claude Code agents, skills or plugins found under ${root}; write subagents.yaml by hand (see docs/config.md)`);
+  }
   const text = renderInitConfig(found);
   await writeFile(file, text);
   // Each scaffolded subagent points at tasks/<name>.jsonl: create the empty files it names.
   const doc = parseDocument(text).toJS() as { subagents?: Record<string, { tasks?: { from?: string | string[] } }> };
+  const names = Object.keys(doc.subagents ?? {});
   const created: string[] = [];
   for (const sub of Object.values(doc.subagents ?? {})) {
     const from = sub.tasks?.from;
@@ -35,12 +39,13 @@ export async function initCommand(argv: string[]): Promise<number> {
       created.push(rel);
     }
   }
-  if (args.global.json) printJson({ config: file, subagents: found.map((f) => ({ name: f.name, format: f.format, path: f.path })), created });
+  // The config keys are the sanitised names, in the order the sources were found.
+  const subagents = found.map((f, i) => ({ name: names[i] ?? f.name, format: f.format, path: f.path }));
+  if (args.global.json) printJson({ config: file, subagents, created });
   else {
     console.log(`wrote ${file} with ${found.length} subagent(s):`);
-    for (const f of found) console.log(`  ${f.name}  (${f.format}: ${f.path})`);
+    for (const s of subagents) console.log(`  ${s.name}  (${s.format}: ${s.path})`);
     if (created.length) console.log(`created empty task files: ${created.join(", ")} (one JSON task per line)`);
-    if (!found.length) console.log("no agents or skills found: add a subagent to subagents.yaml by hand");
   }
   return 0;
 }
