@@ -28,7 +28,10 @@ export interface OpenOptions {
 export async function openProject(opts: OpenOptions): Promise<Session> {
   const file = resolve(opts.dir, opts.config ?? "subagents.yaml");
   const loaded = await loadConfig(file);
-  if (!loaded.ok) throw new UserInputError(`invalid ${relative(process.cwd(), file) || file}`, loaded.error);
+  if (!loaded.ok) {
+    const shown = relative(process.cwd(), file);
+    throw new UserInputError(`invalid ${shown && !shown.startsWith("..") ? shown : file}`, loaded.error);
+  }
   const project = loaded.value;
   const store = await openStore(project.store);
   const plugins = await loadPlugins(project.root, project.plugins, store.stat);

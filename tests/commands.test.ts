@@ -118,6 +118,9 @@ describe("CLI basics", () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/subagents\.yaml:11:\d+: subagents\.alpha\.tasks\.holdout:/);
     expect(r.stderr).not.toMatch(/\n\s+at /);
+    const j = sabuild(dir, ["plan", "--json"]);
+    expect(j.code).toBe(2);
+    expect(JSON.parse(j.stdout)).toMatchObject({ ok: false, problems: [{ file: "subagents.yaml", line: 11, keyPath: ["subagents", "alpha", "tasks", "holdout"] }] });
   });
 
   it("reports a bad task file line with its position", () => {

@@ -66,6 +66,8 @@ export function listrRenderer(): Renderer {
           break;
         case "stage-log":
           if (r.task) r.task.output = e.line;
+          // Warnings outlive the tree: printed below it when the build ends.
+          if (e.line.includes("warning:")) messages.push(`${e.id}: ${e.line}`);
           break;
         case "stage-end":
           if (e.status === "built") r.title = `${e.id} built in ${formatDuration(e.durationMs)}`;

@@ -7,9 +7,10 @@ import { parseCommandArgs, positiveInt } from "../args.js";
 import { runBuild } from "./build.js";
 import { availableParallelism } from "node:os";
 
-export const watchHelp = `sabuild watch [targets] [-j N] [--debounce MS]
+export const watchHelp = `sabuild watch [targets] [-j N] [--debounce MS] [--json]
   Builds, then watches subagents.yaml, plugins and every stage's input files; after an edit
-  (debounced, default 300 ms) rebuilds what it made stale. Errors are shown and watching goes on.`;
+  (debounced, default 300 ms) rebuilds what it made stale. Errors are shown and watching goes on.
+  --json prints one JSON line per build.`;
 
 export async function watchCommand(argv: string[]): Promise<number> {
   const args = parseCommandArgs("watch", argv, { jobs: { type: "string", short: "j" }, debounce: { type: "string" }, verbose: { type: "boolean", short: "v" } });
@@ -35,7 +36,7 @@ export async function watchCommand(argv: string[]): Promise<number> {
     }
     building = true;
     try {
-      const { files, dirs, store } = await buildOnce(args.global, args.positionals, jobs, args.values.verbose === true);
+      const { files, dirs, store } = await buildOnce(args.global, args.positionals, jobs, args.values.verbose === true, args.global.json);
       if (store) storeRoot = store;
       // Paths are only ever added: unwatching a directory in chokidar drops the files below it too.
       const fresh = [...files, ...dirs].filter((p) => !watched.has(p));
@@ -70,11 +71,13 @@ export async function watchCommand(argv: string[]): Promise<number> {
 }
 
 /** One build; returns the paths to watch. Bad input is printed, and the config is still watched. */
-async function buildOnce(global: { dir: string; config?: string }, targets: string[], jobs: number, verbose: boolean): Promise<{ files: string[]; dirs: string[]; store?: string }> {
+async function buildOnce(global: { dir: string; config?: string }, targets: string[], jobs: number, verbose: boolean, json: boolean): Promise<{ files: string[]; dirs: string[]; store?: string }> {
   const configPath = resolve(global.dir, global.config ?? "subagents.yaml");
   try {
     const session = await openProject(global);
-    const summary = await runBuild(session, { targets, jobs, locked: false, json: false, verbose }, "watch");
+    const summary = await runBuild(session, { targets, jobs, locked: false, json, verbose }, "watch");
+    // With --json, one line per build (NDJSON), for scripts that follow the watcher.
+    if (json) process.stdout.write(`${JSON.stringify({ ok: summary.exitCode === 0, durationMs: summary.durationMs, stages: summary.outcomes.map((o) => ({ id: o.id, status: o.status })) })}\n`);
     process.stderr.write(`[watch] build ${summary.exitCode === 0 ? "succeeded" : "failed"}\n`);
     const files = new Set<string>([session.project.file, ...session.project.plugins]);
     const dirs = new Set<string>();
