@@ -145,3 +145,27 @@ describe("targets", () => {
     expect(r.stderr).toContain("alpha:train: train stage is not available");
   });
 });
+
+describe("import inputs", () => {
+  it("makes a skill stale when a bundled script is edited or a file is added", async () => {
+    const { copyExample } = await import("./helpers.js");
+    const dir = copyExample();
+    const first = sabuildJson<Stages>(dir, ["build"]);
+    expect(first.__code).toBe(0);
+    const script = join(dir, "example/skills/changelog-writer/scripts/commits.sh");
+    writeFileSync(script, readFileSync(script, "utf8") + "# tweak\n");
+    writeFileSync(join(dir, "example/skills/changelog-writer/references/EXTRA.md"), "more\n");
+    const plan = sabuildJson<Stages>(dir, ["plan"]);
+    expect(stage(plan, "changelog-writer:import").reasons.map((r) => r.message)).toEqual([
+      "file example/skills/changelog-writer/references/EXTRA.md added",
+      "file example/skills/changelog-writer/scripts/commits.sh modified",
+    ]);
+    expect(stage(plan, "test-runner:import").status).toBe("up-to-date");
+    const build = sabuildJson<Stages>(dir, ["build"]);
+    expect(stage(build, "changelog-writer:import").status).toBe("built");
+    // tasks reruns because its upstream output changed, and yields the same output: what
+    // depends on tasks alone would stop there.
+    expect(stage(build, "changelog-writer:tasks").status).toBe("built");
+    expect(stage(build, "changelog-writer:tasks").output).toBe(stage(first, "changelog-writer:tasks").output);
+  });
+});
