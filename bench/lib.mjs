@@ -31,10 +31,10 @@ export function options(spec, usage) {
   }
 }
 
-export function positive(name, text) {
+export function positive(name, text, { integer = true } = {}) {
   const n = Number(text);
-  if (!Number.isFinite(n) || n <= 0) {
-    process.stderr.write(`error: --${name} must be a positive number, got "${text}"\n`);
+  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
+    process.stderr.write(`error: --${name} must be a positive ${integer ? "integer" : "number"}, got "${text}"\n`);
     process.exit(2);
   }
   return n;

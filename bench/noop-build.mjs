@@ -34,7 +34,7 @@ const opts = options(
   USAGE,
 );
 const SUBAGENTS = positive("subagents", opts.subagents);
-const TOTAL_GIB = positive("total-gib", opts["total-gib"]);
+const TOTAL_GIB = positive("total-gib", opts["total-gib"], { integer: false });
 const RUNS = positive("runs", opts.runs);
 const JOBS = positive("jobs", opts.jobs);
 const PACKAGES = positive("turbo-packages", opts["turbo-packages"] ?? opts.subagents);
@@ -261,7 +261,9 @@ function main() {
     turbo = opts["no-turbo"] ? undefined : setUpTurbo();
     const timings = measure(sab, turbo);
     const result = { loadBefore, sabuild: sab, turbo, timings };
-    if (opts.json) console.log(JSON.stringify({ subagents: SUBAGENTS, totalGib: TOTAL_GIB, runs: RUNS, jobs: JOBS, node: process.version, ...result }, null, 2));
+    const turboMedian = timings.series.turboBuild?.median;
+    const ratio = turboMedian ? round(timings.series.sabuildBuild.median / turboMedian, 2) : undefined;
+    if (opts.json) console.log(JSON.stringify({ subagents: SUBAGENTS, totalGib: TOTAL_GIB, runs: RUNS, jobs: JOBS, node: process.version, ratioToTurbo: ratio, ...result }, null, 2));
     else console.log(report(result));
   } finally {
     if (turbo) timed(turbo.shim, ["daemon", "stop"], { cwd: turbo.dir, env: ENV, allowFailure: true });

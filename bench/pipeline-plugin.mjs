@@ -42,8 +42,11 @@ function sizes(ctx) {
   return JSON.parse(readFileSync(join(ctx.project.root, SIZES_FILE), "utf8"));
 }
 
+// A stage that reads ctx.subagent must put what it reads in its params: keys do not include the
+// subagent, so two subagents with equal inputs share one result (that is the point of the store).
 const noInputs = async () => ({ ok: true, value: { params: {}, files: [] } });
-const sizeInputs = async () => ({ ok: true, value: { params: {}, files: [SIZES_FILE] } });
+const named = async ({ subagent }) => ({ ok: true, value: { params: { name: subagent.name }, files: [] } });
+const namedWithSizes = async ({ subagent }) => ({ ok: true, value: { params: { name: subagent.name }, files: [SIZES_FILE] } });
 
 export default () => [
   {
@@ -90,7 +93,7 @@ export default () => [
     kind: "train",
     version: "1",
     deps: ["dataset"],
-    inputs: sizeInputs,
+    inputs: namedWithSizes,
     async run(ctx) {
       const dir = join(ctx.outDir, "adapter");
       mkdirSync(dir);
@@ -102,7 +105,7 @@ export default () => [
     kind: "export",
     version: "1",
     deps: ["train"],
-    inputs: sizeInputs,
+    inputs: namedWithSizes,
     async run(ctx) {
       const adapter = statSync(join(ctx.upstream.train.dir, "adapter", "adapter_model.safetensors"));
       writeNoise(join(ctx.outDir, "model.Q4_K_M.gguf"), sizes(ctx).gguf_mib, `gguf:${ctx.subagent.name}`);
@@ -126,7 +129,7 @@ export default () => [
     kind: "report",
     version: "1",
     deps: ["eval"],
-    inputs: noInputs,
+    inputs: named,
     async run(ctx) {
       const ev = JSON.parse(readFileSync(join(ctx.upstream.eval.dir, "eval.json"), "utf8"));
       writeFileSync(join(ctx.outDir, "report.md"), `# ${ctx.subagent.name}\n\n${ev.passed}/${ev.total} held-out tasks passed.\n`);
