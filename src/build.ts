@@ -83,7 +83,8 @@ async function buildOne(
   }
   if (ev.status !== "will-run" && ev.status !== "up-to-date" && ev.status !== "cached") throw new Error(`unexpected ${ev.status}`);
   if (ev.hit) {
-    await env.store.ac.touch(ev.key);
+    // Up-to-date results are protected by sabuild.lock; recency matters for the others (LRU gc).
+    if (ev.status === "cached") await env.store.ac.touch(ev.key);
     const status = ev.status === "up-to-date" ? "up-to-date" : "restored";
     env.events({ type: "stage-end", id: node.id, status, durationMs: 0, output: ev.hit.output });
     return { ...base, status, reasons: ev.reasons, key: ev.key, output: ev.hit.output, lockEntry: await lockEntryOf(env.store, ev.preimage, ev.key, ev.hit.output) };

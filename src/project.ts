@@ -1,5 +1,6 @@
 import { relative, resolve } from "node:path";
-import { loadConfig, type ProjectConfig } from "./config/index.js";
+import type { ProjectConfig } from "./config/index.js";
+import { loadConfigCached } from "./config/cached.js";
 import { UserInputError } from "./errors.js";
 import type { EvalEnv } from "./evaluate.js";
 import { buildGraph, type StageNode } from "./graph.js";
@@ -27,7 +28,7 @@ export interface OpenOptions {
 /** Loads config, plugins, store and lock file: everything a command needs. Bad input throws UserInputError. */
 export async function openProject(opts: OpenOptions): Promise<Session> {
   const file = resolve(opts.dir, opts.config ?? "subagents.yaml");
-  const loaded = await loadConfig(file);
+  const loaded = await loadConfigCached(file);
   if (!loaded.ok) {
     const shown = relative(process.cwd(), file);
     throw new UserInputError(`invalid ${shown && !shown.startsWith("..") ? shown : file}`, loaded.error);

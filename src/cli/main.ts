@@ -1,7 +1,13 @@
 #!/usr/bin/env node
+import * as nodeModule from "node:module";
 import { didYouMean, UserInputError } from "../errors.js";
 import { VERSION } from "../version.js";
 import { printProblems } from "./output.js";
+
+// Node caches compiled code on disk (in the OS temp dir): later starts skip parsing the modules.
+nodeModule.enableCompileCache?.();
+
+const NODE_MAJOR = Number(process.versions.node.split(".")[0]);
 
 type Command = (argv: string[]) => Promise<number>;
 
@@ -32,6 +38,9 @@ function usage(): string {
 }
 
 async function main(argv: string[]): Promise<number> {
+  if (NODE_MAJOR < 22) {
+    throw new UserInputError(`sabuild needs Node.js >= 22, this is ${process.version}; run it through bin/sabuild in a clone (it brings its own Node), or install a newer Node`);
+  }
   const [name, ...rest] = argv;
   if (name === undefined || name === "help" || name === "--help" || name === "-h") {
     console.log(usage());

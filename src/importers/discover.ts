@@ -2,7 +2,8 @@ import path from "node:path";
 import { importAgentFile } from "./agent.js";
 import { byCodeUnit, relPath, walkFiles } from "./files.js";
 import { importPluginItems, listPluginItems } from "./plugin.js";
-import { importSkillDir, SKILL_FILE } from "./skill.js";
+import { importSkillDir } from "./skill.js";
+import { SKILL_FILE } from "./skill-files.js";
 import type { DiscoveredSource } from "./sources.js";
 
 /**

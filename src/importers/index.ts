@@ -2,45 +2,31 @@ import path from "node:path";
 import type { Problem } from "../errors.js";
 import { err, ok, type Result } from "../result.js";
 import { importAgentFile, type Imported } from "./agent.js";
-import { byCodeUnit, fileProblem, isFile, relPath } from "./files.js";
+import { fileProblem, isFile, relPath } from "./files.js";
 import { importInline } from "./inline.js";
 import { MANIFEST, pluginDir } from "./plugin-manifest.js";
 import { importPluginItems, listPluginItems, selectPluginItem, type PluginItem, type PluginItems } from "./plugin.js";
-import { bundleFiles, importSkillDir, SKILL_FILE, skillDir } from "./skill.js";
+import { importSkillDir } from "./skill.js";
+import { bundleFiles, SKILL_FILE, skillDir } from "./skill-files.js";
 import type { SourceRef } from "./sources.js";
 import type { ImportWarning, SubagentSpec } from "./types.js";
 
 export type { Imported } from "./agent.js";
+export { listImportInputs } from "./inputs.js";
 export { discoverSources } from "./discover.js";
 export { renderInitConfig } from "./init-config.js";
 export { CANONICAL_TOOLS } from "./tools.js";
 export type { DiscoveredSource, InlineSource, SourceRef } from "./sources.js";
 export type * from "./types.js";
 
-/**
- * Paths (relative to root, forward slashes, sorted) of every file the import reads: the import
- * key's file inputs. For a plugin item that is the manifest and every agent and SKILL.md file,
- * since any of them can change which item a name selects, plus the chosen skill's bundle.
- */
-export async function listImportInputs(root: string, source: SourceRef): Promise<Result<string[], Problem[]>> {
-  const sorted = (abs: string[]) => ok([...new Set(abs.map((a) => relPath(root, a)))].sort(byCodeUnit));
-  if ("inline" in source) return ok([]);
-  if ("agent" in source) {
-    const abs = path.resolve(root, source.agent);
-    return (await isFile(abs)) ? sorted([abs]) : err([fileProblem(relPath(root, abs), "agent file not found")]);
-  }
-  if ("skill" in source) {
-    const dir = await skillDir(path.resolve(root, source.skill));
-    const skillFile = path.join(dir, SKILL_FILE);
-    if (!(await isFile(skillFile))) return err([missingSkill(root, dir)]);
-    return sorted([skillFile, ...(await bundleFiles(dir))]);
-  }
+/** The files a plugin item's import reads (see listImportInputs in inputs.ts). */
+export async function listPluginImportInputs(root: string, source: { plugin: string; name?: string }): Promise<Result<string[], Problem[]>> {
   const picked = await pickPluginItem(root, source);
   if (!picked.ok) return picked;
   const { items, item } = picked.value;
   const chosen = item.result.ok ? item.result.value.spec : undefined;
   const bundle = chosen?.provenance.format === "plugin-skill" ? await bundleFiles(path.resolve(root, path.dirname(chosen.provenance.path))) : [];
-  return sorted([
+  return ok([
     path.join(items.manifest.dir, MANIFEST),
     ...items.agents,
     ...items.skills.map((d) => path.join(d, SKILL_FILE)),
@@ -85,6 +71,6 @@ async function pickPluginItem(
   return item.ok ? ok({ items: items.value, item: item.value }) : item;
 }
 
-function missingSkill(root: string, dir: string): Problem {
+export function missingSkill(root: string, dir: string): Problem {
   return fileProblem(relPath(root, path.join(dir, SKILL_FILE)), "skill not found: no SKILL.md at this path", "point `skill:` at a directory holding SKILL.md");
 }

@@ -5,7 +5,8 @@ import { err, ok, type Result } from "../result.js";
 import { importAgentFile, type Imported } from "./agent.js";
 import { byCodeUnit, fileProblem, isDirectory, isFile, relPath, walkFiles } from "./files.js";
 import { readPluginManifest, type PluginManifest } from "./plugin-manifest.js";
-import { importSkillDir, SKILL_FILE } from "./skill.js";
+import { importSkillDir } from "./skill.js";
+import { SKILL_FILE } from "./skill-files.js";
 
 /** The component files of a plugin: agent .md files and skill directories (absolute, sorted). */
 export interface PluginItems {

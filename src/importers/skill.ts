@@ -7,29 +7,13 @@ import { byLine, FieldReader } from "./fields.js";
 import { byCodeUnit, fileProblem, isFile, readText, relPath, sha256, walkFiles } from "./files.js";
 import { readFrontmatter } from "./frontmatter.js";
 import { normalizeTools } from "./tools.js";
+import { bundleFiles, SKILL_FILE } from "./skill-files.js";
 import type { BundledFile, SubagentSpec } from "./types.js";
-
-export const SKILL_FILE = "SKILL.md";
 
 /** The Agent Skills spec's limits (agentskills.io/specification). */
 const NAME_MAX = 64;
 const DESCRIPTION_MAX = 1024;
 const COMPATIBILITY_MAX = 500;
-
-/** A skill reference may name the skill directory or its SKILL.md; both mean the directory. */
-export async function skillDir(abs: string): Promise<string> {
-  return path.basename(abs) === SKILL_FILE && (await isFile(abs)) ? path.dirname(abs) : abs;
-}
-
-/**
- * Every file bundled with a skill: everything under its directory except SKILL.md itself and
- * dot-entries (.git, .DS_Store, editor state), which are never part of what a skill ships.
- */
-export async function bundleFiles(dir: string): Promise<string[]> {
-  const visible = (name: string) => !name.startsWith(".");
-  const files = await walkFiles(dir, visible, visible);
-  return files.filter((abs) => abs !== path.join(dir, SKILL_FILE));
-}
 
 /**
  * Imports an Agent Skill. Violations of the Agent Skills spec are warnings, not errors: Claude

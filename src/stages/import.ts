@@ -1,7 +1,7 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { UserInputError } from "../errors.js";
-import { importSource, listImportInputs } from "../importers/index.js";
+import { listImportInputs } from "../importers/inputs.js";
 import { err, ok } from "../result.js";
 import type { Json } from "../key.js";
 import type { Stage } from "./types.js";
@@ -18,6 +18,8 @@ export function importStage(): Stage {
       return ok({ params: { source: subagent.source as Json, name: subagent.name }, files: files.value });
     },
     async run(ctx) {
+      // Loaded on demand: the importers bring the YAML parser, which a no-op build never needs.
+      const { importSource } = await import("../importers/index.js");
       const imported = await importSource(ctx.project.root, ctx.subagent.source, ctx.subagent.name);
       if (!imported.ok) throw new UserInputError(`cannot import ${ctx.subagent.name}`, imported.error);
       const { spec, warnings } = imported.value;

@@ -1,4 +1,5 @@
-import { readdir, readFile, rm, utimes } from "node:fs/promises";
+import { readFileSync } from "node:fs";
+import { readdir, rm, utimes } from "node:fs/promises";
 import { join } from "node:path";
 import { writeFileAtomic } from "./atomic.js";
 import type { KeyPreimage } from "../key.js";
@@ -33,9 +34,10 @@ export class ActionCache {
     return join(this.dir, key.slice(0, 2), `${key}.json`);
   }
 
+  /** Reads synchronously: entries are small, and a no-op build reads hundreds of them. */
   async get(key: string): Promise<ActionResult | undefined> {
     try {
-      const result = JSON.parse(await readFile(this.path(key), "utf8")) as ActionResult;
+      const result = JSON.parse(readFileSync(this.path(key), "utf8")) as ActionResult;
       return result.version === 1 && result.key === key ? result : undefined;
     } catch {
       return undefined;

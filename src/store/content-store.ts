@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
+import { createReadStream, readFileSync, statSync } from "node:fs";
 import { chmod, copyFile, link, mkdir, readdir, readFile, rename, rm, stat } from "node:fs/promises";
 import { dirname, join, relative, sep } from "node:path";
 import { hashSync } from "hasha";
@@ -17,6 +17,7 @@ export class ContentStore {
   readonly casDir: string;
   readonly treesDir: string;
   readonly tmpDir: string;
+  private readonly manifests = new Map<string, Manifest>();
 
   constructor(readonly root: string) {
     this.casDir = join(root, "cas");
@@ -33,13 +34,10 @@ export class ContentStore {
     return join(this.treesDir, manifestDigest);
   }
 
+  /** Synchronous on purpose: a no-op build checks thousands of blobs, each a cheap stat. */
   async has(digest: string, size?: number): Promise<boolean> {
-    try {
-      const st = await stat(this.blobPath(digest));
-      return size === undefined || st.size === size;
-    } catch {
-      return false;
-    }
+    const st = statSync(this.blobPath(digest), { throwIfNoEntry: false });
+    return st !== undefined && (size === undefined || st.size === size);
   }
 
   async putBytes(data: string | Uint8Array): Promise<string> {
@@ -86,8 +84,14 @@ export class ContentStore {
     return { digest, manifest };
   }
 
+  /** Manifests are immutable (named by their digest), so each is parsed once per process. */
   async readManifest(digest: string): Promise<Manifest> {
-    return parseManifest((await this.readBlob(digest)).toString("utf8"));
+    let m = this.manifests.get(digest);
+    if (!m) {
+      m = parseManifest(readFileSync(this.blobPath(digest), "utf8"));
+      this.manifests.set(digest, m);
+    }
+    return m;
   }
 
   /** True when the manifest and every blob it names are present with the recorded sizes. */
@@ -146,6 +150,7 @@ export class ContentStore {
   }
 
   async removeBlob(digest: string): Promise<void> {
+    this.manifests.delete(digest);
     await rm(this.blobPath(digest), { force: true });
   }
 }

@@ -1,4 +1,5 @@
-import { readFile, stat } from "node:fs/promises";
+import { statSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { hashPath } from "./hash.js";
 import { writeFileAtomic } from "./atomic.js";
 
@@ -35,7 +36,8 @@ export class StatCache {
 
   /** Digest of the file at an absolute path; throws ENOENT when it does not exist. */
   async digest(path: string): Promise<string> {
-    const st = await stat(path);
+    // statSync: the common case is a hit, and an async stat costs ~10x more per file.
+    const st = statSync(path);
     const known = this.entries.get(path);
     if (
       known &&

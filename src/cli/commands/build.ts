@@ -5,7 +5,7 @@ import { buildNodes, type NodeOutcome } from "../../build.js";
 import { formatProblem } from "../../errors.js";
 import { describeReason, type EngineEvent } from "../../events.js";
 import { selectNodes } from "../../graph.js";
-import { writeLockfile, type LockEntries } from "../../lockfile.js";
+import { readLockfile, writeLockfile, type LockEntries } from "../../lockfile.js";
 import { planNodes } from "../../plan.js";
 import { openProject, type Session } from "../../project.js";
 import { writeFileAtomic } from "../../store/atomic.js";
@@ -88,6 +88,12 @@ export async function runBuild(session: Session, opts: BuildOptions, command: st
   }
 
   const lock = await acquireStoreLock(session.store.root, command);
+  // Another build may have rewritten sabuild.lock while we waited for the store: start from its entries.
+  const fresh = await readLockfile(session.lockPath, "sabuild.lock");
+  if (fresh.ok) {
+    session.lock = fresh.value;
+    session.env.lock = fresh.value;
+  }
   const controller = new AbortController();
   let interrupts = 0;
   const onSigint = (): void => {
@@ -155,16 +161,24 @@ async function updateLockfile(session: Session, outcomes: NodeOutcome[]): Promis
   const ids = new Set(session.nodes.map((n) => n.id));
   const entries: LockEntries = {};
   for (const [id, e] of Object.entries(session.lock)) if (ids.has(id)) entries[id] = e;
-  for (const o of outcomes) if (o.lockEntry) entries[o.id] = o.lockEntry;
-  await writeLockfile(session.lockPath, entries);
+  let changed = Object.keys(entries).length !== Object.keys(session.lock).length;
+  for (const o of outcomes) {
+    if (!o.lockEntry) continue;
+    const old = entries[o.id];
+    changed ||= !old || old.key !== o.lockEntry.key || old.output.digest !== o.lockEntry.output.digest;
+    entries[o.id] = o.lockEntry;
+  }
+  // Rendering ~1,000 entries only to find them equal is a tenth of a no-op build: skip it.
+  if (changed) await writeLockfile(session.lockPath, entries);
   session.lock = entries;
   session.env.lock = entries;
 }
 
 /** Remembered for `gc`: the last builds' results stay even when sabuild.lock moves on. */
 async function recordBuild(session: Session, outcomes: NodeOutcome[]): Promise<void> {
+  // A build that only found everything up to date changes nothing gc needs to know.
+  if (!outcomes.some((o) => o.status === "built" || o.status === "restored")) return;
   const stages = outcomes.filter((o) => o.key && o.output).map((o) => ({ id: o.id, key: o.key!, output: o.output! }));
-  if (!stages.length) return;
   const name = `${new Date().toISOString().replace(/[:.]/g, "-")}-${process.pid}.json`;
   await writeFileAtomic(join(session.store.root, "builds", name), `${JSON.stringify({ project: session.project.root, stages }, null, 1)}\n`);
 }
