@@ -87,7 +87,9 @@ async function buildOne(
     if (ev.status === "cached") await env.store.ac.touch(ev.key);
     const status = ev.status === "up-to-date" ? "up-to-date" : "restored";
     env.events({ type: "stage-end", id: node.id, status, durationMs: 0, output: ev.hit.output });
-    return { ...base, status, reasons: ev.reasons, key: ev.key, output: ev.hit.output, lockEntry: await lockEntryOf(env.store, ev.preimage, ev.key, ev.hit.output) };
+    const locked = env.lock[node.id];
+    const lockEntry = locked?.key === ev.key && locked.output.digest === ev.hit.output ? locked : await lockEntryOf(env.store, ev.preimage, ev.key, ev.hit.output);
+    return { ...base, status, reasons: ev.reasons, key: ev.key, output: ev.hit.output, lockEntry };
   }
   env.events({ type: "stage-start", id: node.id, reasons: ev.reasons });
   const log: string[] = [];

@@ -6,7 +6,7 @@ import type { PlanStatus, Reason } from "./events.js";
 import type { StageNode } from "./graph.js";
 import { computeKey, type KeyPreimage } from "./key.js";
 import type { LockEntries } from "./lockfile.js";
-import type { ActionResult, Store } from "./store/index.js";
+import type { Store } from "./store/index.js";
 import { err, ok, type Result } from "./result.js";
 
 /** What the engine knows about a node before deciding to run it. */
@@ -19,14 +19,16 @@ export type Evaluation =
       reasons: Reason[];
       preimage: KeyPreimage;
       key: string;
-      /** Present when the store holds a complete result for this key. */
-      hit?: ActionResult;
+      /** Present when the store holds a complete result for this key: its output digest. */
+      hit?: { output: string };
     };
 
 export interface EvalEnv {
   project: ProjectConfig;
   store: Store;
   lock: LockEntries;
+  /** The last full build verified every output this lock names, and nothing was deleted since. */
+  trustLock: boolean;
   /** Extra toolchain identity per node id, e.g. the digest of the plugin that provides the stage. */
   toolchainOf(node: StageNode): Record<string, string>;
 }
@@ -44,9 +46,14 @@ export async function evaluateNode(
   }
   const preimage = current.value;
   const key = computeKey(preimage);
-  const found = await env.store.ac.get(key);
-  const hit = found && (await env.store.cas.isComplete(found.output)) ? found : undefined;
   const locked = env.lock[node.id];
+  // Fast path of a no-op build: the lock already names this key and its output, so only check
+  // that the result and the output's blobs are still in the store, without reading the result.
+  if (locked?.key === key && (env.trustLock || (env.store.ac.has(key) && (await env.store.cas.isComplete(locked.output.digest))))) {
+    return { status: "up-to-date", reasons: [], preimage, key, hit: { output: locked.output.digest } };
+  }
+  const found = await env.store.ac.get(key);
+  const hit = found && (await env.store.cas.isComplete(found.output)) ? { output: found.output } : undefined;
   if (hit && locked?.key === key) return { status: "up-to-date", reasons: [], preimage, key, hit };
   const reasons = await reasonsAgainstLock(env, node, preimage, key);
   return hit ? { status: "cached", reasons, preimage, key, hit } : { status: "will-run", reasons, preimage, key };

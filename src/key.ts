@@ -1,4 +1,4 @@
-import { hashSync } from "hasha";
+import { createHash } from "node:crypto";
 
 /**
  * A JSON value that can go into a key preimage. `undefined` is not allowed: an absent input
@@ -31,7 +31,7 @@ function sortDeep(value: unknown, where: string): unknown {
 }
 
 export function sha256(data: string | Uint8Array): string {
-  return hashSync(data, { algorithm: "sha256" });
+  return createHash("sha256").update(data).digest("hex");
 }
 
 /**

@@ -8,12 +8,15 @@ import { readLockfile, type LockEntries } from "./lockfile.js";
 import { loadPlugins } from "./plugins.js";
 import { builtinStages, stageMap } from "./stages/index.js";
 import { openStore, type Store } from "./store/index.js";
+import { isVerified } from "./store/verified.js";
 
 export interface Session {
   project: ProjectConfig;
   store: Store;
   lockPath: string;
   lock: LockEntries;
+  /** sha256 of sabuild.lock's text as read ("" when there is none). */
+  lockDigest: string;
   nodes: StageNode[];
   env: EvalEnv;
 }
@@ -44,8 +47,9 @@ export async function openProject(opts: OpenOptions): Promise<Session> {
   const env: EvalEnv = {
     project,
     store,
-    lock: lock.value,
+    lock: lock.value.entries,
+    trustLock: lock.value.digest !== "" && isVerified(store.root, project.root, lock.value.digest),
     toolchainOf: (node) => plugins.identity.get(node.stage.kind) ?? {},
   };
-  return { project, store, lockPath, lock: lock.value, nodes, env };
+  return { project, store, lockPath, lock: lock.value.entries, lockDigest: lock.value.digest, nodes, env };
 }

@@ -47,15 +47,21 @@ describe("watch", () => {
   });
 });
 
+/** Two builds: one with holdout 0.5, then one with the original config, so the store holds both. */
+function buildWithHoldoutThenBack(dir: string): { cfg: string; original: string } {
+  const cfg = join(dir, "subagents.yaml");
+  const original = readFileSync(cfg, "utf8");
+  writeFileSync(cfg, original.replace("holdout: 0", "holdout: 0.5"));
+  expect(sabuild(dir, ["build"]).code).toBe(0);
+  writeFileSync(cfg, original);
+  expect(sabuild(dir, ["build"]).code).toBe(0);
+  return { cfg, original };
+}
+
 describe("gc and clean", () => {
   it("keeps everything sabuild.lock references and drops the rest", () => {
     const dir = engineProject({ tasks: 3 });
-    const cfg = join(dir, "subagents.yaml");
-    const original = readFileSync(cfg, "utf8");
-    writeFileSync(cfg, original.replace("holdout: 0", "holdout: 0.5"));
-    expect(sabuild(dir, ["build"]).code).toBe(0);
-    writeFileSync(cfg, original);
-    expect(sabuild(dir, ["build"]).code).toBe(0);
+    buildWithHoldoutThenBack(dir);
     const before = sabuildJson<{ results: { stage: string }[] }>(dir, ["cache", "ls"]).results.length;
     const gc = sabuildJson<{ removedResults: number; removedBlobs: number }>(dir, ["gc", "--keep-builds", "0"]);
     expect(gc.removedResults).toBeGreaterThan(0);
@@ -68,12 +74,7 @@ describe("gc and clean", () => {
 
   it("keeps the results of recent builds unless told otherwise", () => {
     const dir = engineProject({ tasks: 2 });
-    const cfg = join(dir, "subagents.yaml");
-    const original = readFileSync(cfg, "utf8");
-    writeFileSync(cfg, original.replace("holdout: 0", "holdout: 0.5"));
-    expect(sabuild(dir, ["build"]).code).toBe(0);
-    writeFileSync(cfg, original);
-    expect(sabuild(dir, ["build"]).code).toBe(0);
+    const { cfg, original } = buildWithHoldoutThenBack(dir);
     expect(sabuildJson<{ removedResults: number }>(dir, ["gc"]).removedResults).toBe(0);
     writeFileSync(cfg, original.replace("holdout: 0", "holdout: 0.5"));
     expect(sabuildJson<{ stages: { id: string; status: string }[] }>(dir, ["plan"]).stages.find((s) => s.id === "alpha:tasks")!.status).toBe("cached");

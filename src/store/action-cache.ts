@@ -1,7 +1,8 @@
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { readdir, rm, utimes } from "node:fs/promises";
 import { join } from "node:path";
 import { writeFileAtomic } from "./atomic.js";
+import { invalidateVerified } from "./verified.js";
 import type { KeyPreimage } from "../key.js";
 
 /** What the store remembers about one executed stage (or one item of a map stage). */
@@ -26,7 +27,7 @@ export interface ActionResult {
 export class ActionCache {
   readonly dir: string;
 
-  constructor(storeRoot: string) {
+  constructor(private readonly storeRoot: string) {
     this.dir = join(storeRoot, "ac");
   }
 
@@ -44,6 +45,10 @@ export class ActionCache {
     }
   }
 
+  has(key: string): boolean {
+    return existsSync(this.path(key));
+  }
+
   async put(result: ActionResult): Promise<void> {
     await writeFileAtomic(this.path(result.key), `${JSON.stringify(result, null, 1)}\n`);
   }
@@ -55,6 +60,7 @@ export class ActionCache {
   }
 
   async delete(key: string): Promise<void> {
+    invalidateVerified(this.storeRoot);
     await rm(this.path(key), { force: true });
   }
 

@@ -5,6 +5,7 @@ import { dirname, join, relative, sep } from "node:path";
 import { hashSync } from "hasha";
 import { hashPath } from "./hash.js";
 import { tempName, writeFileAtomic } from "./atomic.js";
+import { invalidateVerified } from "./verified.js";
 import { makeManifest, parseManifest, serializeManifest, type Manifest, type ManifestEntry } from "./manifest.js";
 
 const DIGEST = /^[0-9a-f]{64}$/;
@@ -150,6 +151,7 @@ export class ContentStore {
   }
 
   async removeBlob(digest: string): Promise<void> {
+    invalidateVerified(this.root);
     this.manifests.delete(digest);
     await rm(this.blobPath(digest), { force: true });
   }

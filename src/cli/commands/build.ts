@@ -9,6 +9,7 @@ import { readLockfile, writeLockfile, type LockEntries } from "../../lockfile.js
 import { planNodes } from "../../plan.js";
 import { openProject, type Session } from "../../project.js";
 import { writeFileAtomic } from "../../store/atomic.js";
+import { markVerified } from "../../store/verified.js";
 import { acquireStoreLock } from "../store-lock.js";
 import { plainRenderer } from "../../logging/plain.js";
 import type { Renderer } from "../../logging/types.js";
@@ -90,9 +91,11 @@ export async function runBuild(session: Session, opts: BuildOptions, command: st
   const lock = await acquireStoreLock(session.store.root, command);
   // Another build may have rewritten sabuild.lock while we waited for the store: start from its entries.
   const fresh = await readLockfile(session.lockPath, "sabuild.lock");
-  if (fresh.ok) {
-    session.lock = fresh.value;
-    session.env.lock = fresh.value;
+  if (fresh.ok && fresh.value.digest !== session.lockDigest) {
+    session.lock = fresh.value.entries;
+    session.env.lock = fresh.value.entries;
+    session.lockDigest = fresh.value.digest;
+    session.env.trustLock = false;
   }
   const controller = new AbortController();
   let interrupts = 0;
@@ -112,6 +115,9 @@ export async function runBuild(session: Session, opts: BuildOptions, command: st
     outcomes = await buildNodes({ ...session.env, events: (e: EngineEvent) => renderer.event(e), jobs: opts.jobs, signal: controller.signal }, selected);
     await renderer.stop();
     if (!opts.locked) await updateLockfile(session, outcomes);
+    // A full, successful build has checked every output the lock names: later no-ops may trust it.
+    const complete = opts.targets.length === 0 && outcomes.every((o) => o.status === "unavailable" || o.output !== undefined);
+    if (complete && !opts.locked && !session.env.trustLock) await markVerified(session.store.root, session.project.root, session.lockDigest);
     await session.store.stat.save();
     await recordBuild(session, outcomes);
   } finally {
@@ -169,7 +175,7 @@ async function updateLockfile(session: Session, outcomes: NodeOutcome[]): Promis
     entries[o.id] = o.lockEntry;
   }
   // Rendering ~1,000 entries only to find them equal is a tenth of a no-op build: skip it.
-  if (changed) await writeLockfile(session.lockPath, entries);
+  if (changed) session.lockDigest = await writeLockfile(session.lockPath, entries);
   session.lock = entries;
   session.env.lock = entries;
 }

@@ -18,7 +18,7 @@ export async function cleanCommand(argv: string[]): Promise<number> {
   const lock = await acquireStoreLock(session.store.root, "clean");
   try {
     if (args.positionals.length === 0) {
-      for (const part of ["cas", "ac", "trees", "tmp", "builds", "logs", "stat-cache.json"]) await rm(join(session.store.root, part), { recursive: true, force: true });
+      for (const part of ["cas", "ac", "trees", "tmp", "builds", "logs", "verified", "stat-cache.json"]) await rm(join(session.store.root, part), { recursive: true, force: true });
       if (args.global.json) printJson({ removed: session.store.root });
       else console.log(`removed the store at ${session.store.root}`);
       return 0;

@@ -20,7 +20,7 @@ export async function watchCommand(argv: string[]): Promise<number> {
   // What builds write must never wake the watcher: the store, the lock file, VCS and packages.
   let storeRoot = "\0";
   const ignored = (path: string): boolean =>
-    path.startsWith(storeRoot) || path.endsWith("sabuild.lock") || /[\\/](node_modules|\.git)([\\/]|$)/.test(path);
+    path.startsWith(storeRoot) || path.endsWith("sabuild.lock") || /[\\/](node_modules|\.git|\.tmp-[^\\/]*)([\\/]|$)/.test(path);
   // depth 0: an input's directory is watched for files added beside it, not recursively.
   const watcher = watch([], { ignoreInitial: true, ignored, depth: 0 });
   const watched = new Set<string>();
