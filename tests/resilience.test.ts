@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { exited, sabuild, sabuildJson, spawnSabuild, waitFor } from "./helpers.js";
@@ -103,5 +103,21 @@ describe("--locked", () => {
     const r = sabuildJson<Stages>(dir, ["build", "--locked"]);
     expect(r.__code).toBe(0);
     expect(statusOf(r, "alpha:traces")).toBe("built");
+  });
+});
+
+describe("the no-op fast path", () => {
+  it("stops trusting sabuild.lock when the store is wiped by hand", () => {
+    const dir = engineProject({ tasks: 2 });
+    expect(sabuild(dir, ["build"]).code).toBe(0);
+    expect(sabuild(dir, ["build"]).code).toBe(0);
+    expect(readdirSync(join(dir, "cache/verified"))).toHaveLength(1);
+    rmSync(join(dir, "cache/cas"), { recursive: true });
+    rmSync(join(dir, "cache/trees"), { recursive: true });
+    const plan = sabuildJson<{ stages: { id: string; status: string }[] }>(dir, ["plan"]);
+    expect(plan.stages.find((s) => s.id === "alpha:tasks")!.status).toBe("will-run");
+    const build = sabuildJson<Stages>(dir, ["build"]);
+    expect(statusOf(build, "alpha:traces")).toBe("built");
+    expect(sabuild(dir, ["cache", "verify"]).code).toBe(0);
   });
 });

@@ -1,4 +1,4 @@
-import { readFileSync, rmSync } from "node:fs";
+import { readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { sha256 } from "../key.js";
 import { writeFileAtomic } from "./atomic.js";
@@ -13,16 +13,23 @@ function recordPath(storeRoot: string, projectRoot: string): string {
   return join(storeRoot, "verified", `${sha256(projectRoot).slice(0, 32)}.json`);
 }
 
+/** The identity of the store's directories: a store wiped or replaced by hand has new ones. */
+function storeIdentity(storeRoot: string): string {
+  return ["cas", "ac"].map((d) => statSync(join(storeRoot, d), { throwIfNoEntry: false })?.ino ?? 0).join(":");
+}
+
 export function isVerified(storeRoot: string, projectRoot: string, lockDigest: string): boolean {
   try {
-    return (JSON.parse(readFileSync(recordPath(storeRoot, projectRoot), "utf8")) as { lock?: string }).lock === lockDigest;
+    const record = JSON.parse(readFileSync(recordPath(storeRoot, projectRoot), "utf8")) as { lock?: string; store?: string };
+    return record.lock === lockDigest && record.store === storeIdentity(storeRoot);
   } catch {
     return false;
   }
 }
 
 export async function markVerified(storeRoot: string, projectRoot: string, lockDigest: string): Promise<void> {
-  await writeFileAtomic(recordPath(storeRoot, projectRoot), JSON.stringify({ lock: lockDigest, at: new Date().toISOString() }));
+  const record = { lock: lockDigest, store: storeIdentity(storeRoot), at: new Date().toISOString() };
+  await writeFileAtomic(recordPath(storeRoot, projectRoot), JSON.stringify(record));
 }
 
 const invalidated = new Set<string>();
