@@ -2,8 +2,7 @@ import { createHash } from "node:crypto";
 import { createReadStream, readFileSync, statSync } from "node:fs";
 import { chmod, copyFile, link, mkdir, readdir, readFile, rename, rm, stat } from "node:fs/promises";
 import { dirname, join, relative, sep } from "node:path";
-import { hashSync } from "hasha";
-import { hashPath } from "./hash.js";
+import { hashBytes, hashPath } from "./hash.js";
 import { tempName, writeFileAtomic } from "./atomic.js";
 import { invalidateVerified } from "./verified.js";
 import { makeManifest, parseManifest, serializeManifest, type Manifest, type ManifestEntry } from "./manifest.js";
@@ -42,7 +41,7 @@ export class ContentStore {
   }
 
   async putBytes(data: string | Uint8Array): Promise<string> {
-    const digest = hashSync(data, { algorithm: "sha256" });
+    const digest = await hashBytes(data);
     if (!(await this.has(digest))) await writeFileAtomic(this.blobPath(digest), data);
     return digest;
   }

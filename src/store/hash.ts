@@ -1,7 +1,6 @@
 import { availableParallelism } from "node:os";
 import { readFile, stat } from "node:fs/promises";
 import { Worker } from "node:worker_threads";
-import { hashSync } from "hasha";
 
 /** Below this size a worker round trip costs more than it saves. */
 const INLINE_LIMIT = 4 * 1024 * 1024;
@@ -93,10 +92,16 @@ class HashPool {
 
 let pool: HashPool | undefined;
 
+/** sha256 of bytes in memory. hasha is loaded on first use: a no-op build never hashes. */
+export async function hashBytes(data: string | Uint8Array): Promise<string> {
+  const { hashSync } = await import("hasha");
+  return hashSync(data, { algorithm: "sha256" });
+}
+
 /** sha256 of a file's content. */
 export async function hashPath(path: string, size?: number): Promise<string> {
   const bytes = size ?? (await stat(path)).size;
-  if (bytes <= INLINE_LIMIT) return hashSync(await readFile(path), { algorithm: "sha256" });
+  if (bytes <= INLINE_LIMIT) return hashBytes(await readFile(path));
   pool ??= new HashPool();
   return pool.hash(path);
 }
