@@ -159,3 +159,19 @@ describe("CLI basics", () => {
     expect(s.subagents[0]!.stages).toMatchObject({ import: "up-to-date", tasks: "up-to-date", train: "unavailable" });
   });
 });
+
+describe("large --json output", () => {
+  it("reaches a reader in full, through a pipe", async () => {
+    const { spawnSync } = await import("node:child_process");
+    const { CLI } = await import("./helpers.js");
+    const dir = engineProject({ tasks: 1 });
+    // 200 subagents make the plan document (~600 KB) overflow a pipe buffer many times over.
+    const cfg = join(dir, "subagents.yaml");
+    writeFileSync(cfg, readFileSync(cfg, "utf8") + Array.from({ length: 200 }, (_, i) => `  extra-${i}:\n    extends: alpha\n`).join(""));
+    const r = spawnSync(process.execPath, [CLI, "plan", "--json"], { cwd: dir, encoding: "utf8", maxBuffer: 1 << 30 });
+    expect(r.status).toBe(0);
+    expect(r.stdout.length).toBeGreaterThan(300_000);
+    const plan = JSON.parse(r.stdout) as { stages: { id: string }[] };
+    expect(plan.stages).toHaveLength(201 * 9);
+  });
+});

@@ -60,9 +60,10 @@ async function main(argv: string[]): Promise<number> {
 
 main(process.argv.slice(2)).then(
   (code) => {
-    // Everything the command does is awaited by now; exiting at once skips ~40 ms of teardown
-    // (stdout and stderr are synchronous for files, pipes and terminals on POSIX).
-    process.exit(code);
+    // Everything the command does is awaited by now; exiting at once skips ~40 ms of teardown.
+    // A large --json document may still sit in a pipe's queue: exit once both streams flushed.
+    process.exitCode = code;
+    process.stdout.write("", () => process.stderr.write("", () => process.exit(code)));
   },
   (e: unknown) => {
     if (e instanceof UserInputError) {
