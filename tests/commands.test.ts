@@ -175,3 +175,33 @@ describe("large --json output", () => {
     expect(plan.stages).toHaveLength(201 * 9);
   });
 });
+
+describe("gc --max-size", () => {
+  it("keeps unreferenced results, most recently used first, up to the cap", () => {
+    const dir = engineProject({ tasks: 2 });
+    const cfg = join(dir, "subagents.yaml");
+    const original = readFileSync(cfg, "utf8");
+    for (const h of ["0.1", "0.2", "0.3"]) {
+      writeFileSync(cfg, original.replace("holdout: 0", `holdout: ${h}`));
+      expect(sabuild(dir, ["build"]).code).toBe(0);
+    }
+    writeFileSync(cfg, original);
+    expect(sabuild(dir, ["build"]).code).toBe(0);
+    const all = sabuildJson<{ keptResults: number; keptBytes: number; removedResults: number }>(dir, ["gc", "--keep-builds", "0", "--max-size", "1G", "--dry-run"]);
+    expect(all.removedResults).toBe(0);
+    const none = sabuildJson<{ keptResults: number; keptBytes: number; removedResults: number }>(dir, ["gc", "--keep-builds", "0", "--dry-run"]);
+    expect(none.removedResults).toBeGreaterThan(0);
+    expect(none.keptBytes).toBeLessThan(all.keptBytes);
+    // A cap between "lock only" and "everything": the store fits under it, the lock's results stay.
+    const cap = Math.floor((none.keptBytes + all.keptBytes) / 2);
+    const capped = sabuildJson<{ keptResults: number; keptBytes: number }>(dir, ["gc", "--keep-builds", "0", "--max-size", String(cap)]);
+    expect(capped.keptBytes).toBeLessThanOrEqual(cap);
+    expect(capped.keptResults).toBeGreaterThanOrEqual(none.keptResults);
+    expect(capped.keptResults).toBeLessThan(all.keptResults);
+    const plan = sabuildJson<{ stages: { status: string }[] }>(dir, ["plan"]);
+    expect(plan.stages.every((s) => s.status === "up-to-date" || s.status === "unavailable")).toBe(true);
+    const bad = sabuild(dir, ["gc", "--max-size", "lots"]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("--max-size expects a size such as 500M or 20G");
+  });
+});

@@ -5,6 +5,9 @@ import { formatDuration } from "../cli/output.js";
 import type { Renderer } from "./types.js";
 
 interface Row {
+  startedAt?: number;
+  /** What the title shows while running: the reason it runs, then item progress and cost. */
+  status?: string;
   done: Promise<void>;
   finish(error?: Error): void;
   task?: ListrTaskWrapper<unknown, never, never>;
@@ -20,6 +23,13 @@ export function listrRenderer(): Renderer {
   const rows = new Map<string, Row>();
   let running: Promise<unknown> = Promise.resolve();
   const messages: string[] = [];
+  const runningTitle = (id: string, r: Row): string =>
+    `${id} (${r.status ?? "running"}${r.startedAt ? `, ${Math.floor((Date.now() - r.startedAt) / 1000)}s` : ""})`;
+  // Elapsed time ticks once a second on every running stage.
+  const ticker = setInterval(() => {
+    for (const [id, r] of rows) if (r.task && r.startedAt && !r.title) r.task.title = runningTitle(id, r);
+  }, 1000);
+  ticker.unref();
   const row = (id: string): Row => {
     let r = rows.get(id);
     if (!r) {
@@ -58,11 +68,14 @@ export function listrRenderer(): Renderer {
       const r = row(e.id);
       switch (e.type) {
         case "stage-start":
-          if (r.task) r.task.title = `${e.id} (running${e.reasons[0] ? `: ${describeReason(e.reasons[0])}` : ""})`;
+          r.startedAt = Date.now();
+          r.status = `running${e.reasons[0] ? `: ${describeReason(e.reasons[0])}` : ""}`;
+          if (r.task) r.task.title = runningTitle(e.id, r);
           break;
         case "stage-progress":
           // Progress lives in the title so that log lines (the output) do not overwrite it.
-          if (r.task) r.task.title = `${e.id} (${e.done}/${e.total} items${e.costUsd !== undefined ? `, $${e.costUsd.toFixed(4)} so far` : ""})`;
+          r.status = `${e.done}/${e.total} items${e.costUsd !== undefined ? `, $${e.costUsd.toFixed(4)} so far` : ""}`;
+          if (r.task) r.task.title = runningTitle(e.id, r);
           break;
         case "stage-log":
           if (r.task) r.task.output = e.line;
@@ -79,6 +92,7 @@ export function listrRenderer(): Renderer {
       }
     },
     async stop() {
+      clearInterval(ticker);
       for (const r of rows.values()) r.finish();
       await running;
       for (const m of messages) process.stderr.write(`${m}\n`);
