@@ -4,7 +4,7 @@ import { UserInputError, type Problem } from "./errors.js";
 import type { BuildStatus, EventSink, Reason } from "./events.js";
 import { evaluateNode, type EvalEnv } from "./evaluate.js";
 import type { StageNode } from "./graph.js";
-import { canonicalJson, computeKey, sha256, type KeyPreimage } from "./key.js";
+import { canonicalJson, computeKey, itemPreimage, sha256, type KeyPreimage } from "./key.js";
 import type { LockEntry } from "./lockfile.js";
 import { Semaphore } from "./semaphore.js";
 import { tempName, writeFileAtomic } from "./store/atomic.js";
@@ -129,7 +129,7 @@ function makeContext(env: BuildEnv, node: StageNode, outDir: string, upstream: P
   };
 }
 
-async function materializeUpstream(store: Store, upstream: Record<string, string>): Promise<Partial<Record<StageKind, UpstreamOutput>>> {
+export async function materializeUpstream(store: Store, upstream: Record<string, string>): Promise<Partial<Record<StageKind, UpstreamOutput>>> {
   const out: Partial<Record<StageKind, UpstreamOutput>> = {};
   for (const [kind, digest] of Object.entries(upstream)) out[kind as StageKind] = { dir: await store.cas.materialize(digest), digest };
   return out;
@@ -197,10 +197,8 @@ async function runMapStage(
   env.events({ type: "stage-progress", id: node.id, done, total: items.length });
   const results = await Promise.all(
     items.map(async (item) => {
-      // Items are keyed on their own input, not on the whole upstream output: adding tasks
-      // leaves the keys of the existing ones unchanged.
-      const itemPreimage: KeyPreimage = { ...preimage, upstream: {}, item: { id: item.id, input: sha256(canonicalJson(item.input)) } };
-      const itemKey = computeKey(itemPreimage);
+      const itemPre = itemPreimage(preimage, item);
+      const itemKey = computeKey(itemPre);
       const found = await env.store.ac.get(itemKey);
       if (found && (await env.store.cas.isComplete(found.output))) {
         counts.reused++;
@@ -211,7 +209,7 @@ async function runMapStage(
         env.signal.throwIfAborted();
         const itemLog: string[] = [];
         try {
-          const r = await runStaged(env, `${node.id}[${item.id}]`, itemPreimage, itemKey, itemLog, (outDir) =>
+          const r = await runStaged(env, `${node.id}[${item.id}]`, itemPre, itemKey, itemLog, (outDir) =>
             map.runItem(makeContext(env, node, outDir, ups, itemLog, `[${item.id}] `), item),
           );
           counts.run++;

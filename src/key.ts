@@ -58,3 +58,11 @@ export interface KeyPreimage {
 export function computeKey(preimage: KeyPreimage): string {
   return sha256(canonicalJson(preimage));
 }
+
+/**
+ * One item of a map stage is keyed on the stage's own inputs plus the item's input, not on the
+ * whole upstream output: adding tasks leaves the keys of the existing ones unchanged.
+ */
+export function itemPreimage(stage: KeyPreimage, item: { id: string; input: Json }): KeyPreimage {
+  return { ...stage, upstream: {}, item: { id: item.id, input: sha256(canonicalJson(item.input)) } };
+}

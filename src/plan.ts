@@ -1,6 +1,8 @@
 import type { PlannedStage, Reason } from "./events.js";
 import { evaluateNode, type EvalEnv, type Evaluation } from "./evaluate.js";
 import type { StageNode } from "./graph.js";
+import { materializeUpstream } from "./build.js";
+import { computeKey, itemPreimage, type KeyPreimage } from "./key.js";
 
 /**
  * Decides, without running anything, each node's status. A node downstream of one that will run
@@ -19,6 +21,11 @@ export async function planNodes(env: EvalEnv, nodes: StageNode[]): Promise<{ pla
   };
   const evals = new Map<string, Evaluation>();
   await Promise.all(nodes.map(async (n) => evals.set(n.id, await evaluate(n.id))));
+  const items = new Map<string, { cached: number; total: number }>();
+  for (const n of nodes) {
+    const e = evals.get(n.id)!;
+    if (n.stage.map && e.status === "will-run") items.set(n.id, await countCachedItems(env, n, e.preimage));
+  }
   const planned = nodes.map((n): PlannedStage => {
     const e = evals.get(n.id)!;
     const status = e.status === "blocked" ? "will-run" : e.status;
@@ -29,6 +36,7 @@ export async function planNodes(env: EvalEnv, nodes: StageNode[]): Promise<{ pla
       status,
       reasons: e.reasons,
       ...("key" in e ? { key: e.key } : {}),
+      ...(items.has(n.id) ? { items: items.get(n.id)! } : {}),
     };
   });
   return { planned, evals };
@@ -48,4 +56,28 @@ async function evaluateOne(env: EvalEnv, node: StageNode, evaluate: (id: string)
   }
   if (blockers.length) return { status: "blocked", reasons: blockers };
   return evaluateNode(env, node, upstream);
+}
+
+/**
+ * For a map stage that will run: how many of its items the store already holds, so that plan
+ * says "3 of 50 items cached" before anything runs (and spends money).
+ */
+async function countCachedItems(env: EvalEnv, node: StageNode, preimage: KeyPreimage): Promise<{ cached: number; total: number }> {
+  const upstream = await materializeUpstream(env.store, preimage.upstream);
+  const log = (): void => undefined;
+  const items = await node.stage.map!.items({
+    project: env.project,
+    subagent: node.subagent,
+    outDir: "",
+    upstream,
+    signal: new AbortController().signal,
+    log,
+    progress: log,
+  });
+  let cached = 0;
+  for (const item of items) {
+    const found = await env.store.ac.get(computeKey(itemPreimage(preimage, item)));
+    if (found && (await env.store.cas.isComplete(found.output))) cached++;
+  }
+  return { cached, total: items.length };
 }

@@ -90,6 +90,11 @@ describe("map stages", () => {
     expect(sabuild(dir, ["build"], { RUN_LOG: log }).code).toBe(0);
     expect(runLog(log)).toHaveLength(5);
     addTasks(dir, 3, 6);
+    // tasks will rerun, so plan cannot know traces' items yet; once tasks is built it can.
+    expect(sabuild(dir, ["build", "alpha:tasks"]).code).toBe(0);
+    const plan = sabuildJson<{ stages: { id: string; items?: { cached: number; total: number } }[] }>(dir, ["plan"]);
+    expect(plan.stages.find((s) => s.id === "alpha:traces")!.items).toEqual({ cached: 5, total: 8 });
+    expect(sabuild(dir, ["plan"]).stdout).toMatch(/alpha:traces\s+will-run \[3 of 8 items to run\]/);
     const build = sabuild(dir, ["build"], { RUN_LOG: log });
     expect(build.code).toBe(0);
     expect(runLog(log).slice(5).sort()).toEqual(["t6", "t7", "t8"]);

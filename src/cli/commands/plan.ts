@@ -25,13 +25,14 @@ export async function planCommand(argv: string[]): Promise<number> {
   const { planned, evals } = await planNodes(session.env, selected);
   for (const e of evals.values()) if (e.status === "error") printProblems(e.problems);
   if (args.global.json) {
-    printJson({ stages: planned.map((s) => ({ id: s.id, status: s.status, reasons: reasonsJson(s.reasons), ...(s.key ? { key: s.key } : {}) })) });
+    printJson({ stages: planned.map((s) => ({ id: s.id, status: s.status, reasons: reasonsJson(s.reasons), ...(s.key ? { key: s.key } : {}), ...(s.items ? { items: s.items } : {}) })) });
   } else {
     const shown = planned.filter((s) => s.status !== "unavailable");
     const width = Math.max(0, ...shown.map((s) => s.id.length));
     for (const s of shown) {
       const why = s.reasons.map(describeReason);
-      console.log(`${MARK[s.status]} ${s.id.padEnd(width)}  ${s.status}${why.length ? `: ${why[0]}` : ""}`);
+      const items = s.items ? ` [${s.items.total - s.items.cached} of ${s.items.total} items to run]` : "";
+      console.log(`${MARK[s.status]} ${s.id.padEnd(width)}  ${s.status}${items}${why.length ? `: ${why[0]}` : ""}`);
       for (const more of why.slice(1)) console.log(`  ${" ".repeat(width)}  ${" ".repeat(s.status.length)}  ${more}`);
     }
     // Unavailable stages are the same for every subagent: one line per kind, not one per stage.
