@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { cpSync, mkdtempSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 
@@ -35,9 +35,22 @@ export function spawnSabuild(cwd: string, args: string[], env: Record<string, st
   return Object.assign(child, { output: () => out });
 }
 
+const tempDirs: string[] = [];
+
+/** A temp directory that is removed after the test file (see tests/setup.ts). */
+export function tempDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  tempDirs.push(dir);
+  return dir;
+}
+
+export function removeTempDirs(): void {
+  for (const dir of tempDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+}
+
 /** A temp project directory holding the given files. */
 export function makeProject(files: Record<string, string>): string {
-  const dir = mkdtempSync(join(tmpdir(), "sabuild-test-"));
+  const dir = tempDir("sabuild-test-");
   for (const [path, content] of Object.entries(files)) {
     mkdirSync(dirname(join(dir, path)), { recursive: true });
     writeFileSync(join(dir, path), content);
@@ -47,7 +60,7 @@ export function makeProject(files: Record<string, string>): string {
 
 /** A copy of the bundled example project (config + example/ sources). */
 export function copyExample(): string {
-  const dir = mkdtempSync(join(tmpdir(), "sabuild-example-"));
+  const dir = tempDir("sabuild-example-");
   cpSync(join(REPO, "example"), join(dir, "example"), { recursive: true });
   writeFileSync(join(dir, "subagents.yaml"), readFileSync(join(REPO, "subagents.yaml")));
   return dir;

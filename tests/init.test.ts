@@ -1,12 +1,11 @@
-import { cpSync, existsSync, mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { cpSync, existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
-import { REPO, sabuild, sabuildJson } from "./helpers.js";
+import { REPO, sabuild, sabuildJson, tempDir } from "./helpers.js";
 
 function fixtureRepo(): string {
-  const dir = mkdtempSync(join(tmpdir(), "sabuild-init-"));
+  const dir = tempDir("sabuild-init-");
   cpSync(join(REPO, "tests/fixtures/importers/repo"), dir, { recursive: true });
   return dir;
 }
@@ -37,7 +36,7 @@ describe("sabuild init", () => {
   });
 
   it("says so when a repo has nothing to import", () => {
-    const dir = mkdtempSync(join(tmpdir(), "sabuild-empty-"));
+    const dir = tempDir("sabuild-empty-");
     const r = sabuild(dir, ["init"]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("no Claude Code agents, skills or plugins found");

@@ -1,11 +1,11 @@
-import { mkdtempSync, writeFileSync, readFileSync, utimesSync } from "node:fs";
+import { writeFileSync, readFileSync, utimesSync } from "node:fs";
 import { createHash } from "node:crypto";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { canonicalJson, computeKey, type KeyPreimage } from "../src/key.js";
 import { StatCache } from "../src/store/stat-cache.js";
 import { ContentStore } from "../src/store/content-store.js";
+import { tempDir } from "./helpers.js";
 
 const base: KeyPreimage = {
   kind: "tasks",
@@ -54,7 +54,7 @@ describe("keys", () => {
 
 describe("stat cache", () => {
   it("rehashes a file only when its stat changes, and persists across processes", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "sabuild-stat-"));
+    const dir = tempDir("sabuild-stat-");
     const file = join(dir, "f.txt");
     writeFileSync(file, "hello");
     const cache = await StatCache.open(join(dir, "stat.json"));
@@ -75,9 +75,9 @@ describe("stat cache", () => {
 
 describe("content store", () => {
   it("stores trees as blobs plus a manifest and materialises them", async () => {
-    const root = mkdtempSync(join(tmpdir(), "sabuild-cas-"));
+    const root = tempDir("sabuild-cas-");
     const store = new ContentStore(root);
-    const staging = mkdtempSync(join(tmpdir(), "sabuild-stage-"));
+    const staging = tempDir("sabuild-stage-");
     writeFileSync(join(staging, "a.txt"), "same");
     writeFileSync(join(staging, "b.txt"), "same");
     const { digest, manifest } = await store.adoptTree(staging);

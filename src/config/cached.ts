@@ -1,6 +1,6 @@
-import { readFileSync, statSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Problem } from "../errors.js";
 import { sha256 } from "../key.js";
@@ -41,6 +41,19 @@ export async function loadConfigCached(file: string): Promise<Result<ProjectConf
   if (loaded.ok && stamp) {
     const entry: CacheEntry = { file, stat: stamp, loader, config: loaded.value };
     await writeFileAtomic(cachePath, JSON.stringify(entry)).catch(() => undefined);
+    pruneOldEntries(dirname(cachePath));
   }
   return loaded;
+}
+
+/** One entry per config file ever loaded: keep the most recent ones only. */
+function pruneOldEntries(dir: string, keep = 200): void {
+  try {
+    const names = readdirSync(dir).filter((n) => n.startsWith("config-"));
+    if (names.length <= keep) return;
+    const byAge = names.map((n) => ({ n, t: statSync(join(dir, n)).mtimeMs })).sort((a, b) => b.t - a.t);
+    for (const { n } of byAge.slice(keep)) rmSync(join(dir, n), { force: true });
+  } catch {
+    // Another process pruned first; nothing to do.
+  }
 }
