@@ -1,5 +1,6 @@
 import { readFileSync, readdirSync, writeFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
+import { tmpdir } from "node:os";
 import { describe, expect, it } from "vitest";
 import { copyExample, exited, sabuild, sabuildJson, spawnSabuild, waitFor } from "./helpers.js";
 import { addTasks, engineProject } from "./engine-project.js";
@@ -100,7 +101,8 @@ describe("secrets", () => {
     expect(r.code).toBe(0);
     expect(r.stdout + r.stderr).not.toContain(secret);
     const files = (d: string): string[] => readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(join(d, e.name)) : [join(d, e.name)]));
-    for (const f of [...files(join(dir, "cache")), join(dir, "sabuild.lock")]) {
+    const configCache = join(tmpdir(), `sabuild-${process.getuid?.() ?? "user"}`);
+    for (const f of [...files(join(dir, "cache")), join(dir, "sabuild.lock"), ...files(configCache)]) {
       if (f.endsWith("/lock")) continue;
       expect(readFileSync(f, "utf8"), f).not.toContain(secret);
     }
