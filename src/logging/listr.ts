@@ -11,7 +11,6 @@ interface Row {
   done: Promise<void>;
   finish(error?: Error): void;
   task?: ListrTaskWrapper<unknown, never, never>;
-  skip?: string;
   title?: string;
 }
 
@@ -53,7 +52,6 @@ export function listrRenderer(): Renderer {
             r.task = task;
             await r.done;
             if (r.title) task.title = r.title;
-            if (r.skip) task.skip(r.skip);
           },
         })),
         { concurrent: true, exitOnError: false, rendererOptions: { collapseSubtasks: false } } as never,
@@ -85,9 +83,12 @@ export function listrRenderer(): Renderer {
         case "stage-end":
           if (e.status === "built") r.title = `${e.id} built in ${formatDuration(e.durationMs)}`;
           else if (e.status === "restored") r.title = `${e.id} restored from the store`;
-          else if (e.status === "up-to-date") r.skip = `${e.id} up-to-date`;
-          else if (e.status === "skipped" || e.status === "cancelled") r.skip = `${e.id} ${e.status}`;
-          r.finish(e.status === "failed" ? new Error(`${e.id}: ${e.error ?? "failed"}`) : undefined);
+          else if (e.status === "up-to-date") r.title = `${e.id} up-to-date`;
+          else if (e.status === "skipped" || e.status === "cancelled") r.title = `${e.id} ${e.status}${e.error ? `: ${e.error}` : ""}`;
+          // Not done, for whatever reason: drawn as a failure so nobody mistakes it for a result.
+          if (e.status === "failed") r.finish(new Error(`${e.id}: ${e.error ?? "failed"}`));
+          else if (e.status === "skipped" || e.status === "cancelled") r.finish(new Error(r.title));
+          else r.finish();
           break;
       }
     },

@@ -59,7 +59,7 @@ export interface Stage {
   version: string;
   /** Upstream stage kinds (same subagent) whose outputs this stage reads. */
   deps: StageKind[];
-  /** Set when the stage is not implemented yet: `plan` shows it as unavailable, with this reason. */
+  /** Set when this version of sabuild does not provide the stage: `plan` shows it as unavailable, with this reason. */
   unavailable?: string;
   inputs(ctx: InputContext): Promise<Result<StageInputs, Problem[]>>;
   /** A plain stage writes its outputs in run(); a map stage fans out with map instead. */
