@@ -207,3 +207,24 @@ describe("gc --max-size", () => {
     expect(bad.stderr).toContain("--max-size expects a size such as 500M or 20G");
   });
 });
+
+describe("the interactive view", () => {
+  it("draws a listr2 tree on a terminal, with item progress and results", async () => {
+    const { spawnSync } = await import("node:child_process");
+    const { CLI } = await import("./helpers.js");
+    const dir = engineProject({ tasks: 4 });
+    const log = join(dir, "tty.log");
+    // util-linux `script` gives the CLI a pseudo-terminal, as a user's shell would.
+    const env = { ...process.env, SLOW_MS: "200" } as Record<string, string>;
+    delete env.CI;
+    const r = spawnSync("script", ["-qec", `stty cols 120 rows 40; ${process.execPath} ${CLI} build -j 1`, log], { cwd: dir, env, encoding: "utf8" });
+    expect(r.status).toBe(0);
+    const screen = readFileSync(log, "utf8").replace(/\x1b\[[0-9;?]*[a-zA-Z]/g, "").replace(/\r/g, "\n");
+    expect(screen).toMatch(/alpha:traces \(\d\/4 items, \ds\)/);
+    expect(screen).toMatch(/✔ alpha:traces built in/);
+    expect(screen).toContain("3 built, 0 restored, 0 up-to-date, 6 unavailable");
+    const again = spawnSync("script", ["-qec", `stty cols 120 rows 40; ${process.execPath} ${CLI} build`, log], { cwd: dir, env, encoding: "utf8" });
+    expect(again.status).toBe(0);
+    expect(readFileSync(log, "utf8")).toContain("alpha:traces up-to-date");
+  });
+});
