@@ -1,5 +1,4 @@
-import { createHash } from "node:crypto";
-import { createReadStream, readFileSync, statSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { chmod, copyFile, link, mkdir, readdir, readFile, rename, rm, stat } from "node:fs/promises";
 import { dirname, join, relative, sep } from "node:path";
 import { hashBytes, hashPath } from "./hash.js";
@@ -144,9 +143,7 @@ export class ContentStore {
 
   /** Rehashes a blob; false when its content no longer matches its name. */
   async verifyBlob(digest: string): Promise<boolean> {
-    const h = createHash("sha256");
-    for await (const chunk of createReadStream(this.blobPath(digest), { highWaterMark: 1 << 20 })) h.update(chunk as Buffer);
-    return h.digest("hex") === digest;
+    return (await hashPath(this.blobPath(digest))) === digest;
   }
 
   async removeBlob(digest: string): Promise<void> {

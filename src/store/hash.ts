@@ -1,6 +1,6 @@
 import { availableParallelism } from "node:os";
 import { readFile, stat } from "node:fs/promises";
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
 
 /** Below this size a worker round trip costs more than it saves. */
 const INLINE_LIMIT = 4 * 1024 * 1024;
@@ -42,6 +42,13 @@ interface Job {
 }
 
 class HashPool {
+  /** worker_threads is loaded only when a large file is hashed: a no-op build never does. */
+  static async create(): Promise<HashPool> {
+    return new HashPool((await import("node:worker_threads")).Worker);
+  }
+
+  private constructor(private readonly WorkerCtor: typeof Worker) {}
+
   private idle: Worker[] = [];
   private busy = new Map<Worker, Job>();
   private queue: Job[] = [];
@@ -68,7 +75,7 @@ class HashPool {
   }
 
   private spawn(): Worker {
-    const worker = new Worker(WORKER_SOURCE, { eval: true });
+    const worker = new this.WorkerCtor(WORKER_SOURCE, { eval: true });
     worker.on("message", (m: { id: number; digest?: string; error?: string }) => {
       const job = this.busy.get(worker);
       this.busy.delete(worker);
@@ -90,7 +97,7 @@ class HashPool {
   }
 }
 
-let pool: HashPool | undefined;
+let pool: Promise<HashPool> | undefined;
 
 /** sha256 of bytes in memory. hasha is loaded on first use: a no-op build never hashes. */
 export async function hashBytes(data: string | Uint8Array): Promise<string> {
@@ -102,6 +109,6 @@ export async function hashBytes(data: string | Uint8Array): Promise<string> {
 export async function hashPath(path: string, size?: number): Promise<string> {
   const bytes = size ?? (await stat(path)).size;
   if (bytes <= INLINE_LIMIT) return hashBytes(await readFile(path));
-  pool ??= new HashPool();
-  return pool.hash(path);
+  pool ??= HashPool.create();
+  return (await pool).hash(path);
 }
