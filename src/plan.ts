@@ -1,5 +1,5 @@
 import type { PlannedStage, Reason } from "./events.js";
-import { evaluateNode, type EvalEnv, type Evaluation } from "./evaluate.js";
+import { currentPreimage, evaluateNode, type EvalEnv, type Evaluation } from "./evaluate.js";
 import type { StageNode } from "./graph.js";
 import { materializeUpstream } from "./build.js";
 import { computeKey, itemPreimage, type KeyPreimage } from "./key.js";
@@ -54,7 +54,12 @@ async function evaluateOne(env: EvalEnv, node: StageNode, evaluate: (id: string)
     else if (dep.status === "blocked" || dep.status === "will-run") blockers.push({ type: "upstream-will-run", stage: depId });
     else upstream[kind] = dep.hit!.output;
   }
-  if (blockers.length) return { status: "blocked", reasons: blockers };
+  if (blockers.length) {
+    // Its key must wait for the upstream output, but bad inputs can be reported now.
+    const inputs = await currentPreimage(env, node, {});
+    if (!inputs.ok) return { status: "error", reasons: inputs.error.map((p) => ({ type: "error", message: `${p.file}: ${p.message}` })), problems: inputs.error };
+    return { status: "blocked", reasons: blockers };
+  }
   return evaluateNode(env, node, upstream);
 }
 

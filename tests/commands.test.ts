@@ -228,3 +228,29 @@ describe("the interactive view", () => {
     expect(readFileSync(log, "utf8")).toContain("alpha:traces up-to-date");
   });
 });
+
+describe("missing input files", () => {
+  it("point at the subagents.yaml key that names them", () => {
+    const dir = engineProject();
+    const cfg = join(dir, "subagents.yaml");
+    writeFileSync(cfg, readFileSync(cfg, "utf8").replace("from: tasks.jsonl", "from: [tasks.jsonl, more-tasks.jsonl]"));
+    const plan = sabuild(dir, ["plan"]);
+    expect(plan.code).toBe(2);
+    expect(plan.stderr).toContain("subagents.yaml:10:27: subagents.alpha.tasks.from[1]: task file more-tasks.jsonl not found");
+    const build = sabuild(dir, ["build", "--json"]);
+    expect(build.code).toBe(2);
+    const doc = JSON.parse(build.stdout) as { stages: { id: string; problems?: { line: number; keyPath: unknown[] }[] }[] };
+    expect(doc.stages.find((s) => s.id === "alpha:tasks")!.problems).toEqual([expect.objectContaining({ line: 10, keyPath: ["subagents", "alpha", "tasks", "from", 1] })]);
+  });
+
+  it("name the missing agent file at its source key", () => {
+    const dir = copyExample();
+    const cfg = join(dir, "subagents.yaml");
+    writeFileSync(cfg, readFileSync(cfg, "utf8").replace("agents/code-searcher.md", "agents/code-searcer.md"));
+    const r = sabuild(dir, ["build"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/subagents\.yaml:\d+:\d+: subagents\.code-searcher\.source\.agent: agent file not found: example\/\.claude\/agents\/code-searcer\.md/);
+    // The other subagents still build.
+    expect(r.stderr).toContain("✓ test-runner:tasks built");
+  });
+});

@@ -65,12 +65,12 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
     process.stdout.write("", () => process.stderr.write("", () => process.exit(code)));
   },
-  (e: unknown) => {
+  async (e: unknown) => {
     if (e instanceof UserInputError) {
       // Scripts asking for --json get the problems as data on stdout, as well as the human text.
       if (process.argv.includes("--json")) process.stdout.write(`${JSON.stringify({ ok: false, error: e.message, problems: e.problems }, null, 2)}\n`);
       if (e.problems.length) {
-        printProblems(e.problems);
+        await printProblems(e.problems);
         process.stderr.write(`${e.problems.length} problem${e.problems.length === 1 ? "" : "s"} in ${e.message.replace(/^invalid /, "")}\n`);
       } else {
         process.stderr.write(`error: ${e.message}\n`);

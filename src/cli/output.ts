@@ -1,3 +1,4 @@
+import { relative } from "node:path";
 import { formatProblem, type Problem } from "../errors.js";
 import { describeReason, type Reason } from "../events.js";
 
@@ -6,8 +7,14 @@ export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
 
-export function printProblems(problems: Problem[]): void {
-  for (const p of problems) process.stderr.write(`${formatProblem(p)}\n`);
+/** Prints problems; those that name a subagents.yaml key only get its position first. */
+export async function printProblems(problems: Problem[], config?: { file: string; root: string }): Promise<void> {
+  let placed = problems;
+  if (config) {
+    const { locateInConfig } = await import("../config/positions.js");
+    placed = await locateInConfig(problems, config.file, relative(config.root, config.file));
+  }
+  for (const p of placed) process.stderr.write(`${formatProblem(p)}\n`);
 }
 
 /** Reasons as data plus a human message, for --json consumers. */

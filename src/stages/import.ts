@@ -5,6 +5,7 @@ import { listImportInputs } from "../importers/inputs.js";
 import { err, ok } from "../result.js";
 import type { Json } from "../key.js";
 import type { Stage } from "./types.js";
+import { configName } from "./config-name.js";
 
 /** Reads the subagent's source (agent file, skill, plugin item or inline) into spec.json. */
 export function importStage(): Stage {
@@ -14,7 +15,11 @@ export function importStage(): Stage {
     deps: [],
     async inputs({ project, subagent }) {
       const files = await listImportInputs(project.root, subagent.source);
-      if (!files.ok) return err(files.error);
+      if (!files.ok) {
+        // A source path that does not exist is a problem of the config key that names it.
+        const kind = Object.keys(subagent.source)[0]!;
+        return err(files.error.map((p) => (p.line === 0 ? { ...p, message: `${p.message}: ${p.file}`, file: configName(project), keyPath: ["subagents", subagent.name, "source", kind] } : p)));
+      }
       return ok({ params: { source: subagent.source as Json, name: subagent.name }, files: files.value });
     },
     async run(ctx) {

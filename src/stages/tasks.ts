@@ -1,8 +1,10 @@
 import { writeFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { UserInputError, type Problem } from "../errors.js";
 import { sha256, type Json } from "../key.js";
-import { ok } from "../result.js";
+import { err, ok } from "../result.js";
+import { configName } from "./config-name.js";
 import { readTaskFile, toRawTask, type RawTask, type Task } from "./task-files.js";
 import type { Stage } from "./types.js";
 
@@ -28,8 +30,22 @@ export function tasksStage(): Stage {
     kind: "tasks",
     version: "1",
     deps: ["import"],
-    async inputs({ subagent }) {
+    async inputs({ project, subagent }) {
       const t = subagent.tasks;
+      const missing: Problem[] = [];
+      fromList(t.from).forEach((rel, i) => {
+        if (!existsSync(join(project.root, rel))) {
+          missing.push({
+            file: configName(project),
+            line: 0,
+            column: 0,
+            keyPath: ["subagents", subagent.name, "tasks", "from", i],
+            message: `task file ${rel} not found`,
+            hint: "create it (one JSON task per line) or fix the path, relative to the project directory",
+          });
+        }
+      });
+      if (missing.length) return err(missing);
       return ok({ params: { from: fromList(t.from), seed: t.seed as Json, holdout: t.holdout }, files: fromList(t.from) });
     },
     async run(ctx) {
@@ -44,7 +60,7 @@ export function tasksStage(): Stage {
       t.seed.forEach((s, i) => {
         const parsed = toRawTask(s);
         const keyPath = ["subagents", ctx.subagent.name, "tasks", "seed", i];
-        if (typeof parsed === "string") problems.push({ file: "subagents.yaml", line: 0, column: 0, keyPath, message: parsed });
+        if (typeof parsed === "string") problems.push({ file: configName(ctx.project), line: 0, column: 0, keyPath, message: parsed });
         else raw.push({ ...parsed, origin: `seed[${i}]` });
       });
       const { tasks, duplicates } = dedupe(raw, problems);

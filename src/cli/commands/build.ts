@@ -1,8 +1,7 @@
 import { availableParallelism } from "node:os";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { rm } from "node:fs/promises";
 import { buildNodes, type NodeOutcome } from "../../build.js";
-import { formatProblem } from "../../errors.js";
 import { describeReason, type EngineEvent } from "../../events.js";
 import { selectNodes } from "../../graph.js";
 import { readLockfile, writeLockfile, type LockEntries } from "../../lockfile.js";
@@ -14,7 +13,7 @@ import { acquireStoreLock } from "../store-lock.js";
 import { plainRenderer } from "../../logging/plain.js";
 import type { Renderer } from "../../logging/types.js";
 import { parseCommandArgs, positiveInt } from "../args.js";
-import { formatDuration, printJson, reasonsJson } from "../output.js";
+import { formatDuration, printJson, printProblems, reasonsJson } from "../output.js";
 
 export const buildHelp = `sabuild build [targets] [-j N] [--locked] [--json] [--verbose]
   Builds the targets (<subagent>, <subagent>:<stage> or <stage>; default: everything available)
@@ -127,10 +126,16 @@ export async function runBuild(session: Session, opts: BuildOptions, command: st
   }
   const durationMs = Date.now() - started;
   const failed = outcomes.filter((o) => o.status === "failed");
+  // Problems about config values come from stages by key path: give them their line in the file.
+  if (failed.some((o) => o.problems?.length)) {
+    const { locateInConfig } = await import("../../config/positions.js");
+    const shown = relative(session.project.root, session.project.file);
+    for (const o of failed) if (o.problems?.length) o.problems = await locateInConfig(o.problems, session.project.file, shown);
+  }
   const inputErrors = failed.filter((o) => o.problems?.length);
   if (!opts.json) {
     for (const o of failed) {
-      for (const p of o.problems ?? []) process.stderr.write(`${formatProblem(p)}\n`);
+      if (o.problems?.length) await printProblems(o.problems);
       if (!o.problems?.length) process.stderr.write(`error: ${o.id}: ${o.error ?? "failed"}${o.logFile ? `\n  log: ${o.logFile}` : ""}\n`);
     }
     const n = (s: string): number => outcomes.filter((o) => o.status === s).length;

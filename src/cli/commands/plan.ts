@@ -23,7 +23,8 @@ export async function planCommand(argv: string[]): Promise<number> {
   const session = await openProject(args.global);
   const { selected } = selectNodes(session.nodes, args.positionals);
   const { planned, evals } = await planNodes(session.env, selected);
-  for (const e of evals.values()) if (e.status === "error") printProblems(e.problems);
+  const config = { file: session.project.file, root: session.project.root };
+  for (const e of evals.values()) if (e.status === "error") await printProblems(e.problems, config);
   if (args.global.json) {
     printJson({ stages: planned.map((s) => ({ id: s.id, status: s.status, reasons: reasonsJson(s.reasons), ...(s.key ? { key: s.key } : {}), ...(s.items ? { items: s.items } : {}) })) });
   } else {

@@ -1,6 +1,7 @@
 import { dirname, relative, resolve } from "node:path";
 import { watch } from "chokidar";
-import { formatProblem, UserInputError } from "../../errors.js";
+import { UserInputError } from "../../errors.js";
+import { printProblems } from "../output.js";
 import { openProject } from "../../project.js";
 import { currentPreimage } from "../../evaluate.js";
 import { parseCommandArgs, positiveInt } from "../args.js";
@@ -94,7 +95,7 @@ async function buildOnce(global: { dir: string; config?: string }, targets: stri
     return { files: [...files], dirs: [...dirs], store: session.store.root };
   } catch (e) {
     if (!(e instanceof UserInputError)) throw e;
-    for (const p of e.problems) process.stderr.write(`${formatProblem(p)}\n`);
+    await printProblems(e.problems);
     if (!e.problems.length) process.stderr.write(`error: ${e.message}\n`);
     process.stderr.write("[watch] fix the input; watching for changes\n");
     return { files: [configPath], dirs: [] };
