@@ -1,6 +1,7 @@
 import { readFileSync, readdirSync, writeFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
+import { sha256 } from "../src/key.js";
 import { describe, expect, it } from "vitest";
 import { copyExample, exited, sabuild, sabuildJson, spawnSabuild, waitFor } from "./helpers.js";
 import { addTasks, engineProject } from "./engine-project.js";
@@ -101,8 +102,10 @@ describe("secrets", () => {
     expect(r.code).toBe(0);
     expect(r.stdout + r.stderr).not.toContain(secret);
     const files = (d: string): string[] => readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(join(d, e.name)) : [join(d, e.name)]));
-    const configCache = join(tmpdir(), `sabuild-${process.getuid?.() ?? "user"}`);
-    for (const f of [...files(join(dir, "cache")), join(dir, "sabuild.lock"), ...files(configCache)]) {
+    // This project's entry in the resolved-config cache (other test files write their own beside it).
+    const configCache = join(tmpdir(), `sabuild-${process.getuid?.() ?? "user"}`, `config-${sha256(join(dir, "subagents.yaml")).slice(0, 32)}.json`);
+    expect(existsSync(configCache)).toBe(true);
+    for (const f of [...files(join(dir, "cache")), join(dir, "sabuild.lock"), configCache]) {
       if (f.endsWith("/lock")) continue;
       expect(readFileSync(f, "utf8"), f).not.toContain(secret);
     }
