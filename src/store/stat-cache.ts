@@ -55,9 +55,14 @@ export class StatCache {
     return digest;
   }
 
+  /** Best effort: a stat cache that cannot be written (read-only store) only costs rehashing. */
   async save(): Promise<void> {
     if (!this.dirty) return;
-    await writeFileAtomic(this.file, JSON.stringify(Object.fromEntries(this.entries)));
-    this.dirty = false;
+    try {
+      await writeFileAtomic(this.file, JSON.stringify(Object.fromEntries(this.entries)));
+      this.dirty = false;
+    } catch {
+      // Left dirty; the next command hashes again.
+    }
   }
 }

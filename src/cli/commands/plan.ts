@@ -23,6 +23,8 @@ export async function planCommand(argv: string[]): Promise<number> {
   const session = await openProject(args.global);
   const { selected } = selectNodes(session.nodes, args.positionals);
   const { planned, evals } = await planNodes(session.env, selected);
+  // What plan hashed stays known: the next command does not read those files again.
+  await session.store.stat.save();
   const config = { file: session.project.file, root: session.project.root };
   for (const e of evals.values()) if (e.status === "error") await printProblems(e.problems, config);
   if (args.global.json) {

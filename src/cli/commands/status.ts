@@ -14,6 +14,8 @@ export async function statusCommand(argv: string[]): Promise<number> {
   if (args.help) return (console.log(statusHelp), 0);
   const session = await openProject(args.global);
   const { planned } = await planNodes(session.env, session.nodes);
+  // What plan hashed stays known: the next command does not read those files again.
+  await session.store.stat.save();
   const subagents = session.project.subagents.map((s) => {
     const stages = planned.filter((p) => p.subagent === s.name);
     return { name: s.name, stages: Object.fromEntries(stages.map((p) => [p.kind, p.status])) as Record<string, PlannedStage["status"]> };
