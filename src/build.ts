@@ -81,8 +81,18 @@ async function buildOne(
     env.events({ type: "stage-end", id: node.id, status: "failed", durationMs: 0, error, problems: ev.problems });
     return { ...base, status: "failed", reasons: ev.reasons, error, problems: ev.problems };
   }
-  if (ev.status !== "will-run" && ev.status !== "up-to-date" && ev.status !== "cached") throw new Error(`unexpected ${ev.status}`);
-  if (ev.hit) {
+  if (ev.status === "will-fetch") {
+    env.events({ type: "stage-start", id: node.id, reasons: ev.reasons });
+    const fetched = await env.remote!.restore(ev.remote, (done, total) => env.events({ type: "stage-progress", id: node.id, done, total, unit: "blobs" }));
+    if (fetched) {
+      const output = ev.remote.result.output;
+      const durationMs = Date.now() - started;
+      env.events({ type: "stage-end", id: node.id, status: "fetched", durationMs, output });
+      return { ...base, status: "fetched", reasons: ev.reasons, durationMs, key: ev.key, output, lockEntry: await lockEntryOf(env.store, ev.preimage, ev.key, output) };
+    }
+  }
+  if (ev.status !== "will-run" && ev.status !== "will-fetch" && ev.status !== "up-to-date" && ev.status !== "cached") throw new Error(`unexpected ${ev.status}`);
+  if (ev.status !== "will-fetch" && ev.hit) {
     // Up-to-date results are protected by sabuild.lock; recency matters for the others (LRU gc).
     if (ev.status === "cached") await env.store.ac.touch(ev.key);
     const status = ev.status === "up-to-date" ? "up-to-date" : "restored";
@@ -91,12 +101,13 @@ async function buildOne(
     const lockEntry = locked?.key === ev.key && locked.output.digest === ev.hit.output ? locked : await lockEntryOf(env.store, ev.preimage, ev.key, ev.hit.output);
     return { ...base, status, reasons: ev.reasons, key: ev.key, output: ev.hit.output, lockEntry };
   }
-  env.events({ type: "stage-start", id: node.id, reasons: ev.reasons });
+  if (ev.status !== "will-fetch") env.events({ type: "stage-start", id: node.id, reasons: ev.reasons });
   const log: string[] = [];
   try {
-    const run: { output: string; items?: { run: number; reused: number; failed: number } } = node.stage.map
+    const run: { output: string; result: ActionResult; items?: { run: number; reused: number; fetched: number; failed: number } } = node.stage.map
       ? await runMapStage(env, node, ev.preimage, ev.key, upstream, log, slots)
       : await slots.run(() => runPlainStage(env, node, ev.preimage, ev.key, upstream, log));
+    await env.remote?.upload(run.result);
     const durationMs = Date.now() - started;
     env.events({ type: "stage-end", id: node.id, status: "built", durationMs, output: run.output, ...(run.items ? { items: run.items } : {}) });
     return { ...base, status: "built", reasons: ev.reasons, durationMs, key: ev.key, output: run.output, lockEntry: await lockEntryOf(env.store, ev.preimage, ev.key, run.output) };
@@ -169,12 +180,12 @@ async function runStaged(
   }
 }
 
-async function runPlainStage(env: BuildEnv, node: StageNode, preimage: KeyPreimage, key: string, upstream: Record<string, string>, log: string[]): Promise<{ output: string }> {
+async function runPlainStage(env: BuildEnv, node: StageNode, preimage: KeyPreimage, key: string, upstream: Record<string, string>, log: string[]): Promise<{ output: string; result: ActionResult }> {
   const stage = node.stage;
   if (!stage.run) throw new Error(`stage ${stage.kind} has neither run nor map`);
   const ups = await materializeUpstream(env.store, upstream);
   const result = await runStaged(env, node.id, preimage, key, log, (outDir) => stage.run!(makeContext(env, node, outDir, ups, log)));
-  return { output: result.output };
+  return { output: result.output, result };
 }
 
 async function runMapStage(
@@ -185,14 +196,14 @@ async function runMapStage(
   upstream: Record<string, string>,
   log: string[],
   slots: Semaphore,
-): Promise<{ output: string; items: { run: number; reused: number; failed: number } }> {
+): Promise<{ output: string; result: ActionResult; items: { run: number; reused: number; fetched: number; failed: number } }> {
   const map = node.stage.map!;
   const started = Date.now();
   const ups = await materializeUpstream(env.store, upstream);
   const items = await map.items(makeContext(env, node, "", ups, log));
   checkItemIds(node.id, items);
   let done = 0;
-  const counts = { run: 0, reused: 0, failed: 0 };
+  const counts = { run: 0, reused: 0, fetched: 0, failed: 0 };
   const failures: string[] = [];
   env.events({ type: "stage-progress", id: node.id, done, total: items.length });
   const results = await Promise.all(
@@ -205,6 +216,13 @@ async function runMapStage(
         env.events({ type: "stage-progress", id: node.id, done: ++done, total: items.length });
         return { id: item.id, key: itemKey, output: found.output };
       }
+      // Another machine may have run this item already (and paid for it).
+      const remote = env.remote?.canRead ? await env.remote.lookup(itemKey) : undefined;
+      if (remote && (await env.remote!.restore(remote))) {
+        counts.fetched++;
+        env.events({ type: "stage-progress", id: node.id, done: ++done, total: items.length });
+        return { id: item.id, key: itemKey, output: remote.result.output };
+      }
       return slots.run(async () => {
         env.signal.throwIfAborted();
         const itemLog: string[] = [];
@@ -213,6 +231,7 @@ async function runMapStage(
             map.runItem(makeContext(env, node, outDir, ups, itemLog, `[${item.id}] `), item),
           );
           counts.run++;
+          await env.remote?.upload(r);
           return { id: item.id, key: itemKey, output: r.output };
         } catch (e) {
           if (env.signal.aborted) throw e;
@@ -227,7 +246,7 @@ async function runMapStage(
     }),
   );
   if (failures.length) {
-    throw new Error(`${failures.length} of ${items.length} items failed (the ${counts.run + counts.reused} that finished are kept):\n  ${failures.join("\n  ")}`);
+    throw new Error(`${failures.length} of ${items.length} items failed (the ${counts.run + counts.reused + counts.fetched} that finished are kept):\n  ${failures.join("\n  ")}`);
   }
   const finished = results.filter((r): r is { id: string; key: string; output: string } => r !== undefined);
   const output = await combineItems(env.store, finished);
@@ -243,7 +262,7 @@ async function runMapStage(
     items: finished,
   };
   await env.store.ac.put(result);
-  return { output, items: counts };
+  return { output, result, items: counts };
 }
 
 /** The stage output of a map stage: `items/<id>/...` for each item plus an `index.json`. */

@@ -7,6 +7,7 @@ import type { StageNode } from "./graph.js";
 import { computeKey, type KeyPreimage } from "./key.js";
 import type { LockEntries } from "./lockfile.js";
 import type { Store } from "./store/index.js";
+import type { RemoteHit, RemoteStore } from "./remote/remote-store.js";
 import { err, ok, type Result } from "./result.js";
 
 /** What the engine knows about a node before deciding to run it. */
@@ -14,6 +15,7 @@ export type Evaluation =
   | { status: "unavailable"; reasons: Reason[] }
   | { status: "error"; reasons: Reason[]; problems: Problem[] }
   | { status: "blocked"; reasons: Reason[] }
+  | { status: "will-fetch"; reasons: Reason[]; preimage: KeyPreimage; key: string; remote: RemoteHit }
   | {
       status: Extract<PlanStatus, "up-to-date" | "cached" | "will-run">;
       reasons: Reason[];
@@ -29,6 +31,8 @@ export interface EvalEnv {
   lock: LockEntries;
   /** The last full build verified every output this lock names, and nothing was deleted since. */
   trustLock: boolean;
+  /** The shared remote cache, when one is configured and this run may read it. */
+  remote?: RemoteStore;
   /** Extra toolchain identity per node id, e.g. the digest of the plugin that provides the stage. */
   toolchainOf(node: StageNode): Record<string, string>;
 }
@@ -56,7 +60,10 @@ export async function evaluateNode(
   const hit = found && (await env.store.cas.isComplete(found.output)) ? { output: found.output } : undefined;
   if (hit && locked?.key === key) return { status: "up-to-date", reasons: [], preimage, key, hit };
   const reasons = await reasonsAgainstLock(env, node, preimage, key);
-  return hit ? { status: "cached", reasons, preimage, key, hit } : { status: "will-run", reasons, preimage, key };
+  if (hit) return { status: "cached", reasons, preimage, key, hit };
+  const remote = env.remote?.canRead ? await env.remote.lookup(key) : undefined;
+  if (remote) return { status: "will-fetch", reasons, preimage, key, remote };
+  return { status: "will-run", reasons, preimage, key };
 }
 
 /** The key preimage of a node as things are now: its params, hashed input files and toolchain. */

@@ -15,7 +15,7 @@ export type Reason =
   | { type: "needs"; stage: string }
   | { type: "error"; message: string };
 
-export type PlanStatus = "up-to-date" | "cached" | "will-run" | "unavailable" | "error";
+export type PlanStatus = "up-to-date" | "cached" | "will-fetch" | "will-run" | "unavailable" | "error";
 
 export interface PlannedStage {
   id: string;
@@ -26,14 +26,16 @@ export interface PlannedStage {
   key?: string;
   /** For map stages: how many items are already in the store, of how many. */
   items?: { cached: number; total: number };
+  /** For will-fetch: what the remote cache will send. */
+  fetch?: { files: number; bytes: number };
 }
 
-export type BuildStatus = "built" | "restored" | "up-to-date" | "failed" | "cancelled" | "skipped";
+export type BuildStatus = "built" | "restored" | "fetched" | "up-to-date" | "failed" | "cancelled" | "skipped";
 
 /** The engine's event stream; the listr2 view, the plain log and --json all render these. */
 export type EngineEvent =
   | { type: "stage-start"; id: string; reasons: Reason[] }
-  | { type: "stage-progress"; id: string; done: number; total: number; costUsd?: number }
+  | { type: "stage-progress"; id: string; done: number; total: number; costUsd?: number; unit?: "items" | "blobs" }
   | { type: "stage-log"; id: string; line: string }
   | {
       type: "stage-end";
@@ -43,7 +45,7 @@ export type EngineEvent =
       output?: string;
       error?: string;
       problems?: Problem[];
-      items?: { run: number; reused: number; failed: number };
+      items?: { run: number; reused: number; fetched?: number; failed: number };
     }
   | { type: "message"; level: "info" | "warn"; text: string };
 

@@ -37,6 +37,7 @@ export async function planNodes(env: EvalEnv, nodes: StageNode[]): Promise<{ pla
       reasons: e.reasons,
       ...("key" in e ? { key: e.key } : {}),
       ...(items.has(n.id) ? { items: items.get(n.id)! } : {}),
+      ...(e.status === "will-fetch" ? { fetch: { files: e.remote.missing.length, bytes: e.remote.bytes } } : {}),
     };
   });
   return { planned, evals };
@@ -52,6 +53,7 @@ async function evaluateOne(env: EvalEnv, node: StageNode, evaluate: (id: string)
     if (dep.status === "unavailable") return { status: "unavailable", reasons: [{ type: "needs", stage: depId }] };
     if (dep.status === "error") blockers.push({ type: "error", message: `${depId} has input errors` });
     else if (dep.status === "blocked" || dep.status === "will-run") blockers.push({ type: "upstream-will-run", stage: depId });
+    else if (dep.status === "will-fetch") upstream[kind] = dep.remote.result.output;
     else upstream[kind] = dep.hit!.output;
   }
   if (blockers.length) {

@@ -9,6 +9,8 @@ import { loadPlugins } from "./plugins.js";
 import { builtinStages, stageMap } from "./stages/index.js";
 import { openStore, type Store } from "./store/index.js";
 import { isVerified } from "./store/verified.js";
+import { RemoteStore } from "./remote/remote-store.js";
+import { resolveRemote, type RemoteMode } from "./remote/settings.js";
 
 export interface Session {
   project: ProjectConfig;
@@ -26,6 +28,8 @@ export interface OpenOptions {
   dir: string;
   /** Config file, relative to dir (default subagents.yaml). */
   config?: string;
+  /** `--remote-cache=<mode>`: overrides the environment and subagents.yaml. */
+  remoteMode?: RemoteMode;
 }
 
 /** Loads config, plugins, store and lock file: everything a command needs. Bad input throws UserInputError. */
@@ -44,12 +48,15 @@ export async function openProject(opts: OpenOptions): Promise<Session> {
   const lock = await readLockfile(lockPath, "sabuild.lock");
   if (!lock.ok) throw new UserInputError("invalid sabuild.lock", lock.error);
   const nodes = buildGraph(project, stages);
+  const remote = resolveRemote(project, process.env, opts.remoteMode);
+  if (!remote.ok) throw new UserInputError(`remote cache: ${remote.error}`);
   const env: EvalEnv = {
     project,
     store,
     lock: lock.value.entries,
     trustLock: lock.value.digest !== "" && isVerified(store.root, project.root, lock.value.digest),
     toolchainOf: (node) => plugins.identity.get(node.stage.kind) ?? {},
+    ...(remote.value ? { remote: new RemoteStore(remote.value, store, (text) => process.stderr.write(`warning: ${text}\n`)) } : {}),
   };
   return { project, store, lockPath, lock: lock.value.entries, lockDigest: lock.value.digest, nodes, env };
 }

@@ -482,6 +482,6 @@ describe("JSON Schema", () => {
     expect(schema.$id).toBe(CONFIG_SCHEMA_ID);
     expect(schema.title).toBe("sabuild subagents.yaml");
     expect(schema.required).toEqual(["version", "subagents"]);
-    expect(Object.keys(schema.properties)).toEqual(["version", "store", "plugins", "defaults", "subagents"]);
+    expect(Object.keys(schema.properties)).toEqual(["version", "store", "plugins", "remote_cache", "defaults", "subagents"]);
   });
 });

@@ -69,8 +69,8 @@ describe("store integrity", () => {
   it("serialises concurrent builds on one project without corrupting the store", async () => {
     const dir = engineProject({ tasks: 6 });
     const log = join(dir, "runs.log");
-    const a = spawnSabuild(dir, ["build", "-j", "2"], { RUN_LOG: log, SLOW_MS: "100" });
-    const b = spawnSabuild(dir, ["build", "-j", "2"], { RUN_LOG: log, SLOW_MS: "100" });
+    const a = spawnSabuild(dir, ["build", "-j", "2"], { RUN_LOG: log, SLOW_MS: "400" });
+    const b = spawnSabuild(dir, ["build", "-j", "2"], { RUN_LOG: log, SLOW_MS: "400" });
     const [ca, cb] = await Promise.all([exited(a), exited(b)]);
     expect([ca, cb]).toEqual([0, 0]);
     expect(a.output() + b.output()).toContain("waiting for another sabuild");

@@ -1,11 +1,13 @@
 import { parseArgs } from "node:util";
 import { didYouMean, UserInputError } from "../errors.js";
+import { parseRemoteMode, type RemoteMode } from "../remote/settings.js";
 
 /** Options every command understands. */
 export interface GlobalOptions {
   dir: string;
   config?: string;
   json: boolean;
+  remoteMode?: RemoteMode;
 }
 
 type OptionSpec = Record<string, { type: "string" | "boolean"; short?: string; multiple?: boolean }>;
@@ -15,6 +17,7 @@ const GLOBAL: OptionSpec = {
   config: { type: "string", short: "c" },
   json: { type: "boolean" },
   help: { type: "boolean", short: "h" },
+  "remote-cache": { type: "string" },
 };
 
 export interface Parsed {
@@ -34,6 +37,7 @@ export function parseCommandArgs(command: string, argv: string[], options: Optio
         dir: (values.directory as string | undefined) ?? process.cwd(),
         ...(values.config !== undefined ? { config: values.config as string } : {}),
         json: values.json === true,
+        ...remoteModeOf(values["remote-cache"] as string | undefined),
       },
       values: values as Parsed["values"],
       positionals,
@@ -45,6 +49,12 @@ export function parseCommandArgs(command: string, argv: string[], options: Optio
     const guess = unknown ? didYouMean(unknown.replace(/^-+/, ""), Object.keys(all)) : undefined;
     throw new UserInputError(`sabuild ${command}: ${message}${guess ? ` (did you mean --${guess}?)` : ""}\nRun \`sabuild ${command} --help\` for its options.`);
   }
+}
+
+function remoteModeOf(value: string | undefined): { remoteMode?: RemoteMode } {
+  const mode = parseRemoteMode(value, "--remote-cache");
+  if (!mode.ok) throw new UserInputError(mode.error);
+  return mode.value ? { remoteMode: mode.value } : {};
 }
 
 /** Parses `-j N` and size flags; bad values are bad input. */

@@ -80,14 +80,14 @@ export function baseUrl() {
  * An API key is always a reference to an environment variable, so the secret stays out of the
  * file and out of everything derived from it; "" is for local servers that want no key.
  */
-export function apiKey() {
+export function apiKey(name = "api_key", example = "OPENAI_API_KEY") {
   return z.string(expecting('"${NAME}"')).superRefine((text, ctx) => {
     if (text === "" || isSingleRef(text)) return;
     const params: IssueParams = hasTemplate(text)
-      ? { message: "api_key must be exactly one ${NAME} reference" }
+      ? { message: `${name} must be exactly one \${NAME} reference` }
       : {
-          message: "api_key must not be a literal key",
-          hint: 'put the key in an environment variable and write api_key: "${OPENAI_API_KEY}"',
+          message: `${name} must not be a literal key`,
+          hint: `put the key in an environment variable and write ${name}: "\${${example}}"`,
         };
     ctx.addIssue({ code: "custom", message: '"${NAME}" (or "" for a server that needs no key)', params });
   });

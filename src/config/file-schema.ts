@@ -1,5 +1,5 @@
 import * as z from "zod";
-import { nonEmpty, relativePath } from "./fields.js";
+import { apiKey, baseUrl, headerValue, nonEmpty, relativePath } from "./fields.js";
 import { settingsSchema, sourceSchema, SUBAGENT_NAME } from "./schema.js";
 
 /**
@@ -83,10 +83,20 @@ const subagentName = z
   .string()
   .regex(SUBAGENT_NAME, { error: 'lowercase letters, digits, "-" and "_", starting with a letter or digit' });
 
+const remoteCacheSchema = z
+  .strictObject({
+    url: baseUrl().describe("Bazel-style HTTP cache: blobs at <url>/cas/<sha256>, results at <url>/ac/<key>."),
+    mode: z.enum(["read", "readwrite"]).default("readwrite").describe("read for untrusted jobs (pull requests)."),
+    headers: z.record(z.string(), headerValue()).default({}).describe("Sent with every request, e.g. Authorization: Bearer ${TOKEN}."),
+    hmac_key: apiKey("hmac_key", "SABUILD_CACHE_HMAC_KEY").optional().describe("Signs uploaded action results; results without a valid signature are ignored."),
+  })
+  .describe("A shared artifact cache. SABUILD_REMOTE_CACHE=<url> in the environment overrides url.");
+
 export const documentSchema = z.strictObject({
   version: z.literal(1, { error: "1" }),
   store: relativePath().default("cache").describe("Content store, relative to the project directory."),
   plugins: z.array(relativePath()).default([]).describe("Stage plugin modules."),
+  remote_cache: remoteCacheSchema.optional(),
   defaults: settingsLayerSchema
     .nullable()
     .optional()
@@ -100,3 +110,5 @@ export const documentSchema = z.strictObject({
 });
 
 export type DocumentAsWritten = z.output<typeof documentSchema>;
+
+export type RemoteCacheConfig = z.output<typeof remoteCacheSchema>;

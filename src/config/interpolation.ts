@@ -9,6 +9,7 @@ import type { KeyPath, Locator } from "./locate.js";
  */
 function isSecretOrEndpoint(path: KeyPath): boolean {
   const last = path.at(-1);
+  if (path[0] === "remote_cache" && (last === "url" || last === "hmac_key")) return true;
   return last === "base_url" || last === "api_key" || path.at(-2) === "headers";
 }
 

@@ -4,7 +4,7 @@ import * as z from "zod";
 import { isAlias, isMap, isScalar, LineCounter, parseDocument, type Document } from "yaml";
 import type { Problem } from "../errors.js";
 import { err, ok, type Result } from "../result.js";
-import { documentSchema } from "./file-schema.js";
+import { documentSchema, type RemoteCacheConfig } from "./file-schema.js";
 import { interpolationProblems } from "./interpolation.js";
 import { expectedText, issuesToProblems } from "./issues.js";
 import { createLocator } from "./locate.js";
@@ -20,6 +20,8 @@ export interface ProjectConfig {
   version: 1;
   /** Absolute path of the content store. */
   store: string;
+  /** The shared HTTP cache, as written (templates unresolved); the environment may override it. */
+  remoteCache?: RemoteCacheConfig;
   /** Absolute paths of stage plugin modules. */
   plugins: string[];
   /** In file order, each with every default filled in. */
@@ -108,8 +110,9 @@ export function parseConfig(text: string, file: string): Result<ProjectConfig, P
     version: 1,
     store: resolve(root, checked.data.store),
     plugins: checked.data.plugins.map((p) => resolve(root, p)),
+    ...(checked.data.remote_cache ? { remoteCache: checked.data.remote_cache } : {}),
     subagents: resolved,
-    envRefs: envRefsOf(resolved),
+    envRefs: envRefsOf(resolved, checked.data.remote_cache),
   });
 }
 
@@ -149,13 +152,13 @@ function subagentOrder(doc: Document): string[] {
   return map.items.flatMap((pair) => (isScalar(pair.key) ? [String(pair.key.value)] : []));
 }
 
-function envRefsOf(subagents: readonly ResolvedSubagent[]): string[] {
-  const templates = subagents.flatMap((s) => [
+function envRefsOf(subagents: readonly ResolvedSubagent[], remote?: RemoteCacheConfig): string[] {
+  const templates = [...(remote ? [remote.url, remote.hmac_key ?? "", ...Object.values(remote.headers)] : []), ...subagents.flatMap((s) => [
     s.teacher.base_url,
     s.teacher.api_key,
     ...Object.values(s.teacher.headers ?? {}),
     ...(s.eval.judge ? [s.eval.judge.base_url, s.eval.judge.api_key] : []),
-  ]);
+  ])];
   const refs = templates.flatMap((t) => {
     const parsed = templateRefs(t);
     return parsed.ok ? parsed.value : [];

@@ -72,7 +72,7 @@ export function listrRenderer(): Renderer {
           break;
         case "stage-progress":
           // Progress lives in the title so that log lines (the output) do not overwrite it.
-          r.status = `${e.done}/${e.total} items${e.costUsd !== undefined ? `, $${e.costUsd.toFixed(4)} so far` : ""}`;
+          r.status = `${e.done}/${e.total} ${e.unit === "blobs" ? "blobs fetched" : "items"}${e.costUsd !== undefined ? `, $${e.costUsd.toFixed(4)} so far` : ""}`;
           if (r.task) r.task.title = runningTitle(e.id, r);
           break;
         case "stage-log":
@@ -83,6 +83,7 @@ export function listrRenderer(): Renderer {
         case "stage-end":
           if (e.status === "built") r.title = `${e.id} built in ${formatDuration(e.durationMs)}`;
           else if (e.status === "restored") r.title = `${e.id} restored from the store`;
+          else if (e.status === "fetched") r.title = `${e.id} fetched from the remote cache in ${formatDuration(e.durationMs)}`;
           else if (e.status === "up-to-date") r.title = `${e.id} up-to-date`;
           else if (e.status === "skipped" || e.status === "cancelled") r.title = `${e.id} ${e.status}${e.error ? `: ${e.error}` : ""}`;
           // Not done, for whatever reason: drawn as a failure so nobody mistakes it for a result.

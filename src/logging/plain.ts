@@ -18,7 +18,7 @@ export function plainRenderer(opts: { verbose: boolean; write?: (line: string) =
           const now = Date.now();
           if (e.done === e.total || now - (lastProgress.get(e.id) ?? 0) >= 2000) {
             lastProgress.set(e.id, now);
-            write(`  ${e.id}: ${e.done}/${e.total}${e.costUsd !== undefined ? `, $${e.costUsd.toFixed(4)}` : ""}`);
+            write(`  ${e.id}: ${e.done}/${e.total}${e.unit === "blobs" ? " blobs fetched" : ""}${e.costUsd !== undefined ? `, $${e.costUsd.toFixed(4)}` : ""}`);
           }
           break;
         }
@@ -26,9 +26,10 @@ export function plainRenderer(opts: { verbose: boolean; write?: (line: string) =
           if (opts.verbose || e.line.includes("warning:")) write(`  ${e.id} | ${e.line}`);
           break;
         case "stage-end": {
-          const items = e.items ? ` (${e.items.run} items run, ${e.items.reused} reused)` : "";
+          const items = e.items ? ` (${e.items.run} items run, ${e.items.reused} reused${e.items.fetched ? `, ${e.items.fetched} fetched` : ""})` : "";
           if (e.status === "built") write(`✓ ${e.id} built in ${formatDuration(e.durationMs)}${items}`);
           else if (e.status === "restored") write(`↺ ${e.id} restored from the store`);
+          else if (e.status === "fetched") write(`↓ ${e.id} fetched from the remote cache in ${formatDuration(e.durationMs)}`);
           else if (e.status === "failed") write(`✗ ${e.id} failed: ${e.error ?? ""}`);
           else if (e.status === "cancelled") write(`■ ${e.id} cancelled`);
           else if (e.status === "skipped") write(`- ${e.id} skipped: ${e.error ?? ""}`);

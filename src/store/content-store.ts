@@ -63,6 +63,14 @@ export class ContentStore {
     return { digest, size: st.size };
   }
 
+  /** Installs a file whose content the caller has already checked against `digest`. */
+  async adoptVerified(path: string, digest: string): Promise<void> {
+    const dest = this.blobPath(digest);
+    await mkdir(dirname(dest), { recursive: true });
+    await chmod(path, 0o444);
+    await rename(path, dest);
+  }
+
   async readBlob(digest: string): Promise<Buffer> {
     return readFile(this.blobPath(digest));
   }

@@ -13,13 +13,15 @@ import { acquireStoreLock } from "../store-lock.js";
 import { plainRenderer } from "../../logging/plain.js";
 import type { Renderer } from "../../logging/types.js";
 import { parseCommandArgs, positiveInt } from "../args.js";
-import { formatDuration, printJson, printProblems, reasonsJson } from "../output.js";
+import { formatBytes, formatDuration, printJson, printProblems, reasonsJson } from "../output.js";
 
-export const buildHelp = `sabuild build [targets] [-j N] [--locked] [--json] [--verbose]
+export const buildHelp = `sabuild build [targets] [-j N] [--locked] [--remote-cache off|read|readwrite] [--json] [--verbose]
   Builds the targets (<subagent>, <subagent>:<stage> or <stage>; default: everything available)
   and what they depend on, reusing every result already in the store.
   -j N        run at most N stages or map items at once (default: CPU count)
   --locked    fail if any stage's inputs drifted from sabuild.lock (for CI); never rewrites it
+  --remote-cache MODE  use the remote cache (subagents.yaml remote_cache, or SABUILD_REMOTE_CACHE=<url>)
+              read: fetch only (untrusted jobs, pull requests); readwrite: also upload; off
   --verbose   print every stage log line (plain output)`;
 
 export interface BuildOptions {
@@ -52,6 +54,7 @@ export async function buildCommand(argv: string[]): Promise<number> {
     printJson({
       ok: summary.exitCode === 0,
       durationMs: summary.durationMs,
+      ...(session.env.remote ? { remote: { url: session.env.remote.settings.url, mode: session.env.remote.settings.mode, available: !session.env.remote.down, ...session.env.remote.stats } } : {}),
       stages: summary.outcomes.map((o) => ({
         id: o.id,
         status: o.status,
@@ -111,6 +114,8 @@ export async function runBuild(session: Session, opts: BuildOptions, command: st
     // Staging leftovers of a killed build: nobody else can be using them while we hold the lock.
     await rm(session.store.cas.tmpDir, { recursive: true, force: true });
     renderer.start(selected.filter((n) => !n.stage.unavailable).map((n) => n.id));
+    // Remote warnings go through the renderer, so they do not tear the listr2 tree.
+    if (session.env.remote) session.env.remote.warn = (text) => renderer.event({ type: "message", level: "warn", text });
     outcomes = await buildNodes({ ...session.env, events: (e: EngineEvent) => renderer.event(e), jobs: opts.jobs, signal: controller.signal }, selected);
     await renderer.stop();
     if (!opts.locked) await updateLockfile(session, outcomes);
@@ -140,9 +145,15 @@ export async function runBuild(session: Session, opts: BuildOptions, command: st
     }
     const n = (s: string): number => outcomes.filter((o) => o.status === s).length;
     process.stderr.write(
-      `${n("built")} built, ${n("restored")} restored, ${n("up-to-date")} up-to-date, ${n("unavailable")} unavailable` +
+      `${n("built")} built, ${n("restored")} restored, ${n("fetched") ? `${n("fetched")} fetched, ` : ""}${n("up-to-date")} up-to-date, ${n("unavailable")} unavailable` +
         `${failed.length ? `, ${failed.length} failed` : ""}${n("cancelled") ? `, ${n("cancelled")} cancelled` : ""} in ${formatDuration(durationMs)}\n`,
     );
+    const remote = session.env.remote?.stats;
+    if (remote && remote.fetchedBlobs + remote.uploadedBlobs > 0) {
+      process.stderr.write(
+        `remote cache: fetched ${remote.fetchedBlobs} blobs (${formatBytes(remote.fetchedBytes)}), uploaded ${remote.uploadedBlobs} (${formatBytes(remote.uploadedBytes)}), ${remote.skippedBlobs} already there\n`,
+      );
+    }
   }
   // A rebuilt stage whose output differs from the lock's makes its dependants drift too.
   const drifted = opts.locked ? outcomes.filter((o) => o.key && session.lock[o.id]?.key !== o.key) : [];
@@ -164,7 +175,7 @@ async function pickRenderer(opts: BuildOptions): Promise<Renderer> {
 async function lockDrift(session: Session, selected: Session["nodes"]): Promise<string[]> {
   const { planned } = await planNodes(session.env, selected);
   return planned
-    .filter((s) => s.status === "cached" || (s.status === "will-run" && !s.reasons.every((r) => r.type === "missing-output" || r.type === "upstream-will-run")) || s.status === "error")
+    .filter((s) => s.status === "cached" || ((s.status === "will-run" || s.status === "will-fetch") && !s.reasons.every((r) => r.type === "missing-output" || r.type === "upstream-will-run")) || s.status === "error")
     .map((s) => `  ${s.id}: ${s.reasons.map(describeReason).join("; ")}`);
 }
 

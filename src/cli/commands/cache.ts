@@ -9,11 +9,16 @@ import { parseCommandArgs } from "../args.js";
 import { formatBytes, printJson } from "../output.js";
 
 export const cacheHelp = `sabuild cache ls [--json]       list stored results (stage, key, size, age)
-sabuild cache verify [--json]   rehash every blob; corrupt ones are removed and rebuilt by the next build`;
+sabuild cache verify [--json]   rehash every blob; corrupt ones are removed and rebuilt by the next build
+sabuild cache export [targets] -o FILE [--json]
+                                write the targets' current results and their blobs to a tar bundle
+                                (all stages when no target is given)
+sabuild cache import FILE [--json]
+                                add a bundle's results to the store, after checking its digests`;
 
 export async function cacheCommand(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
-  const args = parseCommandArgs(`cache ${sub ?? ""}`.trim(), rest, {});
+  const args = parseCommandArgs(`cache ${sub ?? ""}`.trim(), rest, sub === "export" ? { output: { type: "string", short: "o" } } : {});
   if (args.help || sub === undefined) return (console.log(cacheHelp), sub === undefined ? 2 : 0);
   const session = await openProject(args.global);
   if (sub === "ls") {
@@ -49,5 +54,7 @@ export async function cacheCommand(argv: string[]): Promise<number> {
       await lock.release();
     }
   }
+  if (sub === "export") return (await import("../../bundle/cli.js")).exportCommand(session, args);
+  if (sub === "import") return (await import("../../bundle/cli.js")).importCommand(session, args);
   throw new UserInputError(`unknown cache command "${sub}"\n${cacheHelp}`);
 }

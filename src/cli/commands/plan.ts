@@ -3,7 +3,7 @@ import { selectNodes } from "../../graph.js";
 import { planNodes } from "../../plan.js";
 import { openProject } from "../../project.js";
 import { parseCommandArgs } from "../args.js";
-import { printJson, printProblems, reasonsJson } from "../output.js";
+import { formatBytes, printJson, printProblems, reasonsJson } from "../output.js";
 
 export const planHelp = `sabuild plan [targets] [--json]
   Shows, per stage, whether it is up-to-date, cached (restorable from the store), will-run or
@@ -12,6 +12,7 @@ export const planHelp = `sabuild plan [targets] [--json]
 const MARK: Record<PlannedStage["status"], string> = {
   "up-to-date": "✓",
   cached: "↺",
+  "will-fetch": "↓",
   "will-run": "▶",
   unavailable: "·",
   error: "✗",
@@ -28,13 +29,19 @@ export async function planCommand(argv: string[]): Promise<number> {
   const config = { file: session.project.file, root: session.project.root };
   for (const e of evals.values()) if (e.status === "error") await printProblems(e.problems, config);
   if (args.global.json) {
-    printJson({ stages: planned.map((s) => ({ id: s.id, status: s.status, reasons: reasonsJson(s.reasons), ...(s.key ? { key: s.key } : {}), ...(s.items ? { items: s.items } : {}) })) });
+    printJson({
+      stages: planned.map((s) => ({ id: s.id, status: s.status, reasons: reasonsJson(s.reasons), ...(s.key ? { key: s.key } : {}), ...(s.items ? { items: s.items } : {}), ...(s.fetch ? { fetch: s.fetch } : {}) })),
+    });
   } else {
     const shown = planned.filter((s) => s.status !== "unavailable");
     const width = Math.max(0, ...shown.map((s) => s.id.length));
     for (const s of shown) {
       const why = s.reasons.map(describeReason);
-      const items = s.items ? ` [${s.items.total - s.items.cached} of ${s.items.total} items to run]` : "";
+      const items = s.items
+        ? ` [${s.items.total - s.items.cached} of ${s.items.total} items to run]`
+        : s.fetch
+          ? ` [${s.fetch.files} files, ${formatBytes(s.fetch.bytes)}]`
+          : "";
       console.log(`${MARK[s.status]} ${s.id.padEnd(width)}  ${s.status}${items}${why.length ? `: ${why[0]}` : ""}`);
       for (const more of why.slice(1)) console.log(`  ${" ".repeat(width)}  ${" ".repeat(s.status.length)}  ${more}`);
     }
@@ -47,7 +54,7 @@ export async function planCommand(argv: string[]): Promise<number> {
     }
     for (const [, u] of unavailable) console.log(`${MARK.unavailable} ${u.reason} [${u.count} stage${u.count === 1 ? "" : "s"}]`);
     const count = (st: PlannedStage["status"]): number => planned.filter((s) => s.status === st).length;
-    console.log(`\n${count("up-to-date")} up-to-date, ${count("cached")} cached, ${count("will-run")} will run, ${count("unavailable")} unavailable${count("error") ? `, ${count("error")} with errors` : ""}`);
+    console.log(`\n${count("up-to-date")} up-to-date, ${count("cached")} cached, ${count("will-fetch")} to fetch, ${count("will-run")} will run, ${count("unavailable")} unavailable${count("error") ? `, ${count("error")} with errors` : ""}`);
   }
   return planned.some((s) => s.status === "error") ? 2 : 0;
 }

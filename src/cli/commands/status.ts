@@ -7,7 +7,7 @@ import { printJson } from "../output.js";
 export const statusHelp = `sabuild status [--json]
   One line per subagent: each stage's state (✓ up-to-date, ↺ cached, ▶ will run, · unavailable, ✗ error).`;
 
-const MARK: Record<PlannedStage["status"], string> = { "up-to-date": "✓", cached: "↺", "will-run": "▶", unavailable: "·", error: "✗" };
+const MARK: Record<PlannedStage["status"], string> = { "up-to-date": "✓", cached: "↺", "will-fetch": "↓", "will-run": "▶", unavailable: "·", error: "✗" };
 
 export async function statusCommand(argv: string[]): Promise<number> {
   const args = parseCommandArgs("status", argv, {});
@@ -20,7 +20,7 @@ export async function statusCommand(argv: string[]): Promise<number> {
     const stages = planned.filter((p) => p.subagent === s.name);
     return { name: s.name, stages: Object.fromEntries(stages.map((p) => [p.kind, p.status])) as Record<string, PlannedStage["status"]> };
   });
-  const stale = planned.filter((p) => p.status === "will-run" || p.status === "cached" || p.status === "error").length;
+  const stale = planned.filter((p) => p.status === "will-run" || p.status === "will-fetch" || p.status === "cached" || p.status === "error").length;
   if (args.global.json) {
     printJson({ project: session.project.root, store: session.store.root, upToDate: stale === 0, subagents });
     return 0;

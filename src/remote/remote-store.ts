@@ -1,0 +1,184 @@
+import { mkdir, rm, stat } from "node:fs/promises";
+import { Semaphore } from "../semaphore.js";
+import { tempName } from "../store/atomic.js";
+import type { ActionResult, Manifest, Store } from "../store/index.js";
+import { HttpCache, RemoteUnavailable } from "./http-cache.js";
+import type { RemoteSettings } from "./settings.js";
+import { openAction, sealAction } from "./signing.js";
+
+/** A result the remote holds, with what this store lacks to restore it. */
+export interface RemoteHit {
+  result: ActionResult;
+  items: ActionResult[];
+  /** Blobs to download; sizes are 0 where the remote does not say (logs). */
+  missing: { digest: string; size: number }[];
+  bytes: number;
+}
+
+export interface TransferStats {
+  fetchedBlobs: number;
+  fetchedBytes: number;
+  uploadedBlobs: number;
+  uploadedBytes: number;
+  skippedBlobs: number;
+}
+
+const PARALLEL_TRANSFERS = 8;
+
+/**
+ * The engine's view of the remote cache. Every failure to reach it turns the remote off for the
+ * rest of the run, with one warning: a network problem never fails a build. A blob whose digest
+ * does not match, or a result whose signature does not, is a miss with a warning. Nothing enters
+ * the local store unverified, and results are written after their blobs.
+ */
+export class RemoteStore {
+  down = false;
+  readonly stats: TransferStats = { fetchedBlobs: 0, fetchedBytes: 0, uploadedBlobs: 0, uploadedBytes: 0, skippedBlobs: 0 };
+  private readonly http: HttpCache;
+  private readonly transfers = new Semaphore(PARALLEL_TRANSFERS);
+
+  constructor(
+    readonly settings: RemoteSettings,
+    private readonly store: Store,
+    public warn: (text: string) => void,
+  ) {
+    this.http = new HttpCache(settings.url, settings.headers);
+  }
+
+  get canRead(): boolean {
+    return !this.down;
+  }
+
+  get canWrite(): boolean {
+    return !this.down && this.settings.mode === "readwrite";
+  }
+
+  private unavailable(e: unknown): undefined {
+    if (!(e instanceof RemoteUnavailable)) throw e;
+    if (!this.down) this.warn(`remote cache unavailable, going on without it: ${e.message}`);
+    this.down = true;
+    return undefined;
+  }
+
+  /** Looks a key up; fetches the (small) manifests so that it can say what restoring costs. */
+  async lookup(key: string): Promise<RemoteHit | undefined> {
+    if (this.down) return undefined;
+    try {
+      const result = await this.action(key);
+      if (!result) return undefined;
+      const manifest = await this.manifest(result.output);
+      if (!manifest) return undefined;
+      const items: ActionResult[] = [];
+      for (const item of result.items ?? []) {
+        const r = await this.action(item.key);
+        if (r && (await this.manifest(r.output))) items.push(r);
+      }
+      const wanted = new Map<string, number>();
+      for (const e of manifest.entries) wanted.set(e.digest, e.size);
+      for (const r of [result, ...items]) if (!wanted.has(r.log)) wanted.set(r.log, 0);
+      const missing: RemoteHit["missing"] = [];
+      for (const [digest, size] of wanted) if (!(await this.store.cas.has(digest, size || undefined))) missing.push({ digest, size });
+      return { result, items, missing, bytes: missing.reduce((n, m) => n + m.size, 0) };
+    } catch (e) {
+      return this.unavailable(e);
+    }
+  }
+
+  /** Downloads what a hit lacks and records its results locally; false when it could not. */
+  async restore(hit: RemoteHit, onProgress?: (done: number, total: number) => void): Promise<boolean> {
+    try {
+      let done = 0;
+      const results = await Promise.all(
+        hit.missing.map((m) =>
+          this.transfers.run(async () => {
+            const ok = await this.fetchBlob(m.digest);
+            onProgress?.(++done, hit.missing.length);
+            return ok;
+          }),
+        ),
+      );
+      if (results.includes(false)) return false;
+      for (const item of hit.items) await this.store.ac.put(item);
+      await this.store.ac.put(hit.result);
+      return true;
+    } catch (e) {
+      this.unavailable(e);
+      return false;
+    }
+  }
+
+  /** Uploads a result with its blobs (HEAD first: what the remote has is not sent again), result last. */
+  async upload(result: ActionResult): Promise<void> {
+    if (!this.canWrite) return;
+    try {
+      const items: ActionResult[] = [];
+      for (const item of result.items ?? []) {
+        const r = await this.store.ac.get(item.key);
+        if (r) items.push(r);
+      }
+      const digests = new Set<string>();
+      for (const r of [result, ...items]) {
+        digests.add(r.output).add(r.log);
+        for (const e of (await this.store.cas.readManifest(r.output)).entries) digests.add(e.digest);
+      }
+      await Promise.all([...digests].map((d) => this.transfers.run(() => this.uploadBlob(d))));
+      for (const r of items) await this.http.putAction(r.key, sealAction(r, this.settings.hmacKey));
+      await this.http.putAction(result.key, sealAction(result, this.settings.hmacKey));
+    } catch (e) {
+      this.unavailable(e);
+    }
+  }
+
+  private async action(key: string): Promise<ActionResult | undefined> {
+    const data = await this.http.getAction(key);
+    if (!data) return undefined;
+    const opened = openAction(data, key, this.settings.hmacKey);
+    if (!opened.ok) {
+      this.warn(`ignoring the remote result ${key.slice(0, 12)}: ${opened.error}`);
+      return undefined;
+    }
+    return opened.value;
+  }
+
+  private async manifest(digest: string): Promise<Manifest | undefined> {
+    if (!(await this.store.cas.has(digest)) && !(await this.fetchBlob(digest))) return undefined;
+    return this.store.cas.readManifest(digest);
+  }
+
+  /** Downloads one blob into the store if its content matches its digest. */
+  private async fetchBlob(digest: string): Promise<boolean> {
+    if (await this.store.cas.has(digest)) return true;
+    await mkdir(this.store.cas.tmpDir, { recursive: true });
+    const tmp = tempName(this.store.cas.tmpDir, "fetch");
+    try {
+      let bytes = 0;
+      const got = await this.http.getBlob(digest, tmp, (n) => (bytes += n));
+      if (got === undefined) {
+        this.warn(`the remote cache lacks blob ${digest.slice(0, 12)}; building instead`);
+        return false;
+      }
+      if (got !== digest) {
+        this.warn(`blob ${digest.slice(0, 12)} from the remote cache has the wrong content (sha256 ${got.slice(0, 12)}); treating it as a miss`);
+        return false;
+      }
+      await this.store.cas.adoptVerified(tmp, digest);
+      this.stats.fetchedBlobs++;
+      this.stats.fetchedBytes += bytes;
+      return true;
+    } finally {
+      await rm(tmp, { force: true });
+    }
+  }
+
+  private async uploadBlob(digest: string): Promise<void> {
+    if (await this.http.hasBlob(digest)) {
+      this.stats.skippedBlobs++;
+      return;
+    }
+    const path = this.store.cas.blobPath(digest);
+    const { size } = await stat(path);
+    await this.http.putBlob(digest, path, size);
+    this.stats.uploadedBlobs++;
+    this.stats.uploadedBytes += size;
+  }
+}
