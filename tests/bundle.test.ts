@@ -160,15 +160,26 @@ describe("cache export and import", () => {
     const hardlink = join(a, "hardlink.tar");
     await bundlePlus(bundle, hardlink, { path: "ac/x.json", type: "Link", linkpath: "/etc/passwd" });
 
-    // A blob whose content no longer matches its name, re-packed by the system tar (which also
-    // adds directory entries: those are fine).
+    // A blob whose content no longer matches its name, re-packed by the system tar from the
+    // folder (which names entries ./… and adds directory entries: those are accepted).
     const damaged = join(a, "damaged.tar");
     const unpacked = tempDir("sabuild-bundle-d-");
     execFileSync("tar", ["-xf", bundle, "-C", unpacked]);
     const victim = bundleIndex(bundle).results.find((r) => r.stage === "alpha:tasks")!.output;
     chmodSync(join(unpacked, "cas", victim), 0o644);
     writeFileSync(join(unpacked, "cas", victim), "not the manifest any more\n");
-    execFileSync("tar", ["-cf", damaged, "-C", unpacked, "sabuild-bundle.json", "ac", "cas"]);
+    execFileSync("tar", ["-cf", damaged, "-C", unpacked, "."]);
+
+    // A result whose preimage was edited: it no longer hashes to the key it claims.
+    const tampered = join(a, "tampered.tar");
+    const edited = tempDir("sabuild-bundle-t-");
+    execFileSync("tar", ["-xf", bundle, "-C", edited]);
+    const tasksKey = bundleIndex(bundle).results.find((r) => r.stage === "alpha:tasks")!.key;
+    const acFile = join(edited, "ac", `${tasksKey}.json`);
+    chmodSync(acFile, 0o644);
+    writeFileSync(acFile, readFileSync(acFile, "utf8").replace(/"holdout": 0/, '"holdout": 0.5'));
+    expect(readFileSync(acFile, "utf8")).toContain('"holdout": 0.5');
+    execFileSync("tar", ["-cf", tampered, "-C", edited, "sabuild-bundle.json", "ac", "cas"]);
 
     const cases: [string, RegExp][] = [
       [dots, /\.\.\/evil: path with a "\.\." segment/],
@@ -176,6 +187,7 @@ describe("cache export and import", () => {
       [symlink, /cas\/link: symbolic link to \/etc\/passwd/],
       [hardlink, /ac\/x\.json: hard link to \/etc\/passwd/],
       [damaged, new RegExp(`cas/${victim}: content does not match its name`)],
+      [tampered, new RegExp(`ac/${tasksKey}\\.json: its key is not the hash of its preimage`)],
     ];
     for (const [file, message] of cases) {
       const before = storeListing(store);

@@ -47,6 +47,18 @@ sabuild_ensure_dist() {
   touch "$stamp"
 }
 
+# The test suite runs the remote cache against a real nginx (WebDAV PUT), as users' servers are.
+sabuild_ensure_test_tools() {
+  command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] && return 0
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    sabuild_say "installing nginx-light for the remote cache tests"
+    { apt-get install -y -qq nginx-light || { apt-get update -qq && apt-get install -y -qq nginx-light; }; } >/dev/null 2>&1 ||
+      sabuild_say "could not install nginx-light; the remote cache tests will say so"
+  else
+    sabuild_say "nginx is missing: install it (apt-get install nginx-light); the remote cache tests need it"
+  fi
+}
+
 sabuild_bootstrap() {
   sabuild_ensure_node && sabuild_ensure_deps && sabuild_ensure_dist
 }

@@ -76,8 +76,8 @@ export const actionResultSchema = z.object({
 export type BundleEntry = { kind: "index" } | { kind: "result"; key: string } | { kind: "blob"; digest: string };
 
 /**
- * Classifies a tar entry, or says why it is unsafe. Directories are skipped (undefined): some
- * tools add them, and they carry no content.
+ * Classifies a tar entry, or says why it is refused. Directories are skipped (undefined): tools
+ * that pack a folder add them, and they carry no content.
  */
 export function classifyEntry(path: string, type: string, linkpath?: string): Result<BundleEntry | undefined, string> {
   if (/^([/\\]|[A-Za-z]:)/.test(path)) return err("absolute path");
@@ -86,10 +86,12 @@ export function classifyEntry(path: string, type: string, linkpath?: string): Re
   if (type === "SymbolicLink") return err(`symbolic link${linkpath ? ` to ${linkpath}` : ""}`);
   if (type === "Link") return err(`hard link${linkpath ? ` to ${linkpath}` : ""}`);
   if (type !== "File" && type !== "OldFile") return err(`${type} entry: a bundle holds only regular files`);
-  if (path === BUNDLE_INDEX) return ok({ kind: "index" });
-  const result = RESULT_ENTRY.exec(path);
+  // `tar -C dir -cf bundle.tar .` names everything ./…: the same file, so accepted.
+  const name = path.replace(/^(\.\/)+/, "");
+  if (name === BUNDLE_INDEX) return ok({ kind: "index" });
+  const result = RESULT_ENTRY.exec(name);
   if (result) return ok({ kind: "result", key: result[1]! });
-  const blob = BLOB_ENTRY.exec(path);
+  const blob = BLOB_ENTRY.exec(name);
   if (blob) return ok({ kind: "blob", digest: blob[1]! });
   return err(`unexpected name: a bundle holds only ${BUNDLE_INDEX}, ac/<key>.json and cas/<sha256>`);
 }

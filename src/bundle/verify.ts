@@ -2,6 +2,7 @@ import { readdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { computeKey, type KeyPreimage } from "../key.js";
 import { err, ok, type Result } from "../result.js";
+import { Semaphore } from "../semaphore.js";
 import { hashPath } from "../store/hash.js";
 import type { ActionResult, Manifest, Store } from "../store/index.js";
 import { parseManifest } from "../store/manifest.js";
@@ -42,14 +43,19 @@ export async function verifyExtracted(store: Store, dir: string): Promise<Result
   if (!index.ok) return err([index.error]);
 
   const staged = new Map<string, number>();
+  // Large blobs hash in the worker pool; the cap keeps thousands of small ones from all being
+  // open at once.
+  const slots = new Semaphore(8);
   await Promise.all(
-    (await readdir(join(dir, "cas")).catch(() => [] as string[])).map(async (digest) => {
-      const path = join(dir, blobEntryName(digest));
-      const { size } = await stat(path);
-      const actual = await hashPath(path, size);
-      if (actual === digest) staged.set(digest, size);
-      else problems.push(`${blobEntryName(digest)}: content does not match its name (its sha256 is ${actual})`);
-    }),
+    (await readdir(join(dir, "cas")).catch(() => [] as string[])).map((digest) =>
+      slots.run(async () => {
+        const path = join(dir, blobEntryName(digest));
+        const { size } = await stat(path);
+        const actual = await hashPath(path, size);
+        if (actual === digest) staged.set(digest, size);
+        else problems.push(`${blobEntryName(digest)}: content does not match its name (its sha256 is ${actual})`);
+      }),
+    ),
   );
 
   const results: ActionResult[] = [];

@@ -166,7 +166,8 @@ export async function runBuild(session: Session, opts: BuildOptions, command: st
 }
 
 async function pickRenderer(opts: BuildOptions): Promise<Renderer> {
-  if (opts.json) return plainRenderer({ verbose: false, write: () => undefined });
+  // With --json, stdout is the JSON document; warnings still reach the user on stderr.
+  if (opts.json) return plainRenderer({ verbose: false, write: (line) => line.includes("warning:") && process.stderr.write(`${line}\n`) });
   if (process.stderr.isTTY && !process.env.CI) return (await import("../../logging/listr.js")).listrRenderer();
   return plainRenderer({ verbose: opts.verbose });
 }
