@@ -54,6 +54,8 @@ sabuild_ensure_test_tools() {
     sabuild_say "installing nginx-light for the remote cache tests"
     { apt-get install -y -qq nginx-light || { apt-get update -qq && apt-get install -y -qq nginx-light; }; } >/dev/null 2>&1 ||
       sabuild_say "could not install nginx-light; the remote cache tests will say so"
+    # The package starts a default server on port 80; the tests start their own.
+    nginx -s quit >/dev/null 2>&1 || true
   else
     sabuild_say "nginx is missing: install it (apt-get install nginx-light); the remote cache tests need it"
   fi
