@@ -48,6 +48,8 @@ http {
     client_max_body_size 0;
     location / {
       dav_methods PUT DELETE;
+      autoindex on;
+      autoindex_format json;
       create_full_put_path on;
       dav_access user:rw group:r all:r;
     }

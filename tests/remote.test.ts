@@ -155,3 +155,34 @@ describe("remote cache over HTTP (nginx WebDAV)", () => {
     expect(off.remote).toBeUndefined();
   });
 });
+
+describe("cache prune-remote", () => {
+  it("deletes old results and the blobs only they needed, keeps the rest", async () => {
+    const { utimesSync } = await import("node:fs");
+    const url = `${server.url}/prune`;
+    const dir = engineProject({ tasks: 2 });
+    const cfg = join(dir, "subagents.yaml");
+    const original = readFileSync(cfg, "utf8");
+    writeFileSync(cfg, original.replace("holdout: 0", "holdout: 0.5"));
+    expect(sabuild(dir, ["build"], { SABUILD_REMOTE_CACHE: url }).code).toBe(0);
+    // Age everything uploaded so far by 40 days, as if those results were built long ago.
+    const old = new Date(Date.now() - 40 * 86_400_000);
+    for (const f of files(join(server.data, "prune"))) utimesSync(f, old, old);
+    writeFileSync(cfg, original);
+    expect(sabuild(dir, ["build"], { SABUILD_REMOTE_CACHE: url }).code).toBe(0);
+    const before = files(join(server.data, "prune")).length;
+
+    const dry = sabuildJson<{ removedResults: number; removedBlobs: number }>(dir, ["cache", "prune-remote", "--older-than", "30d", "--dry-run"], { SABUILD_REMOTE_CACHE: url });
+    expect(dry.removedResults).toBeGreaterThan(0);
+    expect(files(join(server.data, "prune")).length).toBe(before);
+    const report = sabuildJson<{ removedResults: number; removedBlobs: number; keptResults: number }>(dir, ["cache", "prune-remote", "--older-than", "30d"], { SABUILD_REMOTE_CACHE: url });
+    expect(report).toMatchObject({ removedResults: dry.removedResults, removedBlobs: dry.removedBlobs });
+    expect(files(join(server.data, "prune")).length).toBe(before - report.removedResults - report.removedBlobs);
+    // What the current lock needs is still complete on the server: a fresh clone fetches it all.
+    const clone = freshClone(dir);
+    expect(statuses(sabuildJson<Build>(clone, ["build"], { SABUILD_REMOTE_CACHE: url }))).toEqual({ "alpha:import": "fetched", "alpha:tasks": "fetched", "alpha:traces": "fetched" });
+    const bad = sabuild(dir, ["cache", "prune-remote", "--older-than", "soon"], { SABUILD_REMOTE_CACHE: url });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("--older-than expects an age such as 30d");
+  });
+});

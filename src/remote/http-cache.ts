@@ -86,6 +86,42 @@ export class HttpCache {
     if (!res.ok) throw new RemoteUnavailable(`PUT /cas/${digest}: HTTP ${res.status}`);
   }
 
+  /**
+   * Lists `/cas/` or `/ac/`. Not part of the Bazel protocol: it needs a server that lists
+   * directories as JSON (nginx `autoindex on; autoindex_format json;`); undefined otherwise.
+   */
+  async list(kind: "cas" | "ac"): Promise<{ name: string; mtime: Date; size: number }[] | undefined> {
+    const res = await this.request("GET", `/${kind}/`, { headers: { accept: "application/json" } });
+    if (res.status === 404) {
+      await res.body?.cancel();
+      return [];
+    }
+    const text = await res.text();
+    try {
+      const rows = JSON.parse(text) as { name: string; type: string; mtime: string; size?: number }[];
+      return rows.filter((r) => r.type === "file").map((r) => ({ name: r.name, mtime: new Date(r.mtime), size: r.size ?? 0 }));
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** DELETE; false when the server refuses it (many caches do not allow it). */
+  async remove(kind: "cas" | "ac", name: string): Promise<boolean> {
+    const res = await this.request("DELETE", `/${kind}/${name}`);
+    await res.body?.cancel();
+    return res.ok || res.status === 404;
+  }
+
+  /** A small blob (a manifest) read into memory; undefined when absent. */
+  async getSmallBlob(digest: string): Promise<Buffer | undefined> {
+    const res = await this.request("GET", `/cas/${digest}`);
+    if (!res.ok) {
+      await res.body?.cancel();
+      return undefined;
+    }
+    return Buffer.from(await res.arrayBuffer());
+  }
+
   async getAction(key: string): Promise<Buffer | undefined> {
     const res = await this.request("GET", `/ac/${key}`);
     if (!res.ok) {
