@@ -30,7 +30,8 @@ export interface Collection {
  */
 export async function collectResults(session: Session, targets: string[]): Promise<Collection> {
   const { selected, named } = selectNodes(session.nodes, targets);
-  const { evals } = await planNodes(session.env, selected);
+  // Only what this store holds: an export never asks a remote cache (air-gapped machines).
+  const { evals } = await planNodes({ ...session.env, remote: undefined }, selected);
   const store = session.store;
   const collection: Collection = { stages: [], results: [], skipped: [], missingItems: [] };
   const seen = new Set<string>();

@@ -1,5 +1,5 @@
-import { chmod, mkdir, rename, rm } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { mkdir, rm } from "node:fs/promises";
+import { join } from "node:path";
 import { UserInputError } from "../errors.js";
 import { tempName } from "../store/atomic.js";
 import type { Store } from "../store/index.js";
@@ -53,13 +53,8 @@ async function commit(store: Store, bundle: VerifiedBundle): Promise<ImportRepor
       report.blobs.present++;
       continue;
     }
-    // Already hashed by verifyExtracted: a rename, not ContentStore.adoptFile, which would read
-    // a multi-GB blob a second time to hash it again.
-    const dest = store.cas.blobPath(digest);
-    await mkdir(dirname(dest), { recursive: true });
-    const staged = join(bundle.dir, blobEntryName(digest));
-    await chmod(staged, 0o444);
-    await rename(staged, dest);
+    // Already hashed by verifyExtracted: installed as is, not hashed a second time.
+    await store.cas.adoptVerified(join(bundle.dir, blobEntryName(digest)), digest);
     report.blobs.added++;
     report.bytes += size;
   }

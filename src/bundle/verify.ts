@@ -67,9 +67,9 @@ export async function verifyExtracted(store: Store, dir: string): Promise<Result
     else problems.push(...checked.error.map((p) => `${resultEntryName(key)}: ${p}`));
   }
   const listed = new Set(index.value.results.map((r) => r.key));
-  const present = new Set(resultFiles.map((n) => n.slice(0, -".json".length)));
-  for (const r of index.value.results) if (!present.has(r.key)) problems.push(`${BUNDLE_INDEX} lists ${r.stage} (${r.key.slice(0, 12)}), but the bundle has no ${resultEntryName(r.key)}`);
-  for (const key of present) if (!listed.has(key)) problems.push(`${resultEntryName(key)} is not listed in ${BUNDLE_INDEX}`);
+  const inBundle = new Set(resultFiles.map((n) => n.slice(0, -".json".length)));
+  for (const r of index.value.results) if (!inBundle.has(r.key)) problems.push(`${BUNDLE_INDEX} lists ${r.stage} (${r.key.slice(0, 12)}), but the bundle has no ${resultEntryName(r.key)}`);
+  for (const key of inBundle) if (!listed.has(key)) problems.push(`${resultEntryName(key)} is not listed in ${BUNDLE_INDEX}`);
   if (problems.length) return err(problems.sort());
 
   const needed = new Map<string, number>();

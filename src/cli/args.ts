@@ -10,7 +10,7 @@ export interface GlobalOptions {
   remoteMode?: RemoteMode;
 }
 
-type OptionSpec = Record<string, { type: "string" | "boolean"; short?: string; multiple?: boolean }>;
+export type OptionSpec = Record<string, { type: "string" | "boolean"; short?: string; multiple?: boolean }>;
 
 const GLOBAL: OptionSpec = {
   directory: { type: "string", short: "C" },

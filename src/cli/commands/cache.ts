@@ -5,8 +5,9 @@ import { openProject } from "../../project.js";
 import { acquireStoreLock } from "../store-lock.js";
 import { verifyStore } from "../../store/verify.js";
 import { totalSize } from "../../store/manifest.js";
-import { parseCommandArgs } from "../args.js";
+import { parseCommandArgs, type OptionSpec } from "../args.js";
 import { formatBytes, printJson } from "../output.js";
+import { pruneRemoteHelp } from "./prune-remote.js";
 
 export const cacheHelp = `sabuild cache ls [--json]       list stored results (stage, key, size, age)
 sabuild cache verify [--json]   rehash every blob; corrupt ones are removed and rebuilt by the next build
@@ -14,11 +15,18 @@ sabuild cache export [targets] -o FILE [--json]
                                 write the targets' current results and their blobs to a tar bundle
                                 (all stages when no target is given)
 sabuild cache import FILE [--json]
-                                add a bundle's results to the store, after checking its digests`;
+                                add a bundle's results to the store, after checking its digests
+${pruneRemoteHelp}`;
 
 export async function cacheCommand(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
-  const args = parseCommandArgs(`cache ${sub ?? ""}`.trim(), rest, sub === "export" ? { output: { type: "string", short: "o" } } : {});
+  const options: OptionSpec =
+    sub === "export"
+      ? { output: { type: "string", short: "o" } }
+      : sub === "prune-remote"
+        ? { "older-than": { type: "string" }, "dry-run": { type: "boolean" } }
+        : {};
+  const args = parseCommandArgs(`cache ${sub ?? ""}`.trim(), rest, options);
   if (args.help || sub === undefined) return (console.log(cacheHelp), sub === undefined ? 2 : 0);
   const session = await openProject(args.global);
   if (sub === "ls") {
@@ -56,5 +64,9 @@ export async function cacheCommand(argv: string[]): Promise<number> {
   }
   if (sub === "export") return (await import("../../bundle/cli.js")).exportCommand(session, args);
   if (sub === "import") return (await import("../../bundle/cli.js")).importCommand(session, args);
+  if (sub === "prune-remote") {
+    const { pruneRemoteCommand } = await import("./prune-remote.js");
+    return pruneRemoteCommand(session, args.values["older-than"] as string | undefined, args.values["dry-run"] === true, args.global.json);
+  }
   throw new UserInputError(`unknown cache command "${sub}"\n${cacheHelp}`);
 }
