@@ -107,7 +107,7 @@ async function buildOne(
     const run: { output: string; result: ActionResult; items?: { run: number; reused: number; fetched: number; failed: number } } = node.stage.map
       ? await runMapStage(env, node, ev.preimage, ev.key, upstream, log, slots)
       : await slots.run(() => runPlainStage(env, node, ev.preimage, ev.key, upstream, log));
-    await env.remote?.upload(run.result);
+    await env.remote?.upload(run.result, (done, total) => env.events({ type: "stage-progress", id: node.id, done, total, unit: "uploads" }));
     const durationMs = Date.now() - started;
     env.events({ type: "stage-end", id: node.id, status: "built", durationMs, output: run.output, ...(run.items ? { items: run.items } : {}) });
     return { ...base, status: "built", reasons: ev.reasons, durationMs, key: ev.key, output: run.output, lockEntry: await lockEntryOf(env.store, ev.preimage, ev.key, run.output) };

@@ -48,8 +48,14 @@ export async function openProject(opts: OpenOptions): Promise<Session> {
   const lock = await readLockfile(lockPath, "sabuild.lock");
   if (!lock.ok) throw new UserInputError("invalid sabuild.lock", lock.error);
   const nodes = buildGraph(project, stages);
-  const remote = resolveRemote(project, process.env, opts.remoteMode);
-  if (!remote.ok) throw new UserInputError(`remote cache: ${remote.error}`);
+  let remote = resolveRemote(project, process.env, opts.remoteMode);
+  if (!remote.ok) {
+    // Asked for on the command line, a remote that cannot be set up is an error; configured in
+    // the file, it must not stop someone without the cache's credentials from building locally.
+    if (opts.remoteMode) throw new UserInputError(`remote cache: ${remote.error}`);
+    process.stderr.write(`warning: remote cache disabled: ${remote.error}\n`);
+    remote = { ok: true, value: undefined };
+  }
   const env: EvalEnv = {
     project,
     store,

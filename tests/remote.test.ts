@@ -146,9 +146,15 @@ describe("remote cache over HTTP (nginx WebDAV)", () => {
     const dir = engineProject({ tasks: 2 });
     const cfg = join(dir, "subagents.yaml");
     writeFileSync(cfg, readFileSync(cfg, "utf8").replace("plugins:", `remote_cache:\n  url: ${server.url}/configured\n  headers:\n    Authorization: Bearer \${CACHE_TOKEN}\nplugins:`));
+    // Without the cache's credentials a build still works, locally, and says why.
     const missing = sabuild(dir, ["build"]);
-    expect(missing.code).toBe(2);
-    expect(missing.stderr).toContain("remote_cache.headers.Authorization: environment variable CACHE_TOKEN is not set");
+    expect(missing.code).toBe(0);
+    expect(missing.stderr).toContain("warning: remote cache disabled: remote_cache.headers.Authorization: environment variable CACHE_TOKEN is not set");
+    expect(existsSync(join(server.data, "configured"))).toBe(false);
+    const asked = sabuild(dir, ["build", "--remote-cache", "readwrite"]);
+    expect(asked.code).toBe(2);
+    expect(asked.stderr).toContain("environment variable CACHE_TOKEN is not set");
+    expect(sabuild(dir, ["clean"]).code).toBe(0);
     expect(sabuild(dir, ["build"], { CACHE_TOKEN: "t0ken" }).code).toBe(0);
     expect(readdirSync(join(server.data, "configured/ac")).length).toBeGreaterThan(0);
     const off = sabuildJson<Build>(dir, ["build", "--remote-cache", "off"]);

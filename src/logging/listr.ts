@@ -72,7 +72,7 @@ export function listrRenderer(): Renderer {
           break;
         case "stage-progress":
           // Progress lives in the title so that log lines (the output) do not overwrite it.
-          r.status = `${e.done}/${e.total} ${e.unit === "blobs" ? "blobs fetched" : "items"}${e.costUsd !== undefined ? `, $${e.costUsd.toFixed(4)} so far` : ""}`;
+          r.status = `${e.done}/${e.total} ${e.unit === "blobs" ? "blobs fetched" : e.unit === "uploads" ? "blobs uploaded" : "items"}${e.costUsd !== undefined ? `, $${e.costUsd.toFixed(4)} so far` : ""}`;
           if (r.task) r.task.title = runningTitle(e.id, r);
           break;
         case "stage-log":

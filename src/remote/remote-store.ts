@@ -108,7 +108,7 @@ export class RemoteStore {
   }
 
   /** Uploads a result with its blobs (HEAD first: what the remote has is not sent again), result last. */
-  async upload(result: ActionResult): Promise<void> {
+  async upload(result: ActionResult, onProgress?: (done: number, total: number) => void): Promise<void> {
     if (!this.canWrite) return;
     try {
       const items: ActionResult[] = [];
@@ -121,7 +121,15 @@ export class RemoteStore {
         digests.add(r.output).add(r.log);
         for (const e of (await this.store.cas.readManifest(r.output)).entries) digests.add(e.digest);
       }
-      await Promise.all([...digests].map((d) => this.transfers.run(() => this.uploadBlob(d))));
+      let done = 0;
+      await Promise.all(
+        [...digests].map((d) =>
+          this.transfers.run(async () => {
+            await this.uploadBlob(d);
+            onProgress?.(++done, digests.size);
+          }),
+        ),
+      );
       for (const r of items) await this.http.putAction(r.key, sealAction(r, this.settings.hmacKey));
       await this.http.putAction(result.key, sealAction(result, this.settings.hmacKey));
     } catch (e) {
