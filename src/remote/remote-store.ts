@@ -36,6 +36,8 @@ export class RemoteStore {
   readonly stats: TransferStats = { fetchedBlobs: 0, fetchedBytes: 0, uploadedBlobs: 0, uploadedBytes: 0, skippedBlobs: 0 };
   private readonly http: HttpCache;
   private readonly transfers = new Semaphore(PARALLEL_TRANSFERS);
+  /** Blobs and results this run has seen on the server: a map stage's upload need not ask again about its items. */
+  private readonly onServer = new Set<string>();
 
   constructor(
     readonly settings: RemoteSettings,
@@ -68,11 +70,15 @@ export class RemoteStore {
       if (!result) return undefined;
       const manifest = await this.manifest(result.output);
       if (!manifest) return undefined;
-      const items: ActionResult[] = [];
-      for (const item of result.items ?? []) {
-        const r = await this.action(item.key);
-        if (r && (await this.manifest(r.output))) items.push(r);
-      }
+      const found = await Promise.all(
+        (result.items ?? []).map((item) =>
+          this.transfers.run(async () => {
+            const r = await this.action(item.key);
+            return r && (await this.manifest(r.output)) ? r : undefined;
+          }),
+        ),
+      );
+      const items = found.filter((r): r is ActionResult => r !== undefined);
       const wanted = new Map<string, number>();
       for (const e of manifest.entries) wanted.set(e.digest, e.size);
       for (const r of [result, ...items]) if (!wanted.has(r.log)) wanted.set(r.log, 0);
@@ -130,8 +136,11 @@ export class RemoteStore {
           }),
         ),
       );
-      for (const r of items) await this.http.putAction(r.key, sealAction(r, this.settings.hmacKey));
-      await this.http.putAction(result.key, sealAction(result, this.settings.hmacKey));
+      for (const r of [...items, result]) {
+        if (this.onServer.has(`ac:${r.key}`)) continue;
+        await this.http.putAction(r.key, sealAction(r, this.settings.hmacKey));
+        this.onServer.add(`ac:${r.key}`);
+      }
     } catch (e) {
       this.unavailable(e);
     }
@@ -179,13 +188,15 @@ export class RemoteStore {
   }
 
   private async uploadBlob(digest: string): Promise<void> {
-    if (await this.http.hasBlob(digest)) {
+    if (this.onServer.has(digest) || (await this.http.hasBlob(digest))) {
+      this.onServer.add(digest);
       this.stats.skippedBlobs++;
       return;
     }
     const path = this.store.cas.blobPath(digest);
     const { size } = await stat(path);
     await this.http.putBlob(digest, path, size);
+    this.onServer.add(digest);
     this.stats.uploadedBlobs++;
     this.stats.uploadedBytes += size;
   }
