@@ -28,6 +28,8 @@ const opts = options(
     json: { type: "boolean", default: false },
     // Internal: write the large file in a child process, so its buffer never counts in our RSS.
     "make-file": { type: "string" },
+    // Internal: one sabuild transfer in a fresh process (JSON spec), figures on stdout.
+    transfer: { type: "string" },
   },
   USAGE,
 );
@@ -38,6 +40,8 @@ const FILES = positive("files", opts.files);
 const WORK = opts.dir;
 const CHUNK = 64 << 20;
 const MIB = 2 ** 20;
+/** Streaming buffers and garbage awaiting GC stay well under this; a blob held whole does not. */
+const STREAMING_RSS_MIB = 256;
 
 /** 64 MiB of random bytes reused, with the chunk's number in its first 8 bytes: no two chunks alike. */
 function makeFile(path, size) {
@@ -57,11 +61,15 @@ function makeFile(path, size) {
  * A private copy of the compiled library: others rebuild dist/ while this runs, and every run
  * must time the same code. node_modules (hasha) is shared through a link.
  */
-async function loadSabuild() {
+function snapshotSabuild() {
   const root = join(WORK, "sabuild-lib");
   cpSync(requireDist(), join(root, "dist"), { recursive: true });
   copyFileSync(join(REPO, "package.json"), join(root, "package.json"));
   symlinkSync(join(REPO, "node_modules"), join(root, "node_modules"));
+  return root;
+}
+
+async function importSabuild(root) {
   const load = (p) => import(pathToFileURL(join(root, "dist", p)).href);
   const [{ openStore }, { RemoteStore }] = await Promise.all([load("store/index.js"), load("remote/remote-store.js")]);
   return { openStore, RemoteStore };
@@ -178,10 +186,6 @@ async function withPeakRss(fn) {
   }
 }
 
-function curl(args) {
-  return timed("curl", ["-sS", "-f", ...args]);
-}
-
 /** Dirty pages from the previous transfer are written back before the next one is timed. */
 function settle() {
   spawnSync("sync");
@@ -212,11 +216,53 @@ async function storeOutput(store, dir, key) {
   return { result, manifest };
 }
 
-function deltaStats(after, before) {
-  return Object.fromEntries(Object.keys(after).map((k) => [k, after[k] - before[k]]));
+/**
+ * One sabuild transfer, run in a fresh process (see runTransfer) so that its peak RSS is its own:
+ * no earlier transfer, buffer or garbage of this process counts.
+ */
+function transferInChild(spec) {
+  const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), "--transfer", JSON.stringify(spec)], { encoding: "utf8", maxBuffer: 1 << 26 });
+  if (r.status !== 0) throw new Error(`sabuild ${spec.direction} failed (exit ${r.status ?? r.signal}):\n${r.stderr}`);
+  const out = JSON.parse(r.stdout);
+  if (!out.ok) throw new Error(`sabuild ${spec.direction} did not complete: ${JSON.stringify(out.stats)} ${out.warnings.join("; ")}`);
+  return out;
 }
 
-async function throughput(lib, nginx) {
+/** The child's side: upload a stored result, or look it up and restore it into an empty store. */
+async function runTransfer(spec) {
+  const { openStore, RemoteStore } = await importSabuild(spec.lib);
+  const store = await openStore(spec.store);
+  const warnings = [];
+  const remote = new RemoteStore({ url: spec.url, mode: spec.direction === "upload" ? "readwrite" : "read", headers: {} }, store, (w) => warnings.push(w));
+  const result = spec.direction === "upload" ? await store.ac.get(spec.key) : undefined;
+  const cpu = process.cpuUsage();
+  const started = performance.now();
+  const { value: ok, rss } = await withPeakRss(async () => {
+    if (result) {
+      await remote.upload(result);
+      return !remote.down;
+    }
+    const hit = await remote.lookup(spec.key);
+    return hit !== undefined && (await remote.restore(hit));
+  });
+  const ms = performance.now() - started;
+  const used = process.cpuUsage(cpu);
+  process.stdout.write(JSON.stringify({ ok: ok && warnings.length === 0, ms, cpuMs: (used.user + used.system) / 1000, userMs: used.user / 1000, sysMs: used.system / 1000, rss, stats: remote.stats, warnings }));
+}
+
+/** curl with the CPU time it used (bash's `times` reports its children's user and sys). */
+function curlTimed(args) {
+  const r = timed("bash", ["-c", 'curl -sS -f "$@"; rc=$?; times >&2; exit $rc', "curl", ...args]);
+  const lines = r.stderr.trim().split("\n");
+  const secs = (t) => {
+    const [, m, s] = /(\d+)m([\d.]+)s/.exec(t);
+    return Number(m) * 60 + Number(s);
+  };
+  const [user, sys] = lines[lines.length - 1].split(" ").map(secs);
+  return { ms: r.ms, cpuMs: (user + sys) * 1000, userMs: user * 1000, sysMs: sys * 1000 };
+}
+
+async function throughput(lib, libRoot, nginx) {
   const staging = join(WORK, "staging-big");
   mkdirSync(staging, { recursive: true });
   const started = performance.now();
@@ -224,7 +270,8 @@ async function throughput(lib, nginx) {
   if (made.status !== 0) throw new Error("writing the large file failed");
   log(`wrote ${round(SIZE / 2 ** 30, 2)} GiB of random bytes in ${round((performance.now() - started) / 1000)} s`);
 
-  const store = await lib.openStore(join(WORK, "store-up"));
+  const storeUp = join(WORK, "store-up");
+  const store = await lib.openStore(storeUp);
   const { result, manifest } = await storeOutput(store, staging, randomKey());
   const digest = manifest.entries[0].digest;
   const blob = store.cas.blobPath(digest);
@@ -234,96 +281,80 @@ async function throughput(lib, nginx) {
   // Reading the blob once puts it in the page cache for both tools alike.
   timed("cat", [blob], { stdio: ["ignore", "ignore", "inherit"] });
 
-  const times = { up: { sabuild: [], curl: [] }, down: { sabuild: [], curl: [] } };
-  const rss = { up: [], down: [] };
-  const warnings = [];
-  const warn = (text) => warnings.push(text);
+  const samples = { upload: { sabuild: [], curl: [] }, download: { sabuild: [], curl: [], curlVerify: [] } };
+  const spec = { lib: libRoot, url: nginx.url, key: result.key };
 
-  async function sabuildUpload() {
+  function sabuildUpload() {
     for (const p of serverObjects) rmSync(p, { force: true });
     settle();
-    const remote = new lib.RemoteStore({ url: nginx.url, mode: "readwrite", headers: {} }, store, warn);
-    const t = performance.now();
-    const { rss: r } = await withPeakRss(() => remote.upload(result));
-    const ms = performance.now() - t;
-    if (remote.down || remote.stats.uploadedBlobs !== 3 || statSync(serverObjects[0], { throwIfNoEntry: false })?.size !== SIZE) {
-      throw new Error(`sabuild upload did not transfer the blob: ${JSON.stringify(remote.stats)} ${warnings.join("; ")}`);
-    }
-    times.up.sabuild.push(ms);
-    rss.up.push(r);
-    return ms;
+    const out = transferInChild({ ...spec, direction: "upload", store: storeUp });
+    if (out.stats.uploadedBlobs !== 3 || statSync(serverObjects[0], { throwIfNoEntry: false })?.size !== SIZE) throw new Error(`sabuild upload did not send the blob: ${JSON.stringify(out.stats)}`);
+    samples.upload.sabuild.push(out);
   }
 
   function curlUpload() {
-    rmSync(curlUp, { force: true });
     settle();
-    const { ms } = curl(["-T", blob, `${nginx.url}/curl-up/model.gguf`]);
+    const out = curlTimed(["-T", blob, `${nginx.url}/curl-up/model.gguf`]);
     if (statSync(curlUp, { throwIfNoEntry: false })?.size !== SIZE) throw new Error("curl upload did not arrive whole");
-    times.up.curl.push(ms);
-    return ms;
+    rmSync(curlUp);
+    samples.upload.curl.push(out);
   }
 
-  const downRoot = join(WORK, "store-down");
+  const storeDown = join(WORK, "store-down");
   const curlDown = join(WORK, "curl-down.bin");
 
-  async function sabuildDownload() {
-    rmSync(downRoot, { recursive: true, force: true });
+  function sabuildDownload() {
+    rmSync(storeDown, { recursive: true, force: true });
     settle();
-    const down = await lib.openStore(downRoot);
-    const remote = new lib.RemoteStore({ url: nginx.url, mode: "read", headers: {} }, down, warn);
-    const t = performance.now();
-    const { value: ok, rss: r } = await withPeakRss(async () => {
-      const hit = await remote.lookup(result.key);
-      return hit !== undefined && (await remote.restore(hit));
-    });
-    const ms = performance.now() - t;
-    if (!ok || !(await down.cas.has(digest, SIZE))) throw new Error(`sabuild download failed: ${warnings.join("; ")}`);
-    times.down.sabuild.push(ms);
-    rss.down.push(r);
-    return ms;
+    const out = transferInChild({ ...spec, direction: "download", store: storeDown });
+    if (statSync(join(storeDown, "cas", digest.slice(0, 2), digest), { throwIfNoEntry: false })?.size !== SIZE) throw new Error("sabuild download did not install the blob");
+    samples.download.sabuild.push(out);
   }
 
-  function curlDownload() {
-    rmSync(curlDown, { force: true });
+  function curlDownload(verify) {
     settle();
-    const { ms } = curl(["-o", curlDown, `${nginx.url}/cas/${digest}`]);
+    const out = curlTimed(["-o", curlDown, `${nginx.url}/cas/${digest}`]);
     if (statSync(curlDown).size !== SIZE) throw new Error("curl download did not arrive whole");
-    times.down.curl.push(ms);
-    return ms;
+    if (verify) {
+      // What sabuild does on top of curl's work: check the content against its name.
+      const check = timed("openssl", ["dgst", "-sha256", "-r", curlDown]);
+      if (!check.stdout.startsWith(digest)) throw new Error("curl download has the wrong content");
+      out.ms += check.ms;
+    }
+    rmSync(curlDown);
+    (verify ? samples.download.curlVerify : samples.download.curl).push(out);
   }
 
-  // Round by round, alternating which tool goes first, so load from elsewhere hits both alike.
+  const secs = (xs, r) => round(xs[r].ms / 1000, 2);
+  // Round by round, rotating which tool goes first, so load from elsewhere hits them alike.
+  const rotate = (steps, r) => [...steps.slice(r % steps.length), ...steps.slice(0, r % steps.length)];
   for (let r = 0; r < RUNS; r++) {
-    const [a, b] = r % 2 ? [curlUpload, sabuildUpload] : [sabuildUpload, curlUpload];
-    await a();
-    await b();
-    log(`upload   ${r + 1}/${RUNS}: sabuild ${round(times.up.sabuild[r] / 1000, 2)} s, curl ${round(times.up.curl[r] / 1000, 2)} s`);
+    for (const step of rotate([sabuildUpload, curlUpload], r)) step();
+    log(`upload   ${r + 1}/${RUNS}: sabuild ${secs(samples.upload.sabuild, r)} s, curl ${secs(samples.upload.curl, r)} s`);
   }
   for (let r = 0; r < RUNS; r++) {
-    const [a, b] = r % 2 ? [curlDownload, sabuildDownload] : [sabuildDownload, curlDownload];
-    await a();
-    await b();
-    log(`download ${r + 1}/${RUNS}: sabuild ${round(times.down.sabuild[r] / 1000, 2)} s, curl ${round(times.down.curl[r] / 1000, 2)} s`);
+    for (const step of rotate([sabuildDownload, () => curlDownload(false), () => curlDownload(true)], r)) step();
+    const d = samples.download;
+    log(`download ${r + 1}/${RUNS}: sabuild ${secs(d.sabuild, r)} s, curl ${secs(d.curl, r)} s, curl + openssl sha256 ${secs(d.curlVerify, r)} s`);
   }
-  if (warnings.length) log(`warnings: ${warnings.join("; ")}`);
 
-  const mbps = (ms) => round(SIZE / 1e6 / (ms / 1000), 0);
   const figures = (xs) => {
-    const s = summary(xs);
-    return { ...s, bestS: round(s.min / 1000, 2), medianS: round(s.median / 1000, 2), bestMBps: mbps(s.min), medianMBps: mbps(s.median) };
+    const s = summary(xs.map((x) => x.ms));
+    const mbps = (ms) => round(SIZE / 1e6 / (ms / 1000), 0);
+    const f = { ...s, bestS: round(s.min / 1000, 2), medianS: round(s.median / 1000, 2), bestMBps: mbps(s.min), medianMBps: mbps(s.median), cpuS: round(summary(xs.map((x) => x.cpuMs)).median / 1000, 2), userS: round(summary(xs.map((x) => x.userMs)).median / 1000, 2), sysS: round(summary(xs.map((x) => x.sysMs)).median / 1000, 2) };
+    if (xs[0].rss) {
+      f.rssBeforeMiB = Math.min(...xs.map((x) => x.rss.baselineMiB));
+      f.peakRssMiB = Math.max(...xs.map((x) => Math.max(x.rss.peakSampledMiB, x.rss.vmHwmMiB)));
+      f.hwmReset = xs.every((x) => x.rss.hwmReset);
+      f.streams = f.peakRssMiB - f.rssBeforeMiB < STREAMING_RSS_MIB;
+    }
+    return f;
   };
-  const side = (t, r) => {
-    const sabuild = figures(t.sabuild);
-    const c = figures(t.curl);
-    const peak = (k) => Math.max(...r.map((x) => x[k]));
-    return {
-      sabuild: { ...sabuild, baselineRssMiB: Math.min(...r.map((x) => x.baselineMiB)), peakRssSampledMiB: peak("peakSampledMiB"), peakVmHwmMiB: peak("vmHwmMiB"), hwmReset: r.every((x) => x.hwmReset) },
-      curl: c,
-      ratioBest: round(sabuild.bestMBps / c.bestMBps, 2),
-      ratioMedian: round(sabuild.medianMBps / c.medianMBps, 2),
-    };
+  const side = (t) => {
+    const out = Object.fromEntries(Object.entries(t).map(([k, xs]) => [k, figures(xs)]));
+    return { ...out, ratioBest: round(out.sabuild.bestMBps / out.curl.bestMBps, 2), ratioMedian: round(out.sabuild.medianMBps / out.curl.medianMBps, 2) };
   };
-  return { bytes: SIZE, digest, upload: side(times.up, rss.up), download: side(times.down, rss.down), warnings };
+  return { bytes: SIZE, digest, upload: side(samples.upload), download: side(samples.download) };
 }
 
 /** ~20 KiB of JSONL rows, different in every file so that no two blobs dedupe. */
@@ -350,14 +381,15 @@ async function reupload(lib, nginx) {
     return { dir, bytes };
   };
   const warnings = [];
-  const remote = new lib.RemoteStore({ url: nginx.url, mode: "readwrite", headers: {} }, store, (t) => warnings.push(t));
 
   async function uploadTree(edited) {
     const { dir, bytes } = staged(edited);
     const { result, manifest } = await storeOutput(store, dir, randomKey());
     const manifestBytes = statSync(store.cas.blobPath(result.output)).size;
     settle();
-    const before = { ...remote.stats };
+    // A new RemoteStore per upload, as each build is a new run: within a run it remembers what
+    // the server has, so a second upload in the same run would not even ask.
+    const remote = new lib.RemoteStore({ url: nginx.url, mode: "readwrite", headers: {} }, store, (t) => warnings.push(t));
     const from = logSize(nginx.accessLog);
     const t = performance.now();
     await remote.upload(result);
@@ -370,7 +402,7 @@ async function reupload(lib, nginx) {
       files: manifest.entries.length,
       datasetBytes: bytes,
       manifestBytes,
-      stats: deltaStats(remote.stats, before),
+      stats: { ...remote.stats },
       server: {
         head: requests.filter((q) => q.method === "HEAD").length,
         putBlobs: puts.filter((q) => q.uri.startsWith("/cas/")).length,
@@ -385,52 +417,58 @@ async function reupload(lib, nginx) {
   const second = await uploadTree(edited);
   // At most: the edited file, the new manifest and the log (the log is the same empty blob, so skipped).
   const allowed = 3;
-  const ok = second.stats.uploadedBlobs <= allowed && second.stats.uploadedBlobs >= 2 && second.stats.skippedBlobs >= FILES - 1 && second.server.putResults === 1;
+  const ok =
+    second.stats.uploadedBlobs <= allowed && second.stats.uploadedBlobs >= 2 && second.stats.skippedBlobs >= FILES - 1 && second.server.putBlobs === second.stats.uploadedBlobs && second.server.putResults === 1;
   return { files: FILES, editedFile: edited, first, second, ok, warnings };
 }
 
 function report(t, d) {
   const gib = round(SIZE / 2 ** 30, 2);
-  const row = (dir, name, x, vsCurl, rss) => [dir, name, x.bestS, x.medianS, x.bestMBps, x.medianMBps, vsCurl, rss];
-  const rssText = (s) => `${s.baselineRssMiB} -> ${Math.max(s.peakRssSampledMiB, s.peakVmHwmMiB)}`;
-  const f = (n) => `${round(n / 1024, 1)} KiB`;
+  const row = (dir, name, x, vsCurl) => [dir, name, x.bestS, x.medianS, x.bestMBps, x.medianMBps, vsCurl, x.cpuS, x.peakRssMiB === undefined ? "-" : `${x.rssBeforeMiB} -> ${x.peakRssMiB}`];
+  const kib = (n) => `${round(n / 1024, 1)} KiB`;
+  const u = t.upload;
+  const w = t.download;
   return [
-    `${gib} GiB blob through nginx ${spawnSync("nginx", ["-v"], { encoding: "utf8" }).stderr.trim().split("/")[1]} on loopback (WebDAV PUT), page cache warm, ${RUNS} runs each`,
+    `${gib} GiB blob through nginx on loopback (WebDAV PUT), page cache warm, ${RUNS} runs each; sabuild timed in-process (a fresh process per transfer)`,
     "",
     table([
-      ["direction", "tool", "best s", "median s", "best MB/s", "median MB/s", "vs curl (median)", "RSS MiB (before -> peak)"],
-      row("upload", "sabuild RemoteStore.upload", t.upload.sabuild, t.upload.ratioMedian, rssText(t.upload.sabuild)),
-      row("upload", "curl -T", t.upload.curl, 1, "-"),
-      row("download", "sabuild lookup + restore", t.download.sabuild, t.download.ratioMedian, rssText(t.download.sabuild)),
-      row("download", "curl -o", t.download.curl, 1, "-"),
+      ["direction", "tool", "best s", "median s", "best MB/s", "median MB/s", "vs curl (median)", "CPU s (median)", "RSS MiB (before -> peak)"],
+      row("upload", "sabuild RemoteStore.upload", u.sabuild, u.ratioMedian),
+      row("upload", "curl -T", u.curl, 1),
+      row("download", "sabuild lookup + restore", w.sabuild, w.ratioMedian),
+      row("download", "curl -o", w.curl, 1),
+      row("download", "curl -o, then openssl sha256", w.curlVerify, round(w.curlVerify.medianMBps / w.curl.medianMBps, 2)),
     ]),
     "",
-    `sabuild / curl throughput (goal >= 0.8x): upload best ${t.upload.ratioBest}x, median ${t.upload.ratioMedian}x; download best ${t.download.ratioBest}x, median ${t.download.ratioMedian}x`,
-    `peak RSS of this process during sabuild's transfers: upload ${Math.max(t.upload.sabuild.peakRssSampledMiB, t.upload.sabuild.peakVmHwmMiB)} MiB, download ${Math.max(t.download.sabuild.peakRssSampledMiB, t.download.sabuild.peakVmHwmMiB)} MiB (sampled every 100 ms and VmHWM${t.upload.sabuild.hwmReset ? ", reset before each transfer" : ", NOT reset: lifetime peak"}); the blob is ${round(SIZE / MIB)} MiB`,
+    `sabuild / curl throughput (goal >= 0.8x): upload best ${u.ratioBest}x, median ${u.ratioMedian}x; download best ${w.ratioBest}x, median ${w.ratioMedian}x`,
+    `peak RSS of the sabuild process: upload ${u.sabuild.peakRssMiB} MiB, download ${w.sabuild.peakRssMiB} MiB, for a ${round(SIZE / MIB)} MiB blob (sampled every 100 ms and VmHWM${u.sabuild.hwmReset ? " reset at the start" : ", lifetime"})`,
+    `the blob stays out of memory (RSS grows by less than ${STREAMING_RSS_MIB} MiB): upload ${u.sabuild.streams ? "yes" : "NO"}, download ${w.sabuild.streams ? "yes" : "NO"}`,
     "",
     `re-upload after editing one of ${d.files} files (${round(d.first.datasetBytes / MIB, 1)} MiB dataset; file ${d.editedFile} edited):`,
     table([
       ["upload", "uploaded blobs", "uploaded bytes", "skipped blobs", "server HEADs", "server PUT blobs", "server PUT bytes", "manifest", "ms"],
-      ["1: everything new", d.first.stats.uploadedBlobs, d.first.stats.uploadedBytes, d.first.stats.skippedBlobs, d.first.server.head, d.first.server.putBlobs, d.first.server.putBytes, f(d.first.manifestBytes), d.first.ms],
-      ["2: one file edited", d.second.stats.uploadedBlobs, d.second.stats.uploadedBytes, d.second.stats.skippedBlobs, d.second.server.head, d.second.server.putBlobs, d.second.server.putBytes, f(d.second.manifestBytes), d.second.ms],
+      ["1: everything new", d.first.stats.uploadedBlobs, d.first.stats.uploadedBytes, d.first.stats.skippedBlobs, d.first.server.head, d.first.server.putBlobs, d.first.server.putBytes, kib(d.first.manifestBytes), d.first.ms],
+      ["2: one file edited", d.second.stats.uploadedBlobs, d.second.stats.uploadedBytes, d.second.stats.skippedBlobs, d.second.server.head, d.second.server.putBlobs, d.second.server.putBytes, kib(d.second.manifestBytes), d.second.ms],
     ]),
-    `second upload sent ${round((100 * d.second.stats.uploadedBytes) / d.second.datasetBytes, 2)}% of the dataset's bytes; at most the edited file + manifest + log: ${d.ok ? "yes" : "NO"}`,
+    `second upload sent ${d.second.stats.uploadedBytes} of ${d.second.datasetBytes} dataset bytes (${round((100 * d.second.stats.uploadedBytes) / d.second.datasetBytes, 2)}%); at most the edited file + manifest + log: ${d.ok ? "yes" : "NO"}`,
   ].join("\n");
 }
 
 async function main() {
   if (opts["make-file"]) return makeFile(opts["make-file"], SIZE);
+  if (opts.transfer) return runTransfer(JSON.parse(opts.transfer));
   if (spawnSync("nginx", ["-v"]).error) throw new Error("nginx is not installed (apt-get install nginx-light)");
   if (spawnSync("curl", ["--version"]).error) throw new Error("curl is not installed");
   rmSync(WORK, { recursive: true, force: true });
   mkdirSync(WORK, { recursive: true });
   let nginx;
   try {
-    const lib = await loadSabuild();
+    const libRoot = snapshotSabuild();
+    const lib = await importSabuild(libRoot);
     nginx = await startNginx();
     const loadBefore = loadavg().map((x) => round(x, 2)).join(" ");
     log(`nginx at ${nginx.url}; load average ${loadBefore}`);
-    const t = await throughput(lib, nginx);
+    const t = await throughput(lib, libRoot, nginx);
     const d = await reupload(lib, nginx);
     const loadAfter = loadavg().map((x) => round(x, 2)).join(" ");
     if (opts.json) console.log(JSON.stringify({ gib: GIB, runs: RUNS, node: process.version, loadBefore, loadAfter, throughput: t, reupload: d }, null, 2));

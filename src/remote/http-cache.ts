@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
-import { Readable, Transform } from "node:stream";
+import http, { type IncomingMessage } from "node:http";
+import https from "node:https";
 import { pipeline } from "node:stream/promises";
 
 /** The server could not be reached or misbehaved: the build goes on without it. */
@@ -8,45 +9,79 @@ export class RemoteUnavailable extends Error {
   override readonly name = "RemoteUnavailable";
 }
 
-/** A request that small objects (HEAD, action results) must finish within. */
+/** A request for a small object (HEAD, an action result, a manifest) must finish within this. */
 const SMALL_TIMEOUT_MS = 30_000;
+/** A blob transfer may take long, but not stall this long without a byte moving. */
+const IDLE_TIMEOUT_MS = 120_000;
+const CHUNK = 1 << 20;
+
+type Body = Buffer | { path: string; size: number };
 
 /**
  * A client of the Bazel HTTP cache protocol: blobs at `/cas/<sha256>`, action results at
  * `/ac/<key>`, with GET, PUT, HEAD (and DELETE for pruning). bazel-remote, nginx with WebDAV PUT
- * or an S3 gateway serve it unchanged. Blobs stream both ways; nothing large sits in memory.
+ * or an S3 gateway serve it unchanged. Built on node:http rather than fetch: blobs stream both
+ * ways with real backpressure (a multi-GB GGUF never sits in memory) at the speed of curl.
  */
 export class HttpCache {
+  private readonly agent: http.Agent;
+  private readonly url: URL;
+
   constructor(
     readonly base: string,
     private readonly headers: Record<string, string>,
-  ) {}
+  ) {
+    this.url = new URL(base);
+    const Agent = this.url.protocol === "https:" ? https.Agent : http.Agent;
+    this.agent = new Agent({ keepAlive: true, maxSockets: 16 });
+  }
 
-  private async request(method: string, path: string, init: RequestInit = {}, timeout = true): Promise<Response> {
-    const url = `${this.base}${path}`;
-    let res: Response;
-    try {
-      res = await fetch(url, {
+  /** Closes idle connections (a CLI run simply exits). */
+  close(): void {
+    this.agent.destroy();
+  }
+
+  private send(method: string, path: string, body?: Body, small = true, extra: Record<string, string> = {}): Promise<IncomingMessage> {
+    const target = new URL(`${this.base}${path}`);
+    const where = `${method} ${target.href}`;
+    const client = target.protocol === "https:" ? https : http;
+    return new Promise((resolve, reject) => {
+      const fail = (e: Error & { code?: string }): void => reject(new RemoteUnavailable(`${where}: ${e.code ?? e.message}`));
+      const length = body === undefined ? undefined : Buffer.isBuffer(body) ? body.length : body.size;
+      const req = client.request(target, {
         method,
-        ...init,
-        headers: { ...this.headers, ...(init.headers as Record<string, string> | undefined) },
-        ...(timeout ? { signal: AbortSignal.timeout(SMALL_TIMEOUT_MS) } : {}),
+        agent: this.agent,
+        headers: { ...this.headers, ...extra, ...(length !== undefined ? { "content-length": String(length) } : {}) },
       });
-    } catch (e) {
-      const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-      throw new RemoteUnavailable(`${method} ${url}: ${cause?.code ?? cause?.message ?? (e as Error).message}`);
-    }
-    if (res.status >= 500 || res.status === 401 || res.status === 403 || res.status === 429) {
-      await res.body?.cancel();
-      throw new RemoteUnavailable(`${method} ${url}: HTTP ${res.status}`);
-    }
-    return res;
+      req.setTimeout(small ? SMALL_TIMEOUT_MS : IDLE_TIMEOUT_MS, () => req.destroy(Object.assign(new Error("timed out"), { code: "ETIMEDOUT" })));
+      req.on("error", fail);
+      req.on("response", (res) => {
+        if (res.statusCode !== undefined && (res.statusCode >= 500 || [401, 403, 429].includes(res.statusCode))) {
+          res.resume();
+          reject(new RemoteUnavailable(`${where}: HTTP ${res.statusCode}`));
+        } else resolve(res);
+      });
+      if (body === undefined) req.end();
+      else if (Buffer.isBuffer(body)) req.end(body);
+      else pipeline(createReadStream(body.path, { highWaterMark: CHUNK }), req).catch(fail);
+    });
+  }
+
+  private static async drain(res: IncomingMessage): Promise<void> {
+    res.resume();
+    await new Promise((resolve) => (res.complete ? resolve(undefined) : res.once("end", resolve).once("error", resolve)));
+  }
+
+  private static async text(res: IncomingMessage): Promise<Buffer> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of res) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks);
   }
 
   async hasBlob(digest: string): Promise<boolean> {
-    const res = await this.request("HEAD", `/cas/${digest}`);
-    await res.body?.cancel();
-    return res.ok;
+    const res = await this.send("HEAD", `/cas/${digest}`);
+    await HttpCache.drain(res);
+    return res.statusCode === 200;
   }
 
   /**
@@ -54,25 +89,25 @@ export class HttpCache {
    * with the name), or undefined when the server does not have it.
    */
   async getBlob(digest: string, dest: string, onBytes?: (n: number) => void): Promise<string | undefined> {
-    const res = await this.request("GET", `/cas/${digest}`, {}, false);
-    if (res.status === 404 || !res.body) {
-      await res.body?.cancel();
-      return undefined;
-    }
-    if (!res.ok) {
-      await res.body.cancel();
-      throw new RemoteUnavailable(`GET /cas/${digest}: HTTP ${res.status}`);
+    const res = await this.send("GET", `/cas/${digest}`, undefined, false);
+    if (res.statusCode !== 200) {
+      await HttpCache.drain(res);
+      if (res.statusCode === 404) return undefined;
+      throw new RemoteUnavailable(`GET /cas/${digest}: HTTP ${res.statusCode}`);
     }
     const hash = createHash("sha256");
-    const tap = new Transform({
-      transform(chunk: Buffer, _enc, done) {
-        hash.update(chunk);
-        onBytes?.(chunk.length);
-        done(null, chunk);
-      },
-    });
     try {
-      await pipeline(Readable.fromWeb(res.body as never), tap, createWriteStream(dest));
+      await pipeline(
+        res,
+        async function* (source: AsyncIterable<Buffer>) {
+          for await (const chunk of source) {
+            hash.update(chunk);
+            onBytes?.(chunk.length);
+            yield chunk;
+          }
+        },
+        createWriteStream(dest, { highWaterMark: CHUNK }),
+      );
     } catch (e) {
       throw new RemoteUnavailable(`GET /cas/${digest}: ${(e as Error).message}`);
     }
@@ -80,10 +115,28 @@ export class HttpCache {
   }
 
   async putBlob(digest: string, path: string, size: number): Promise<void> {
-    const body = Readable.toWeb(createReadStream(path, { highWaterMark: 1 << 20 })) as ReadableStream;
-    const res = await this.request("PUT", `/cas/${digest}`, { body, duplex: "half", headers: { "content-length": String(size) } } as RequestInit, false);
-    await res.body?.cancel();
-    if (!res.ok) throw new RemoteUnavailable(`PUT /cas/${digest}: HTTP ${res.status}`);
+    const res = await this.send("PUT", `/cas/${digest}`, { path, size }, false, { "content-type": "application/octet-stream" });
+    await HttpCache.drain(res);
+    if (!ok(res)) throw new RemoteUnavailable(`PUT /cas/${digest}: HTTP ${res.statusCode}`);
+  }
+
+  /** A small blob (a manifest) read into memory; undefined when absent. */
+  async getSmallBlob(digest: string): Promise<Buffer | undefined> {
+    const res = await this.send("GET", `/cas/${digest}`);
+    if (res.statusCode !== 200) return void (await HttpCache.drain(res));
+    return HttpCache.text(res);
+  }
+
+  async getAction(key: string): Promise<Buffer | undefined> {
+    const res = await this.send("GET", `/ac/${key}`);
+    if (res.statusCode !== 200) return void (await HttpCache.drain(res));
+    return HttpCache.text(res);
+  }
+
+  async putAction(key: string, data: Buffer): Promise<void> {
+    const res = await this.send("PUT", `/ac/${key}`, data, true, { "content-type": "application/json" });
+    await HttpCache.drain(res);
+    if (!ok(res)) throw new RemoteUnavailable(`PUT /ac/${key}: HTTP ${res.statusCode}`);
   }
 
   /**
@@ -91,12 +144,12 @@ export class HttpCache {
    * directories as JSON (nginx `autoindex on; autoindex_format json;`); undefined otherwise.
    */
   async list(kind: "cas" | "ac"): Promise<{ name: string; mtime: Date; size: number }[] | undefined> {
-    const res = await this.request("GET", `/${kind}/`, { headers: { accept: "application/json" } });
-    if (res.status === 404) {
-      await res.body?.cancel();
+    const res = await this.send("GET", `/${kind}/`, undefined, true, { accept: "application/json" });
+    if (res.statusCode === 404) {
+      await HttpCache.drain(res);
       return [];
     }
-    const text = await res.text();
+    const text = (await HttpCache.text(res)).toString("utf8");
     try {
       const rows = JSON.parse(text) as { name: string; type: string; mtime: string; size?: number }[];
       return rows.filter((r) => r.type === "file").map((r) => ({ name: r.name, mtime: new Date(r.mtime), size: r.size ?? 0 }));
@@ -107,33 +160,12 @@ export class HttpCache {
 
   /** DELETE; false when the server refuses it (many caches do not allow it). */
   async remove(kind: "cas" | "ac", name: string): Promise<boolean> {
-    const res = await this.request("DELETE", `/${kind}/${name}`);
-    await res.body?.cancel();
-    return res.ok || res.status === 404;
+    const res = await this.send("DELETE", `/${kind}/${name}`);
+    await HttpCache.drain(res);
+    return ok(res) || res.statusCode === 404;
   }
+}
 
-  /** A small blob (a manifest) read into memory; undefined when absent. */
-  async getSmallBlob(digest: string): Promise<Buffer | undefined> {
-    const res = await this.request("GET", `/cas/${digest}`);
-    if (!res.ok) {
-      await res.body?.cancel();
-      return undefined;
-    }
-    return Buffer.from(await res.arrayBuffer());
-  }
-
-  async getAction(key: string): Promise<Buffer | undefined> {
-    const res = await this.request("GET", `/ac/${key}`);
-    if (!res.ok) {
-      await res.body?.cancel();
-      return undefined;
-    }
-    return Buffer.from(await res.arrayBuffer());
-  }
-
-  async putAction(key: string, data: Buffer): Promise<void> {
-    const res = await this.request("PUT", `/ac/${key}`, { body: data, headers: { "content-type": "application/json" } });
-    await res.body?.cancel();
-    if (!res.ok) throw new RemoteUnavailable(`PUT /ac/${key}: HTTP ${res.status}`);
-  }
+function ok(res: IncomingMessage): boolean {
+  return res.statusCode !== undefined && res.statusCode >= 200 && res.statusCode < 300;
 }

@@ -47,6 +47,11 @@ export class RemoteStore {
     this.http = new HttpCache(settings.url, settings.headers);
   }
 
+  /** Closes the connections kept alive for reuse (for in-process users; a CLI run exits). */
+  close(): void {
+    this.http.close();
+  }
+
   get canRead(): boolean {
     return !this.down;
   }
