@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
 import http, { type IncomingMessage } from "node:http";
 import https from "node:https";
+import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 
 /** The server could not be reached or misbehaved: the build goes on without it. */
@@ -96,18 +97,17 @@ export class HttpCache {
       throw new RemoteUnavailable(`GET /cas/${digest}: HTTP ${res.statusCode}`);
     }
     const hash = createHash("sha256");
+    // Large buffers on both sides: the socket's 64 KiB chunks reach the disk in big writes.
+    const tap = new Transform({
+      highWaterMark: 4 * CHUNK,
+      transform(chunk: Buffer, _enc, done) {
+        hash.update(chunk);
+        onBytes?.(chunk.length);
+        done(null, chunk);
+      },
+    });
     try {
-      await pipeline(
-        res,
-        async function* (source: AsyncIterable<Buffer>) {
-          for await (const chunk of source) {
-            hash.update(chunk);
-            onBytes?.(chunk.length);
-            yield chunk;
-          }
-        },
-        createWriteStream(dest, { highWaterMark: CHUNK }),
-      );
+      await pipeline(res, tap, createWriteStream(dest, { highWaterMark: 4 * CHUNK }));
     } catch (e) {
       throw new RemoteUnavailable(`GET /cas/${digest}: ${(e as Error).message}`);
     }
