@@ -5,7 +5,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { createHash, randomBytes, randomFillSync } from "node:crypto";
 import { closeSync, copyFileSync, cpSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync, writeSync } from "node:fs";
 import { createServer } from "node:net";
-import { loadavg } from "node:os";
+import { constants, loadavg } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { log, options, positive, REPO, requireDist, round, summary, table, timed } from "./lib.mjs";
@@ -139,6 +139,7 @@ http {
     url,
     data,
     accessLog,
+    kill: () => child.kill("SIGTERM"),
     stop: async () => {
       if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
       await exited;
@@ -186,9 +187,14 @@ async function withPeakRss(fn) {
   }
 }
 
-/** Dirty pages from the previous transfer are written back before the next one is timed. */
-function settle() {
+/**
+ * Before each timed transfer: dirty pages of the previous one are written back, and the file about
+ * to be sent is read once, so that every tool starts from a warm page cache. Some VMs page idle
+ * cache out within a minute (DAMON pageout), which would otherwise time the disk, at random.
+ */
+function settle(warm) {
   spawnSync("sync");
+  if (warm) timed("cat", [warm], { stdio: ["ignore", "ignore", "inherit"] });
 }
 
 function actionResult(key, output, log) {
@@ -247,6 +253,7 @@ async function runTransfer(spec) {
   });
   const ms = performance.now() - started;
   const used = process.cpuUsage(cpu);
+  remote.close();
   process.stdout.write(JSON.stringify({ ok: ok && warnings.length === 0, ms, cpuMs: (used.user + used.system) / 1000, userMs: used.user / 1000, sysMs: used.system / 1000, rss, stats: remote.stats, warnings }));
 }
 
@@ -278,22 +285,20 @@ async function throughput(lib, libRoot, nginx) {
   const serverObjects = [join(nginx.data, "cas", digest), join(nginx.data, "cas", result.output), join(nginx.data, "cas", result.log), join(nginx.data, "ac", result.key)];
   const curlUp = join(nginx.data, "curl-up", "model.gguf");
   log(`stored as ${digest.slice(0, 12)} (manifest ${result.output.slice(0, 12)}, key ${result.key.slice(0, 12)})`);
-  // Reading the blob once puts it in the page cache for both tools alike.
-  timed("cat", [blob], { stdio: ["ignore", "ignore", "inherit"] });
 
   const samples = { upload: { sabuild: [], curl: [] }, download: { sabuild: [], curl: [], curlVerify: [] } };
   const spec = { lib: libRoot, url: nginx.url, key: result.key };
 
   function sabuildUpload() {
     for (const p of serverObjects) rmSync(p, { force: true });
-    settle();
+    settle(blob);
     const out = transferInChild({ ...spec, direction: "upload", store: storeUp });
     if (out.stats.uploadedBlobs !== 3 || statSync(serverObjects[0], { throwIfNoEntry: false })?.size !== SIZE) throw new Error(`sabuild upload did not send the blob: ${JSON.stringify(out.stats)}`);
     samples.upload.sabuild.push(out);
   }
 
   function curlUpload() {
-    settle();
+    settle(blob);
     const out = curlTimed(["-T", blob, `${nginx.url}/curl-up/model.gguf`]);
     if (statSync(curlUp, { throwIfNoEntry: false })?.size !== SIZE) throw new Error("curl upload did not arrive whole");
     rmSync(curlUp);
@@ -305,14 +310,14 @@ async function throughput(lib, libRoot, nginx) {
 
   function sabuildDownload() {
     rmSync(storeDown, { recursive: true, force: true });
-    settle();
+    settle(serverObjects[0]);
     const out = transferInChild({ ...spec, direction: "download", store: storeDown });
     if (statSync(join(storeDown, "cas", digest.slice(0, 2), digest), { throwIfNoEntry: false })?.size !== SIZE) throw new Error("sabuild download did not install the blob");
     samples.download.sabuild.push(out);
   }
 
   function curlDownload(verify) {
-    settle();
+    settle(serverObjects[0]);
     const out = curlTimed(["-o", curlDown, `${nginx.url}/cas/${digest}`]);
     if (statSync(curlDown).size !== SIZE) throw new Error("curl download did not arrive whole");
     if (verify) {
@@ -394,6 +399,7 @@ async function reupload(lib, nginx) {
     const t = performance.now();
     await remote.upload(result);
     const ms = performance.now() - t;
+    remote.close();
     if (remote.down) throw new Error(`dataset upload failed: ${warnings.join("; ")}`);
     const requests = requestsSince(nginx.accessLog, from);
     const puts = requests.filter((q) => q.method === "PUT");
@@ -462,6 +468,12 @@ async function main() {
   rmSync(WORK, { recursive: true, force: true });
   mkdirSync(WORK, { recursive: true });
   let nginx;
+  // Ctrl-C or timeout(1) must not leave nginx running or gigabytes behind in the work directory.
+  for (const signal of ["SIGINT", "SIGTERM"]) process.once(signal, () => process.exit(128 + constants.signals[signal]));
+  process.once("exit", () => {
+    nginx?.kill();
+    if (!opts.keep) rmSync(WORK, { recursive: true, force: true });
+  });
   try {
     const libRoot = snapshotSabuild();
     const lib = await importSabuild(libRoot);
