@@ -98,8 +98,10 @@ export class HttpCache {
     }
     const hash = createHash("sha256");
     // Large buffers on both sides: the socket's 64 KiB chunks reach the disk in big writes.
+    // 16 MiB for large blobs (measured: about curl's speed); 4 MiB otherwise, as up to 8 run at once.
+    const buffer = Number(res.headers["content-length"] ?? 0) > 64 * CHUNK ? 16 * CHUNK : 4 * CHUNK;
     const tap = new Transform({
-      highWaterMark: 4 * CHUNK,
+      highWaterMark: buffer,
       transform(chunk: Buffer, _enc, done) {
         hash.update(chunk);
         onBytes?.(chunk.length);
@@ -107,7 +109,7 @@ export class HttpCache {
       },
     });
     try {
-      await pipeline(res, tap, createWriteStream(dest, { highWaterMark: 4 * CHUNK }));
+      await pipeline(res, tap, createWriteStream(dest, { highWaterMark: buffer }));
     } catch (e) {
       throw new RemoteUnavailable(`GET /cas/${digest}: ${(e as Error).message}`);
     }
