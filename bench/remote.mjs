@@ -1,6 +1,7 @@
 // Remote cache benchmark: sabuild's RemoteStore against curl on one large blob through a real
 // nginx (WebDAV PUT) on loopback, both ways, with the process's peak RSS during the transfer;
 // then how many bytes go up again after one file of a 1,000-file dataset changed.
+import { nginxConf } from "../tests/support/nginx-conf.mjs";
 import { spawn, spawnSync } from "node:child_process";
 import { createHash, randomBytes, randomFillSync } from "node:crypto";
 import { closeSync, copyFileSync, cpSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync, writeSync } from "node:fs";
@@ -96,34 +97,7 @@ async function startNginx() {
   mkdirSync(data, { recursive: true });
   const port = await freePort();
   const accessLog = join(dir, "access.log");
-  const temp = ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"].map((t) => `${t}_temp_path ${join(dir, t)};`).join("\n  ");
-  writeFileSync(
-    join(dir, "nginx.conf"),
-    `${process.getuid?.() === 0 ? "user root;" : ""}
-worker_processes 1;
-daemon off;
-pid ${join(dir, "nginx.pid")};
-error_log ${join(dir, "error.log")};
-events { worker_connections 256; }
-http {
-  log_format bench '$request_method $uri $status $request_length';
-  access_log ${accessLog} bench;
-  ${temp}
-  server {
-    listen 127.0.0.1:${port};
-    root ${data};
-    client_max_body_size 0;
-    location / {
-      dav_methods PUT DELETE;
-      autoindex on;
-      autoindex_format json;
-      create_full_put_path on;
-      dav_access user:rw group:r all:r;
-    }
-  }
-}
-`,
-  );
+  writeFileSync(join(dir, "nginx.conf"), nginxConf({ dir, data, port, accessLog }));
   const child = spawn("nginx", ["-p", dir, "-c", join(dir, "nginx.conf")], { stdio: "ignore" });
   const exited = new Promise((resolve) => child.once("exit", resolve));
   child.once("error", () => undefined);

@@ -3,6 +3,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { tempDir, waitFor } from "./helpers.js";
+import { nginxConf } from "./support/nginx-conf.mjs";
 
 /** A real nginx on loopback with WebDAV PUT and DELETE: the remote cache server of the tests. */
 export interface Nginx {
@@ -30,33 +31,7 @@ export async function startNginx(opts: { port?: number } = {}): Promise<Nginx> {
   const data = join(dir, "data");
   mkdirSync(data);
   const port = opts.port ?? (await freePort());
-  const temp = ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"].map((t) => `${t}_temp_path ${join(dir, t)};`).join("\n  ");
-  writeFileSync(
-    join(dir, "nginx.conf"),
-    `${process.getuid?.() === 0 ? "user root;" : ""}
-worker_processes 1;
-daemon off;
-pid ${join(dir, "nginx.pid")};
-error_log ${join(dir, "error.log")};
-events { worker_connections 256; }
-http {
-  access_log off;
-  ${temp}
-  server {
-    listen 127.0.0.1:${port};
-    root ${data};
-    client_max_body_size 0;
-    location / {
-      dav_methods PUT DELETE;
-      autoindex on;
-      autoindex_format json;
-      create_full_put_path on;
-      dav_access user:rw group:r all:r;
-    }
-  }
-}
-`,
-  );
+  writeFileSync(join(dir, "nginx.conf"), nginxConf({ dir, data, port }));
   const child: ChildProcess = spawn("nginx", ["-p", dir, "-c", join(dir, "nginx.conf")], { stdio: "ignore" });
   const url = `http://127.0.0.1:${port}`;
   await waitFor(() => spawnSync("curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", `${url}/`], { encoding: "utf8" }).stdout !== "000", 10_000, "nginx to listen");
