@@ -1,0 +1,43 @@
+import type { SandboxSession } from "../sandbox/types.js";
+
+/**
+ * Agent tools (Bash, Read, Write, Edit, Glob, Grep, LS, WebFetch, WebSearch) as OpenAI function
+ * tools. Argument schemas follow Claude Code's, so traces look like what real subagents emit.
+ */
+
+export type JsonSchema = { [key: string]: unknown };
+
+/** The OpenAI `tools` entry for one function tool. */
+export interface FunctionToolDef {
+  type: "function";
+  function: { name: string; description: string; parameters: JsonSchema };
+}
+
+/** Pluggable provider for WebFetch and WebSearch; none configured means a clear tool error. */
+export interface WebProvider {
+  fetch(url: string, prompt: string, signal?: AbortSignal): Promise<string>;
+  search(query: string, options: { allowed_domains?: string[]; blocked_domains?: string[] }, signal?: AbortSignal): Promise<string>;
+}
+
+export interface ToolContext {
+  sandbox: SandboxSession;
+  signal?: AbortSignal;
+  web?: WebProvider;
+}
+
+/** What the model sees as the tool message content; isError marks tool errors for stats. */
+export interface ToolResult {
+  content: string;
+  isError: boolean;
+}
+
+export interface AgentTool {
+  /** Canonical name, as Claude Code spells it (Bash, Read, ...). */
+  name: string;
+  /** Older names real agent files still use (e.g. LS for the list tool). */
+  aliases: string[];
+  description: string;
+  parameters: JsonSchema;
+  /** Never throws for bad arguments or failing commands: those are tool errors the model sees. */
+  run(args: unknown, ctx: ToolContext): Promise<ToolResult>;
+}

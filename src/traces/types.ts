@@ -1,0 +1,33 @@
+import type { SandboxImage } from "../sandbox/types.js";
+import type { FunctionToolDef } from "../tools/types.js";
+import type { ChatMessage } from "../llm/types.js";
+
+export type TraceStatus = "completed" | "turn_cap" | "contract_violation" | "error";
+
+/**
+ * One rollout: the `traces` stage writes it as items/<task>~<sample>/trace.json; the dataset,
+ * judge, eval and report read it. Also the shape of eval rollouts of student/base/teacher.
+ */
+export interface Trace {
+  version: 1;
+  subagent: string;
+  task: { id: string; prompt: string; tags: string[] };
+  sample: number;
+  /** Who played the subagent: the teacher's model and endpoint (never the key). */
+  model: { name: string; base_url: string; role: "teacher" | "student" | "base" };
+  status: TraceStatus;
+  /** Set when status is error (or why the contract failed). */
+  error?: string;
+  /** The text inside the output contract's tag, when it holds. */
+  final_answer?: string;
+  contract: { tag: string; ok: boolean };
+  /** The whole conversation, system prompt first, in OpenAI format. */
+  messages: ChatMessage[];
+  tools: FunctionToolDef[];
+  turns: number;
+  tool_calls: number;
+  tool_errors: number;
+  usage: { prompt_tokens: number; completion_tokens: number; requests: number; cached_requests: number; cost_usd: number };
+  timings: { started_at: string; duration_ms: number; model_ms: number; tool_ms: number };
+  sandbox: Pick<SandboxImage, "recipe" | "id" | "tag">;
+}
