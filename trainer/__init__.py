@@ -1,0 +1,1 @@
+"""sabuild's Python side: LoRA SFT (TRL + PEFT), merging and export helpers."""
