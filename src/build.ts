@@ -205,6 +205,7 @@ async function runMapStage(
   let done = 0;
   const counts = { run: 0, reused: 0, fetched: 0, failed: 0 };
   const failures: string[] = [];
+  let overBudget = 0;
   env.events({ type: "stage-progress", id: node.id, done, total: items.length });
   const results = await Promise.all(
     items.map(async (item) => {
@@ -236,7 +237,8 @@ async function runMapStage(
         } catch (e) {
           if (env.signal.aborted) throw e;
           counts.failed++;
-          failures.push(`${item.id}: ${e instanceof Error ? e.message : String(e)}`);
+          if (e instanceof Error && e.name === "BudgetExceededError") overBudget++;
+          else failures.push(`${item.id}: ${e instanceof Error ? e.message : String(e)}`);
           return undefined;
         } finally {
           log.push(...itemLog);
@@ -245,8 +247,13 @@ async function runMapStage(
       });
     }),
   );
+  const kept = counts.run + counts.reused + counts.fetched;
   if (failures.length) {
-    throw new Error(`${failures.length} of ${items.length} items failed (the ${counts.run + counts.reused + counts.fetched} that finished are kept):\n  ${failures.join("\n  ")}`);
+    const budget = overBudget ? `; ${overBudget} more not run: budget reached` : "";
+    throw new Error(`${failures.length} of ${items.length} items failed (the ${kept} that finished are kept${budget}):\n  ${failures.join("\n  ")}`);
+  }
+  if (overBudget) {
+    throw new Error(`budget reached: ${kept} of ${items.length} items done and kept, ${overBudget} not run. Raise the stage's budget in subagents.yaml and build again: finished items are reused and cost nothing.`);
   }
   const finished = results.filter((r): r is { id: string; key: string; output: string } => r !== undefined);
   const output = await combineItems(env.store, finished);
