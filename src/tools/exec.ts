@@ -25,10 +25,16 @@ export function runScript(ctx: ToolContext, script: string, args: readonly strin
   });
 }
 
-/** Splits NUL-separated output into records, dropping a trailing partial record when output was cut. */
+// The sandbox cuts output in the middle: head, this marker, tail (src/sandbox/output.ts).
+const CUT_MARKER = /\[\.\.\. \d+ bytes truncated \.\.\.\]/;
+
+/**
+ * Splits NUL-separated output into records. When the sandbox cut the output, the record around
+ * its marker is two halves of different records and is dropped.
+ */
 export function nulRecords(result: ExecResult): string[] {
   const records = result.stdout.split("\0");
-  // The last element is "" after a complete record, or a partial record plus the cut marker.
+  // After the last complete record comes "" (or a partial record).
   records.pop();
-  return records;
+  return result.truncated ? records.filter((r) => !CUT_MARKER.test(r)) : records;
 }
