@@ -1,4 +1,5 @@
 import { didYouMean } from "../errors.js";
+import { canonicalToolName } from "../tools/names.js";
 import { byCodeUnit } from "./files.js";
 import type { ImportWarning, ToolSet } from "./types.js";
 
@@ -8,9 +9,6 @@ export const CANONICAL_TOOLS: readonly string[] = [
   "LS", "NotebookRead", "NotebookEdit", "WebFetch", "WebSearch", "TodoWrite", "Skill",
   "SlashCommand", "ExitPlanMode",
 ];
-
-/** Older names Claude Code still accepts for a renamed tool. */
-const ALIASES: Record<string, string> = { Task: "Agent", KillBash: "KillShell" };
 
 /** Where the tool fields were found, so warnings point at them. */
 export interface ToolFields {
@@ -87,9 +85,9 @@ export function normalizeTools(f: ToolFields): { tools: ToolSet; warnings: Impor
   };
 }
 
-/** Resolves aliases; keeps unknown names verbatim, with a warning. */
+/** Resolves old names (Task, View, GlobTool, ... in src/tools/names.ts); keeps unknown names verbatim, with a warning. */
 function canonical(name: string, line: number, warn: (line: number, message: string) => void): string {
-  const resolved = ALIASES[name] ?? name;
+  const resolved = canonicalToolName(name);
   if (resolved.startsWith("mcp__") || CANONICAL_TOOLS.includes(resolved)) return resolved;
   const guess = didYouMean(name, CANONICAL_TOOLS);
   warn(line, `unknown tool ${JSON.stringify(name)} is kept as written${guess ? `; did you mean "${guess}"?` : ""}`);

@@ -1,0 +1,126 @@
+import type Docker from "dockerode";
+import { LABEL_RECIPE, ownerLabels, reapOrphans, registerContainer, unregisterContainer } from "./cleanup.js";
+import { dockerClient, engineError, isNotFound } from "./docker.js";
+import { runExec } from "./exec.js";
+import { mergeLimits } from "./limits.js";
+import { SandboxError, type ExecOptions, type ExecResult, type SandboxImage, type SandboxLimits, type SandboxSession } from "./types.js";
+
+export interface OpenSandboxOptions {
+  /** Overrides the image's limits (which are the recipe's, with subagents.yaml's overrides). */
+  limits?: Partial<SandboxLimits>;
+  /** Extra container labels, e.g. projectLabels(root). */
+  labels?: Record<string, string>;
+  signal?: AbortSignal;
+}
+
+let reaped: Promise<unknown> | undefined;
+
+/**
+ * Starts a fresh container on the image: no network unless the image's limits say "bridge",
+ * the recipe's non-root user, every capability dropped, no-new-privileges, memory (without
+ * swap), CPU and pid limits, and an init process that idles until close().
+ */
+export async function openSandbox(image: SandboxImage, options: OpenSandboxOptions = {}): Promise<SandboxSession> {
+  options.signal?.throwIfAborted();
+  const docker = await dockerClient();
+  // Once per process: containers of sabuild processes that died without cleaning up.
+  reaped ??= reapOrphans(docker).catch(() => undefined);
+  await reaped;
+  const limits = mergeLimits(image.limits, options.limits);
+  let container: Docker.Container;
+  try {
+    container = await docker.createContainer({
+      Image: image.id,
+      Cmd: ["sleep", "infinity"],
+      User: image.user,
+      WorkingDir: image.workdir,
+      Labels: { ...ownerLabels(), [LABEL_RECIPE]: image.recipe, ...options.labels },
+      NetworkDisabled: limits.network === "none",
+      HostConfig: {
+        NetworkMode: limits.network,
+        Init: true,
+        CapDrop: ["ALL"],
+        SecurityOpt: ["no-new-privileges"],
+        Memory: limits.memoryBytes,
+        MemorySwap: limits.memoryBytes,
+        NanoCpus: Math.round(limits.cpus * 1e9),
+        PidsLimit: limits.pids,
+      },
+    });
+  } catch (e) {
+    if (isNotFound(e)) {
+      throw new SandboxError(`the sandbox image ${image.tag} (${image.id.slice(0, 19)}) is not in the Docker engine`, "call ensureImage(image) first: it rebuilds the image from its recipe");
+    }
+    throw engineError("cannot create the sandbox container", e);
+  }
+  const session = new DockerSandboxSession(container, image, limits);
+  registerContainer(container.id, () => session.close());
+  try {
+    options.signal?.throwIfAborted();
+    await container.start();
+  } catch (e) {
+    await session.close();
+    if (options.signal?.aborted) throw options.signal.reason;
+    throw engineError("cannot start the sandbox container", e);
+  }
+  return session;
+}
+
+class DockerSandboxSession implements SandboxSession {
+  readonly containerId: string;
+  private closing: Promise<void> | undefined;
+  private oomKills = 0;
+
+  constructor(
+    private readonly container: Docker.Container,
+    readonly image: SandboxImage,
+    readonly limits: SandboxLimits,
+  ) {
+    this.containerId = container.id;
+  }
+
+  async exec(argv: string[], options: ExecOptions = {}): Promise<ExecResult> {
+    if (argv.length === 0) throw new TypeError("exec needs a command");
+    if (this.closing) throw new SandboxError("the sandbox session is closed");
+    return runExec(this.container, {
+      argv,
+      user: this.image.user,
+      workdir: options.cwd ?? this.image.workdir,
+      ...(options.env ? { env: options.env } : {}),
+      ...(options.stdin !== undefined ? { stdin: options.stdin } : {}),
+      timeoutMs: options.timeoutMs ?? this.limits.commandTimeoutMs,
+      outputLimitBytes: options.outputLimitBytes ?? this.limits.outputLimitBytes,
+      ...(options.signal ? { signal: options.signal } : {}),
+      oomKilled: () => this.newOomKills(),
+    });
+  }
+
+  /**
+   * The memory cgroup counts OOM kills (cgroup v2: memory.events, v1: memory.oom_control);
+   * Docker's own OOMKilled flag only covers the container's main process.
+   */
+  private async newOomKills(): Promise<boolean> {
+    const r = await runExec(this.container, {
+      argv: ["cat", "/sys/fs/cgroup/memory.events", "/sys/fs/cgroup/memory/memory.oom_control"],
+      user: this.image.user,
+      workdir: "/",
+      timeoutMs: 5000,
+      outputLimitBytes: 4096,
+    });
+    const count = Math.max(0, ...[...r.stdout.matchAll(/^oom_kill (\d+)$/gm)].map((m) => Number(m[1])));
+    const fresh = count > this.oomKills;
+    this.oomKills = count;
+    return fresh;
+  }
+
+  close(): Promise<void> {
+    this.closing ??= this.container
+      .remove({ force: true })
+      .catch((e: unknown) => {
+        // Already gone (removed by a signal handler, or by hand) is what close() wants anyway.
+        if (!isNotFound(e) && (e as { statusCode?: number }).statusCode !== 409) throw engineError("cannot remove the sandbox container", e);
+      })
+      .finally(() => unregisterContainer(this.containerId));
+    return this.closing;
+  }
+}

@@ -1,0 +1,27 @@
+import type { SandboxSession } from "../sandbox/types.js";
+
+export interface Todo {
+  content: string;
+  status: "pending" | "in_progress" | "completed";
+  activeForm?: string;
+}
+
+/** What the tools remember within one rollout (one sandbox session). */
+export interface SessionState {
+  /** Path -> modification time (stat's %.9Y) when the model last read or wrote it through a tool. */
+  seen: Map<string, string>;
+  todos: Todo[];
+}
+
+// Keyed by the session object: each rollout has its own container and session, and its state goes
+// away with it.
+const states = new WeakMap<SandboxSession, SessionState>();
+
+export function sessionState(sandbox: SandboxSession): SessionState {
+  let state = states.get(sandbox);
+  if (!state) {
+    state = { seen: new Map(), todos: [] };
+    states.set(sandbox, state);
+  }
+  return state;
+}
