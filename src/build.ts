@@ -206,6 +206,7 @@ async function runMapStage(
   const counts = { run: 0, reused: 0, fetched: 0, failed: 0 };
   const failures: string[] = [];
   let overBudget = 0;
+  let costUsd: number | undefined;
   env.events({ type: "stage-progress", id: node.id, done, total: items.length });
   const results = await Promise.all(
     items.map(async (item) => {
@@ -229,7 +230,17 @@ async function runMapStage(
         const itemLog: string[] = [];
         try {
           const r = await runStaged(env, `${node.id}[${item.id}]`, itemPre, itemKey, itemLog, (outDir) =>
-            map.runItem(makeContext(env, node, outDir, ups, itemLog, `[${item.id}] `), item),
+            map.runItem(
+              {
+                ...makeContext(env, node, outDir, ups, itemLog, `[${item.id}] `),
+                // Items report money spent; done/total stay the engine's count of items.
+                progress: (u) => {
+                  if (u.costUsd !== undefined) costUsd = u.costUsd;
+                  env.events({ type: "stage-progress", id: node.id, done, total: items.length, ...(costUsd !== undefined ? { costUsd } : {}) });
+                },
+              },
+              item,
+            ),
           );
           counts.run++;
           await env.remote?.upload(r);
@@ -242,7 +253,7 @@ async function runMapStage(
           return undefined;
         } finally {
           log.push(...itemLog);
-          env.events({ type: "stage-progress", id: node.id, done: ++done, total: items.length });
+          env.events({ type: "stage-progress", id: node.id, done: ++done, total: items.length, ...(costUsd !== undefined ? { costUsd } : {}) });
         }
       });
     }),

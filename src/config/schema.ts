@@ -40,6 +40,9 @@ const teacher = z
     timeout_s: positiveNumber().default(600).describe("Seconds one request attempt may take."),
     stream: z.boolean().default(false).describe("Request server-sent events and assemble the chunks."),
     headers: z.record(z.string(), headerValue()).optional(),
+    standin: relativePath()
+      .optional()
+      .describe("A scripted stand-in teacher for offline examples and tests: a policy module. The build serves it on loopback as an OpenAI-compatible endpoint instead of base_url. Not a model."),
     pricing: z
       .strictObject({ input_per_mtok: nonNegativeNumber(), output_per_mtok: nonNegativeNumber() })
       .optional()

@@ -24,6 +24,8 @@ export interface ChatClientOptions extends EndpointSettings {
   retry?: Partial<RetryPolicy>;
   /** Per attempt (default 600 s). */
   timeoutMs?: number;
+  /** Names the endpoint in cache keys instead of baseUrl (a stand-in's port changes every run). */
+  cacheEndpoint?: string;
   /** Overrides the built-in price table for this endpoint's model. */
   pricing?: Pricing;
   /** Response cache: a ResponseCache, the store root to keep one in, or false for none. */
@@ -103,7 +105,7 @@ class OpenAiChatClient implements TeacherClient {
   async complete(request: ChatRequest, options: ChatOptions = {}): Promise<ChatResult> {
     const body = wireBody(request, this.options, this.baseUrl);
     const label = options.label ?? this.options.label;
-    const key = requestKey(this.baseUrl, body, options.cacheSalt);
+    const key = requestKey(this.options.cacheEndpoint ?? this.baseUrl, body, options.cacheSalt);
     const hit = await this.cache?.get(key);
     if (hit) {
       this.meter.record(label, { usage: hit.usage, costUsd: 0, cached: true });

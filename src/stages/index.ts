@@ -1,5 +1,6 @@
 import { importStage } from "./import.js";
 import { tasksStage } from "./tasks.js";
+import { tracesStage } from "./traces.js";
 import type { Stage, StageKind } from "./types.js";
 import { unavailableStage } from "./unavailable.js";
 
@@ -12,7 +13,7 @@ export function builtinStages(): Stage[] {
     importStage(),
     unavailableStage("sandbox", ["import"], "Docker sandboxes come with the rollouts work"),
     tasksStage(),
-    unavailableStage("traces", ["import", "sandbox", "tasks"], "teacher rollouts come with the rollouts work"),
+    tracesStage(),
     unavailableStage("dataset", ["import", "traces"], "comes with the training work"),
     unavailableStage("train", ["dataset"], "LoRA training comes with the training work"),
     unavailableStage("export", ["train"], "GGUF export comes with the training work"),

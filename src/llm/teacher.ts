@@ -1,0 +1,95 @@
+import { readFile } from "node:fs/promises";
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import type { ProjectConfig, ResolvedSubagent } from "../config/index.js";
+import { sha256, type Json } from "../key.js";
+import { startStandin, type Standin, type StandinPolicy } from "../standin/server.js";
+import type { Budget, Meter } from "./accounting.js";
+import { createChatClient, type TeacherClient } from "./client.js";
+import { teacherClientOptions } from "./config.js";
+
+type TeacherSettings = ResolvedSubagent["teacher"];
+
+/** What a stage key records about the teacher: never the key, and the URL only as written. */
+export function teacherParams(teacher: TeacherSettings): Json {
+  return {
+    model: teacher.model,
+    endpoint: teacher.standin ? `standin:${teacher.standin}` : teacher.base_url,
+    max_tokens: teacher.max_tokens,
+  };
+}
+
+/** Files a teacher-using stage depends on (the stand-in's policy module). */
+export function teacherFiles(teacher: TeacherSettings): string[] {
+  return teacher.standin ? [teacher.standin] : [];
+}
+
+const standins = new Map<string, Promise<Standin>>();
+
+/** One stand-in server per policy module and process, shared by every stage that asks. */
+async function standinFor(project: ProjectConfig, rel: string): Promise<Standin> {
+  const path = resolve(project.root, rel);
+  let s = standins.get(path);
+  if (!s) {
+    s = (async () => {
+      let mod: { policy?: StandinPolicy; default?: StandinPolicy };
+      try {
+        mod = (await import(pathToFileURL(path).href)) as typeof mod;
+      } catch (e) {
+        throw new Error(`teacher.standin: cannot load the policy module ${rel}: ${(e as Error).message}`);
+      }
+      const policy = mod.policy ?? mod.default;
+      if (typeof policy !== "function") throw new Error(`teacher.standin: ${rel} must export a function named policy (or a default export)`);
+      return startStandin({ policy, models: ["standin"] });
+    })();
+    standins.set(path, s);
+    s.catch(() => standins.delete(path));
+  }
+  return s;
+}
+
+export interface OpenTeacherOptions {
+  stage: string;
+  meter?: Meter;
+  budget?: Budget;
+  log?: (line: string) => void;
+  /** The sampling temperature for this stage (traces.temperature, else the teacher's). */
+  temperature?: number;
+}
+
+export interface OpenedTeacher {
+  client: TeacherClient;
+  /** For traces: the model name and the endpoint as configured (or "standin:<policy>"). */
+  identity: { name: string; base_url: string };
+  standin: boolean;
+}
+
+/**
+ * The teacher client for a stage: the configured endpoint, or the scripted stand-in served on
+ * loopback when `teacher.standin` names a policy. Responses are cached in the project's store
+ * under a stable endpoint name, so a rebuild replays them without requests.
+ */
+export async function openTeacher(project: ProjectConfig, subagent: ResolvedSubagent, options: OpenTeacherOptions): Promise<OpenedTeacher> {
+  const t = subagent.teacher;
+  const label = { subagent: subagent.name, stage: options.stage };
+  const common = {
+    configKey: `subagents.${subagent.name}.teacher`,
+    cache: project.store,
+    label,
+    ...(options.meter ? { meter: options.meter } : {}),
+    ...(options.budget ? { budget: options.budget } : {}),
+    ...(options.temperature !== undefined ? { temperature: options.temperature } : {}),
+    ...(options.log ? { warn: options.log, onRetry: (i: { attempt: number; waitMs: number; message: string }) => options.log!(`teacher: retry ${i.attempt} in ${i.waitMs} ms: ${i.message}`) } : {}),
+  };
+  if (t.standin) {
+    const standin = await standinFor(project, t.standin);
+    const endpoint = `standin:${t.standin}`;
+    options.log?.(`teacher: scripted stand-in ${t.standin} on ${standin.url} (not a model: for offline examples and tests)`);
+    // The policy's content names the endpoint in the response cache: an edited policy answers anew.
+    const digest = sha256(await readFile(resolve(project.root, t.standin)));
+    const client = createChatClient({ ...teacherClientOptions({ ...t, base_url: standin.url, api_key: "", headers: undefined }, common), cacheEndpoint: `${endpoint}#${digest}` });
+    return { client, identity: { name: t.model, base_url: endpoint }, standin: true };
+  }
+  const client = createChatClient(teacherClientOptions(t, common));
+  return { client, identity: { name: t.model, base_url: t.base_url }, standin: false };
+}
