@@ -1,4 +1,5 @@
 import { importStage } from "./import.js";
+import { sandboxStage } from "./sandbox.js";
 import { tasksStage } from "./tasks.js";
 import { tracesStage } from "./traces.js";
 import type { Stage, StageKind } from "./types.js";
@@ -11,7 +12,7 @@ export { STAGE_KINDS } from "./types.js";
 export function builtinStages(): Stage[] {
   return [
     importStage(),
-    unavailableStage("sandbox", ["import"], "Docker sandboxes come with the rollouts work"),
+    sandboxStage(),
     tasksStage(),
     tracesStage(),
     unavailableStage("dataset", ["import", "traces"], "comes with the training work"),
