@@ -23,6 +23,8 @@ export interface NodeOutcome {
   error?: string;
   problems?: Problem[];
   logFile?: string;
+  /** Map stages: items run, reused from the store, fetched from the remote cache, failed. */
+  items?: { run: number; reused: number; fetched: number; failed: number };
 }
 
 export interface BuildEnv extends EvalEnv {
@@ -110,7 +112,7 @@ async function buildOne(
     await env.remote?.upload(run.result, (done, total) => env.events({ type: "stage-progress", id: node.id, done, total, unit: "uploads" }));
     const durationMs = Date.now() - started;
     env.events({ type: "stage-end", id: node.id, status: "built", durationMs, output: run.output, ...(run.items ? { items: run.items } : {}) });
-    return { ...base, status: "built", reasons: ev.reasons, durationMs, key: ev.key, output: run.output, lockEntry: await lockEntryOf(env.store, ev.preimage, ev.key, run.output) };
+    return { ...base, status: "built", reasons: ev.reasons, durationMs, key: ev.key, output: run.output, lockEntry: await lockEntryOf(env.store, ev.preimage, ev.key, run.output), ...(run.items ? { items: run.items } : {}) };
   } catch (e) {
     const durationMs = Date.now() - started;
     const cancelled = env.signal.aborted;

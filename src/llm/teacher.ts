@@ -84,7 +84,7 @@ export async function openTeacher(project: ProjectConfig, subagent: ResolvedSuba
   if (t.standin) {
     const standin = await standinFor(project, t.standin);
     const endpoint = `standin:${t.standin}`;
-    options.log?.(`teacher: scripted stand-in ${t.standin} on ${standin.url} (not a model: for offline examples and tests)`);
+    options.log?.(`note: the teacher is a scripted stand-in (${t.standin} on ${standin.url}), not a model: for offline examples and tests`);
     // The policy's content names the endpoint in the response cache: an edited policy answers anew.
     const digest = sha256(await readFile(resolve(project.root, t.standin)));
     const client = createChatClient({ ...teacherClientOptions({ ...t, base_url: standin.url, api_key: "", headers: undefined }, common), cacheEndpoint: `${endpoint}#${digest}` });

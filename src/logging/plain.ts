@@ -23,7 +23,7 @@ export function plainRenderer(opts: { verbose: boolean; write?: (line: string) =
           break;
         }
         case "stage-log":
-          if (opts.verbose || e.line.includes("warning:")) write(`  ${e.id} | ${e.line}`);
+          if (opts.verbose || e.line.includes("warning:") || e.line.includes("note:")) write(`  ${e.id} | ${e.line}`);
           break;
         case "stage-end": {
           const items = e.items ? ` (${e.items.run} items run, ${e.items.reused} reused${e.items.fetched ? `, ${e.items.fetched} fetched` : ""})` : "";

@@ -62,6 +62,7 @@ export async function buildCommand(argv: string[]): Promise<number> {
         durationMs: o.durationMs,
         ...(o.key ? { key: o.key } : {}),
         ...(o.output ? { output: o.output } : {}),
+        ...(o.items ? { items: o.items } : {}),
         ...(o.error ? { error: o.error } : {}),
         ...(o.problems ? { problems: o.problems } : {}),
         ...(o.logFile ? { log: o.logFile } : {}),
