@@ -28,6 +28,18 @@ export interface PlannedStage {
   items?: { cached: number; total: number };
   /** For will-fetch: what the remote cache will send. */
   fetch?: { files: number; bytes: number };
+  /** For stages that will run and call a paid model: what they are expected to spend. */
+  estimate?: SpendEstimate;
+}
+
+/** A stage's expected model spend, before it runs (rough: see the stage's estimate()). */
+export interface SpendEstimate {
+  calls: number;
+  prompt_tokens: number;
+  completion_tokens: number;
+  usd: number;
+  /** False when no price is known for the model: usd is then 0. */
+  priced: boolean;
 }
 
 export type BuildStatus = "built" | "restored" | "fetched" | "up-to-date" | "failed" | "cancelled" | "skipped";

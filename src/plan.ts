@@ -1,4 +1,4 @@
-import type { PlannedStage, Reason } from "./events.js";
+import type { PlannedStage, Reason, SpendEstimate } from "./events.js";
 import { currentPreimage, evaluateNode, type EvalEnv, type Evaluation } from "./evaluate.js";
 import type { StageNode } from "./graph.js";
 import { materializeUpstream } from "./build.js";
@@ -26,6 +26,14 @@ export async function planNodes(env: EvalEnv, nodes: StageNode[]): Promise<{ pla
     const e = evals.get(n.id)!;
     if (n.stage.map && e.status === "will-run") items.set(n.id, await countCachedItems(env, n, e.preimage));
   }
+  const estimates = new Map<string, SpendEstimate>();
+  for (const n of nodes) {
+    const e = evals.get(n.id)!;
+    if (!n.stage.estimate || (e.status !== "will-run" && e.status !== "blocked")) continue;
+    const counted = items.get(n.id);
+    const est = await n.stage.estimate({ project: env.project, subagent: n.subagent }, counted ? { items: counted.total - counted.cached } : {});
+    if (est) estimates.set(n.id, est);
+  }
   const planned = nodes.map((n): PlannedStage => {
     const e = evals.get(n.id)!;
     const status = e.status === "blocked" ? "will-run" : e.status;
@@ -37,6 +45,7 @@ export async function planNodes(env: EvalEnv, nodes: StageNode[]): Promise<{ pla
       reasons: e.reasons,
       ...("key" in e ? { key: e.key } : {}),
       ...(items.has(n.id) ? { items: items.get(n.id)! } : {}),
+      ...(estimates.has(n.id) ? { estimate: estimates.get(n.id)! } : {}),
       ...(e.status === "will-fetch" ? { fetch: { files: e.remote.missing.length, bytes: e.remote.bytes } } : {}),
     };
   });

@@ -3,6 +3,8 @@ import { dirname, join, posix } from "node:path";
 import type { ProjectConfig, ResolvedSubagent } from "../config/index.js";
 import type { SubagentSpec } from "../importers/types.js";
 import { Budget, Meter } from "../llm/accounting.js";
+import { estimateCost, rolloutTokens } from "../llm/pricing.js";
+import type { SpendEstimate } from "../events.js";
 import { openTeacher, teacherFiles, teacherParams, type OpenedTeacher } from "../llm/teacher.js";
 import { ok } from "../result.js";
 import { ensureImage, openSandbox, projectLabels } from "../sandbox/index.js";
@@ -90,6 +92,11 @@ export function tracesStage(): Stage {
         toolchain: { "agent-tools": TOOLS_VERSION },
       });
     },
+    async estimate({ subagent }, run) {
+      // Before tasks exist, assume tasks.count minus the held-out share.
+      const items = run.items ?? Math.round(subagent.tasks.count * (1 - subagent.tasks.holdout)) * subagent.traces.samples_per_task;
+      return estimateRollouts(subagent, items);
+    },
     map: {
       async items(ctx) {
         const tasks = await readJsonl<TaskLine>(join(ctx.upstream.tasks!.dir, "tasks.jsonl"));
@@ -139,6 +146,18 @@ export function tracesStage(): Stage {
       },
     },
   };
+}
+
+/**
+ * Rough spend of `items` rollouts: half the turn cap (at least 2) calls each; the first prompt
+ * is the instructions plus ~1,500 tokens of tool schemas and the task, each turn adds ~200
+ * completion tokens and ~600 tokens of tool results that later calls send again.
+ */
+export function estimateRollouts(subagent: ResolvedSubagent, items: number): SpendEstimate {
+  const turns = Math.max(2, Math.ceil(subagent.traces.max_turns / 2));
+  const perCall = rolloutTokens({ turns, initialPromptTokens: 2000, completionTokensPerTurn: 200, toolResultTokensPerTurn: 600 });
+  const model = subagent.teacher.model;
+  return estimateCost({ model, ...(subagent.teacher.pricing ? { pricing: subagent.teacher.pricing } : {}), calls: items * turns, ...perCall });
 }
 
 async function prepareRun(ctx: RunContext, total: number): Promise<RunState> {

@@ -2,6 +2,7 @@ import type { ProjectConfig, ResolvedSubagent } from "../config/index.js";
 import type { Problem } from "../errors.js";
 import type { Json } from "../key.js";
 import type { Result } from "../result.js";
+import type { SpendEstimate } from "../events.js";
 
 /** The pipeline's stage kinds, in order. */
 export const STAGE_KINDS = ["import", "sandbox", "tasks", "traces", "dataset", "train", "export", "eval", "report"] as const;
@@ -65,6 +66,11 @@ export interface Stage {
   /** A plain stage writes its outputs in run(); a map stage fans out with map instead. */
   run?(ctx: RunContext): Promise<void>;
   map?: MapSpec;
+  /**
+   * What running the stage would spend on a paid model, for `plan`. `items` is how many map
+   * items would run when known (undefined when an upstream stage must run first).
+   */
+  estimate?(ctx: InputContext, run: { items?: number }): Promise<SpendEstimate | undefined>;
 }
 
 /** What a plugin module's default export returns: stages that replace or fill in pipeline kinds. */

@@ -1,4 +1,4 @@
-import { describeReason, type PlannedStage } from "../../events.js";
+import { describeReason, type PlannedStage, type SpendEstimate } from "../../events.js";
 import { selectNodes } from "../../graph.js";
 import { planNodes } from "../../plan.js";
 import { openProject } from "../../project.js";
@@ -30,18 +30,22 @@ export async function planCommand(argv: string[]): Promise<number> {
   for (const e of evals.values()) if (e.status === "error") await printProblems(e.problems, config);
   if (args.global.json) {
     printJson({
-      stages: planned.map((s) => ({ id: s.id, status: s.status, reasons: reasonsJson(s.reasons), ...(s.key ? { key: s.key } : {}), ...(s.items ? { items: s.items } : {}), ...(s.fetch ? { fetch: s.fetch } : {}) })),
+      stages: planned.map((s) => ({ id: s.id, status: s.status, reasons: reasonsJson(s.reasons), ...(s.key ? { key: s.key } : {}), ...(s.items ? { items: s.items } : {}), ...(s.fetch ? { fetch: s.fetch } : {}), ...(s.estimate ? { estimate: s.estimate } : {}) })),
+      estimate: totalEstimate(planned),
     });
   } else {
     const shown = planned.filter((s) => s.status !== "unavailable");
     const width = Math.max(0, ...shown.map((s) => s.id.length));
     for (const s of shown) {
       const why = s.reasons.map(describeReason);
+      const cost = s.estimate ? `, ~${s.estimate.priced ? `$${s.estimate.usd.toFixed(2)}` : `${s.estimate.calls} calls, no price known`}` : "";
       const items = s.items
-        ? ` [${s.items.total - s.items.cached} of ${s.items.total} items to run]`
+        ? ` [${s.items.total - s.items.cached} of ${s.items.total} items to run${cost}]`
         : s.fetch
           ? ` [${s.fetch.files} files, ${formatBytes(s.fetch.bytes)}]`
-          : "";
+          : cost
+            ? ` [${cost.slice(2)}]`
+            : "";
       console.log(`${MARK[s.status]} ${s.id.padEnd(width)}  ${s.status}${items}${why.length ? `: ${why[0]}` : ""}`);
       for (const more of why.slice(1)) console.log(`  ${" ".repeat(width)}  ${" ".repeat(s.status.length)}  ${more}`);
     }
@@ -53,8 +57,26 @@ export async function planCommand(argv: string[]): Promise<number> {
       unavailable.set(s.kind, u);
     }
     for (const [, u] of unavailable) console.log(`${MARK.unavailable} ${u.reason} [${u.count} stage${u.count === 1 ? "" : "s"}]`);
+    const total = totalEstimate(planned);
+    if (total.calls > 0) {
+      console.log(`\nexpected model spend: ~$${total.usd.toFixed(2)} over ~${total.calls} calls (${total.prompt_tokens + total.completion_tokens} tokens; a rough estimate: see docs/teacher.md)`);
+    }
     const count = (st: PlannedStage["status"]): number => planned.filter((s) => s.status === st).length;
     console.log(`\n${count("up-to-date")} up-to-date, ${count("cached")} cached, ${count("will-fetch")} to fetch, ${count("will-run")} will run, ${count("unavailable")} unavailable${count("error") ? `, ${count("error")} with errors` : ""}`);
   }
   return planned.some((s) => s.status === "error") ? 2 : 0;
+}
+
+function totalEstimate(planned: PlannedStage[]): SpendEstimate {
+  const t: SpendEstimate = { calls: 0, prompt_tokens: 0, completion_tokens: 0, usd: 0, priced: true };
+  for (const s of planned) {
+    if (!s.estimate) continue;
+    t.calls += s.estimate.calls;
+    t.prompt_tokens += s.estimate.prompt_tokens;
+    t.completion_tokens += s.estimate.completion_tokens;
+    t.usd += s.estimate.usd;
+    t.priced &&= s.estimate.priced;
+  }
+  t.usd = Math.round(t.usd * 1e4) / 1e4;
+  return t;
 }
