@@ -1,6 +1,7 @@
 import { z } from "zod";
 import type { ExecResult } from "../sandbox/types.js";
 import { defineTool, failure, success } from "./define.js";
+import { rejectNul } from "./exec.js";
 
 export const MAX_BASH_TIMEOUT_MS = 600_000;
 
@@ -37,6 +38,7 @@ export const bashTool = defineTool({
   schema,
   async run(args, ctx) {
     if (args.command.trim() === "") return failure("The command is empty.");
+    rejectNul([args.command]);
     const timeoutMs = args.timeout === undefined ? undefined : Math.min(Math.round(args.timeout), MAX_BASH_TIMEOUT_MS);
     const result = await ctx.sandbox.exec(["bash", "-lc", WRAPPER, "bash", args.command], {
       ...(timeoutMs === undefined ? {} : { timeoutMs }),
