@@ -56,16 +56,8 @@ describe("a valid config", () => {
     const reviewer = subagent(config, "reviewer");
     expect(reviewer.source).toEqual({ agent: ".claude/agents/reviewer.md" });
     expect(reviewer.unsupported_tools).toBe("error");
-    expect(reviewer.sandbox).toEqual({
-      recipe: "shell",
-      base_image: "debian:bookworm-slim",
-      network: "none",
-      memory: "2g",
-      cpus: 2,
-      pids: 256,
-      command_timeout_s: 60,
-      output_limit_bytes: 30000,
-    });
+    // Limits are overrides: unset, the recipe's manifest gives them.
+    expect(reviewer.sandbox).toEqual({ recipe: "shell", base_image: "debian:bookworm-slim" });
     expect(reviewer.tasks.from).toEqual(["tasks/review.jsonl"]);
     expect(reviewer.tasks.seed).toEqual([
       { prompt: "Review the diff in HEAD~1" },

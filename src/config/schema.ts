@@ -46,20 +46,25 @@ const teacher = z
 
 const sandbox = z
   .strictObject({
-    recipe: nonEmpty().default("shell"),
-    base_image: nonEmpty().default("debian:bookworm-slim"),
-    network: z.enum(["none", "bridge"]).default("none"),
+    recipe: nonEmpty()
+      .default("shell")
+      .describe("A folder of the project's recipes/ or a recipe shipped with sabuild (shell, python-repo, node-repo)."),
+    base_image: nonEmpty().default("debian:bookworm-slim").describe("The image the recipe's Dockerfile builds FROM."),
+    network: z
+      .enum(["none", "bridge"])
+      .optional()
+      .describe("Overrides the recipe's network policy: none (the default) or bridge."),
     memory: z
       .string()
       .regex(/^\d+(\.\d+)?[bkmgt]?$/i, { error: 'a size such as "2g" or "512m"' })
-      .default("2g"),
-    cpus: positiveNumber().default(2),
-    pids: positiveInt().default(256),
-    command_timeout_s: positiveNumber().default(60),
-    output_limit_bytes: positiveInt().default(30000),
-    workspace: relativePath().optional().describe("Directory copied into the sandbox."),
+      .optional()
+      .describe("Overrides the recipe's memory limit."),
+    cpus: positiveNumber().optional().describe("Overrides the recipe's CPU limit."),
+    pids: positiveInt().optional().describe("Overrides the recipe's process limit."),
+    command_timeout_s: positiveNumber().optional().describe("Overrides the recipe's per-command time limit."),
+    output_limit_bytes: positiveInt().optional().describe("Overrides the recipe's limit on a command's output."),
   })
-  .describe("The container that runs tool calls while tracing.");
+  .describe("The container that runs tool calls while tracing; limits default to the recipe's.");
 
 const seedTask = z
   .union(

@@ -3,6 +3,7 @@ import { createRequire } from "node:module";
 import { hostname } from "node:os";
 import type Docker from "dockerode";
 import { sha256 } from "../key.js";
+import { dockerClient } from "./docker.js";
 
 /**
  * Containers never outlive their rollout: open sessions are registered, removed on SIGINT,
@@ -89,7 +90,8 @@ function alive(pid: number): boolean {
  * Removes sabuild containers of this host whose owner process is dead. Returns their ids.
  * Containers of other hosts (a shared engine) are left alone: their pids mean nothing here.
  */
-export async function reapOrphans(docker: Docker): Promise<string[]> {
+export async function reapOrphans(docker?: Docker): Promise<string[]> {
+  docker ??= await dockerClient();
   const list = await docker.listContainers({ all: true, filters: { label: [`${LABEL_MANAGED}=1`] } });
   const host = hostname();
   const orphans = list.filter((c) => {

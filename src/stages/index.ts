@@ -1,4 +1,5 @@
 import { importStage } from "./import.js";
+import { sandboxStage } from "./sandbox.js";
 import { tasksStage } from "./tasks.js";
 import type { Stage, StageKind } from "./types.js";
 import { unavailableStage } from "./unavailable.js";
@@ -10,7 +11,7 @@ export { STAGE_KINDS } from "./types.js";
 export function builtinStages(): Stage[] {
   return [
     importStage(),
-    unavailableStage("sandbox", ["import"], "Docker sandboxes come with the rollouts work"),
+    sandboxStage(),
     tasksStage(),
     unavailableStage("traces", ["import", "sandbox", "tasks"], "teacher rollouts come with the rollouts work"),
     unavailableStage("dataset", ["import", "traces"], "comes with the training work"),

@@ -1,0 +1,78 @@
+import { writeFile } from "node:fs/promises";
+import { join, relative, sep } from "node:path";
+import type { Problem } from "../errors.js";
+import type { Json } from "../key.js";
+import { err, ok } from "../result.js";
+import { contextDigest, contextFiles, knownRecipes, locateRecipe } from "../sandbox/recipe.js";
+import type { ResolvedSubagent } from "../config/index.js";
+import { configName } from "./config-name.js";
+import type { Stage } from "./types.js";
+
+/** The limits a subagent overrides (only those written: the recipe gives the rest). */
+function overrides(s: ResolvedSubagent["sandbox"]): { [key: string]: Json } {
+  const out: { [key: string]: Json } = {};
+  for (const key of ["network", "memory", "cpus", "pids", "command_timeout_s", "output_limit_bytes"] as const) {
+    if (s[key] !== undefined) out[key] = s[key];
+  }
+  return out;
+}
+
+/**
+ * Builds the subagent's sandbox image from its recipe and writes image.json (a SandboxImage).
+ * The key covers every file of the build context and the base image: a recipe in the project
+ * is declared as input files (the stat cache hashes them); a recipe shipped with sabuild lies
+ * outside the project, so its context digest goes into the toolchain.
+ */
+export function sandboxStage(): Stage {
+  return {
+    kind: "sandbox",
+    version: "1",
+    deps: ["import"],
+    async inputs({ project, subagent }) {
+      const { recipe, base_image } = subagent.sandbox;
+      const found = locateRecipe(recipe, project.root);
+      if (!found) {
+        const known = knownRecipes(project.root);
+        const problem: Problem = {
+          file: configName(project),
+          line: 0,
+          column: 0,
+          keyPath: ["subagents", subagent.name, "sandbox", "recipe"],
+          message: `unknown sandbox recipe "${recipe}"`,
+          expected: `one of ${known.join(", ")}`,
+          hint: `add recipes/${recipe}/ (a Dockerfile and a recipe.yaml) to the project, or pick a known recipe`,
+        };
+        return err([problem]);
+      }
+      const params = { recipe, base_image, limits: overrides(subagent.sandbox) };
+      if (found.origin === "project") {
+        const rel = relative(project.root, found.dir).split(sep).join("/");
+        return ok({ params, files: contextFiles(found.dir).map((f) => `${rel}/${f}`) });
+      }
+      return ok({ params, files: [], toolchain: { [`recipe:${recipe}`]: contextDigest(found.dir, base_image) } });
+    },
+    async run(ctx) {
+      const { buildRecipeImage } = await import("../sandbox/image.js");
+      const { limitsFromConfig } = await import("../sandbox/limits.js");
+      const { SandboxError } = await import("../sandbox/types.js");
+      const s = ctx.subagent.sandbox;
+      try {
+        const image = await buildRecipeImage({
+          recipe: s.recipe,
+          projectRoot: ctx.project.root,
+          baseImage: s.base_image,
+          limits: limitsFromConfig(s),
+          log: ctx.log,
+          progress: (done, total) => ctx.progress({ done, total }),
+          signal: ctx.signal,
+        });
+        await writeFile(join(ctx.outDir, "image.json"), `${JSON.stringify(image, null, 2)}\n`);
+        ctx.log(`sandbox image ${image.tag} (${image.id.slice(7, 19)})`);
+      } catch (e) {
+        // The renderer shows the message only: the hint must be part of it.
+        if (e instanceof SandboxError && e.hint) throw new SandboxError(`${e.message}\nhint: ${e.hint}`);
+        throw e;
+      }
+    },
+  };
+}
