@@ -280,6 +280,15 @@ describe("Bash", () => {
     expect(await ok("Bash", { command: "pwd" })).toBe("/workspace");
   });
 
+  test("keeps the image's PATH, which a login shell on Debian resets", async () => {
+    const imagePath = (await sh("printenv PATH")).trim();
+    const login = (await sh("bash -lc 'printenv PATH'")).trim();
+    expect(login).not.toBe(imagePath);
+    const path = await ok("Bash", { command: "printenv PATH" });
+    expect(path.startsWith(imagePath)).toBe(true);
+    expect(path.split(":")).toEqual(expect.arrayContaining(login.split(":")));
+  });
+
   test("a timeout is a tool error that says so", async () => {
     const err = await toolError("Bash", { command: "echo started; sleep 30", timeout: 1500 });
     expect(err).toContain("Command timed out after 1500 ms");
