@@ -253,6 +253,12 @@ describe("Grep", () => {
     expect(await ok("Grep", { pattern: "retry", path: dir, "-i": true, head_limit: 1 })).toBe(`Found 2 files (showing 1)\n${dir}/src/policy.py`);
   });
 
+  test("files that are not UTF-8 are searched like any other", async () => {
+    await sh(`printf 'caf\\xe9 marker_l1\\n' > ${dir}/src/latin1.txt`);
+    expect(await ok("Grep", { pattern: "marker_l1", path: dir })).toBe(`Found 1 file\n${dir}/src/latin1.txt`);
+    expect(await ok("Grep", { pattern: "marker_l1", path: dir, output_mode: "content" })).toBe(`${dir}/src/latin1.txt:1:caf\uFFFD marker_l1`);
+  });
+
   test("bad requests are tool errors", async () => {
     expect(await toolError("Grep", { pattern: "a.b", path: dir, multiline: true })).toContain("multiline is not supported");
     expect(await toolError("Grep", { pattern: "(unclosed", path: dir })).toContain("invalid regular expression");
