@@ -353,6 +353,11 @@ describe("tool calls", () => {
     expect(await toolError("Bash", { command: "echo a\u0000b" })).toContain("NUL character");
   });
 
+  test("null stands for an optional parameter left out", async () => {
+    expect(await ok("Glob", { pattern: "/etc/debian_version", path: null })).toBe("/etc/debian_version");
+    expect(await toolError("Read", { file_path: null })).toContain("The required parameter `file_path` is missing");
+  });
+
   test("old tool names still reach their tool", async () => {
     expect((await call("View", { file_path: "/etc/debian_version" })).content).toMatch(/^\s+1\t\d+/);
   });
