@@ -16,6 +16,8 @@ import {
   type ChatRequest,
 } from "../src/llm/index.js";
 import { retryAfterMs } from "../src/llm/retry.js";
+import { parseConfig } from "../src/config/index.js";
+import { teacherClientOptions } from "../src/llm/index.js";
 import { echoPolicy, startStandin, type Standin, type StandinOptions } from "../src/standin/index.js";
 import { tempDir } from "./helpers.js";
 
@@ -369,6 +371,40 @@ describe("teacher client", () => {
     expect(summary["tester:traces"]!.requests).toBe(2);
     expect(summary["tester:tasks"]!.requests).toBe(1);
     expect(meter.total().cost_usd).toBeCloseTo(summary["tester:traces"]!.cost_usd + summary["tester:tasks"]!.cost_usd, 12);
+  });
+});
+
+describe("teacher section of subagents.yaml", () => {
+  it("configures the client: endpoint and key from the environment, pricing, limits", async () => {
+    const s = await serve({ apiKey: "sk-from-env" });
+    const text = [
+      "version: 1",
+      "defaults:",
+      "  teacher:",
+      '    base_url: "${TEACHER_URL}"',
+      '    api_key: "${TEACHER_KEY}"',
+      "    model: qwen-teacher",
+      "    temperature: 0.3",
+      "    max_tokens: 99",
+      "    max_retries: 1",
+      "    pricing: {input_per_mtok: 1000, output_per_mtok: 2000}",
+      '    headers: {x-run: "${RUN_ID}"}',
+      "subagents:",
+      "  tester:",
+      "    source: {inline: {description: d, prompt: p}}",
+    ].join("\n");
+    const parsed = parseConfig(text, "/project/subagents.yaml");
+    if (!parsed.ok) throw new Error(JSON.stringify(parsed.error));
+    const teacher = parsed.value.subagents[0]!.teacher;
+    expect(teacher).toMatchObject({ max_retries: 1, timeout_s: 600, stream: false });
+    const env = { TEACHER_URL: s.url, TEACHER_KEY: "sk-from-env", RUN_ID: "42" };
+    const c = createChatClient(teacherClientOptions(teacher, { env, configKey: "subagents.tester.teacher", retry: { maxRetries: 1, baseDelayMs: 5 } }));
+    const r = await c.complete({ model: "", messages: [{ role: "user", content: "hi" }] });
+    expect(s.stats.bodies[0]).toMatchObject({ model: "qwen-teacher", temperature: 0.3, max_tokens: 99 });
+    expect(s.stats.headers[0]).toMatchObject({ "x-run": "42", authorization: "Bearer sk-from-env" });
+    expect(r.costUsd).toBeCloseTo((r.usage.prompt_tokens * 1000 + r.usage.completion_tokens * 2000) / 1e6, 12);
+    s.inject({ count: 5, status: 500 });
+    await expect(c.complete({ model: "", messages: [{ role: "user", content: "again" }] })).rejects.toThrow(/failed after 2 attempts: HTTP 500/);
   });
 });
 
