@@ -141,6 +141,18 @@ describe("teacher client", () => {
     expect(retries).toEqual([{ attempt: 1, status: 500 }, { attempt: 2, status: 500 }, { attempt: 3, status: undefined }]);
   });
 
+  it("times out a slow attempt and retries it", async () => {
+    let n = 0;
+    const s = await serve({ latencyMs: () => (n++ === 0 ? 3000 : 0) });
+    const retries: string[] = [];
+    const c = client(s, { timeoutMs: 300, onRetry: (r) => retries.push(r.message) });
+    const started = performance.now();
+    const r = await c.complete(ask("slow start"));
+    expect(r.message.content).toBe("echo: slow start");
+    expect(retries).toEqual(["Request timed out."]);
+    expect(performance.now() - started).toBeLessThan(2500);
+  });
+
   it("does not retry 400, 401 or 404, and says what failed", async () => {
     const s = await serve({ faults: [{ count: 1, status: 400, message: "Invalid value for 'temperature'" }] });
     const c = client(s, { model: "teacher-x" });
