@@ -299,13 +299,13 @@ describe("teacher client", () => {
 
   it("spaces requests to the rpm limit", async () => {
     const s = await serve();
-    const c = client(s, { concurrency: 8, rpm: 600 }); // one request per 100 ms
-    await Promise.all(Array.from({ length: 5 }, (_, i) => c.complete(ask(`r${i}`))));
-    // Sent 100 ms apart; arrival times carry some network jitter.
+    const c = client(s, { concurrency: 8, rpm: 300 }); // one request per 200 ms
+    await Promise.all(Array.from({ length: 4 }, (_, i) => c.complete(ask(`r${i}`))));
+    // Sent 200 ms apart; arrival times carry the jitter of a busy machine.
     const arrivals = s.stats.arrivals.toSorted((a, b) => a - b);
-    for (let i = 1; i < arrivals.length; i++) expect(arrivals[i]! - arrivals[i - 1]!).toBeGreaterThanOrEqual(50);
-    expect(arrivals.at(-1)! - arrivals[0]!).toBeGreaterThanOrEqual(370);
-    expect(arrivals.at(-1)! - arrivals[0]!).toBeLessThan(1500);
+    for (let i = 1; i < arrivals.length; i++) expect(arrivals[i]! - arrivals[i - 1]!).toBeGreaterThanOrEqual(100);
+    expect(arrivals.at(-1)! - arrivals[0]!).toBeGreaterThanOrEqual(540);
+    expect(arrivals.at(-1)! - arrivals[0]!).toBeLessThan(2000);
   });
 
   it("reserves max_tokens against tpm and gives back what a reply did not use", async () => {
