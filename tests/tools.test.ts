@@ -3,7 +3,9 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { SandboxSession } from "../src/sandbox/index.js";
 import { resolveTools, runToolCall, toOpenAiTools, TOOLS, type ToolContext, type ToolResult, type WebProvider } from "../src/tools/index.js";
-import type { ToolSet } from "../src/importers/types.js";
+import { importSource, type ToolSet } from "../src/importers/index.js";
+import { globToRegex } from "../src/tools/glob-pattern.js";
+import { toExtendedRegex } from "../src/tools/grep-regex.js";
 import { makeProject, sabuild, sabuildJson } from "./helpers.js";
 import { shellSandbox } from "./support/tool-sandbox.js";
 
@@ -251,6 +253,12 @@ describe("Grep", () => {
     expect(await ok("Grep", { pattern: "retry", path: dir, "-i": true, head_limit: 1 })).toBe(`Found 2 files (showing 1)\n${dir}/src/policy.py`);
   });
 
+  test("files that are not UTF-8 are searched like any other", async () => {
+    await sh(`printf 'caf\\xe9 marker_l1\\n' > ${dir}/src/latin1.txt`);
+    expect(await ok("Grep", { pattern: "marker_l1", path: dir })).toBe(`Found 1 file\n${dir}/src/latin1.txt`);
+    expect(await ok("Grep", { pattern: "marker_l1", path: dir, output_mode: "content" })).toBe(`${dir}/src/latin1.txt:1:caf\uFFFD marker_l1`);
+  });
+
   test("bad requests are tool errors", async () => {
     expect(await toolError("Grep", { pattern: "a.b", path: dir, multiline: true })).toContain("multiline is not supported");
     expect(await toolError("Grep", { pattern: "(unclosed", path: dir })).toContain("invalid regular expression");
@@ -276,6 +284,15 @@ describe("Bash", () => {
     expect(await ok("Bash", { command: "ls /nonexistent; exit 3", description: "List a missing directory" })).toMatch(/No such file or directory\nExit code 3$/);
     expect(await ok("Bash", { command: "true" })).toBe("(no output)");
     expect(await ok("Bash", { command: "pwd" })).toBe("/workspace");
+  });
+
+  test("keeps the image's PATH, which a login shell on Debian resets", async () => {
+    const imagePath = (await sh("printenv PATH")).trim();
+    const login = (await sh("bash -lc 'printenv PATH'")).trim();
+    expect(login).not.toBe(imagePath);
+    const path = await ok("Bash", { command: "printenv PATH" });
+    expect(path.startsWith(imagePath)).toBe(true);
+    expect(path.split(":")).toEqual(expect.arrayContaining(login.split(":")));
   });
 
   test("a timeout is a tool error that says so", async () => {
@@ -331,6 +348,16 @@ describe("tool calls", () => {
     expect(err).toContain("An unexpected parameter `path` was provided");
   });
 
+  test("a NUL in a path or command is a tool error, not a crash", async () => {
+    expect(await toolError("Read", { file_path: "/etc/host\u0000name" })).toContain("NUL character");
+    expect(await toolError("Bash", { command: "echo a\u0000b" })).toContain("NUL character");
+  });
+
+  test("null stands for an optional parameter left out", async () => {
+    expect(await ok("Glob", { pattern: "/etc/debian_version", path: null })).toBe("/etc/debian_version");
+    expect(await toolError("Read", { file_path: null })).toContain("The required parameter `file_path` is missing");
+  });
+
   test("old tool names still reach their tool", async () => {
     expect((await call("View", { file_path: "/etc/debian_version" })).content).toMatch(/^\s+1\t\d+/);
   });
@@ -349,6 +376,45 @@ describe("tool calls", () => {
   test("TodoWrite keeps the list in memory", async () => {
     const out = await ok("TodoWrite", { todos: [{ content: "Run tests", status: "in_progress", activeForm: "Running tests" }, { content: "Report", status: "pending" }] });
     expect(out).toContain("2 items, 2 open");
+  });
+});
+
+describe("patterns", () => {
+  test("globs become regular expressions over whole paths", () => {
+    const matches = (glob: string, path: string) => new RegExp(`^${globToRegex(glob)}$`).test(path);
+    expect(matches("**/*.ts", "a.ts")).toBe(true);
+    expect(matches("**/*.ts", "a/b/c.ts")).toBe(true);
+    expect(matches("*.ts", "a/b.ts")).toBe(false);
+    expect(matches("src/**", "src/a/b")).toBe(true);
+    expect(matches("{src,lib}/**/*.{js,{c,m}js}", "lib/x/y.mjs")).toBe(true);
+    expect(matches("{src,lib}/**/*.{js,{c,m}js}", "test/y.js")).toBe(false);
+    expect(matches("test_?.[!a-c]y", "test_1.py")).toBe(true);
+    expect(matches("test_?.[!a-c]y", "test_1.ay")).toBe(false);
+    expect(matches("a\\*b.(x)+", "a*b.(x)+")).toBe(true);
+    expect(matches("a\\*b.(x)+", "aXb.(x)+")).toBe(false);
+  });
+
+  test("PCRE shorthands grep -E lacks are rewritten, and GNU grep -E agrees with grep -P", async () => {
+    expect(toExtendedRegex("v\\d+\\.\\d+")).toBe("v[0-9]+\\.[0-9]+");
+    expect(toExtendedRegex("[\\d.]+(?:x|y)\\D")).toBe("[0-9.]+(x|y)[^0-9]");
+    expect(toExtendedRegex("[]\\d]")).toBe("[]0-9]");
+    const lines = "v1.2\nversion x\nid 42y\nfoo(bar)\n";
+    for (const pattern of ["v\\d+\\.\\d", "\\d+(?:x|y)", "\\w+\\(\\w+\\)", "^[^\\d]*$"]) {
+      const grep = (flag: string, p: string) => sandbox.exec(["grep", flag, "-e", p], { stdin: lines });
+      const [pcre, ere] = await Promise.all([grep("-P", pattern), grep("-E", toExtendedRegex(pattern))]);
+      expect(ere.stdout, pattern).toBe(pcre.stdout);
+      expect(ere.stdout, pattern).not.toBe("");
+    }
+  });
+});
+
+describe("old tool names in agent files", () => {
+  test("import as today's tools", async () => {
+    const dir = makeProject({ "old.md": "---\nname: old\ndescription: An agent from early 2025\ntools: View, GlobTool, GrepTool, LS, Replace, dispatch_agent\n---\nDo things.\n" });
+    const imported = await importSource(dir, { agent: "old.md" }, "old");
+    if (!imported.ok) throw new Error(JSON.stringify(imported.error));
+    expect(imported.value.spec.tools.allowed).toEqual(["Agent", "Glob", "Grep", "LS", "Read", "Write"]);
+    expect(imported.value.warnings).toEqual([]);
   });
 });
 

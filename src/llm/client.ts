@@ -171,9 +171,10 @@ class OpenAiChatClient implements TeacherClient {
 
   private classify(e: unknown): Failure {
     if (e instanceof APIConnectionError) {
-      const cause = (e.cause as (Error & { code?: string; cause?: Error & { code?: string } }) | undefined) ?? undefined;
-      const code = cause?.cause?.code ?? cause?.code;
-      return { retryable: true, message: `${e.message}${code ? ` (${code})` : cause?.message ? ` (${cause.message})` : ""}` };
+      // fetch wraps the system error (ECONNREFUSED, ENOTFOUND...) one or two levels down.
+      const cause = e.cause as (Error & { code?: unknown; cause?: Error & { code?: unknown } }) | undefined;
+      const code = [cause?.cause?.code, cause?.code].find((c): c is string => typeof c === "string");
+      return { retryable: true, message: `${e.message}${code ? ` (${code})` : ""}` };
     }
     if (e instanceof APIError && typeof e.status === "number") {
       const serverMessage = (e.error as { message?: unknown } | undefined)?.message;

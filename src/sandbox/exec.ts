@@ -22,8 +22,8 @@ export interface ExecRequest {
   timeoutMs: number;
   outputLimitBytes: number;
   signal?: AbortSignal;
-  /** Asked after a SIGKILL exit: did the memory cgroup OOM-kill something since the last ask? */
-  oomKilled?: () => Promise<boolean>;
+  /** Asked after every command: did the OOM killer strike since the last ask? */
+  oomKilled?: (sigkill: boolean) => Promise<boolean>;
 }
 
 /** After the in-container timeout, how long to wait for the streams before killing by mark. */
@@ -76,6 +76,7 @@ export async function runExec(container: Docker.Container, req: ExecRequest): Pr
   const err = capture(req.outputLimitBytes);
   const demux = new Demuxer({ 1: out, 2: err });
   let killedByUs = false;
+  let abortRequested = false;
   const killByMark = async (): Promise<void> => {
     killedByUs = true;
     try {
@@ -103,7 +104,10 @@ export async function runExec(container: Docker.Container, req: ExecRequest): Pr
       else resolve(value);
     };
     const backstop = setTimeout(() => void killByMark().then(() => (stream.destroy(), finish(false))), req.timeoutMs + BACKSTOP_MS);
-    const onAbort = (): void => void killByMark().then(() => (stream.destroy(), finish(true)));
+    const onAbort = (): void => {
+      abortRequested = true;
+      void killByMark().then(() => (stream.destroy(), finish(true)));
+    };
     req.signal?.addEventListener("abort", onAbort, { once: true });
     stream.on("data", (chunk: Buffer) => demux.push(chunk));
     stream.once("end", () => finish(false));
@@ -111,17 +115,18 @@ export async function runExec(container: Docker.Container, req: ExecRequest): Pr
     stream.once("error", (e) => finish(false, e));
     if (req.stdin !== undefined) stream.end(req.stdin);
   });
-  if (aborted) throw req.signal!.reason ?? new Error("aborted");
+  // The kill can end the stream before the killer's own exec returns: the flag is what counts.
+  if (aborted || abortRequested) throw req.signal!.reason ?? new Error("aborted");
 
   const durationMs = Math.round(performance.now() - started);
   const exitCode = killedByUs ? null : await exitCodeOf(exec);
   const rendered = renderOutputs(out, err, req.outputLimitBytes);
   // 137 is SIGKILL: from the OOM killer, from `timeout`, or from the command itself.
   const sigkill = exitCode === null || exitCode === 137;
-  const oomKilled = sigkill && req.oomKilled ? await req.oomKilled() : false;
+  const oomKilled = req.oomKilled ? await req.oomKilled(sigkill) : false;
   const timedOut = !oomKilled && (killedByUs || (exitCode === 137 && durationMs >= req.timeoutMs - 50));
   return {
-    exitCode: oomKilled || timedOut ? null : exitCode,
+    exitCode: (oomKilled && sigkill) || timedOut ? null : exitCode,
     ...rendered,
     timedOut,
     oomKilled,

@@ -3,6 +3,7 @@ import { LABEL_RECIPE, ownerLabels, reapOrphans, registerContainer, unregisterCo
 import { dockerClient, engineError, isNotFound } from "./docker.js";
 import { runExec } from "./exec.js";
 import { mergeLimits } from "./limits.js";
+import { OomWatch } from "./oom.js";
 import { SandboxError, type ExecOptions, type ExecResult, type SandboxImage, type SandboxLimits, type SandboxSession } from "./types.js";
 
 export interface OpenSandboxOptions {
@@ -53,7 +54,7 @@ export async function openSandbox(image: SandboxImage, options: OpenSandboxOptio
     }
     throw engineError("cannot create the sandbox container", e);
   }
-  const session = new DockerSandboxSession(container, image, limits);
+  const session = new DockerSandboxSession(container, image, limits, await OomWatch.start(docker, container.id));
   registerContainer(container.id, () => session.close());
   try {
     options.signal?.throwIfAborted();
@@ -69,12 +70,12 @@ export async function openSandbox(image: SandboxImage, options: OpenSandboxOptio
 class DockerSandboxSession implements SandboxSession {
   readonly containerId: string;
   private closing: Promise<void> | undefined;
-  private oomKills = 0;
 
   constructor(
     private readonly container: Docker.Container,
     readonly image: SandboxImage,
     readonly limits: SandboxLimits,
+    private readonly oom: OomWatch,
   ) {
     this.containerId = container.id;
   }
@@ -91,15 +92,12 @@ class DockerSandboxSession implements SandboxSession {
       timeoutMs: options.timeoutMs ?? this.limits.commandTimeoutMs,
       outputLimitBytes: options.outputLimitBytes ?? this.limits.outputLimitBytes,
       ...(options.signal ? { signal: options.signal } : {}),
-      oomKilled: () => this.newOomKills(),
+      oomKilled: (sigkill) => this.oom.killedSinceLastAsk(sigkill, () => this.cgroupOomKills()),
     });
   }
 
-  /**
-   * The memory cgroup counts OOM kills (cgroup v2: memory.events, v1: memory.oom_control);
-   * Docker's own OOMKilled flag only covers the container's main process.
-   */
-  private async newOomKills(): Promise<boolean> {
+  /** The memory cgroup's count of OOM kills (cgroup v2: memory.events, v1: memory.oom_control). */
+  private async cgroupOomKills(): Promise<number> {
     const r = await runExec(this.container, {
       argv: ["cat", "/sys/fs/cgroup/memory.events", "/sys/fs/cgroup/memory/memory.oom_control"],
       user: this.image.user,
@@ -107,10 +105,7 @@ class DockerSandboxSession implements SandboxSession {
       timeoutMs: 5000,
       outputLimitBytes: 4096,
     });
-    const count = Math.max(0, ...[...r.stdout.matchAll(/^oom_kill (\d+)$/gm)].map((m) => Number(m[1])));
-    const fresh = count > this.oomKills;
-    this.oomKills = count;
-    return fresh;
+    return Math.max(0, ...[...r.stdout.matchAll(/^oom_kill (\d+)$/gm)].map((m) => Number(m[1])));
   }
 
   close(): Promise<void> {
@@ -120,7 +115,10 @@ class DockerSandboxSession implements SandboxSession {
         // Already gone (removed by a signal handler, or by hand) is what close() wants anyway.
         if (!isNotFound(e) && (e as { statusCode?: number }).statusCode !== 409) throw engineError("cannot remove the sandbox container", e);
       })
-      .finally(() => unregisterContainer(this.containerId));
+      .finally(() => {
+        this.oom.stop();
+        unregisterContainer(this.containerId);
+      });
     return this.closing;
   }
 }

@@ -5,6 +5,7 @@ import { listImportInputs } from "../importers/inputs.js";
 import type { ToolSet } from "../importers/types.js";
 import { err, ok } from "../result.js";
 import type { Json } from "../key.js";
+import type { ImportedTools } from "../tools/types.js";
 import { TOOLS_VERSION } from "../tools/version.js";
 import type { RunContext, Stage } from "./types.js";
 import { configName } from "./config-name.js";
@@ -47,18 +48,7 @@ export function importStage(): Stage {
   };
 }
 
-/** What tools.json holds. */
-export interface ImportedTools {
-  /** TOOLS_VERSION of the implementation that resolved them. */
-  version: string;
-  /** Canonical names of the tools the subagent gets, in the order models see them. */
-  resolved: string[];
-  /** Tools the source names that have no implementation, dropped under `unsupported_tools: ignore`. */
-  dropped: string[];
-  /** The OpenAI `tools` request field. */
-  definitions: unknown[];
-}
-
+/** Resolves the spec's tools; unsupported ones fail the stage unless the subagent says to drop them. */
 async function writeTools(ctx: RunContext, toolset: ToolSet): Promise<void> {
   const { resolveTools, toOpenAiTools } = await import("../tools/index.js");
   const { tools, unsupported } = resolveTools(toolset);

@@ -1,6 +1,6 @@
 import { writeFile } from "node:fs/promises";
 import { join, relative, sep } from "node:path";
-import type { Problem } from "../errors.js";
+import { didYouMean, type Problem } from "../errors.js";
 import type { Json } from "../key.js";
 import { err, ok } from "../result.js";
 import { contextDigest, contextFiles, knownRecipes, locateRecipe } from "../sandbox/recipe.js";
@@ -33,6 +33,7 @@ export function sandboxStage(): Stage {
       const found = locateRecipe(recipe, project.root);
       if (!found) {
         const known = knownRecipes(project.root);
+        const guess = didYouMean(recipe, known);
         const problem: Problem = {
           file: configName(project),
           line: 0,
@@ -40,7 +41,7 @@ export function sandboxStage(): Stage {
           keyPath: ["subagents", subagent.name, "sandbox", "recipe"],
           message: `unknown sandbox recipe "${recipe}"`,
           expected: `one of ${known.join(", ")}`,
-          hint: `add recipes/${recipe}/ (a Dockerfile and a recipe.yaml) to the project, or pick a known recipe`,
+          hint: guess ? `did you mean "${guess}"?` : `add recipes/${recipe}/ (a Dockerfile and a recipe.yaml) to the project, or pick a known recipe`,
         };
         return err([problem]);
       }

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import type { ExecResult } from "../sandbox/types.js";
 import { defineTool, failure, success } from "./define.js";
+import { rejectNul } from "./exec.js";
 
 export const MAX_BASH_TIMEOUT_MS = 600_000;
 
@@ -8,12 +9,24 @@ export const MAX_BASH_TIMEOUT_MS = 600_000;
 const CWD_FILE = "/tmp/.sabuild-bash-cwd";
 
 // Each call is a fresh `bash -lc`; like Claude Code's shell, the working directory carries over
-// to the next call (a `cd` persists), while variables and functions do not.
-const WRAPPER = `if [ -f ${CWD_FILE} ]; then cd -- "$(cat ${CWD_FILE})" 2>/dev/null; fi
+// to the next call (a `cd` persists), while variables and functions do not. A login shell reads
+// /etc/profile, which on Debian resets PATH: the image's PATH (a venv's bin, say) is put back in
+// front of what the profile adds.
+const WRAPPER = `if [ -n "\${SABUILD_IMAGE_PATH:-}" ]; then
+  __p=$SABUILD_IMAGE_PATH
+  IFS=: read -ra __dirs <<< "$PATH"
+  for __d in "\${__dirs[@]}"; do case ":$__p:" in *":$__d:"*) ;; *) __p=$__p:$__d ;; esac; done
+  PATH=$__p
+  unset SABUILD_IMAGE_PATH __p __d __dirs
+fi
+if [ -f ${CWD_FILE} ]; then cd -- "$(cat ${CWD_FILE})" 2>/dev/null; fi
 trap 'pwd > ${CWD_FILE} 2>/dev/null' EXIT
 __sabuild_command=$1
 shift
 eval "$__sabuild_command"`;
+
+/** Hands the image's PATH to the login shell, which would otherwise lose it. */
+const LAUNCH = 'SABUILD_IMAGE_PATH=$PATH exec bash -lc "$1" bash "$2"';
 
 const schema = z.strictObject({
   command: z.string().describe("The command to execute"),
@@ -37,8 +50,9 @@ export const bashTool = defineTool({
   schema,
   async run(args, ctx) {
     if (args.command.trim() === "") return failure("The command is empty.");
+    rejectNul([args.command]);
     const timeoutMs = args.timeout === undefined ? undefined : Math.min(Math.round(args.timeout), MAX_BASH_TIMEOUT_MS);
-    const result = await ctx.sandbox.exec(["bash", "-lc", WRAPPER, "bash", args.command], {
+    const result = await ctx.sandbox.exec(["bash", "-c", LAUNCH, "bash", WRAPPER, args.command], {
       ...(timeoutMs === undefined ? {} : { timeoutMs }),
       ...(ctx.signal ? { signal: ctx.signal } : {}),
     });

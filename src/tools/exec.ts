@@ -1,5 +1,6 @@
 import { posix } from "node:path";
 import type { ExecOptions, ExecResult } from "../sandbox/types.js";
+import { ToolFailure } from "./define.js";
 import type { ToolContext } from "./types.js";
 
 /**
@@ -18,6 +19,7 @@ export function resolvePath(ctx: ToolContext, path: string): string {
  * parameters $1, $2, ...: they are never spliced into shell text, so no quoting can go wrong.
  */
 export function runScript(ctx: ToolContext, script: string, args: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
+  rejectNul(args);
   return ctx.sandbox.exec(["bash", "-c", script, "sabuild-tool", ...args], {
     outputLimitBytes: HELPER_OUTPUT_LIMIT,
     ...(ctx.signal ? { signal: ctx.signal } : {}),
@@ -37,4 +39,9 @@ export function nulRecords(result: ExecResult): string[] {
   // After the last complete record comes "" (or a partial record).
   records.pop();
   return result.truncated ? records.filter((r) => !CUT_MARKER.test(r)) : records;
+}
+
+/** A NUL cannot travel in an argument (C strings end there); JSON arguments can still hold one. */
+export function rejectNul(args: readonly string[]): void {
+  if (args.some((a) => a.includes("\0"))) throw new ToolFailure("An argument holds a NUL character (\\u0000), which paths, patterns and commands cannot contain.");
 }

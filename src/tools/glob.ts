@@ -18,7 +18,7 @@ LC_ALL=C find . -maxdepth "$depth" -regextype posix-extended "$@" -type f -regex
 
 const schema = z.strictObject({
   pattern: z.string().min(1).describe('The glob pattern to match files against, e.g. "**/*.ts" or "src/**/*.{js,jsx}"'),
-  path: z.string().optional().describe("The directory to search in (default: the workspace). Omit it for the default; never pass null"),
+  path: z.string().optional().describe("The directory to search in (default: the workspace)"),
 });
 
 export const globTool = defineTool({

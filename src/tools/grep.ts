@@ -12,8 +12,10 @@ export const MAX_GREP_LINE_CHARS = 500;
 // $1 path, $2 PCRE pattern, $3 the same as POSIX ERE, $4 "stat" to print files with their mtimes,
 // $5 how many find arguments follow, then find's arguments, then grep's options.
 // GNU grep's -P (PCRE, close to ripgrep's syntax) is used where the image's grep has it; -E otherwise.
+// Byte-wise matching (C locale): in a UTF-8 locale, grep -I silently drops the lines of files that
+// are not valid UTF-8 (Latin-1 sources, say) while still listing them as matching.
 const GREP_SCRIPT = `root=$1 withstat=$4 nfind=$5
-export LC_ALL=C.UTF-8
+export LC_ALL=C
 if grep -qP '' /dev/null 2>/dev/null; [ $? -eq 1 ]; then flavor=-P pat=$2; else flavor=-E pat=$3; fi
 shift 5
 find_args=("\${@:1:nfind}")

@@ -81,7 +81,9 @@ export async function runToolCall(tools: readonly AgentTool[], name: string, raw
   if (args === null || typeof args !== "object" || Array.isArray(args)) {
     return failure(`The arguments for ${tool.name} must be a JSON object, e.g. ${example(tool)}.`);
   }
-  return tool.run(args, ctx);
+  // Models often send null for an optional parameter they mean to leave out.
+  const given = Object.fromEntries(Object.entries(args).filter(([, value]) => value !== null));
+  return tool.run(given, ctx);
 }
 
 /** A JSON object naming the tool's required parameters, for error messages. */

@@ -41,3 +41,15 @@ export interface AgentTool {
   /** Never throws for bad arguments or failing commands: those are tool errors the model sees. */
   run(args: unknown, ctx: ToolContext): Promise<ToolResult>;
 }
+
+/** The import stage's tools.json: the tools a subagent gets, read by the stages after it. */
+export interface ImportedTools {
+  /** TOOLS_VERSION of the implementation that resolved them. */
+  version: string;
+  /** Canonical names of the tools the subagent gets, in the order models see them (see toolsNamed). */
+  resolved: string[];
+  /** Tools the source names that have no implementation, dropped under `unsupported_tools: ignore`. */
+  dropped: string[];
+  /** The OpenAI `tools` request field. */
+  definitions: FunctionToolDef[];
+}
