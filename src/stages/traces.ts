@@ -12,7 +12,7 @@ import type { SandboxImage, SandboxSession } from "../sandbox/types.js";
 import { runToolCall, toolsNamed, toOpenAiTools, TOOLS_VERSION } from "../tools/index.js";
 import type { AgentTool, FunctionToolDef } from "../tools/types.js";
 import { rollout } from "../traces/rollout.js";
-import type { ImportedTools } from "./import.js";
+import type { ImportedTools } from "../tools/types.js";
 import type { MapItem, RunContext, Stage } from "./types.js";
 
 /** Where a skill's bundled files (scripts/, references/) are put in the sandbox. */
