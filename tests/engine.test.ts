@@ -16,7 +16,7 @@ describe("plan and build", () => {
     expect(stage(plan, "alpha:tasks").status).toBe("will-run");
     expect(stage(plan, "alpha:tasks").reasons).toEqual([expect.objectContaining({ type: "upstream-will-run", stage: "alpha:import" })]);
     expect(stage(plan, "alpha:train")).toMatchObject({ status: "unavailable" });
-    expect(stage(plan, "alpha:sandbox").reasons[0]!.message).toMatch(/not available in this version/);
+    expect(stage(plan, "alpha:train").reasons[0]!.message).toMatch(/not available in this version/);
 
     const build = sabuildJson<Stages>(dir, ["build"]);
     expect(build.__code).toBe(0);

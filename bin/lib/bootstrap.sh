@@ -48,8 +48,8 @@ sabuild_ensure_dist() {
 }
 
 # The test suite runs the remote cache against a real nginx (WebDAV PUT), as users' servers are.
-sabuild_ensure_test_tools() {
-  command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] && return 0
+sabuild_ensure_nginx() {
+  { command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ]; } && return 0
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     sabuild_say "installing nginx-light for the remote cache tests"
     { apt-get install -y -qq nginx-light || { apt-get update -qq && apt-get install -y -qq nginx-light; }; } >/dev/null 2>&1 ||
@@ -59,6 +59,58 @@ sabuild_ensure_test_tools() {
   else
     sabuild_say "nginx is missing: install it (apt-get install nginx-light); the remote cache tests need it"
   fi
+}
+
+sabuild_apt_install() {
+  { apt-get install -y -qq "$@" || { apt-get update -qq && apt-get install -y -qq "$@"; }; } >/dev/null 2>&1
+}
+
+# The sandbox tests (and every build: the pipeline's sandbox stage) need a Docker engine and
+# the base image. No registry may be reachable: the base image then comes from debootstrap.
+sabuild_ensure_docker() {
+  local base="${SABUILD_BASE_IMAGE:-debian:bookworm-slim}" root
+  local can_apt=0
+  [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && can_apt=1
+  if ! command -v docker >/dev/null 2>&1; then
+    if [ "$can_apt" = 1 ]; then
+      sabuild_say "installing docker.io for the sandbox tests"
+      sabuild_apt_install docker.io || { sabuild_say "could not install docker.io; the sandbox tests will say so"; return 0; }
+    else
+      sabuild_say "Docker is missing: install it (apt-get install docker.io); the sandbox tests need it"
+      return 0
+    fi
+  fi
+  if ! docker info >/dev/null 2>&1; then
+    if [ -n "${DOCKER_HOST:-}" ] || ! command -v dockerd >/dev/null 2>&1 || [ "$(id -u)" != 0 ]; then
+      sabuild_say "the Docker engine does not answer${DOCKER_HOST:+ at $DOCKER_HOST}: start it (dockerd); the sandbox tests need it"
+      return 0
+    fi
+    sabuild_say "starting dockerd (log: /var/log/sabuild-dockerd.log)"
+    (setsid dockerd >/var/log/sabuild-dockerd.log 2>&1 &)
+    local i
+    for i in $(seq 1 60); do docker info >/dev/null 2>&1 && break; sleep 1; done
+    docker info >/dev/null 2>&1 || { sabuild_say "dockerd did not come up; see /var/log/sabuild-dockerd.log"; return 0; }
+  fi
+  docker image inspect "$base" >/dev/null 2>&1 && return 0
+  docker pull -q "$base" >/dev/null 2>&1 && return 0
+  case "$base" in debian:bookworm-slim) ;; *) sabuild_say "cannot pull $base; pull or import it by hand"; return 0 ;; esac
+  if ! command -v debootstrap >/dev/null 2>&1; then
+    [ "$can_apt" = 1 ] && sabuild_say "installing debootstrap to make $base" && sabuild_apt_install debootstrap
+    command -v debootstrap >/dev/null 2>&1 || { sabuild_say "$base is missing and debootstrap is not installed; the sandbox tests need the image"; return 0; }
+  fi
+  sabuild_say "making $base with debootstrap (no registry answered)"
+  root="$(mktemp -d)"
+  if debootstrap --variant=minbase bookworm "$root" http://deb.debian.org/debian >/dev/null 2>&1; then
+    tar -C "$root" -c . | docker import - "$base" >/dev/null
+  else
+    sabuild_say "debootstrap failed; the sandbox tests will say so"
+  fi
+  rm -rf "$root"
+}
+
+sabuild_ensure_test_tools() {
+  sabuild_ensure_nginx
+  sabuild_ensure_docker
 }
 
 sabuild_bootstrap() {
