@@ -1,12 +1,15 @@
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseConfig } from "../src/config/index.js";
 import { formatProblem } from "../src/errors.js";
 import {
   defaultRubric,
   formatJudgeResult,
   hardChecks,
+  judgeMany,
   judgeMessages,
   judgeSetup,
+  judgeStandinPolicy,
+  judgeTrace,
   judgeVerdict,
   overallScore,
   parseJudgeReply,
@@ -17,8 +20,11 @@ import {
   type JudgeResult,
   type Rubric,
 } from "../src/judge/index.js";
-import type { ChatMessage, ToolCall } from "../src/llm/types.js";
+import { createChatClient } from "../src/llm/index.js";
+import type { ChatMessage, ChatRequest, ToolCall } from "../src/llm/types.js";
+import { startStandin, type Standin, type StandinPolicy } from "../src/standin/index.js";
 import type { Trace } from "../src/traces/types.js";
+import { tempDir } from "./helpers.js";
 
 const call = (id: string, name: string, args: unknown): ToolCall => ({
   id,
@@ -359,5 +365,142 @@ describe("verdicts, summaries and judge.json", () => {
     expect(parseJudgeResult(formatJudgeResult(r))).toEqual({ ok: true, value: r });
     expect(parseJudgeResult('{"version": 1, "score": 2}')).toEqual({ ok: false, error: "not a judge result: score: Too big: expected number to be <=1" });
     expect(parseJudgeResult("{oops").ok).toBe(false);
+  });
+});
+
+/** The judge's stand-in, except for tasks whose prompt asks it to misbehave. */
+const misbehaving: StandinPolicy = (request: ChatRequest) => {
+  const prompt = request.messages[1]?.content ?? "";
+  const corrected = request.messages.some((m) => m.role === "user" && m.content?.startsWith("Your reply could not be read"));
+  if (prompt.includes("[garbled always]")) return { content: "The subagent did a fine job overall; I would give it a 4." };
+  if (prompt.includes("[garbled once]") && !corrected) return { content: "Overall solid work, 4/5." };
+  return judgeStandinPolicy(request);
+};
+
+describe("judging through the teacher client, against a stand-in judge", () => {
+  let standin: Standin;
+  beforeAll(async () => {
+    standin = await startStandin({ policy: misbehaving, models: ["judge-model"] });
+  });
+  afterAll(() => standin.close());
+
+  const client = (cache: string | false = false) =>
+    createChatClient({ baseUrl: standin.url, apiKey: "", model: "judge-model", cache, retry: { maxRetries: 0 }, warn: () => {} });
+  const withPrompt = (trace: Trace, prompt: string): Trace => ({
+    ...trace,
+    task: { ...trace.task, prompt },
+    messages: [trace.messages[0]!, { role: "user", content: prompt }, ...trace.messages.slice(2)],
+  });
+
+  it("grades a good trace, records model and rubric digest, and a rebuild makes no request", async () => {
+    const cache = tempDir("sabuild-judge-cache-");
+    const before = standin.stats.requests;
+    const first = await judgeTrace({ client: client(cache), model: "judge-model", rubric, trace: GOOD_TRACE });
+    expect(first.error).toBeUndefined();
+    expect(first.score).toBe(1);
+    expect(first.dimensions.correctness).toEqual({ score: 1, reason: "every checked fact appears in a tool result" });
+    expect(first.flags.hallucinated_tool_output).toEqual({ present: false, reason: "claims match tool results" });
+    expect(first).toMatchObject({ model: "judge-model", rubric_digest: rubric.digest, missing: [], usage: { requests: 1, cached_requests: 0 } });
+    expect(standin.stats.requests).toBe(before + 1);
+    const body = standin.stats.bodies.at(-1)!;
+    expect(body).toMatchObject({ model: "judge-model", temperature: 0, max_tokens: 2048 });
+    expect(body.response_format).toBeUndefined();
+    expect(body.messages[1]!.content).toContain("[tool result of c1: bash, ");
+
+    // A fresh client on the same cache, as in the next build: same judgment, zero requests.
+    const again = await judgeTrace({ client: client(cache), model: "judge-model", rubric, trace: GOOD_TRACE });
+    expect(standin.stats.requests).toBe(before + 1);
+    expect({ ...again, usage: undefined }).toEqual({ ...first, usage: undefined });
+    expect(again.usage).toMatchObject({ requests: 1, cached_requests: 1, cost_usd: 0 });
+  });
+
+  it("carries failure-mode flags through: an answer that reports what no tool showed", async () => {
+    const trace = makeTrace(
+      [
+        { calls: [call("c1", "bash", { command: "cd /repo && pytest -q" })], results: ["10 passed in 0.4s"] },
+        { calls: [call("c2", "bash", { command: "cd /repo && pytest -q" })], results: ["10 passed in 0.4s"] },
+        { calls: [call("c3", "bash", { command: "cd /repo && pytest -q" })], results: ["10 passed in 0.4s"] },
+        { content: "<final_answer>3 failed: parser.py:88 raises KeyError</final_answer>" },
+      ],
+      { final_answer: "3 failed: parser.py:88 raises KeyError" },
+    );
+    const judged = await judgeTrace({ client: client(), model: "judge-model", rubric, trace, reference: GOOD_TRACE });
+    expect(judged.flags.hallucinated_tool_output).toEqual({ present: true, reason: "claims 3 failed, parser.py:88 without a tool result showing it" });
+    expect(judged.flags.looping).toEqual({ present: true, reason: "one call made 3 times" });
+    expect(judged.dimensions.correctness!.score).toBe(0);
+    expect(judged.dimensions.tool_efficiency!.score).toBe(0.5);
+    // (3·0.5 + 3·0 + 1·0.5 + 2·1 + 1·1 + 1·1) / 11
+    expect(judged.score).toBe(0.5455);
+    expect(judgeVerdict(judged, { threshold: 0.5, failOnFlags: rubric.failOnFlags })).toEqual({
+      pass: false,
+      reason: "flagged hallucinated_tool_output (claims 3 failed, parser.py:88 without a tool result showing it)",
+    });
+    expect(standin.stats.bodies.at(-1)!.messages[1]!.content).toContain("# Reference transcript");
+  });
+
+  it("retries once with a corrective message when the reply cannot be read", async () => {
+    const before = standin.stats.requests;
+    const judged = await judgeTrace({ client: client(), model: "judge-model", rubric, trace: withPrompt(GOOD_TRACE, "Run the tests [garbled once]") });
+    expect(standin.stats.requests).toBe(before + 2);
+    const retry = standin.stats.bodies.at(-1)!.messages;
+    expect(retry.at(-2)).toMatchObject({ role: "assistant", content: "Overall solid work, 4/5." });
+    expect(retry.at(-1)!.content).toMatch(/^Your reply could not be read: the reply holds no JSON object\.\nReply again with only the JSON object/);
+    expect(judged.error).toBeUndefined();
+    expect(judged.score).toBe(1);
+    expect(judged.usage.requests).toBe(2);
+  });
+
+  it("gives a result with error set, not a crash, when the retry cannot be read either", async () => {
+    const before = standin.stats.requests;
+    const judged = await judgeTrace({ client: client(), model: "judge-model", rubric, trace: withPrompt(GOOD_TRACE, "Run the tests [garbled always]") });
+    expect(standin.stats.requests).toBe(before + 2);
+    expect(judged).toMatchObject({
+      score: null,
+      dimensions: {},
+      error: "the judge's reply could not be read, after one corrective retry: the reply holds no JSON object",
+      reply: "The subagent did a fine job overall; I would give it a 4.",
+      rubric_digest: rubric.digest,
+    });
+    expect(judged.missing).toHaveLength(10);
+    expect(parseJudgeResult(formatJudgeResult(judged))).toEqual({ ok: true, value: judged });
+  });
+
+  it("asks for json_object only when json_mode is set, and says what to do when the endpoint refuses it", async () => {
+    const jsonRubric = resolveRubric({ json_mode: true });
+    if (!jsonRubric.ok) throw new Error("unexpected problems");
+    await judgeTrace({ client: client(), model: "judge-model", rubric: jsonRubric.value, trace: GOOD_TRACE });
+    expect(standin.stats.bodies.at(-1)!.response_format).toEqual({ type: "json_object" });
+    standin.inject({ count: 1, status: 400, message: "response_format is not supported by this model" });
+    await expect(judgeTrace({ client: client(), model: "judge-model", rubric: jsonRubric.value, trace: makeTrace([{ content: "x" }]) })).rejects.toThrow(
+      /response_format is not supported[\s\S]*set eval\.judge\.json_mode: false/,
+    );
+  });
+
+  it("judges many traces concurrently with progress, and keeps finished judgments when one fails", async () => {
+    const cache = tempDir("sabuild-judge-cache-");
+    const traces = [GOOD_TRACE, withPrompt(GOOD_TRACE, "Run the tests [garbled always]"), withPrompt(GOOD_TRACE, "Run the tests, again")];
+    const progress: { done: number; errors: number; meanScore: number | null }[] = [];
+    const results = await judgeMany(traces, {
+      client: client(cache),
+      model: "judge-model",
+      rubric,
+      concurrency: 2,
+      referenceOf: (t) => (t === GOOD_TRACE ? undefined : GOOD_TRACE),
+      onProgress: (p) => progress.push({ done: p.done, errors: p.errors, meanScore: p.meanScore }),
+    });
+    expect(results.map((r) => r.score)).toEqual([1, null, 1]);
+    expect(progress.map((p) => p.done)).toEqual([1, 2, 3]);
+    expect(progress.at(-1)).toEqual({ done: 3, errors: 1, meanScore: 1 });
+
+    // The first is cached; the second fails at the endpoint; the third never starts.
+    const before = standin.stats.requests;
+    standin.inject({ count: 1, status: 400, message: "model overloaded with bad requests" });
+    const finished: number[] = [];
+    const fresh = [GOOD_TRACE, withPrompt(GOOD_TRACE, "Another task"), withPrompt(GOOD_TRACE, "A third task")];
+    await expect(
+      judgeMany(fresh, { client: client(cache), model: "judge-model", rubric, concurrency: 1, onResult: (_r, i) => void finished.push(i) }),
+    ).rejects.toThrow(/model overloaded with bad requests/);
+    expect(finished).toEqual([0]);
+    expect(standin.stats.requests).toBe(before + 1);
   });
 });

@@ -18,3 +18,4 @@ export { judgeTrace, judgeMany, overallScore, type JudgeOptions, type JudgeManyO
 export { judgeVerdict, summarizeJudgments, type PassPolicy, type Verdict, type JudgeSummary } from "./verdict.js";
 export { hardChecks, repeatedToolCalls, type HardCheckLimits, type HardChecks, type RepeatedCall } from "./hard-checks.js";
 export { JUDGE_FILE, formatJudgeResult, parseJudgeResult } from "./result-file.js";
+export { isJudgeRequest, judgeGrade, judgeStandinPolicy } from "./standin-policy.js";
