@@ -122,7 +122,7 @@ export function renderTrace(trace: Trace, budget: RenderBudget): string {
     blocks = conversationBlocks(trace, toolChars);
   }
   blocks = fitBlocks(blocks, Math.max(0, budget.totalChars - fixed));
-  return [...blocks, "[outcome]", outcome(trace)].join("\n\n");
+  return [...blocks, `[outcome]\n${outcome(trace)}`].join("\n\n");
 }
 
 /** The subagent's instructions: the system prompt the rollout ran with. */
