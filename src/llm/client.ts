@@ -109,27 +109,28 @@ class OpenAiChatClient implements TeacherClient {
       this.meter.record(label, { usage: hit.usage, costUsd: 0, cached: true });
       return { ...resultOf(hit), costUsd: 0, cached: true, latencyMs: 0 };
     }
-    const reply = await this.semaphore.run(async () => {
+    const entry = await this.semaphore.run(async (): Promise<CachedReply> => {
       this.options.budget?.check();
-      return this.send(body, options.signal);
+      const reply = await this.send(body, options.signal);
+      const usageEstimated = reply.usage === undefined;
+      const usage = reply.usage ?? estimateUsage(body, reply.message);
+      const cost = costUsd(this.pricingFor(body.model, reply.model), usage.prompt_tokens, usage.completion_tokens);
+      // Charged before the slot is given back, so the next request sees this spend.
+      this.options.budget?.charge(usage, cost);
+      this.meter.record(label, { usage, costUsd: cost, cached: false, usageEstimated });
+      return {
+        version: 1,
+        message: reply.message,
+        finish_reason: reply.finish_reason,
+        usage,
+        usageEstimated,
+        model: reply.model ?? body.model,
+        costUsd: cost,
+        latencyMs: reply.latencyMs,
+      };
     });
-    const usageEstimated = reply.usage === undefined;
-    const usage = reply.usage ?? estimateUsage(body, reply.message);
-    const cost = costUsd(this.pricingFor(body.model, reply.model), usage.prompt_tokens, usage.completion_tokens);
-    const entry: CachedReply = {
-      version: 1,
-      message: reply.message,
-      finish_reason: reply.finish_reason,
-      usage,
-      usageEstimated,
-      model: reply.model ?? body.model,
-      costUsd: cost,
-      latencyMs: reply.latencyMs,
-    };
-    this.options.budget?.charge(usage, cost);
-    this.meter.record(label, { usage, costUsd: cost, cached: false, usageEstimated });
     await this.cache?.put(key, entry).catch((e: Error) => this.warn(`could not store a teacher reply in the cache: ${e.message}`));
-    return { ...resultOf(entry), costUsd: cost, cached: false, latencyMs: reply.latencyMs };
+    return { ...resultOf(entry), costUsd: entry.costUsd, cached: false, latencyMs: entry.latencyMs };
   }
 
   /** One call: waits for the rate limits, sends, retries what is worth retrying. */
