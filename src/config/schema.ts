@@ -13,6 +13,7 @@ import {
   stringOrList,
   target,
 } from "./fields.js";
+import { FAILURE_FLAGS } from "../judge/flags.js";
 
 /**
  * The resolved shape of one subagent: every section with its built-in defaults. The schema of
@@ -176,8 +177,25 @@ const evalSection = z.strictObject({
       base_url: baseUrl().optional(),
       api_key: apiKey().optional(),
       model: nonEmpty().optional(),
-      threshold: between(0, 1).optional(),
-      rubric: z.record(z.string(), nonEmpty()).optional(),
+      threshold: between(0, 1).optional().describe("Overall score (0..1) a judged rollout needs to pass."),
+      rubric: z
+        .record(
+          z.string().regex(/^[a-z][a-z0-9_]*$/, { error: "a dimension name in snake_case, such as cites_lines" }),
+          nonEmpty("a description of what the dimension rewards"),
+        )
+        .optional()
+        .describe("Dimension name -> what it rewards; extends the built-in rubric (rubric_mode: replace for only these)."),
+      rubric_mode: z.enum(["extend", "replace"]).optional(),
+      weights: z
+        .record(z.string(), nonNegativeNumber())
+        .optional()
+        .describe("Weight of a dimension in the overall score; 0 scores it without counting it."),
+      fail_on_flags: z
+        .array(z.enum(FAILURE_FLAGS))
+        .optional()
+        .describe("Failure modes that fail a rollout whatever its score ([hallucinated_tool_output] when not set)."),
+      max_tool_chars: positiveInt().optional().describe("Characters of each tool result shown to the judge (2000)."),
+      json_mode: z.boolean().optional().describe("Send response_format json_object (not every endpoint accepts it)."),
     })
     .optional()
     .describe("An LLM judge; endpoint, key and model default to the teacher's."),
