@@ -25,7 +25,7 @@ def prompt_messages(messages: list[dict]) -> list[dict]:
 
 def for_template(message: dict) -> dict:
     """HF templates expect tool-call arguments as mappings (they call `| tojson` on them)."""
-    out = {k: v for k, v in message.items() if k in ("role", "content", "tool_calls", "tool_call_id", "name")}
+    out = {k: v for k, v in message.items() if k in ("role", "content", "reasoning_content", "tool_calls", "tool_call_id", "name")}
     calls = []
     for call in message.get("tool_calls") or []:
         fn = dict(call.get("function", {}))

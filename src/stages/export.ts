@@ -119,12 +119,15 @@ export function exportStage(): Stage {
         const { llamaToolsIdentity } = await import("../toolchain/llamacpp.js");
         toolchain = await llamaToolsIdentity(project.root, e.tools);
       } catch (error) {
+        const { LlamaToolsError } = await import("../toolchain/llamacpp.js");
+        if (!(error instanceof LlamaToolsError)) throw error;
         const problem: Problem = {
           file: configName(project),
           line: 0,
           column: 0,
-          keyPath: ["subagents", subagent.name, "export", "tools"],
-          message: (error as Error).message,
+          keyPath: ["subagents", subagent.name, "export", "tools", ...(error.tool ? [error.tool] : [])],
+          message: error.message.split("\n")[0]!,
+          hint: error.hint,
         };
         return err([problem]);
       }

@@ -89,6 +89,19 @@ export interface EnsureOptions {
   cacheDir?: string;
 }
 
+/** A tool cannot be found or set up: says which (when one is configured) and how to get it. */
+export class LlamaToolsError extends Error {
+  constructor(
+    message: string,
+    readonly hint: string,
+    /** The export.tools key at fault, when a configured value is wrong. */
+    readonly tool?: ToolName | "image",
+  ) {
+    super(`${message}\n  hint: ${hint}`);
+    this.name = "LlamaToolsError";
+  }
+}
+
 const HOW_TO_GET =
   "run `sabuild setup` (sets up llama.cpp from Debian sid: needs apt and Docker), install llama.cpp so llama-quantize and llama-server are on PATH, " +
   "or set export.tools.convert / quantize / server to a llama.cpp checkout and its build, or export.tools.image to an image that has the binaries";
@@ -256,16 +269,16 @@ export async function llamaToolsIdentity(root: string, config: LlamaToolsConfig,
     const key = `llama.cpp/${name}`;
     switch (source.kind) {
       case "path":
-        if (!existsSync(source.path)) throw new Error(`${missingFile(name, source.path)}; ${HOW_TO_GET}`);
+        if (!existsSync(source.path)) throw new LlamaToolsError(missingFile(name, source.path), `fix the path, or remove it and ${HOW_TO_GET}`, name);
         identity[key] = `sha256:${await fileDigest(source.path)}`;
         break;
       case "image": {
         client ??= await docker();
         const problem = await dockerReachable(client);
-        if (problem) throw new Error(`${problem}; export.tools.image (${source.image}) needs it`);
+        if (problem) throw new LlamaToolsError(`${problem}; export.tools.image (${source.image}) needs it`, "start Docker, or point export.tools.quantize and server at binaries on this machine", "image");
         const { imageId } = await import("./llamacpp-image.js");
         const id = await imageId(client, source.image);
-        if (!id) throw new Error(`export.tools.image: image ${source.image} is not in the Docker engine (docker pull ${source.image}, or fix the name)`);
+        if (!id) throw new LlamaToolsError(`export.tools.image: image ${source.image} is not in the Docker engine`, `docker pull ${source.image}, or fix the name`, "image");
         identity[key] = `${source.image}@${id}`;
         break;
       }
@@ -294,7 +307,7 @@ async function managedConverter(opts: EnsureOptions): Promise<SidConverter> {
     return await setupSidConverter(cacheDir, { ...(opts.log ? { log: opts.log } : {}), ...(opts.signal ? { signal: opts.signal } : {}) });
   } catch (e) {
     opts.signal?.throwIfAborted();
-    throw new Error(`${(e as Error).message}\n  hint: ${HOW_TO_GET}`);
+    throw new LlamaToolsError((e as Error).message, HOW_TO_GET);
   }
 }
 
@@ -335,7 +348,7 @@ export async function ensureLlamaTools(root: string, config: LlamaToolsConfig, o
   const containerImage = async (source: Extract<ToolSource, { kind: "image" | "managed-image" }>): Promise<{ d: Docker; image: string }> => {
     client ??= await docker();
     const problem = await dockerReachable(client);
-    if (problem) throw new Error(`${problem}: llama.cpp's binaries run in a container here. Start Docker, or ${HOW_TO_GET}`);
+    if (problem) throw new LlamaToolsError(`${problem}: llama.cpp's binaries run in a container here`, `start Docker, or ${HOW_TO_GET}`);
     if (source.kind === "image") return { d: client, image: source.image };
     if (!managedImage) {
       const { ensureToolsImage } = await import("./llamacpp-image.js");
@@ -353,7 +366,7 @@ export async function ensureLlamaTools(root: string, config: LlamaToolsConfig, o
         return inImage(d, image);
       }
       default:
-        throw new Error(`no ${name}: ${HOW_TO_GET}`);
+        throw new LlamaToolsError(`no ${name}`, HOW_TO_GET);
     }
   };
   const quantize = await binary(sources.quantize, "llama-quantize", runners.hostRunner, (d, image) => runners.containerRunner(d, image, "llama-quantize"));
