@@ -98,10 +98,22 @@ async function ensureSidBase(docker: Docker, log: Log, signal?: AbortSignal): Pr
   await debootstrapSid(docker, log, signal);
 }
 
+// Two exports in one build (two subagents) share one image build.
+const building = new Map<string, Promise<{ tag: string; id: string }>>();
+
 /** The tools image for these versions, built when missing. Returns its tag and image id. */
-export async function ensureToolsImage(docker: Docker, versions: Record<string, string>, opts: { log?: Log; signal?: AbortSignal } = {}): Promise<{ tag: string; id: string }> {
-  const log = opts.log ?? (() => {});
+export function ensureToolsImage(docker: Docker, versions: Record<string, string>, opts: { log?: Log; signal?: AbortSignal } = {}): Promise<{ tag: string; id: string }> {
   const tag = toolsImageTag(versions);
+  let pending = building.get(tag);
+  if (!pending) {
+    pending = buildToolsImage(docker, versions, tag, opts).finally(() => building.delete(tag));
+    building.set(tag, pending);
+  }
+  return pending;
+}
+
+async function buildToolsImage(docker: Docker, versions: Record<string, string>, tag: string, opts: { log?: Log; signal?: AbortSignal }): Promise<{ tag: string; id: string }> {
+  const log = opts.log ?? (() => {});
   const existing = await imageId(docker, tag);
   if (existing) return { tag, id: existing };
   await ensureSidBase(docker, log, opts.signal);

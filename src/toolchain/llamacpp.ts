@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { createReadStream, existsSync, statSync } from "node:fs";
+import { homedir } from "node:os";
 import { delimiter, dirname, isAbsolute, join, resolve } from "node:path";
 import type Docker from "dockerode";
 import { readSidConverter, setupSidConverter, sidSetupBlocker, type SidConverter } from "./debian-sid.js";
@@ -17,7 +18,7 @@ export type { LlamaServer, Runner, RunOptions, ServerOptions, ServerRunner } fro
  * sabuild/llama.cpp image built from Debian sid, both pinned to one llama.cpp version.
  */
 
-/** export.tools in subagents.yaml. Paths are relative to the project directory. */
+/** export.tools in subagents.yaml. Paths are relative to the project directory; ~/ is the home directory. */
 export interface LlamaToolsConfig {
   /** convert_hf_to_gguf.py, or a llama.cpp checkout that holds it. */
   convert?: string | undefined;
@@ -120,7 +121,8 @@ function onPath(name: string): string | undefined {
 }
 
 function configuredFile(root: string, value: string, fileInDir: string): string {
-  const p = isAbsolute(value) ? value : resolve(root, value);
+  const expanded = value === "~" || value.startsWith("~/") ? join(homedir(), value.slice(1)) : value;
+  const p = isAbsolute(expanded) ? expanded : resolve(root, expanded);
   try {
     if (statSync(p).isDirectory()) {
       // A llama.cpp checkout: scripts at its top, binaries under build/bin after a CMake build.
@@ -299,12 +301,20 @@ export async function llamaToolsIdentity(root: string, config: LlamaToolsConfig,
   return identity;
 }
 
+// One download per process, however many subagents export at once.
+const settingUp = new Map<string, Promise<SidConverter>>();
+
 async function managedConverter(opts: EnsureOptions): Promise<SidConverter> {
   const cacheDir = opts.cacheDir ?? userCacheDir();
   const existing = opts.upgrade ? undefined : readSidConverter(cacheDir);
   if (existing) return existing;
+  let pending = settingUp.get(cacheDir);
+  if (!pending) {
+    pending = setupSidConverter(cacheDir, { ...(opts.log ? { log: opts.log } : {}), ...(opts.signal ? { signal: opts.signal } : {}) }).finally(() => settingUp.delete(cacheDir));
+    settingUp.set(cacheDir, pending);
+  }
   try {
-    return await setupSidConverter(cacheDir, { ...(opts.log ? { log: opts.log } : {}), ...(opts.signal ? { signal: opts.signal } : {}) });
+    return await pending;
   } catch (e) {
     opts.signal?.throwIfAborted();
     throw new LlamaToolsError((e as Error).message, HOW_TO_GET);
