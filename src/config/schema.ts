@@ -155,11 +155,17 @@ const exportSection = z.strictObject({
   quantizations: z.array(nonEmpty()).default(["Q4_K_M"]),
   lora_gguf: z.boolean().default(true),
   ollama: z.boolean().default(true),
+  fidelity: z
+    .enum(["error", "warn"])
+    .default("error")
+    .describe("What a failed fidelity check (GGUF template or tokens differ from training's) does: fail the build, or only record it."),
   tools: z
     .strictObject({
-      convert: nonEmpty().optional(),
-      quantize: nonEmpty().optional(),
-      image: nonEmpty().optional(),
+      convert: nonEmpty().optional().describe("convert_hf_to_gguf.py, or a llama.cpp checkout."),
+      convert_lora: nonEmpty().optional().describe("convert_lora_to_gguf.py, or a llama.cpp checkout."),
+      quantize: nonEmpty().optional().describe("The llama-quantize binary."),
+      server: nonEmpty().optional().describe("The llama-server binary."),
+      image: nonEmpty().optional().describe("A Docker image with llama-quantize and llama-server on its PATH."),
     })
     .prefault({}),
 });

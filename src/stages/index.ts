@@ -1,3 +1,4 @@
+import { exportStage } from "./export.js";
 import { importStage } from "./import.js";
 import { sandboxStage } from "./sandbox.js";
 import { tasksStage } from "./tasks.js";
@@ -17,7 +18,7 @@ export function builtinStages(): Stage[] {
     tracesStage(),
     unavailableStage("dataset", ["import", "traces"], "comes with the training work"),
     unavailableStage("train", ["dataset"], "LoRA training comes with the training work"),
-    unavailableStage("export", ["train"], "GGUF export comes with the training work"),
+    exportStage(),
     unavailableStage("eval", ["import", "sandbox", "tasks", "export"], "comes with the eval and serving work"),
     unavailableStage("report", ["eval"], "comes with the eval and serving work"),
   ];
