@@ -23,6 +23,8 @@ export interface NodeOutcome {
   error?: string;
   problems?: Problem[];
   logFile?: string;
+  /** Set after the build when the stage's gate rejects its output (the output is kept). */
+  gateFailure?: string;
   /** Map stages: items run, reused from the store, fetched from the remote cache, failed. */
   items?: { run: number; reused: number; fetched: number; failed: number };
 }

@@ -177,7 +177,12 @@ const evalSection = z.strictObject({
     .default(["student", "base", "teacher"]),
   gate: z.boolean().default(true).describe("Fail the build when a target is missed."),
   gate_reason: nonEmpty().optional(),
-  targets: z.record(z.string(), target()).default({}),
+  targets: z
+    .record(z.string(), target())
+    .default({})
+    .describe("Metric -> a number or a comparison, e.g. success_vs_teacher: \">= 0.95\", max_cost_per_task: 0.01 (see docs/eval.md for the metrics)."),
+  max_tokens: positiveInt().default(1024).describe("Completion tokens per reply of the student and the base model during eval."),
+  concurrency: positiveInt().default(2).describe("Held-out tasks rolled out at once per model."),
   judge: z
     .strictObject({
       base_url: baseUrl().optional(),

@@ -40,7 +40,10 @@ async function standinFor(project: ProjectConfig, rel: string): Promise<Standin>
       }
       const policy = mod.policy ?? mod.default;
       if (typeof policy !== "function") throw new Error(`teacher.standin: ${rel} must export a function named policy (or a default export)`);
-      return startStandin({ policy, models: ["standin"] });
+      // Judge requests get the built-in evidence-based grader, so a policy only scripts the subagent.
+      const { isJudgeRequest, judgeStandinPolicy } = await import("../judge/standin-policy.js");
+      const both: StandinPolicy = (request) => (isJudgeRequest(request) ? judgeStandinPolicy(request) : policy(request));
+      return startStandin({ policy: both, models: ["standin"] });
     })();
     standins.set(path, s);
     s.catch(() => standins.delete(path));

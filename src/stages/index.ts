@@ -1,5 +1,7 @@
+import { evalStage } from "./eval.js";
 import { exportStage } from "./export.js";
 import { importStage } from "./import.js";
+import { reportStage } from "./report.js";
 import { sandboxStage } from "./sandbox.js";
 import { tasksStage } from "./tasks.js";
 import { tracesStage } from "./traces.js";
@@ -19,8 +21,8 @@ export function builtinStages(): Stage[] {
     unavailableStage("dataset", ["import", "traces"], "comes with the training work"),
     unavailableStage("train", ["dataset"], "LoRA training comes with the training work"),
     exportStage(),
-    unavailableStage("eval", ["import", "sandbox", "tasks", "export"], "comes with the eval and serving work"),
-    unavailableStage("report", ["eval"], "comes with the eval and serving work"),
+    evalStage(),
+    reportStage(),
   ];
 }
 

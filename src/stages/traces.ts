@@ -57,7 +57,7 @@ async function readJsonl<T>(path: string): Promise<T[]> {
 }
 
 /** Copies a skill's bundle into the container, so its scripts can run where the tools run. */
-async function installSkill(session: SandboxSession, project: ProjectConfig, spec: SubagentSpec): Promise<void> {
+export async function installSkill(session: SandboxSession, project: ProjectConfig, spec: SubagentSpec): Promise<void> {
   if (!spec.bundle.length || !spec.provenance.path) return;
   const skillDir = dirname(join(project.root, spec.provenance.path));
   for (const file of spec.bundle) {

@@ -71,6 +71,11 @@ export interface Stage {
    * items would run when known (undefined when an upstream stage must run first).
    */
   estimate?(ctx: InputContext, run: { items?: number }): Promise<SpendEstimate | undefined>;
+  /**
+   * Checked on the stage's output whenever a build selects it (built or cached): a message
+   * fails the build, while the output stays in the store (eval targets that were missed).
+   */
+  gate?(outputDir: string, ctx: InputContext): Promise<string | undefined>;
 }
 
 /** What a plugin module's default export returns: stages that replace or fill in pipeline kinds. */

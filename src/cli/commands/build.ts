@@ -64,6 +64,7 @@ export async function buildCommand(argv: string[]): Promise<number> {
         ...(o.output ? { output: o.output } : {}),
         ...(o.items ? { items: o.items } : {}),
         ...(o.error ? { error: o.error } : {}),
+        ...(o.gateFailure ? { gate: o.gateFailure } : {}),
         ...(o.problems ? { problems: o.problems } : {}),
         ...(o.logFile ? { log: o.logFile } : {}),
       })),
@@ -118,6 +119,7 @@ export async function runBuild(session: Session, opts: BuildOptions, command: st
     // Remote warnings go through the renderer, so they do not tear the listr2 tree.
     if (session.env.remote) session.env.remote.warn = (text) => renderer.event({ type: "message", level: "warn", text });
     outcomes = await buildNodes({ ...session.env, events: (e: EngineEvent) => renderer.event(e), jobs: opts.jobs, signal: controller.signal }, selected);
+    await checkGates(session, selected, outcomes, renderer);
     await renderer.stop();
     if (!opts.locked) await updateLockfile(session, outcomes);
     // A full, successful build has checked every output the lock names: later no-ops may trust it.
@@ -132,6 +134,7 @@ export async function runBuild(session: Session, opts: BuildOptions, command: st
   }
   const durationMs = Date.now() - started;
   const failed = outcomes.filter((o) => o.status === "failed");
+  const gated = outcomes.filter((o) => o.gateFailure);
   // Problems about config values come from stages by key path: give them their line in the file.
   if (failed.some((o) => o.problems?.length)) {
     const { locateInConfig } = await import("../../config/positions.js");
@@ -140,6 +143,7 @@ export async function runBuild(session: Session, opts: BuildOptions, command: st
   }
   const inputErrors = failed.filter((o) => o.problems?.length);
   if (!opts.json) {
+    for (const o of gated) process.stderr.write(`error: ${o.id}: ${o.gateFailure}\n`);
     for (const o of failed) {
       if (o.problems?.length) await printProblems(o.problems);
       if (!o.problems?.length) process.stderr.write(`error: ${o.id}: ${o.error ?? "failed"}${o.logFile ? `\n  log: ${o.logFile}` : ""}\n`);
@@ -162,7 +166,7 @@ export async function runBuild(session: Session, opts: BuildOptions, command: st
     process.stderr.write(`error: --locked: rebuilt outputs differ from sabuild.lock: ${drifted.map((o) => o.id).join(", ")}\n`);
     return { exitCode: 1, outcomes, durationMs };
   }
-  const exitCode = controller.signal.aborted ? 130 : inputErrors.length && inputErrors.length === failed.length ? 2 : failed.length ? 1 : 0;
+  const exitCode = controller.signal.aborted ? 130 : inputErrors.length && inputErrors.length === failed.length && !gated.length ? 2 : failed.length || gated.length ? 1 : 0;
   return { exitCode, outcomes, durationMs };
 }
 
@@ -174,6 +178,21 @@ async function pickRenderer(opts: BuildOptions): Promise<Renderer> {
 }
 
 /** Stages whose inputs no longer match sabuild.lock (a missing output is not drift: it is rebuilt). */
+/** Stages with a gate (eval targets) check their output, built or cached; a miss fails the build. */
+async function checkGates(session: Session, selected: Session["nodes"], outcomes: NodeOutcome[], renderer: Renderer): Promise<void> {
+  const byId = new Map(selected.map((n) => [n.id, n]));
+  for (const o of outcomes) {
+    const node = byId.get(o.id);
+    if (!node?.stage.gate || !o.output || o.status === "failed" || o.status === "cancelled") continue;
+    const dir = await session.store.cas.materialize(o.output);
+    const message = await node.stage.gate(dir, { project: session.project, subagent: node.subagent });
+    if (message) {
+      o.gateFailure = message;
+      renderer.event({ type: "message", level: "warn", text: `${o.id}: ${message}` });
+    }
+  }
+}
+
 async function lockDrift(session: Session, selected: Session["nodes"]): Promise<string[]> {
   const { planned } = await planNodes(session.env, selected);
   return planned
