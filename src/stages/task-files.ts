@@ -23,7 +23,12 @@ const ID = /^[\w.-]{1,80}$/;
  * `prompt` (alias `task`) and optional `id` and `tags`; other keys are kept as metadata.
  */
 export async function readTaskFile(root: string, rel: string): Promise<Result<(RawTask & { origin: string })[], Problem[]>> {
-  const text = await readFile(join(root, rel), "utf8");
+  let text: string;
+  try {
+    text = await readFile(join(root, rel), "utf8");
+  } catch (e) {
+    return err([{ file: rel, line: 0, column: 0, keyPath: [], message: `cannot read the task file: ${(e as Error).message}`, hint: "tasks.from names JSONL files, relative to the project directory" }]);
+  }
   const tasks: (RawTask & { origin: string })[] = [];
   const problems: Problem[] = [];
   text.split(/\r?\n/).forEach((line, i) => {
@@ -58,4 +63,28 @@ export function toRawTask(value: unknown): RawTask | string {
     ...(tags !== undefined ? { tags: tags as string[] } : {}),
     ...(Object.keys(meta).length ? { meta } : {}),
   };
+}
+
+export type SourcedTask = RawTask & { origin: string };
+
+/** The user's tasks of a subagent: its task files, then its inline seeds, in order. */
+export async function readUserTasks(
+  root: string,
+  configFile: string,
+  subagent: { name: string; tasks: { from: string[]; seed: unknown[] } },
+): Promise<{ raw: SourcedTask[]; problems: Problem[] }> {
+  const problems: Problem[] = [];
+  const raw: SourcedTask[] = [];
+  for (const rel of subagent.tasks.from) {
+    const read = await readTaskFile(root, rel);
+    if (read.ok) raw.push(...read.value);
+    else problems.push(...read.error);
+  }
+  subagent.tasks.seed.forEach((s, i) => {
+    const parsed = toRawTask(s);
+    const keyPath = ["subagents", subagent.name, "tasks", "seed", i];
+    if (typeof parsed === "string") problems.push({ file: configFile, line: 0, column: 0, keyPath, message: parsed });
+    else raw.push({ ...parsed, origin: `seed[${i}]` });
+  });
+  return { raw, problems };
 }
