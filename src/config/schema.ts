@@ -36,6 +36,9 @@ const teacher = z
     concurrency: positiveInt().default(4),
     rpm: positiveInt().optional().describe("Requests per minute allowed by the endpoint."),
     tpm: positiveInt().optional().describe("Tokens per minute allowed by the endpoint."),
+    max_retries: nonNegativeInt().default(6).describe("Retries of a request after 408/409/429/5xx or a connection error."),
+    timeout_s: positiveNumber().default(600).describe("Seconds one request attempt may take."),
+    stream: z.boolean().default(false).describe("Request server-sent events and assemble the chunks."),
     headers: z.record(z.string(), headerValue()).optional(),
     pricing: z
       .strictObject({ input_per_mtok: nonNegativeNumber(), output_per_mtok: nonNegativeNumber() })

@@ -49,12 +49,16 @@ export interface ChatResult {
   latencyMs: number;
   /** Model name the endpoint reported. */
   model: string;
+  /** The endpoint sent no usage: the token counts are estimates (~4 characters per token). */
+  usageEstimated?: boolean;
 }
 
 export interface ChatOptions {
   signal?: AbortSignal;
   /** Distinguishes repeated identical requests (sample k of a task) in the cache key. */
   cacheSalt?: string;
+  /** Who spends: the meter aggregates by "subagent:stage" (overrides the client's label). */
+  label?: { subagent?: string; stage?: string };
 }
 
 export interface ChatClient {
