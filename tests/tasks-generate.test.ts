@@ -1,10 +1,17 @@
-import { describe, expect, it } from "vitest";
-import { BudgetExceededError } from "../src/llm/types.js";
+import { spawn } from "node:child_process";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { BudgetExceededError, type ChatRequest } from "../src/llm/types.js";
+import { isHeldOut } from "../src/stages/tasks.js";
+import type { Task } from "../src/stages/task-files.js";
+import { startStandin, type Standin, type StandinReply } from "../src/standin/index.js";
 import { err, ok } from "../src/result.js";
 import { estimateJaccard, exactJaccard, minhash, NearDuplicateIndex, shingles } from "../src/tasks/minhash.js";
 import { parseTextList, parseVerdicts } from "../src/tasks/parse.js";
 import { expandTopicTree, spreadOrder } from "../src/tasks/topic-tree.js";
 import { cleanTaskText, contentStems, rejectTask } from "../src/tasks/validate.js";
+import { CLI, makeProject, sabuild, type CliResult } from "./helpers.js";
 
 const PAIRS: [string, string][] = [
   [
@@ -155,5 +162,248 @@ describe("topic tree", () => {
     });
     expect(tree.stopped).toBe("tasks.budget.tokens of 10 reached");
     expect(tree.leaves.map((l) => l.path)).toEqual([["x"], ["y"]]);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Through the real CLI, with the OpenAI-compatible stand-in as the teacher.
+
+/** The CLI, spawned without blocking this process: the stand-in answers from its event loop. */
+function cli(cwd: string, args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args], { cwd, env: { ...process.env, CI: "1", ...env } });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+async function cliJson<T>(cwd: string, args: string[], env: Record<string, string>): Promise<T> {
+  const r = await cli(cwd, [...args, "--json"], env);
+  try {
+    return JSON.parse(r.stdout) as T;
+  } catch {
+    throw new Error(`not JSON (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
+  }
+}
+
+const LEAVES = [
+  ["database fixtures", "temporary directories"],
+  ["retry timeouts", "mocked sockets"],
+];
+const TEMPLATES = [
+  (t: string) => `Run pytest on tests/test_api.py and explain which ${t} case fails first and why.`,
+  (t: string) => `The CI job for ${t} went red overnight; read the log and name the assertion that broke.`,
+  (t: string) => `Rerun only the ${t} tests three times in a row and tell me whether any of them is flaky.`,
+  (t: string) => `List every test touching ${t} together with how long each one takes to run.`,
+  (t: string) => `Check that the ${t} tests still pass when run in random order, and report any ordering dependency.`,
+  (t: string) => `Find the slowest test about ${t} and suggest one concrete way to speed it up.`,
+];
+const USER_TASKS = [
+  "Run the whole test suite and summarize the failures in three bullet points.",
+  "Explain why tests/test_api.py::test_login fails on a clean checkout.",
+  "Which tests were skipped in the last run, and why were they skipped?",
+];
+
+/**
+ * Answers topic requests with fixed subtopics (in a fenced block) and task requests with
+ * templated tasks (a numbered list for one topic, JSON for the others). "mocked sockets" gets
+ * a reply with no list, and one task repeats a user task nearly word for word.
+ */
+function teacherPolicy(request: ChatRequest): StandinReply {
+  const text = request.messages.at(-1)?.content ?? "";
+  const topics = /List (\d+) distinct subtopics of (?:the topic "([^"]+)"|the work)/.exec(text);
+  if (topics) {
+    const n = Number(topics[1]);
+    const parent = topics[2];
+    const names = parent === undefined ? ["fixtures and setup", "network behaviour"] : LEAVES[parent === "fixtures and setup" ? 0 : 1]!;
+    return { content: "Here you go:\n```json\n" + JSON.stringify(names.slice(0, n)) + "\n```" };
+  }
+  const tasks = /Topic: .* > ([^>\n]+)\nWrite (\d+) distinct tasks/.exec(text);
+  if (!tasks) return { content: "unexpected request" };
+  const [leaf, n] = [tasks[1]!, Number(tasks[2])];
+  if (leaf === "mocked sockets") return { content: "I would rather not write tasks about sockets." };
+  const already = (text.match(/^- /gm) ?? []).length;
+  const out = Array.from({ length: n }, (_, i) => TEMPLATES[(already + i) % TEMPLATES.length]!(leaf));
+  if (leaf === "database fixtures" && already === 0) out[2] = `${USER_TASKS[0]!.slice(0, -1)}, please.`;
+  if (leaf === "retry timeouts") return { content: out.map((t, i) => `${i + 1}. ${t}`).join("\n") };
+  return { content: JSON.stringify(out) };
+}
+
+function project(opts: { count: number; holdout?: number; budget?: string; extra?: string[] }): string {
+  return makeProject({
+    "subagents.yaml": [
+      "version: 1",
+      "subagents:",
+      "  tester:",
+      "    source:",
+      "      inline:",
+      "        description: Runs the Python test suite and explains failing tests",
+      "        prompt: You run pytest in the workspace, read failures and explain their cause briefly.",
+      "        tools: [Bash, Read]",
+      "    teacher:",
+      "      base_url: ${TEST_TEACHER_URL}",
+      "      api_key: ${TEST_TEACHER_KEY}",
+      "      model: standin-teacher",
+      "      concurrency: 1",
+      "    sandbox:",
+      "      workspace: ws",
+      "    tasks:",
+      "      from: tasks.jsonl",
+      `      count: ${opts.count}`,
+      `      holdout: ${opts.holdout ?? 0.3}`,
+      "      generate: {depth: 2, degree: 2, per_leaf: 3}",
+      ...(opts.budget ? [`      budget: ${opts.budget}`] : []),
+      ...(opts.extra ?? []),
+      "",
+    ].join("\n"),
+    "tasks.jsonl": USER_TASKS.map((t) => JSON.stringify({ prompt: t })).join("\n") + "\n",
+    "ws/tests/test_api.py": "def test_login():\n    assert False\n",
+    "ws/src/api.py": "def login():\n    pass\n",
+  });
+}
+
+interface Outputs {
+  train: Task[];
+  heldout: Task[];
+  summary: { total: number; user: number; generated: number; generation: null | Record<string, any> };
+  topics: string[];
+}
+
+async function outputs(dir: string, env: Record<string, string>): Promise<Outputs> {
+  const { tree } = await cliJson<{ tree: string }>(dir, ["artifacts", "tester:tasks"], env);
+  const jsonl = (f: string): Task[] => readFileSync(join(tree, f), "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l) as Task);
+  const topics = existsSync(join(tree, "topics.json")) ? (JSON.parse(readFileSync(join(tree, "topics.json"), "utf8")) as string[]) : [];
+  return { train: jsonl("tasks.jsonl"), heldout: jsonl("heldout.jsonl"), summary: JSON.parse(readFileSync(join(tree, "summary.json"), "utf8")), topics };
+}
+
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name));
+}
+
+describe("sabuild build with a teacher", () => {
+  let standin: Standin;
+  let env: Record<string, string>;
+  const KEY = "sk-test-secret-4242";
+  beforeAll(async () => {
+    standin = await startStandin({ policy: teacherPolicy, apiKey: KEY });
+    env = { TEST_TEACHER_URL: standin.url, TEST_TEACHER_KEY: KEY };
+  });
+  afterAll(async () => standin.close());
+
+  it("generates count minus the user's tasks, keeps the user's first, and rebuilds without a request", async () => {
+    const dir = project({ count: 12 });
+    const before = standin.stats.requests;
+    const build = await cli(dir, ["build"], env);
+    expect(build.code, build.stderr).toBe(0);
+    const sent = standin.stats.requests - before;
+    const out = await outputs(dir, env);
+    const all = [...out.train, ...out.heldout];
+    expect(out.summary).toMatchObject({ total: 12, user: 3, generated: 9 });
+    expect(out.summary.generation).toMatchObject({ wanted: 9, kept: 9, topics: 4, stopped: null, requests: { sent, cached: 0 } });
+    // 1 + 2 topic requests, then the leaves: "mocked sockets" gives nothing and one task repeats
+    // a user task, so a second round asks one leaf again.
+    expect(sent).toBe(3 + 4 + 1);
+    expect(out.summary.generation!.near_duplicates).toBe(1);
+    expect(out.summary.generation!.warnings).toEqual([
+      expect.stringMatching(/^topic "tester > network behaviour > mocked sockets": could not read tasks \(no JSON list/),
+    ]);
+    expect(out.topics).toEqual([
+      "tester > fixtures and setup > database fixtures",
+      "tester > fixtures and setup > temporary directories",
+      "tester > network behaviour > retry timeouts",
+      "tester > network behaviour > mocked sockets",
+    ]);
+    // User tasks first, in order; generated ones carry their topic.
+    const byPrompt = new Map(all.map((t) => [t.prompt, t]));
+    for (const [i, prompt] of USER_TASKS.entries()) expect(byPrompt.get(prompt)).toMatchObject({ origin: `tasks.jsonl:${i + 1}` });
+    const generated = all.filter((t) => t.origin.startsWith("generated:"));
+    expect(generated).toHaveLength(9);
+    for (const t of generated) {
+      const topic = t.origin.slice("generated:".length);
+      expect(t.tags).toEqual(["generated", `topic:${topic}`]);
+      expect(t.prompt).toContain(topic.split(" > ").at(-1));
+      expect(t.id).toMatch(/^g-[0-9a-f]{12}$/);
+    }
+    expect(new Set(generated.map((t) => t.origin)).size).toBe(3);
+    expect(out.train.findIndex((t) => t.origin.startsWith("generated:"))).toBeGreaterThan(out.train.findLastIndex((t) => t.origin.startsWith("tasks.jsonl")));
+    // The held-out split is the text hash's.
+    for (const t of out.heldout) expect(isHeldOut(t.prompt, 0.3)).toBe(true);
+    for (const t of out.train) expect(isHeldOut(t.prompt, 0.3)).toBe(false);
+    // Prompts carry the subagent and its workspace listing; the key went only into the header.
+    const body = JSON.stringify(standin.stats.bodies.at(-1));
+    expect(body).toContain("tests/test_api.py");
+    expect(body).toContain("Runs the Python test suite");
+    expect(standin.stats.authorizations.at(-1)).toBe(`Bearer ${KEY}`);
+    for (const file of filesUnder(dir)) expect(readFileSync(file, "utf8").includes(KEY), file).toBe(false);
+
+    // A second build is up to date and asks nothing.
+    const again = await cliJson<{ stages: { id: string; status: string }[] }>(dir, ["plan"], env);
+    expect(again.stages.find((s) => s.id === "tester:tasks")!.status).toBe("up-to-date");
+    const second = await cli(dir, ["build"], env);
+    expect(second.code, second.stderr).toBe(0);
+    expect(standin.stats.requests - before).toBe(sent);
+
+    // A new held-out fraction reruns the stage from the response cache: same tasks, no request,
+    // and what was held out stays held out.
+    writeFileSync(join(dir, "subagents.yaml"), readFileSync(join(dir, "subagents.yaml"), "utf8").replace("holdout: 0.3", "holdout: 0.5"));
+    const third = await cli(dir, ["build"], env);
+    expect(third.code, third.stderr).toBe(0);
+    expect(standin.stats.requests - before).toBe(sent);
+    const rerun = await outputs(dir, env);
+    expect(rerun.summary.generation).toMatchObject({ kept: 9, requests: { sent: 0, cached: sent } });
+    expect(new Set([...rerun.train, ...rerun.heldout].map((t) => t.id))).toEqual(new Set(all.map((t) => t.id)));
+    for (const t of out.heldout) expect(rerun.heldout.map((x) => x.id)).toContain(t.id);
+  });
+
+  it("keys the teacher's model and endpoint template, never its key", async () => {
+    const dir = project({ count: 5 });
+    expect((await cli(dir, ["build"], env)).code).toBe(0);
+    const plan = async (e: Record<string, string>) =>
+      (await cliJson<{ stages: { id: string; status: string }[] }>(dir, ["plan"], e)).stages.find((s) => s.id === "tester:tasks")!.status;
+    expect(await plan({ ...env, TEST_TEACHER_KEY: "sk-another-key" })).toBe("up-to-date");
+    writeFileSync(join(dir, "subagents.yaml"), readFileSync(join(dir, "subagents.yaml"), "utf8").replace("model: standin-teacher", "model: standin-teacher-2"));
+    expect(await plan(env)).toBe("will-run");
+    const explain = await cliJson<{ fields: { field: string; changed: boolean }[] }>(dir, ["explain", "tester:tasks"], env);
+    expect(explain.fields.filter((f) => f.changed).map((f) => f.field)).toEqual(["params.generate.teacher.model"]);
+  });
+
+  it("stops at the token budget and keeps what was generated", async () => {
+    const dir = project({ count: 40, budget: "{tokens: 2500}" });
+    const before = standin.stats.requests;
+    const build = await cli(dir, ["build"], env);
+    expect(build.code, build.stderr).toBe(0);
+    const out = await outputs(dir, env);
+    const g = out.summary.generation!;
+    expect(g.stopped).toMatch(/^tasks\.budget\.tokens of 2500 reached/);
+    expect(out.summary.generated).toBeGreaterThan(0);
+    expect(out.summary.generated).toBeLessThan(37);
+    expect(out.summary.total).toBe(3 + out.summary.generated);
+    expect(g.requests.sent).toBe(standin.stats.requests - before);
+    expect(build.stderr).toMatch(/warning: tasks\.budget\.tokens of 2500 reached.*kept \d+ of the 37 tasks wanted/);
+  });
+
+  it("needs no teacher when the user wrote count tasks or more", async () => {
+    const dir = project({ count: 3 });
+    const before = standin.stats.requests;
+    const r = await cli(dir, ["build"], { TEST_TEACHER_URL: "", TEST_TEACHER_KEY: "" });
+    expect(r.code, r.stderr).toBe(0);
+    expect(standin.stats.requests).toBe(before);
+    const out = await outputs(dir, {});
+    expect(out.summary).toMatchObject({ total: 3, user: 3, generated: 0, generation: null });
+    const explain = await cliJson<{ fields: { field: string }[] }>(dir, ["explain", "tester:tasks"], {});
+    expect(explain.fields.map((f) => f.field).filter((f) => f.startsWith("params.generate"))).toEqual([]);
+  });
+
+  it("says how to build without a teacher when one is needed and its key is not set", async () => {
+    const dir = project({ count: 10 });
+    const r = sabuild(dir, ["build"], { TEST_TEACHER_URL: standin.url });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/subagents\.yaml:18:\d+: subagents\.tester\.tasks\.count: 3 tasks are written of 10 wanted/);
+    expect(r.stderr).toContain("TEST_TEACHER_KEY is not set");
+    expect(r.stderr).toContain("hint: set tasks.count to 3 to build with your tasks only");
+    expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 });
