@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BudgetExceededError, type ChatRequest } from "../src/llm/types.js";
@@ -383,6 +383,16 @@ describe("sabuild build with a teacher", () => {
     expect(out.summary.total).toBe(3 + out.summary.generated);
     expect(g.requests.sent).toBe(standin.stats.requests - before);
     expect(build.stderr).toMatch(/warning: tasks\.budget\.tokens of 2500 reached.*kept \d+ of the 37 tasks wanted/);
+
+    // A rerun replays the paid-for replies, charging them again, and stops at the same place.
+    writeFileSync(join(dir, "subagents.yaml"), readFileSync(join(dir, "subagents.yaml"), "utf8").replace("holdout: 0.3", "holdout: 0.4"));
+    const sent = standin.stats.requests;
+    expect((await cli(dir, ["build"], env)).code).toBe(0);
+    expect(standin.stats.requests).toBe(sent);
+    const rerun = await outputs(dir, env);
+    expect(rerun.summary.generation).toMatchObject({ stopped: g.stopped, kept: g.kept, requests: { sent: 0, cached: g.requests.sent } });
+    const ids = (o: Outputs) => [...o.train, ...o.heldout].map((t) => t.id).sort();
+    expect(ids(rerun)).toEqual(ids(out));
   });
 
   it("needs no teacher when the user wrote count tasks or more", async () => {
@@ -395,6 +405,15 @@ describe("sabuild build with a teacher", () => {
     expect(out.summary).toMatchObject({ total: 3, user: 3, generated: 0, generation: null });
     const explain = await cliJson<{ fields: { field: string }[] }>(dir, ["explain", "tester:tasks"], {});
     expect(explain.fields.map((f) => f.field).filter((f) => f.startsWith("params.generate"))).toEqual([]);
+
+    // count compares to the tasks written: a repeated line counts there, and is dropped after.
+    appendFileSync(join(dir, "tasks.jsonl"), `${JSON.stringify(USER_TASKS[1])}\n`);
+    writeFileSync(join(dir, "subagents.yaml"), readFileSync(join(dir, "subagents.yaml"), "utf8").replace("count: 3", "count: 4"));
+    const dup = await cli(dir, ["build"], { TEST_TEACHER_URL: "", TEST_TEACHER_KEY: "" });
+    expect(dup.code, dup.stderr).toBe(0);
+    expect(dup.stderr).toContain("warning: 3 distinct tasks of tasks.count 4: duplicates do not count");
+    expect((await outputs(dir, {})).summary).toMatchObject({ total: 3, user: 3, generated: 0, duplicates_dropped: 1 });
+    expect(standin.stats.requests).toBe(before);
   });
 
   it("says how to build without a teacher when one is needed and its key is not set", async () => {

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Problem } from "../errors.js";
@@ -87,4 +88,31 @@ export async function readUserTasks(
     else raw.push({ ...parsed, origin: `seed[${i}]` });
   });
   return { raw, problems };
+}
+
+/**
+ * How many tasks the user wrote: non-blank lines of the task files plus inline seeds. It decides
+ * whether the teacher is needed, and so what goes into the key, on every plan: counted on the
+ * bytes, without decoding or parsing, so the no-op path stays as fast as the stat cache makes it.
+ */
+export function countTaskEntries(root: string, subagent: { tasks: { from: string[]; seed: unknown[] } }): number {
+  let entries = subagent.tasks.seed.length;
+  for (const rel of subagent.tasks.from) {
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(join(root, rel));
+    } catch {
+      continue;
+    }
+    let blank = true;
+    for (let i = 0; i < bytes.length; i++) {
+      const b = bytes[i];
+      if (b === 10) {
+        if (!blank) entries++;
+        blank = true;
+      } else if (b !== 32 && b !== 9 && b !== 13) blank = false;
+    }
+    if (!blank) entries++;
+  }
+  return entries;
 }

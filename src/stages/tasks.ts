@@ -7,11 +7,13 @@ import { err, ok } from "../result.js";
 import { generationParams, type GenerationParams } from "../tasks/params.js";
 import { workspaceListing } from "../tasks/workspace.js";
 import { configName } from "./config-name.js";
-import { readUserTasks, type SourcedTask, type Task } from "./task-files.js";
+import { countTaskEntries, readUserTasks, type SourcedTask, type Task } from "./task-files.js";
 import type { Stage } from "./types.js";
 
 export function normalizeTaskText(text: string): string {
-  return text.normalize("NFKC").replace(/\s+/g, " ").trim().toLowerCase();
+  // NFKC leaves ASCII as it is, and its first call loads ICU data (~40 ms): skip it when it cannot matter.
+  const nfkc = /[^\x00-\x7f]/.test(text) ? text.normalize("NFKC") : text;
+  return nfkc.replace(/\s+/g, " ").trim().toLowerCase();
 }
 
 /**
@@ -50,10 +52,8 @@ export function tasksStage(): Stage {
       });
       if (missing.length) return err(missing);
       const params: Record<string, Json> = { from: t.from, seed: t.seed as Json, holdout: t.holdout };
-      // Whether the teacher is needed depends on how many distinct tasks the user wrote; reading
-      // the (small) task files here keeps its settings out of the key when it is not.
-      const { raw } = await readUserTasks(project.root, configName(project), subagent);
-      if (countDistinct(raw) < t.count) params.generate = generationParams(subagent, await workspaceListing(project, subagent)) as unknown as Json;
+      // The teacher's settings join the key only when it is needed.
+      if (countTaskEntries(project.root, subagent) < t.count) params.generate = generationParams(subagent, await workspaceListing(project, subagent)) as unknown as Json;
       return ok({ params, files: t.from });
     },
     async run(ctx) {
@@ -61,7 +61,9 @@ export function tasksStage(): Stage {
       const { raw, problems } = await readUserTasks(ctx.project.root, configName(ctx.project), ctx.subagent);
       const { tasks: user, duplicates } = dedupe(raw, problems);
       if (problems.length) throw new UserInputError(`invalid tasks for ${ctx.subagent.name}`, problems);
-      const needed = Math.max(0, t.count - user.length);
+      // Whether to generate follows the entries the user wrote (as the key does); how many, the
+      // distinct tasks among them.
+      const needed = countTaskEntries(ctx.project.root, ctx.subagent) < t.count ? t.count - user.length : 0;
       let generated: Task[] = [];
       let generation: Record<string, unknown> | null = null;
       if (needed > 0) {
@@ -69,7 +71,10 @@ export function tasksStage(): Stage {
         const { teacherTasks } = await import("../tasks/teacher-tasks.js");
         const params: GenerationParams = generationParams(ctx.subagent, await workspaceListing(ctx.project, ctx.subagent));
         ({ tasks: generated, summary: generation } = await teacherTasks(ctx, params, user, needed));
-      } else if (user.length === 0) {
+      } else if (user.length < t.count) {
+        ctx.log(`warning: ${user.length} distinct tasks of tasks.count ${t.count}: duplicates do not count, but the teacher writes tasks only when fewer than ${t.count} are written`);
+      }
+      if (user.length === 0 && needed === 0) {
         ctx.log(`warning: no tasks yet: ${t.from.length ? `write tasks into ${t.from.join(", ")} (one JSON task per line)` : "set tasks.from to a JSONL file"} or add tasks.seed`);
       }
       const tasks = [...user, ...generated];
@@ -92,10 +97,6 @@ export function tasksStage(): Stage {
       ctx.log(`${tasks.length} tasks${from}: ${train.length} train, ${heldout.length} held out, ${duplicates} duplicates dropped`);
     },
   };
-}
-
-function countDistinct(raw: SourcedTask[]): number {
-  return new Set(raw.map((r) => normalizeTaskText(r.prompt))).size;
 }
 
 function dedupe(raw: SourcedTask[], problems: Problem[]): { tasks: Task[]; duplicates: number } {

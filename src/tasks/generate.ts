@@ -1,4 +1,5 @@
-import { BudgetExceededError, type ChatClient, type ChatRequest } from "../llm/types.js";
+import type { Budget } from "../llm/accounting.js";
+import { BudgetExceededError, type ChatClient, type ChatRequest, type ChatResult } from "../llm/types.js";
 import { NearDuplicateIndex } from "./minhash.js";
 import { parseTextList, parseVerdicts } from "./parse.js";
 import { scopeRequest, subtopicsRequest, tasksRequest, topicLabel, type SubagentContext, type TeacherRequestSettings } from "./prompts.js";
@@ -54,6 +55,14 @@ export interface GenerateOptions {
   needed: number;
   /** The user's task prompts: generated ones must not duplicate them. */
   existing: readonly string[];
+  /**
+   * Checked before each request and charged after each reply, cached ones included (at what
+   * they cost when first sent): a rerun replays the same replies and stops where the first
+   * run stopped, instead of spending the budget again on new requests.
+   */
+  budget?: Pick<Budget, "check" | "charge">;
+  /** What a reply served from the response cache cost when it was first sent. */
+  replayCost?(result: ChatResult): number;
   signal?: AbortSignal;
   log?(line: string): void;
   progress?(update: { done: number; total: number; costUsd: number }): void;
@@ -79,7 +88,14 @@ export async function generateTasks(opts: GenerateOptions): Promise<GenerationRe
     warnings: [],
     stopped: null,
   };
+  /**
+   * Sends one request. The budget is checked before the first await (an async function runs
+   * synchronously until then, and a throw becomes a rejection), so the requests a phase
+   * launches together all see the spend as it was when the phase began: where a budget stops
+   * generation depends on the replies only, not on which came back first.
+   */
   const ask = async (request: ChatRequest, salt?: string): Promise<string> => {
+    opts.budget?.check();
     const result = await opts.client.complete(request, { ...(opts.signal ? { signal: opts.signal } : {}), ...(salt ? { cacheSalt: salt } : {}) });
     if (result.cached) report.requests.cached++;
     else {
@@ -88,11 +104,16 @@ export async function generateTasks(opts: GenerateOptions): Promise<GenerationRe
       report.usage.completion_tokens += result.usage.completion_tokens;
       report.usage.cost_usd += result.costUsd;
     }
+    opts.budget?.charge(result.usage, result.cached ? (opts.replayCost?.(result) ?? 0) : result.costUsd);
     return result.message.content ?? "";
   };
   const warn = (line: string): void => {
     report.warnings.push(line);
     log(`warning: ${line}`);
+  };
+  const stoppedBy = (reason: unknown): void => {
+    if (!(reason instanceof BudgetExceededError)) throw reason;
+    report.stopped ??= reason.message;
   };
 
   const tree = await expandTopicTree({
@@ -122,40 +143,50 @@ export async function generateTasks(opts: GenerateOptions): Promise<GenerationRe
     const size = Math.min(Math.ceil((missing * WAVE_SLACK) / settings.per_leaf), roundEnd - next);
     const wave = slots.slice(next, next + size);
     next += size;
-    const settled = await Promise.allSettled(
-      wave.map(async ({ leaf, round }) => {
-        const avoid = (byLeaf.get(leaf) ?? []).slice(-AVOID_LISTED);
-        const reply = await ask(tasksRequest(opts.teacher, context, leaf.path, settings.per_leaf, avoid), round ? `round:${round}` : undefined);
-        const parsed = parseTextList(reply);
-        if (!parsed.ok) return { parsed, verdicts: undefined };
-        const candidates = checked(parsed.value, leaf, baseScope, report);
-        if (!settings.scope_check || candidates.length === 0) return { parsed, candidates, verdicts: undefined };
-        const verdicts = parseVerdicts(await ask(scopeRequest(opts.teacher, context, candidates)), candidates.length);
-        return { parsed, candidates, verdicts };
-      }),
+
+    // Phase 1: each leaf of the wave writes tasks; they are read and checked in slot order.
+    const replies = await Promise.allSettled(
+      wave.map(({ leaf, round }) =>
+        ask(tasksRequest(opts.teacher, context, leaf.path, settings.per_leaf, (byLeaf.get(leaf) ?? []).slice(-AVOID_LISTED)), round ? `round:${round}` : undefined),
+      ),
     );
-    const accepted: { task: GeneratedTask; slot: number }[] = [];
-    settled.forEach((s, i) => {
+    const candidates: string[][] = replies.map((r, i) => {
       const { leaf } = wave[i]!;
-      const where = topicLabel(context, leaf.path);
-      if (s.status === "rejected") {
-        if (!(s.reason instanceof BudgetExceededError)) throw s.reason;
-        report.stopped ??= s.reason.message;
-        return;
+      if (r.status === "rejected") {
+        stoppedBy(r.reason);
+        return [];
       }
-      if (!s.value.parsed.ok) {
-        warn(`topic "${where}": could not read tasks (${s.value.parsed.error})`);
-        return;
-      }
-      let candidates = s.value.candidates ?? [];
-      const verdicts = s.value.verdicts;
-      if (verdicts && !verdicts.ok) warn(`topic "${where}": could not read the scope check (${verdicts.error}); its tasks are kept`);
-      else if (verdicts?.ok) {
-        const inScope = candidates.filter((_, k) => verdicts.value[k]);
-        count(report.rejected, "out of scope (teacher)", candidates.length - inScope.length);
-        candidates = inScope;
-      }
-      for (const prompt of candidates) {
+      const parsed = parseTextList(r.value);
+      if (parsed.ok) return checked(parsed.value, leaf, baseScope, report);
+      warn(`topic "${topicLabel(context, leaf.path)}": could not read tasks (${parsed.error})`);
+      return [];
+    });
+
+    // Phase 2 (scope_check): the teacher judges each leaf's checked tasks.
+    if (settings.scope_check && !report.stopped) {
+      const verdicts = await Promise.allSettled(candidates.map((c) => (c.length ? ask(scopeRequest(opts.teacher, context, c)) : Promise.resolve(""))));
+      verdicts.forEach((v, i) => {
+        const mine = candidates[i]!;
+        if (!mine.length) return;
+        if (v.status === "rejected") {
+          stoppedBy(v.reason);
+          candidates[i] = [];
+          return;
+        }
+        const parsed = parseVerdicts(v.value, mine.length);
+        if (!parsed.ok) {
+          warn(`topic "${topicLabel(context, wave[i]!.leaf.path)}": could not read the scope check (${parsed.error}); its tasks are kept`);
+          return;
+        }
+        candidates[i] = mine.filter((_, k) => parsed.value[k]);
+        count(report.rejected, "out of scope (teacher)", mine.length - candidates[i]!.length);
+      });
+    }
+
+    const accepted: { task: GeneratedTask; slot: number }[] = [];
+    candidates.forEach((mine, i) => {
+      const { leaf } = wave[i]!;
+      for (const prompt of mine) {
         if (index.find(prompt)) {
           report.near_duplicates++;
           continue;

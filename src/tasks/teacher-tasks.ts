@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { UserInputError } from "../errors.js";
 import type { SubagentSpec } from "../importers/types.js";
 import { sha256 } from "../key.js";
-import { Budget, createChatClient, teacherClientOptions, type TeacherClient } from "../llm/index.js";
+import { Budget, builtinPricing, costUsd, createChatClient, teacherClientOptions, type TeacherClient } from "../llm/index.js";
 import { configName } from "../stages/config-name.js";
 import type { Task } from "../stages/task-files.js";
 import type { RunContext } from "../stages/types.js";
@@ -27,6 +27,9 @@ export async function teacherTasks(
   if (!importDir) throw new Error("bug: the tasks stage runs without the import stage's output");
   const spec = JSON.parse(await readFile(join(importDir, "spec.json"), "utf8")) as SubagentSpec;
   const client = teacherFor(ctx, params, user.length, needed);
+  // The stage keeps its own budget rather than the client's: it charges replayed replies too.
+  const budget = params.budget ? new Budget(params.budget, "tasks.budget") : undefined;
+  const pricing = params.teacher.pricing ?? builtinPricing(params.teacher.model);
   ctx.log(`${user.length} tasks written of tasks.count ${params.count}: asking ${client.model} at ${client.baseUrl} for ${needed} more`);
 
   const report = await generateTasks({
@@ -36,6 +39,8 @@ export async function teacherTasks(
     context: contextFromSpec(spec, { files: params.workspace.files }),
     needed,
     existing: user.map((t) => t.prompt),
+    ...(budget ? { budget } : {}),
+    replayCost: (r) => costUsd(pricing ?? builtinPricing(r.model), r.usage.prompt_tokens, r.usage.completion_tokens),
     signal: ctx.signal,
     log: (line) => ctx.log(line),
     progress: (p) => ctx.progress(p),
@@ -79,12 +84,10 @@ export async function teacherTasks(
 /** The teacher client, or a UserInputError that says how to build without one. */
 function teacherFor(ctx: RunContext, params: GenerationParams, written: number, needed: number): TeacherClient {
   const { subagent } = ctx;
-  const budget = params.budget ? new Budget(params.budget, "tasks.budget") : undefined;
   try {
     return createChatClient(
       teacherClientOptions(subagent.teacher, {
         cache: ctx.project.store,
-        ...(budget ? { budget } : {}),
         label: { subagent: subagent.name, stage: "tasks" },
         configKey: `subagents.${subagent.name}.teacher`,
         warn: (line) => ctx.log(`warning: ${line}`),
