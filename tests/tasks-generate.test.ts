@@ -232,7 +232,7 @@ function teacherPolicy(request: ChatRequest): StandinReply {
   return { content: JSON.stringify(out) };
 }
 
-function project(opts: { count: number; holdout?: number; budget?: string; extra?: string[] }): string {
+function project(opts: { count: number; holdout?: number; budget?: string; recipe?: string }): string {
   return makeProject({
     "subagents.yaml": [
       "version: 1",
@@ -249,19 +249,19 @@ function project(opts: { count: number; holdout?: number; budget?: string; extra
       "      model: standin-teacher",
       "      concurrency: 1",
       "    sandbox:",
-      "      workspace: ws",
+      opts.recipe ? `      recipe: ${opts.recipe}` : "      workspace: ws",
       "    tasks:",
       "      from: tasks.jsonl",
       `      count: ${opts.count}`,
       `      holdout: ${opts.holdout ?? 0.3}`,
       "      generate: {depth: 2, degree: 2, per_leaf: 3}",
       ...(opts.budget ? [`      budget: ${opts.budget}`] : []),
-      ...(opts.extra ?? []),
       "",
     ].join("\n"),
     "tasks.jsonl": USER_TASKS.map((t) => JSON.stringify({ prompt: t })).join("\n") + "\n",
     "ws/tests/test_api.py": "def test_login():\n    assert False\n",
     "ws/src/api.py": "def login():\n    pass\n",
+    ...(opts.recipe ? { [`recipes/${opts.recipe}/workspace/lib/widgets.py`]: "WIDGETS = []\n" } : {}),
   });
 }
 
@@ -368,6 +368,19 @@ describe("sabuild build with a teacher", () => {
     expect(await plan(env)).toBe("will-run");
     const explain = await cliJson<{ fields: { field: string; changed: boolean }[] }>(dir, ["explain", "tester:tasks"], env);
     expect(explain.fields.filter((f) => f.changed).map((f) => f.field)).toEqual(["params.generate.teacher.model"]);
+  });
+
+  it("lists the recipe's workspace seed in the prompts, and a new file there makes the tasks stale", async () => {
+    const dir = project({ count: 5, recipe: "mine" });
+    writeFileSync(join(dir, "recipes/mine/recipe.yaml"), "description: a test recipe\n", { flag: "w" });
+    expect((await cli(dir, ["build", "tester:tasks"], env)).code).toBe(0);
+    expect(JSON.stringify(standin.stats.bodies.at(-1))).toContain("lib/widgets.py");
+    const plan = async () => (await cliJson<{ stages: { id: string; status: string }[] }>(dir, ["plan"], env)).stages.find((s) => s.id === "tester:tasks")!.status;
+    expect(await plan()).toBe("up-to-date");
+    writeFileSync(join(dir, "recipes/mine/workspace/lib/gadgets.py"), "");
+    expect(await plan()).toBe("will-run");
+    const explain = await cliJson<{ fields: { field: string; changed: boolean }[] }>(dir, ["explain", "tester:tasks"], env);
+    expect(explain.fields.filter((f) => f.changed).map((f) => f.field)).toEqual(["params.generate.workspace.files"]);
   });
 
   it("stops at the token budget and keeps what was generated", async () => {

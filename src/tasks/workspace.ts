@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { readdir } from "node:fs/promises";
 import { join, relative, sep } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -6,8 +7,9 @@ import type { ProjectConfig, ResolvedSubagent } from "../config/index.js";
 /**
  * The files of the sandbox's workspace, for the teacher's prompts: tasks that name files which
  * exist stay in scope. Read from the workspace seed on disk (`sandbox.workspace` in the project,
- * else the recipe's `workspace/` folder), not from a built image, so that listing it needs no
- * Docker and the names can go into the stage's key.
+ * else the recipe's `workspace/` folder, the recipe looked up as the sandbox stage does), not
+ * from a built image: listing it needs no Docker, the tasks stage need not wait for (or depend
+ * on) the sandbox image, and the names go into the stage's key.
  */
 
 export interface WorkspaceListing {
@@ -25,9 +27,15 @@ const PACKAGE_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
 export async function workspaceListing(project: ProjectConfig, subagent: ResolvedSubagent): Promise<WorkspaceListing> {
   const own = subagent.sandbox.workspace;
-  const dir = own ? join(project.root, own) : join(PACKAGE_ROOT, "recipes", subagent.sandbox.recipe, "workspace");
-  const source = own ?? `recipes/${subagent.sandbox.recipe}/workspace`;
-  return { source, files: await listFiles(dir) };
+  if (own) return { source: own, files: await listFiles(join(project.root, own)) };
+  // The recipe as the sandbox stage finds it: the project's recipes/ first, then sabuild's own.
+  const recipe = subagent.sandbox.recipe;
+  for (const [root, label] of [[project.root, "project"], [PACKAGE_ROOT, "sabuild"]] as const) {
+    if (existsSync(join(root, "recipes", recipe, "recipe.yaml"))) {
+      return { source: `${label}:recipes/${recipe}/workspace`, files: await listFiles(join(root, "recipes", recipe, "workspace")) };
+    }
+  }
+  return { source: `no recipe ${recipe}`, files: [] };
 }
 
 /** Sorted relative paths (forward slashes) of regular files, breadth first, at most MAX_LISTED. */
