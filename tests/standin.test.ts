@@ -4,7 +4,7 @@ import { join } from "node:path";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { echoPolicy, startStandin, type Standin } from "../src/standin/index.js";
-import { exited, REPO, tempDir } from "./helpers.js";
+import { exited, REPO, sabuild, spawnSabuild, tempDir, waitFor } from "./helpers.js";
 
 let standin: Standin;
 beforeAll(async () => {
@@ -154,11 +154,19 @@ describe("stand-in server", () => {
     child.kill("SIGTERM");
     expect(await exited(child)).toBe(0);
 
-    const bad = spawn(process.execPath, [join(REPO, "dist/standin/main.js"), "--policy", join(dir, "missing.mjs")]);
-    let stderr = "";
-    bad.stderr.on("data", (d) => (stderr += d));
-    expect(await exited(bad)).toBe(2);
-    expect(stderr).toMatch(/^error: cannot load policy module .*missing\.mjs/);
-    expect(stderr).not.toMatch(/\n\s+at /);
+    const bad = sabuild(dir, ["standin", "--policy", "missing.mjs"]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/^error: cannot load policy module missing\.mjs/);
+    expect(bad.stderr).not.toMatch(/\n\s+at /);
+    expect(sabuild(dir, ["standin", "--port", "http"]).stderr).toBe("error: --port must be an integer from 0 to 65535\n");
+
+    // The same server as a sabuild command.
+    const viaCli = spawnSabuild(dir, ["standin", "--model", "teacher-x"]);
+    await waitFor(() => viaCli.output().includes("/v1\n"), 20_000, "the stand-in's URL");
+    const cliUrl = viaCli.output().split("\n")[0]!;
+    const models = (await (await fetch(`${cliUrl}/models`)).json()) as any;
+    expect(models.data.map((m: any) => m.id)).toEqual(["teacher-x"]);
+    viaCli.kill("SIGINT");
+    expect(await exited(viaCli)).toBe(0);
   });
 });

@@ -24,6 +24,7 @@ const COMMANDS: Record<string, { about: string; load: () => Promise<Command> }> 
   clean: { about: "remove the store, or the results of some targets", load: async () => (await import("./commands/clean.js")).cleanCommand },
   init: { about: "scaffold subagents.yaml from the agents and skills in a repo", load: async () => (await import("./commands/init.js")).initCommand },
   schema: { about: "print the JSON Schema of subagents.yaml", load: async () => (await import("./commands/schema.js")).schemaCommand },
+  standin: { about: "serve an OpenAI-compatible stand-in teacher (tests, offline examples)", load: async () => (await import("./commands/standin.js")).standinCommand },
 };
 
 function usage(): string {

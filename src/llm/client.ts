@@ -109,27 +109,28 @@ class OpenAiChatClient implements TeacherClient {
       this.meter.record(label, { usage: hit.usage, costUsd: 0, cached: true });
       return { ...resultOf(hit), costUsd: 0, cached: true, latencyMs: 0 };
     }
-    const reply = await this.semaphore.run(async () => {
+    const entry = await this.semaphore.run(async (): Promise<CachedReply> => {
       this.options.budget?.check();
-      return this.send(body, options.signal);
+      const reply = await this.send(body, options.signal);
+      const usageEstimated = reply.usage === undefined;
+      const usage = reply.usage ?? estimateUsage(body, reply.message);
+      const cost = costUsd(this.pricingFor(body.model, reply.model), usage.prompt_tokens, usage.completion_tokens);
+      // Charged before the slot is given back, so the next request sees this spend.
+      this.options.budget?.charge(usage, cost);
+      this.meter.record(label, { usage, costUsd: cost, cached: false, usageEstimated });
+      return {
+        version: 1,
+        message: reply.message,
+        finish_reason: reply.finish_reason,
+        usage,
+        usageEstimated,
+        model: reply.model ?? body.model,
+        costUsd: cost,
+        latencyMs: reply.latencyMs,
+      };
     });
-    const usageEstimated = reply.usage === undefined;
-    const usage = reply.usage ?? estimateUsage(body, reply.message);
-    const cost = costUsd(this.pricingFor(body.model, reply.model), usage.prompt_tokens, usage.completion_tokens);
-    const entry: CachedReply = {
-      version: 1,
-      message: reply.message,
-      finish_reason: reply.finish_reason,
-      usage,
-      usageEstimated,
-      model: reply.model ?? body.model,
-      costUsd: cost,
-      latencyMs: reply.latencyMs,
-    };
-    this.options.budget?.charge(usage, cost);
-    this.meter.record(label, { usage, costUsd: cost, cached: false, usageEstimated });
     await this.cache?.put(key, entry).catch((e: Error) => this.warn(`could not store a teacher reply in the cache: ${e.message}`));
-    return { ...resultOf(entry), costUsd: cost, cached: false, latencyMs: reply.latencyMs };
+    return { ...resultOf(entry), costUsd: entry.costUsd, cached: false, latencyMs: entry.latencyMs };
   }
 
   /** One call: waits for the rate limits, sends, retries what is worth retrying. */
@@ -168,9 +169,10 @@ class OpenAiChatClient implements TeacherClient {
 
   private classify(e: unknown): Failure {
     if (e instanceof APIConnectionError) {
-      const cause = (e.cause as (Error & { code?: string; cause?: Error & { code?: string } }) | undefined) ?? undefined;
-      const code = cause?.cause?.code ?? cause?.code;
-      return { retryable: true, message: `${e.message}${code ? ` (${code})` : cause?.message ? ` (${cause.message})` : ""}` };
+      // fetch wraps the system error (ECONNREFUSED, ENOTFOUND...) one or two levels down.
+      const cause = e.cause as (Error & { code?: unknown; cause?: Error & { code?: unknown } }) | undefined;
+      const code = [cause?.cause?.code, cause?.code].find((c): c is string => typeof c === "string");
+      return { retryable: true, message: `${e.message}${code ? ` (${code})` : ""}` };
     }
     if (e instanceof APIError && typeof e.status === "number") {
       const serverMessage = (e.error as { message?: unknown } | undefined)?.message;

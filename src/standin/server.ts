@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { ChatRequest } from "../llm/types.js";
 import { completionBody, completionChunks, FINGERPRINT, normalise, type StandinPolicy, type WireOptions } from "./reply.js";
@@ -50,6 +50,8 @@ export interface StandinStats {
   bodies: ChatRequest[];
   /** The Authorization header of each chat request (null when absent). */
   authorizations: (string | null)[];
+  /** All headers of each chat request. */
+  headers: IncomingHttpHeaders[];
 }
 
 export interface Standin {
@@ -68,7 +70,7 @@ export interface Standin {
  */
 export async function startStandin(options: StandinOptions): Promise<Standin> {
   const faults: Fault[] = (options.faults ?? []).map((f) => ({ ...f }));
-  const stats: StandinStats = { requests: 0, completed: 0, inFlight: 0, maxInFlight: 0, statuses: {}, arrivals: [], bodies: [], authorizations: [] };
+  const stats: StandinStats = { requests: 0, completed: 0, inFlight: 0, maxInFlight: 0, statuses: {}, arrivals: [], bodies: [], authorizations: [], headers: [] };
   const wire: WireOptions = { reasoningField: options.reasoningField ?? "reasoning_content", omitUsage: options.omitUsage ?? false };
   const models = options.models ?? ["standin"];
   let counter = 0;
@@ -83,6 +85,7 @@ export async function startStandin(options: StandinOptions): Promise<Standin> {
     stats.requests++;
     stats.arrivals.push(performance.now());
     stats.authorizations.push(req.headers.authorization ?? null);
+    stats.headers.push(req.headers);
     let body: ChatRequest;
     try {
       body = JSON.parse(await readBody(req)) as ChatRequest;
