@@ -19,6 +19,13 @@ export type RawTask = { prompt: string; id?: string; tags?: string[]; meta?: Rec
 
 const ID = /^[\w.-]{1,80}$/;
 
+/** What makes two tasks the same task: case, spacing and Unicode compatibility forms aside. */
+export function normalizeTaskText(text: string): string {
+  // NFKC leaves ASCII as it is, and its first call loads ICU data (~40 ms): skip it when it cannot matter.
+  const nfkc = /[^\x00-\x7f]/.test(text) ? text.normalize("NFKC") : text;
+  return nfkc.replace(/\s+/g, " ").trim().toLowerCase();
+}
+
 /**
  * Reads a JSONL task file: each non-blank line is a JSON string (the prompt) or an object with
  * `prompt` (alias `task`) and optional `id` and `tags`; other keys are kept as metadata.

@@ -7,14 +7,10 @@ import { err, ok } from "../result.js";
 import { generationParams, type GenerationParams } from "../tasks/params.js";
 import { workspaceListing } from "../tasks/workspace.js";
 import { configName } from "./config-name.js";
-import { countTaskEntries, readUserTasks, type SourcedTask, type Task } from "./task-files.js";
+import { countTaskEntries, normalizeTaskText, readUserTasks, type SourcedTask, type Task } from "./task-files.js";
 import type { Stage } from "./types.js";
 
-export function normalizeTaskText(text: string): string {
-  // NFKC leaves ASCII as it is, and its first call loads ICU data (~40 ms): skip it when it cannot matter.
-  const nfkc = /[^\x00-\x7f]/.test(text) ? text.normalize("NFKC") : text;
-  return nfkc.replace(/\s+/g, " ").trim().toLowerCase();
-}
+export { normalizeTaskText } from "./task-files.js";
 
 /**
  * Held out by a hash of the task text, not by position or a random draw: the split of a task
@@ -73,9 +69,6 @@ export function tasksStage(): Stage {
         ({ tasks: generated, summary: generation } = await teacherTasks(ctx, params, user, needed));
       } else if (user.length < t.count) {
         ctx.log(`warning: ${user.length} distinct tasks of tasks.count ${t.count}: duplicates do not count, but the teacher writes tasks only when fewer than ${t.count} are written`);
-      }
-      if (user.length === 0 && needed === 0) {
-        ctx.log(`warning: no tasks yet: ${t.from.length ? `write tasks into ${t.from.join(", ")} (one JSON task per line)` : "set tasks.from to a JSONL file"} or add tasks.seed`);
       }
       const tasks = [...user, ...generated];
       const train = tasks.filter((x) => !isHeldOut(x.prompt, t.holdout));

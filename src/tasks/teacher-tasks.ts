@@ -5,7 +5,7 @@ import type { SubagentSpec } from "../importers/types.js";
 import { sha256 } from "../key.js";
 import { Budget, builtinPricing, costUsd, createChatClient, teacherClientOptions, type TeacherClient } from "../llm/index.js";
 import { configName } from "../stages/config-name.js";
-import type { Task } from "../stages/task-files.js";
+import { normalizeTaskText, type Task } from "../stages/task-files.js";
 import type { RunContext } from "../stages/types.js";
 import { generateTasks } from "./generate.js";
 import type { GenerationParams } from "./params.js";
@@ -30,13 +30,15 @@ export async function teacherTasks(
   // The stage keeps its own budget rather than the client's: it charges replayed replies too.
   const budget = params.budget ? new Budget(params.budget, "tasks.budget") : undefined;
   const pricing = params.teacher.pricing ?? builtinPricing(params.teacher.model);
-  ctx.log(`${user.length} tasks written of tasks.count ${params.count}: asking ${client.model} at ${client.baseUrl} for ${needed} more`);
+  // The endpoint as configured: a resolved URL may carry what its template kept out of sight.
+  ctx.log(`${user.length} tasks written of tasks.count ${params.count}: asking ${client.model} at ${params.teacher.base_url} for ${needed} more`);
 
+  const context = contextFromSpec(spec, { files: params.workspace.files });
   const report = await generateTasks({
     client,
     teacher: params.teacher,
     settings: params,
-    context: contextFromSpec(spec, { files: params.workspace.files }),
+    context,
     needed,
     existing: user.map((t) => t.prompt),
     ...(budget ? { budget } : {}),
@@ -49,14 +51,14 @@ export async function teacherTasks(
   const taken = new Set(user.map((t) => t.id));
   const tasks: Task[] = [];
   for (const g of report.tasks) {
-    const id = `g-${sha256(g.prompt.normalize("NFKC").replace(/\s+/g, " ").trim().toLowerCase()).slice(0, 12)}`;
+    const id = `g-${sha256(normalizeTaskText(g.prompt)).slice(0, 12)}`;
     if (taken.has(id)) continue;
     taken.add(id);
     const topic = g.topic.length ? g.topic.join(" > ") : subagent.name;
     tasks.push({ id, prompt: g.prompt, tags: ["generated", `topic:${topic}`], origin: `generated:${topic}` });
   }
   if (report.stopped) ctx.log(`warning: ${report.stopped}: kept ${tasks.length} of the ${needed} tasks wanted from the teacher`);
-  const topics = report.topics.map((path) => topicLabel(contextFromSpec(spec, { files: [] }), path));
+  const topics = report.topics.map((path) => topicLabel(context, path));
   await writeFile(join(ctx.outDir, "topics.json"), `${JSON.stringify(topics, null, 2)}\n`);
   const { sent, cached } = report.requests;
   ctx.log(

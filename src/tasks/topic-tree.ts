@@ -6,8 +6,8 @@ import { words } from "./minhash.js";
  * Topic expansion as deepfabric does it: the root is the subagent's purpose, each node asks the
  * teacher for `degree` distinct subtopics, `depth` levels down. A full tree makes
  * 1 + degree + ... + degree^(depth-1) requests and has degree^depth leaves. Requests of a level
- * go out together; results are placed by position, so the tree does not depend on which reply
- * came back first.
+ * go out together (the client limits how many are in flight); results are placed by position,
+ * so the tree does not depend on which reply came back first.
  */
 
 /** Asks for the subtopics below a path ([] is the root). An error value is a malformed reply. */
@@ -33,24 +33,14 @@ export async function expandTopicTree(opts: {
   depth: number;
   degree: number;
   ask: AskSubtopics;
-  /** Runs one request; a concurrency limiter, or direct. */
-  schedule?: <T>(fn: () => Promise<T>) => Promise<T>;
 }): Promise<TopicTree> {
-  const schedule = opts.schedule ?? ((fn) => fn());
   const warnings: string[] = [];
   let frontier: TopicLeaf[] = [{ path: [], pos: [] }];
   const leaves: TopicLeaf[] = [];
   let requests = 0;
   let stopped: string | undefined;
   for (let level = 0; level < opts.depth && !stopped; level++) {
-    const settled = await Promise.allSettled(
-      frontier.map((node) =>
-        schedule(async () => {
-          requests++;
-          return opts.ask(node.path);
-        }),
-      ),
-    );
+    const settled = await Promise.allSettled(frontier.map((node) => opts.ask(node.path)));
     const next: TopicLeaf[] = [];
     settled.forEach((s, i) => {
       const node = frontier[i]!;
@@ -60,6 +50,7 @@ export async function expandTopicTree(opts: {
         leaves.push(node);
         return;
       }
+      requests++;
       if (!s.value.ok) {
         warnings.push(`topic "${label(node.path)}": could not read subtopics (${s.value.error}); kept as a leaf`);
         leaves.push(node);
