@@ -214,6 +214,10 @@ const USER_TASKS = [
  */
 function teacherPolicy(request: ChatRequest): StandinReply {
   const text = request.messages.at(-1)?.content ?? "";
+  if (text.includes("For each numbered task below")) {
+    const numbered = text.split("\n").filter((l) => /^\d+\. /.test(l));
+    return { content: JSON.stringify(numbered.map((l) => !l.includes("flaky"))) };
+  }
   const topics = /List (\d+) distinct subtopics of (?:the topic "([^"]+)"|the work)/.exec(text);
   if (topics) {
     const n = Number(topics[1]);
@@ -232,7 +236,7 @@ function teacherPolicy(request: ChatRequest): StandinReply {
   return { content: JSON.stringify(out) };
 }
 
-function project(opts: { count: number; holdout?: number; budget?: string; recipe?: string }): string {
+function project(opts: { count: number; holdout?: number; budget?: string; recipe?: string; scopeCheck?: boolean }): string {
   return makeProject({
     "subagents.yaml": [
       "version: 1",
@@ -254,7 +258,7 @@ function project(opts: { count: number; holdout?: number; budget?: string; recip
       "      from: tasks.jsonl",
       `      count: ${opts.count}`,
       `      holdout: ${opts.holdout ?? 0.3}`,
-      "      generate: {depth: 2, degree: 2, per_leaf: 3}",
+      `      generate: {depth: 2, degree: 2, per_leaf: 3${opts.scopeCheck ? ", scope_check: true" : ""}}`,
       ...(opts.budget ? [`      budget: ${opts.budget}`] : []),
       "",
     ].join("\n"),
@@ -381,6 +385,22 @@ describe("sabuild build with a teacher", () => {
     expect(await plan()).toBe("will-run");
     const explain = await cliJson<{ fields: { field: string; changed: boolean }[] }>(dir, ["explain", "tester:tasks"], env);
     expect(explain.fields.filter((f) => f.changed).map((f) => f.field)).toEqual(["params.generate.workspace.files"]);
+  });
+
+  it("asks the teacher to check the scope of its tasks when scope_check is on", async () => {
+    const dir = project({ count: 12, scopeCheck: true });
+    const before = standin.stats.requests;
+    const build = await cli(dir, ["build"], env);
+    expect(build.code, build.stderr).toBe(0);
+    const out = await outputs(dir, env);
+    const g = out.summary.generation!;
+    expect(out.summary.generated).toBe(9);
+    expect(g.rejected["out of scope (teacher)"]).toBeGreaterThanOrEqual(2);
+    expect(g.requests.sent).toBe(standin.stats.requests - before);
+    const scopeChecks = standin.stats.bodies.slice(before).filter((b) => JSON.stringify(b).includes("For each numbered task below"));
+    expect(scopeChecks.length).toBeGreaterThanOrEqual(3);
+    expect(scopeChecks.every((b) => b.temperature === 0)).toBe(true);
+    for (const t of [...out.train, ...out.heldout]) expect(t.prompt).not.toContain("flaky");
   });
 
   it("stops at the token budget and keeps what was generated", async () => {
