@@ -92,6 +92,8 @@ function makeSabuildProject() {
       "    tasks:",
       `      from: tasks/${name}.jsonl`,
       "      holdout: 0.1",
+      // All tasks are written here: the teacher is never asked (count defaults to 100).
+      `      count: ${TASKS_PER_SUBAGENT}`,
     );
     const tasks = Array.from({ length: TASKS_PER_SUBAGENT }, (_, t) => JSON.stringify({ id: `t${t}`, prompt: `subagent ${i} task ${t}: explain function f${t} of module ${i}` }));
     writeFileSync(join(dir, "tasks", `${name}.jsonl`), `${tasks.join("\n")}\n`);

@@ -18,10 +18,10 @@ describe("explain", () => {
     const changed = r.fields.filter((f) => f.changed).map((f) => f.field);
     expect(changed).toEqual(["files.tasks.jsonl", "params.holdout"]);
     expect(r.fields.find((f) => f.field === "params.holdout")).toMatchObject({ old: 0, now: 0.5 });
-    expect(r.fields.find((f) => f.field === "version")).toMatchObject({ changed: false, now: "1" });
+    expect(r.fields.find((f) => f.field === "version")).toMatchObject({ changed: false, now: "2" });
     const human = sabuild(dir, ["explain", "alpha:tasks"]);
     expect(human.stdout).toContain("≠ params.holdout: 0 -> 0.5");
-    expect(human.stdout).toContain("= version: 1");
+    expect(human.stdout).toContain("= version: 2");
   });
 });
 

@@ -63,7 +63,7 @@ describe("a valid config", () => {
       { prompt: "Review the diff in HEAD~1" },
       { prompt: "Check ${HOME} handling in install.sh", id: "home", tags: ["shell"] },
     ]);
-    expect(reviewer.tasks.generate).toEqual({ depth: 2, degree: 4, per_leaf: 5, dedup_threshold: 0.8 });
+    expect(reviewer.tasks.generate).toEqual({ depth: 2, degree: 4, per_leaf: 5, dedup_threshold: 0.8, scope_check: false });
     expect(reviewer.traces.output_contract.tag).toBe("final_answer");
     expect(reviewer.train.lora).toEqual({ r: 8, alpha: 32, dropout: 0.05, target_modules: "all-linear" });
     expect(reviewer.train.learning_rate).toBe(2e-4);

@@ -21,6 +21,8 @@ export function engineProject(opts: { tasks?: number; holdout?: number } = {}): 
       "    tasks:",
       "      from: tasks.jsonl",
       `      holdout: ${opts.holdout ?? 0}`,
+      // Never more than the file holds: these projects build without a teacher.
+      "      count: 1",
       "",
     ].join("\n"),
     "tasks.jsonl": taskLines(opts.tasks ?? 6),

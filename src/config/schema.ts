@@ -93,16 +93,20 @@ const tasks = z.strictObject({
     .default([])
     .describe("JSONL task files, relative to the project directory."),
   seed: z.array(seedTask).default([]),
-  count: positiveInt().default(100),
+  count: positiveInt().default(100).describe("Tasks wanted in total: the teacher writes those the user did not."),
   holdout: between(0, 0.9).default(0.1).describe("Fraction of tasks kept out of training for eval."),
   generate: z
     .strictObject({
       depth: positiveInt().default(2),
       degree: positiveInt().default(4),
       per_leaf: positiveInt().default(5),
-      dedup_threshold: between(0, 1).default(0.8),
+      dedup_threshold: between(0, 1)
+        .default(0.8)
+        .describe("Estimated Jaccard similarity (MinHash over word bigrams) at which a task counts as a near-duplicate."),
+      scope_check: z.boolean().default(false).describe("Also ask the teacher whether each generated task is in the subagent's scope."),
     })
-    .prefault({}),
+    .prefault({})
+    .describe("Teacher-written tasks, when fewer than count are written by hand."),
   budget: budget.optional(),
 });
 

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Problem } from "../errors.js";
@@ -18,12 +19,24 @@ export type RawTask = { prompt: string; id?: string; tags?: string[]; meta?: Rec
 
 const ID = /^[\w.-]{1,80}$/;
 
+/** What makes two tasks the same task: case, spacing and Unicode compatibility forms aside. */
+export function normalizeTaskText(text: string): string {
+  // NFKC leaves ASCII as it is, and its first call loads ICU data (~40 ms): skip it when it cannot matter.
+  const nfkc = /[^\x00-\x7f]/.test(text) ? text.normalize("NFKC") : text;
+  return nfkc.replace(/\s+/g, " ").trim().toLowerCase();
+}
+
 /**
  * Reads a JSONL task file: each non-blank line is a JSON string (the prompt) or an object with
  * `prompt` (alias `task`) and optional `id` and `tags`; other keys are kept as metadata.
  */
 export async function readTaskFile(root: string, rel: string): Promise<Result<(RawTask & { origin: string })[], Problem[]>> {
-  const text = await readFile(join(root, rel), "utf8");
+  let text: string;
+  try {
+    text = await readFile(join(root, rel), "utf8");
+  } catch (e) {
+    return err([{ file: rel, line: 0, column: 0, keyPath: [], message: `cannot read the task file: ${(e as Error).message}`, hint: "tasks.from names JSONL files, relative to the project directory" }]);
+  }
   const tasks: (RawTask & { origin: string })[] = [];
   const problems: Problem[] = [];
   text.split(/\r?\n/).forEach((line, i) => {
@@ -58,4 +71,55 @@ export function toRawTask(value: unknown): RawTask | string {
     ...(tags !== undefined ? { tags: tags as string[] } : {}),
     ...(Object.keys(meta).length ? { meta } : {}),
   };
+}
+
+export type SourcedTask = RawTask & { origin: string };
+
+/** The user's tasks of a subagent: its task files, then its inline seeds, in order. */
+export async function readUserTasks(
+  root: string,
+  configFile: string,
+  subagent: { name: string; tasks: { from: string[]; seed: unknown[] } },
+): Promise<{ raw: SourcedTask[]; problems: Problem[] }> {
+  const problems: Problem[] = [];
+  const raw: SourcedTask[] = [];
+  for (const rel of subagent.tasks.from) {
+    const read = await readTaskFile(root, rel);
+    if (read.ok) raw.push(...read.value);
+    else problems.push(...read.error);
+  }
+  subagent.tasks.seed.forEach((s, i) => {
+    const parsed = toRawTask(s);
+    const keyPath = ["subagents", subagent.name, "tasks", "seed", i];
+    if (typeof parsed === "string") problems.push({ file: configFile, line: 0, column: 0, keyPath, message: parsed });
+    else raw.push({ ...parsed, origin: `seed[${i}]` });
+  });
+  return { raw, problems };
+}
+
+/**
+ * How many tasks the user wrote: non-blank lines of the task files plus inline seeds. It decides
+ * whether the teacher is needed, and so what goes into the key, on every plan: counted on the
+ * bytes, without decoding or parsing, so the no-op path stays as fast as the stat cache makes it.
+ */
+export function countTaskEntries(root: string, subagent: { tasks: { from: string[]; seed: unknown[] } }): number {
+  let entries = subagent.tasks.seed.length;
+  for (const rel of subagent.tasks.from) {
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(join(root, rel));
+    } catch {
+      continue;
+    }
+    let blank = true;
+    for (let i = 0; i < bytes.length; i++) {
+      const b = bytes[i];
+      if (b === 10) {
+        if (!blank) entries++;
+        blank = true;
+      } else if (b !== 32 && b !== 9 && b !== 13) blank = false;
+    }
+    if (!blank) entries++;
+  }
+  return entries;
 }

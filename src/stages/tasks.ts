@@ -4,13 +4,13 @@ import { join } from "node:path";
 import { UserInputError, type Problem } from "../errors.js";
 import { sha256, type Json } from "../key.js";
 import { err, ok } from "../result.js";
+import { generationParams, type GenerationParams } from "../tasks/params.js";
+import { workspaceListing } from "../tasks/workspace.js";
 import { configName } from "./config-name.js";
-import { readTaskFile, toRawTask, type RawTask, type Task } from "./task-files.js";
+import { countTaskEntries, normalizeTaskText, readUserTasks, type SourcedTask, type Task } from "./task-files.js";
 import type { Stage } from "./types.js";
 
-export function normalizeTaskText(text: string): string {
-  return text.normalize("NFKC").replace(/\s+/g, " ").trim().toLowerCase();
-}
+export { normalizeTaskText } from "./task-files.js";
 
 /**
  * Held out by a hash of the task text, not by position or a random draw: the split of a task
@@ -20,20 +20,21 @@ export function isHeldOut(text: string, fraction: number): boolean {
   return parseInt(sha256(`holdout:${normalizeTaskText(text)}`).slice(0, 8), 16) / 0x1_0000_0000 < fraction;
 }
 
-function fromList(from: string | string[] | undefined): string[] {
-  return from === undefined ? [] : Array.isArray(from) ? from : [from];
-}
-
-/** User-written tasks (task files and inline seeds), deduplicated and split into train and held-out. */
+/**
+ * The subagent's tasks: the user's (task files and inline seeds) first, then, when they are
+ * fewer than `tasks.count`, as many teacher-written ones as are missing; deduplicated and split
+ * into train and held-out. With enough user tasks the teacher is never asked, its settings stay
+ * out of the key and no API key is needed.
+ */
 export function tasksStage(): Stage {
   return {
     kind: "tasks",
-    version: "1",
+    version: "2",
     deps: ["import"],
     async inputs({ project, subagent }) {
       const t = subagent.tasks;
       const missing: Problem[] = [];
-      fromList(t.from).forEach((rel, i) => {
+      t.from.forEach((rel, i) => {
         if (!existsSync(join(project.root, rel))) {
           missing.push({
             file: configName(project),
@@ -46,42 +47,52 @@ export function tasksStage(): Stage {
         }
       });
       if (missing.length) return err(missing);
-      return ok({ params: { from: fromList(t.from), seed: t.seed as Json, holdout: t.holdout }, files: fromList(t.from) });
+      const params: Record<string, Json> = { from: t.from, seed: t.seed as Json, holdout: t.holdout };
+      // The teacher's settings join the key only when it is needed.
+      if (countTaskEntries(project.root, subagent) < t.count) params.generate = generationParams(subagent, await workspaceListing(project, subagent)) as unknown as Json;
+      return ok({ params, files: t.from });
     },
     async run(ctx) {
       const t = ctx.subagent.tasks;
-      const problems: Problem[] = [];
-      const raw: (RawTask & { origin: string })[] = [];
-      for (const rel of fromList(t.from)) {
-        const read = await readTaskFile(ctx.project.root, rel);
-        if (read.ok) raw.push(...read.value);
-        else problems.push(...read.error);
-      }
-      t.seed.forEach((s, i) => {
-        const parsed = toRawTask(s);
-        const keyPath = ["subagents", ctx.subagent.name, "tasks", "seed", i];
-        if (typeof parsed === "string") problems.push({ file: configName(ctx.project), line: 0, column: 0, keyPath, message: parsed });
-        else raw.push({ ...parsed, origin: `seed[${i}]` });
-      });
-      const { tasks, duplicates } = dedupe(raw, problems);
+      const { raw, problems } = await readUserTasks(ctx.project.root, configName(ctx.project), ctx.subagent);
+      const { tasks: user, duplicates } = dedupe(raw, problems);
       if (problems.length) throw new UserInputError(`invalid tasks for ${ctx.subagent.name}`, problems);
-      if (tasks.length === 0) {
-        const files = fromList(t.from);
-        ctx.log(`warning: no tasks yet: ${files.length ? `write tasks into ${files.join(", ")} (one JSON task per line)` : "set tasks.from to a JSONL file"} or add tasks.seed`);
+      // Whether to generate follows the entries the user wrote (as the key does); how many, the
+      // distinct tasks among them.
+      const needed = countTaskEntries(ctx.project.root, ctx.subagent) < t.count ? t.count - user.length : 0;
+      let generated: Task[] = [];
+      let generation: Record<string, unknown> | null = null;
+      if (needed > 0) {
+        // Loaded on demand: the teacher client (and the OpenAI SDK) only when tasks are generated.
+        const { teacherTasks } = await import("../tasks/teacher-tasks.js");
+        const params: GenerationParams = generationParams(ctx.subagent, await workspaceListing(ctx.project, ctx.subagent));
+        ({ tasks: generated, summary: generation } = await teacherTasks(ctx, params, user, needed));
+      } else if (user.length < t.count) {
+        ctx.log(`warning: ${user.length} distinct tasks of tasks.count ${t.count}: duplicates do not count, but the teacher writes tasks only when fewer than ${t.count} are written`);
       }
+      const tasks = [...user, ...generated];
       const train = tasks.filter((x) => !isHeldOut(x.prompt, t.holdout));
       const heldout = tasks.filter((x) => isHeldOut(x.prompt, t.holdout));
       const jsonl = (xs: Task[]): string => xs.map((x) => JSON.stringify(x)).join("\n") + (xs.length ? "\n" : "");
       await writeFile(join(ctx.outDir, "tasks.jsonl"), jsonl(train));
       await writeFile(join(ctx.outDir, "heldout.jsonl"), jsonl(heldout));
-      const summary = { total: tasks.length, train: train.length, heldout: heldout.length, duplicates_dropped: duplicates };
+      const summary = {
+        total: tasks.length,
+        train: train.length,
+        heldout: heldout.length,
+        duplicates_dropped: duplicates,
+        user: user.length,
+        generated: generated.length,
+        generation,
+      };
       await writeFile(join(ctx.outDir, "summary.json"), `${JSON.stringify(summary, null, 2)}\n`);
-      ctx.log(`${tasks.length} tasks (${train.length} train, ${heldout.length} held out, ${duplicates} duplicates dropped)`);
+      const from = generation ? ` (${user.length} yours, ${generated.length} generated)` : "";
+      ctx.log(`${tasks.length} tasks${from}: ${train.length} train, ${heldout.length} held out, ${duplicates} duplicates dropped`);
     },
   };
 }
 
-function dedupe(raw: (RawTask & { origin: string })[], problems: Problem[]): { tasks: Task[]; duplicates: number } {
+function dedupe(raw: SourcedTask[], problems: Problem[]): { tasks: Task[]; duplicates: number } {
   const byText = new Set<string>();
   const byId = new Map<string, string>();
   const tasks: Task[] = [];
