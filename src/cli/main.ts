@@ -23,6 +23,8 @@ const COMMANDS: Record<string, { about: string; load: () => Promise<Command> }> 
   gc: { about: "delete store entries that sabuild.lock and recent builds do not reference", load: async () => (await import("./commands/gc.js")).gcCommand },
   clean: { about: "remove the store, or the results of some targets", load: async () => (await import("./commands/clean.js")).cleanCommand },
   init: { about: "scaffold subagents.yaml from the agents and skills in a repo", load: async () => (await import("./commands/init.js")).initCommand },
+  report: { about: "write each subagent's report page (HTML) and CI summary (markdown)", load: async () => (await import("./commands/report.js")).reportCommand },
+  serve: { about: "OpenAI-compatible gateway to the distilled subagents (or --mcp: an MCP server)", load: async () => (await import("./commands/serve.js")).serveCommand },
   schema: { about: "print the JSON Schema of subagents.yaml", load: async () => (await import("./commands/schema.js")).schemaCommand },
   standin: { about: "serve an OpenAI-compatible stand-in teacher (tests, offline examples)", load: async () => (await import("./commands/standin.js")).standinCommand },
 };

@@ -27,7 +27,7 @@ export function teacherFiles(teacher: TeacherSettings): string[] {
 const standins = new Map<string, Promise<Standin>>();
 
 /** One stand-in server per policy module and process, shared by every stage that asks. */
-async function standinFor(project: ProjectConfig, rel: string): Promise<Standin> {
+export async function standinFor(project: ProjectConfig, rel: string): Promise<Standin> {
   const path = resolve(project.root, rel);
   let s = standins.get(path);
   if (!s) {

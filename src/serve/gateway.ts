@@ -14,6 +14,8 @@ export interface StudentRoute {
   timeoutMs: number;
   /** The output contract's tag; a final reply without it is a contract break. */
   contractTag: string;
+  /** This subagent's own teacher for fallback (default: the gateway's teacher). */
+  teacher?: TeacherRoute;
 }
 
 /** The large model: the fallback for students and the pass-through for other model names. */
@@ -153,8 +155,10 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const fallbackOn = new Set(options.fallbackOn ?? ["error", "timeout", "contract"]);
   const teacher = options.teacher;
 
-  const teacherCost = (u: { prompt: number; completion: number }): number =>
-    teacher?.pricing ? (u.prompt * teacher.pricing.input_per_mtok + u.completion * teacher.pricing.output_per_mtok) / 1e6 : 0;
+  const teacherCost = (route: StudentRoute, u: { prompt: number; completion: number }): number => {
+    const pricing = (route.teacher ?? teacher)?.pricing;
+    return pricing ? (u.prompt * pricing.input_per_mtok + u.completion * pricing.output_per_mtok) / 1e6 : 0;
+  };
 
   async function handleStudent(route: StudentRoute, body: Json, res: ServerResponse, started: number): Promise<void> {
     const wantsStream = body.stream === true;
@@ -175,7 +179,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         const u = usageOf(reply);
         metrics.tokens.inc({ route: route.name, answered_by: "student", kind: "prompt" }, u.prompt);
         metrics.tokens.inc({ route: route.name, answered_by: "student", kind: "completion" }, u.completion);
-        metrics.saved.inc({ route: route.name }, teacherCost(u));
+        metrics.saved.inc({ route: route.name }, teacherCost(route, u));
         const out = { ...reply, model: `subagent/${route.name}`, sabuild: { answered_by: "student", route: route.name } };
         finish(res, out, wantsStream, "student", route.name, started);
         return;
@@ -192,6 +196,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       }
     }
     metrics.fallbacks.inc({ route: route.name, reason: reason! });
+    const teacher = route.teacher ?? options.teacher;
     if (!teacher) {
       metrics.requests.inc({ route: route.name, answered_by: "none" });
       openAiError(res, 502, `the student for ${route.name} failed (${detail}) and no teacher is configured for fallback`, "upstream_error");
@@ -290,10 +295,16 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   return {
     url: `http://${options.host ?? "127.0.0.1"}:${addr.port}`,
     metrics,
+    // Graceful: no new connections, requests in flight finish (cut off after 10 s).
     close: () =>
       new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
+        const force = setTimeout(() => server.closeAllConnections(), 10_000);
+        force.unref();
+        server.close(() => {
+          clearTimeout(force);
+          resolve();
+        });
+        server.closeIdleConnections();
       }),
   };
 }

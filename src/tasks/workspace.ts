@@ -26,8 +26,6 @@ const SKIPPED = new Set([".git", "node_modules", "__pycache__", ".venv", "venv",
 const PACKAGE_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
 export async function workspaceListing(project: ProjectConfig, subagent: ResolvedSubagent): Promise<WorkspaceListing> {
-  const own = subagent.sandbox.workspace;
-  if (own) return { source: own, files: await listFiles(join(project.root, own)) };
   // The recipe as the sandbox stage finds it: the project's recipes/ first, then sabuild's own.
   const recipe = subagent.sandbox.recipe;
   for (const [root, label] of [[project.root, "project"], [PACKAGE_ROOT, "sabuild"]] as const) {

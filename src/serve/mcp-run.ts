@@ -1,0 +1,104 @@
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
+import type { ResolvedSubagent } from "../config/index.js";
+import { selectNodes } from "../graph.js";
+import type { SubagentSpec } from "../importers/types.js";
+import { createChatClient } from "../llm/client.js";
+import { planNodes } from "../plan.js";
+import type { Session } from "../project.js";
+import { ensureImage, openSandbox, projectLabels } from "../sandbox/index.js";
+import type { SandboxImage } from "../sandbox/types.js";
+import { installSkill, instructionsOf } from "../stages/traces.js";
+import { runToolCall, toolsNamed, toOpenAiTools } from "../tools/index.js";
+import type { ImportedTools } from "../tools/types.js";
+import { rollout } from "../traces/rollout.js";
+import type { Trace } from "../traces/types.js";
+import type { StudentRoute } from "./gateway.js";
+import { serveMcp, type McpSubagent } from "./mcp.js";
+
+async function outputDir(session: Session, id: string): Promise<string> {
+  const { selected } = selectNodes(session.nodes, [id]);
+  const { evals } = await planNodes(session.env, selected);
+  const e = evals.get(id);
+  if (!e || !("hit" in e) || !e.hit) throw new Error(`${id} has no output for its current inputs: run \`sabuild build ${id}\``);
+  return session.store.cas.materialize(e.hit.output);
+}
+
+/**
+ * Runs the MCP server on stdio until the client goes away: each subagent is a tool whose call
+ * runs the student's agent loop in a fresh sandbox; when the student does not finish with its
+ * contract held, the subagent's teacher runs the same loop instead.
+ */
+export async function runMcp(session: Session, subagents: ResolvedSubagent[], routes: StudentRoute[], log: (line: string) => void): Promise<void> {
+  const tools: McpSubagent[] = [];
+  for (const s of subagents) {
+    const route = routes.find((r) => r.name === s.name)!;
+    const importDir = await outputDir(session, `${s.name}:import`);
+    const spec = JSON.parse(await readFile(join(importDir, "spec.json"), "utf8")) as SubagentSpec;
+    const imported = JSON.parse(await readFile(join(importDir, "tools.json"), "utf8")) as ImportedTools;
+    const agentTools = toolsNamed(imported.resolved);
+    const recorded = JSON.parse(await readFile(join(await outputDir(session, `${s.name}:sandbox`), "image.json"), "utf8")) as SandboxImage;
+    let image: Promise<SandboxImage> | undefined;
+    const loop = async (prompt: string, signal: AbortSignal, who: "student" | "teacher"): Promise<Trace> => {
+      const img = await (image ??= ensureImage(recorded, { projectRoot: session.project.root, log }));
+      const t = route.teacher;
+      const client =
+        who === "student"
+          ? createChatClient({ baseUrl: route.baseUrl, apiKey: "", model: route.model, temperature: 0, max_tokens: s.eval.max_tokens, cache: false, timeoutMs: route.timeoutMs, retry: { maxRetries: 1 }, warn: log })
+          : createChatClient({ baseUrl: t!.baseUrl, apiKey: t!.apiKey ?? "", ...(t!.headers ? { headers: t!.headers } : {}), model: t!.model, cache: false, timeoutMs: t!.timeoutMs, warn: log });
+      return rollout({
+        subagent: s.name,
+        task: { id: "mcp", prompt, tags: [] },
+        sample: 0,
+        instructions: instructionsOf(spec),
+        contractTag: s.traces.output_contract.tag,
+        maxTurns: s.traces.max_turns,
+        client,
+        model: { name: who === "student" ? `subagent/${s.name}` : t!.model, base_url: who === "student" ? "llama-server" : t!.baseUrl, role: who },
+        sampling: who === "student" ? { temperature: 0, max_tokens: s.eval.max_tokens } : {},
+        tools: agentTools,
+        toolDefs: toOpenAiTools(agentTools),
+        runTool: (name, args, ctx) => runToolCall(agentTools, name, args, ctx),
+        openSandbox: async () => {
+          const session2 = await openSandbox(img, { labels: projectLabels(session.project.root), signal });
+          await installSkill(session2, session.project, spec);
+          return session2;
+        },
+        image: img,
+        signal,
+      });
+    };
+    tools.push({
+      name: s.name,
+      description: spec.description,
+      async run(prompt, signal) {
+        let trace: Trace | undefined;
+        let studentError = "";
+        try {
+          trace = await loop(prompt, signal, "student");
+        } catch (e) {
+          studentError = (e as Error).message;
+        }
+        if ((!trace || trace.status !== "completed") && route.teacher) {
+          log(`${s.name}: the student ${trace ? `ended with ${trace.status}` : `failed (${studentError})`}: falling back to the teacher`);
+          trace = await loop(prompt, signal, "teacher");
+          return { answer: trace.final_answer ?? trace.messages.at(-1)?.content ?? "", answeredBy: "teacher", status: trace.status, turns: trace.turns, toolCalls: trace.tool_calls };
+        }
+        if (!trace) throw new Error(studentError);
+        return { answer: trace.final_answer ?? trace.messages.at(-1)?.content ?? "", answeredBy: "student", status: trace.status, turns: trace.turns, toolCalls: trace.tool_calls };
+      },
+    });
+  }
+  const transport = new StdioServerTransport();
+  const closed = new Promise<void>((resolve) => {
+    transport.onclose = () => resolve();
+    process.stdin.once("end", () => resolve());
+    process.once("SIGINT", () => resolve());
+    process.once("SIGTERM", () => resolve());
+  });
+  const server = await serveMcp(tools, transport);
+  log(`MCP server on stdio: ${tools.map((t) => t.name).join(", ")}`);
+  await closed;
+  await server.close().catch(() => undefined);
+}
