@@ -71,7 +71,8 @@ sabuild_ensure_docker() {
   local base="${SABUILD_BASE_IMAGE:-debian:bookworm-slim}" root
   local can_apt=0
   [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && can_apt=1
-  if ! command -v docker >/dev/null 2>&1; then
+  # A docker client alone (some images ship one) cannot start an engine: install the engine too.
+  if ! command -v docker >/dev/null 2>&1 || { ! docker info >/dev/null 2>&1 && ! command -v dockerd >/dev/null 2>&1 && [ -z "${DOCKER_HOST:-}" ]; }; then
     if [ "$can_apt" = 1 ]; then
       sabuild_say "installing docker.io for the sandbox tests"
       sabuild_apt_install docker.io || { sabuild_say "could not install docker.io; the sandbox tests will say so"; return 0; }
@@ -108,9 +109,21 @@ sabuild_ensure_docker() {
   rm -rf "$root"
 }
 
+# The report page is tested in headless Chromium (Debian's package; playwright-core drives it).
+sabuild_ensure_chromium() {
+  [ -x /usr/bin/chromium ] && return 0
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    sabuild_say "installing chromium for the report page tests"
+    sabuild_apt_install chromium || sabuild_say "could not install chromium; the report page tests will say so"
+  else
+    sabuild_say "chromium is missing: install it (apt-get install chromium); the report page tests need it"
+  fi
+}
+
 sabuild_ensure_test_tools() {
   sabuild_ensure_nginx
   sabuild_ensure_docker
+  sabuild_ensure_chromium
 }
 
 sabuild_bootstrap() {
