@@ -38,8 +38,8 @@ def trained(tiny_model, tmp_path_factory):
         "output_dir": str(tmp / "adapter"),
         "lora": {"r": 8, "alpha": 16, "dropout": 0.0, "target_modules": "all-linear"},
         "epochs": 100,
-        "max_steps": 5,
-        "learning_rate": 5e-2,
+        "max_steps": 6,
+        "learning_rate": 2e-2,
         "batch_size": 3,
         "grad_accum": 1,
         "max_length": 256,
@@ -61,10 +61,10 @@ def test_stdout_is_only_parseable_progress_lines(trained):
     kinds = [e["event"] for e in evs]
     assert kinds[0] == "start" and kinds[-1] == "done"
     progress = [e for e in evs if e["event"] == "progress"]
-    assert [p["step"] for p in progress] == [1, 2, 3, 4, 5]
+    assert [p["step"] for p in progress] == [1, 2, 3, 4, 5, 6]
     for p in progress:
         assert set(p) == {"event", "step", "total", "loss", "learning_rate", "tokens_per_s", "eta_s"}
-        assert p["total"] == 5 and isinstance(p["loss"], float) and p["tokens_per_s"] > 0
+        assert p["total"] == 6 and isinstance(p["loss"], float) and p["tokens_per_s"] > 0
     assert progress[-1]["eta_s"] == 0
     # Library logs went to stderr.
     assert "train_runtime" in proc.stderr
@@ -74,7 +74,7 @@ def test_loss_goes_down_when_overfitting(trained):
     tmp, _ = trained
     m = json.loads((tmp / "adapter/metrics.json").read_text())
     losses = [p["loss"] for p in m["loss_curve"]]
-    assert len(losses) == 5
+    assert len(losses) == 6
     assert losses[-1] < losses[0] - 0.3, losses
     assert m["val_loss"] is not None and m["val_loss"] < losses[0]
 
@@ -86,7 +86,7 @@ def test_metrics_count_rows_tokens_and_versions(trained):
     assert m["rows"]["validation"]["used"] == 1
     t = m["tokens"]["train_per_epoch"]
     assert 0 < t["assistant"] < t["total"]
-    assert m["tokens"]["seen"] == 5 * t["total"]  # one batch of every row per step, no padding counted
+    assert m["tokens"]["seen"] == 6 * t["total"]  # one batch of every row per step, no padding counted
     assert m["throughput"]["tokens_per_s"] > 0
     assert m["memory"]["cpu_rss_bytes"] > 0 and m["memory"]["cuda_max_allocated_bytes"] is None
     assert m["mfu"]["value"] is None and m["device"] == "cpu"
