@@ -85,7 +85,7 @@ describe("the trainer venv", () => {
     await expect(ensureVenv({ dir, requirements })).rejects.toThrow(/pip install[\s\S]*failed[\s\S]*hint:[\s\S]*PIP_RETRIES=0 \/tmp\/v\/bin\/pip install -r/);
     expect(readdirSync(root)).toEqual(["requirements.txt"]);
     expect(readVenv(dir, requirements)).toBeUndefined();
-  });
+  }, 180_000);
 
   it("is created once, reused while the requirements are unchanged, and replaced when they change", async () => {
     const root = tempDir("sabuild-venv-");
