@@ -1,11 +1,11 @@
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { trainContainerSpec } from "../src/toolchain/trainer-container.js";
 import { ensureVenv, readVenv, type Venv } from "../src/toolchain/venv.js";
-import { makeProject, REPO, sabuild, sabuildJson, tempDir } from "./helpers.js";
+import { exited, makeProject, REPO, sabuild, sabuildJson, spawnSabuild, tempDir, waitFor } from "./helpers.js";
 
 type Stages = { stages: { id: string; status: string; reasons: { type: string; path?: string; old?: unknown; new?: unknown }[] }[] };
 const stage = (r: Stages, id: string) => r.stages.find((s) => s.id === id)!;
@@ -43,6 +43,20 @@ export default () => [{
   },
 }];
 `;
+
+/** Trainer processes running in a project directory (their working directory). */
+function trainerPids(dir: string): number[] {
+  return readdirSync("/proc")
+    .filter((p) => /^\d+$/.test(p))
+    .filter((p) => {
+      try {
+        return readFileSync(`/proc/${p}/cmdline`, "utf8").includes("trainer.sft") && readlinkSync(`/proc/${p}/cwd`) === dir;
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
 
 function trainProject(): string {
   return makeProject({
@@ -199,6 +213,20 @@ describe("the train stage", () => {
     expect(json.stages.filter((s) => !["up-to-date", "unavailable"].includes(s.status))).toEqual([]);
     expect(build.stderr).toContain("alpha:train built");
     expect(build.stderr).not.toContain("alpha:dataset built");
+  }, 600_000);
+
+  it("ends the trainer when the build is interrupted", async () => {
+    const cfg = join(dir, "subagents.yaml");
+    writeFileSync(cfg, readFileSync(cfg, "utf8").replace("learning_rate: 0.04", "learning_rate: 0.02"));
+    const child = spawnSabuild(dir, ["build", "--verbose"], env);
+    await waitFor(() => child.output().includes("alpha:train | training on"), 300_000, "training to start");
+    const pids = trainerPids(dir);
+    expect(pids).toHaveLength(1);
+    child.kill("SIGINT");
+    await exited(child);
+    expect(child.output()).toContain("alpha:train cancelled");
+    expect(trainerPids(dir)).toEqual([]);
+    expect(readdirSync(tmpdir()).filter((f) => f.startsWith("sabuild-train-"))).toEqual([]);
   }, 600_000);
 
   it("points at base_model when it is neither a directory nor a model id", () => {
