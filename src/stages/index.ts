@@ -5,6 +5,7 @@ import { reportStage } from "./report.js";
 import { sandboxStage } from "./sandbox.js";
 import { tasksStage } from "./tasks.js";
 import { tracesStage } from "./traces.js";
+import { trainStage } from "./train.js";
 import type { Stage, StageKind } from "./types.js";
 import { unavailableStage } from "./unavailable.js";
 
@@ -19,7 +20,7 @@ export function builtinStages(): Stage[] {
     tasksStage(),
     tracesStage(),
     unavailableStage("dataset", ["import", "traces"], "comes with the training work"),
-    unavailableStage("train", ["dataset"], "LoRA training comes with the training work"),
+    trainStage(),
     exportStage(),
     evalStage(),
     reportStage(),
