@@ -9,7 +9,8 @@ import { makeProject, REPO, sabuild, sabuildJson, tempDir } from "./helpers.js";
 // machine sets up llama.cpp from Debian sid (a 2 MB download, and the image: a few minutes);
 // later runs reuse both (user cache dir, Docker engine).
 
-const PYTHON = process.env.SABUILD_PYTHON ?? (existsSync("/work/venv/bin/python") ? "/work/venv/bin/python" : "python3");
+// The trainer venv the global setup made (vitest.config.ts sets SABUILD_VENV).
+const PYTHON = process.env.SABUILD_PYTHON ?? join(process.env.SABUILD_VENV!, "bin/python");
 const ENV = { SABUILD_PYTHON: PYTHON, HF_HUB_OFFLINE: "1" };
 const SLOW = 15 * 60_000;
 

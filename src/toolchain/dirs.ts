@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
+import { venvDir } from "./venv.js";
 
 /** The installed sabuild package (dist/toolchain/ -> ../..): it holds trainer/. */
 export const PACKAGE_ROOT = join(import.meta.dirname, "..", "..");
@@ -22,7 +23,7 @@ export function userCacheDir(): string {
  */
 export function trainerPython(projectRoot: string): string {
   if (process.env.SABUILD_PYTHON) return process.env.SABUILD_PYTHON;
-  const venv = join(projectRoot, ".sabuild", "venv", "bin", "python");
+  const venv = join(venvDir(projectRoot), "bin", "python");
   return existsSync(venv) ? venv : "python3";
 }
 
