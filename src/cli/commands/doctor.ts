@@ -87,7 +87,17 @@ export async function runChecks(project: ProjectConfig): Promise<Check[]> {
     }
   }
 
-  const missingEnv = project.envRefs.filter((v) => process.env[v] === undefined);
+  // Variables a stand-in teacher's unused endpoint settings name do not matter.
+  const refs = new Set<string>();
+  const collect = (text: string | undefined): void => {
+    for (const m of (text ?? "").matchAll(/\$\{(\w+)\}/g)) refs.add(m[1]!);
+  };
+  for (const s of project.subagents) {
+    if (!s.teacher.standin) [s.teacher.base_url, s.teacher.api_key, ...Object.values(s.teacher.headers ?? {})].forEach(collect);
+    if (s.eval.judge && !(s.teacher.standin && s.eval.judge.base_url === s.teacher.base_url)) [s.eval.judge.base_url, s.eval.judge.api_key].forEach(collect);
+  }
+  if (project.remoteCache) [project.remoteCache.url, project.remoteCache.hmac_key, ...Object.values(project.remoteCache.headers)].forEach(collect);
+  const missingEnv = [...refs].filter((v) => process.env[v] === undefined).sort();
   const standins = project.subagents.filter((s) => s.teacher.standin).map((s) => s.name);
   if (standins.length) checks.push({ name: "teacher", status: "warning", detail: `${standins.join(", ")} use a scripted stand-in teacher (teacher.standin), not a model` });
   if (missingEnv.length) checks.push({ name: "environment", status: "warning", detail: `not set: ${missingEnv.join(", ")} (subagents.yaml refers to them)`, fix: `export ${missingEnv[0]}=...` });
