@@ -114,6 +114,7 @@ const dataset = z.strictObject({
   validation: between(0, 0.9).default(0.05),
   judge_threshold: between(0, 1).optional(),
   max_repeated_tool_calls: positiveInt().default(3),
+  keep_reasoning: z.boolean().default(false).describe("Keep the teacher's reasoning in assistant turns (as reasoning_content)."),
 });
 
 const train = z.strictObject({

@@ -1,3 +1,4 @@
+import { datasetStage } from "./dataset.js";
 import { importStage } from "./import.js";
 import { tasksStage } from "./tasks.js";
 import type { Stage, StageKind } from "./types.js";
@@ -13,7 +14,7 @@ export function builtinStages(): Stage[] {
     unavailableStage("sandbox", ["import"], "Docker sandboxes come with the rollouts work"),
     tasksStage(),
     unavailableStage("traces", ["import", "sandbox", "tasks"], "teacher rollouts come with the rollouts work"),
-    unavailableStage("dataset", ["import", "traces"], "comes with the training work"),
+    datasetStage(),
     unavailableStage("train", ["dataset"], "LoRA training comes with the training work"),
     unavailableStage("export", ["train"], "GGUF export comes with the training work"),
     unavailableStage("eval", ["import", "sandbox", "tasks", "export"], "comes with the eval and serving work"),
