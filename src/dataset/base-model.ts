@@ -1,8 +1,10 @@
 import { createHash } from "node:crypto";
-import { createReadStream, existsSync, statSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { readdir } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
 import { err, ok, type Result } from "../result.js";
+import { StatCache } from "../store/stat-cache.js";
 
 /** The base model as the dataset sees it: a local directory or a Hugging Face id. */
 export type BaseModelRef =
@@ -26,21 +28,14 @@ export async function resolveBaseModel(root: string, value: string): Promise<Res
     if (!names.some((n) => n.startsWith("tokenizer") || n === "vocab.json" || n === "spiece.model")) {
       return err({ message: `base model directory ${value} has no tokenizer files`, hint: "it should hold a Hugging Face checkpoint: tokenizer.json and tokenizer_config.json at least" });
     }
-    const digests = await Promise.all(names.map(async (n) => `${n}\u0000${await fileDigest(join(dir, n))}`));
+    // Every plan computes this key: a stat cache keeps an unchanged 11 MB tokenizer.json from being read again.
+    const stat = await StatCache.open(join(tmpdir(), `sabuild-${process.getuid?.() ?? "user"}`, "base-model-stat-cache.json"));
+    const digests = await Promise.all(names.map(async (n) => `${n}\u0000${await stat.digest(join(dir, n))}`));
+    await stat.save();
     return ok({ kind: "local", dir, identity: `sha256:${createHash("sha256").update(digests.join("\n")).digest("hex")}` });
   }
   if (value.startsWith(".") || value.startsWith("/") || value.startsWith("~") || !HUB_ID.test(value)) {
     return err({ message: `base model ${value} is not a directory`, hint: "give a local model directory (relative to the project or absolute) or a Hugging Face id such as Qwen/Qwen3-4B-Instruct-2507" });
   }
   return ok({ kind: "hub", id: value, identity: `hub:${value}` });
-}
-
-function fileDigest(file: string): Promise<string> {
-  return new Promise((done, fail) => {
-    const hash = createHash("sha256");
-    createReadStream(file)
-      .on("data", (chunk) => hash.update(chunk))
-      .on("error", fail)
-      .on("end", () => done(hash.digest("hex")));
-  });
 }
