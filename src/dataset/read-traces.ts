@@ -63,6 +63,13 @@ async function readTrace(file: string, item: string): Promise<ReadTrace> {
     return { item, problem: (e as NodeJS.ErrnoException).code === "ENOENT" ? "no trace.json" : `not JSON: ${(e as Error).message}` };
   }
   const parsed = traceSchema.safeParse(value);
-  if (!parsed.success) return { item, problem: z.prettifyError(parsed.error).replace(/\n/g, "; ") };
+  if (!parsed.success) return { item, problem: `not a trace: ${briefIssues(parsed.error)}` };
   return { item, trace: parsed.data };
+}
+
+/** The first few problems of a value that is not a trace, one line: a log line per trace must stay short. */
+function briefIssues(error: z.ZodError): string {
+  const shown = error.issues.slice(0, 3).map((i) => `${i.path.join(".") || "(top)"}: ${i.message}`);
+  const more = error.issues.length - shown.length;
+  return shown.join("; ") + (more > 0 ? ` (and ${more} more)` : "");
 }

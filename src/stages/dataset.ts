@@ -65,9 +65,11 @@ async function buildDataset(ctx: RunContext, base: BaseModelRef): Promise<void> 
   const dropped = new Map<DropReason, number>();
   const drop = (reason: DropReason): void => void dropped.set(reason, (dropped.get(reason) ?? 0) + 1);
   const candidates: { row: TrainingRow; trace: DatasetTrace }[] = [];
+  const unreadable = traces.filter((t) => "problem" in t);
+  for (const t of unreadable.slice(0, 5)) ctx.log(`warning: ${t.item}: ${t.problem}`);
+  if (unreadable.length > 5) ctx.log(`warning: ${unreadable.length - 5} more traces are unreadable`);
   for (const read of traces) {
     if ("problem" in read) {
-      ctx.log(`warning: ${read.item}: ${read.problem}`);
       drop("unreadable_trace");
       continue;
     }
