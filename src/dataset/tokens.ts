@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
-import { PACKAGE_ROOT, trainerModule, trainerPython } from "./python.js";
+import { PACKAGE_ROOT } from "../toolchain/venv.js";
+import { statsEnv } from "./python.js";
 
 /** The base model's tokenizer cannot be loaded: a problem with base_model, not a crash. */
 export class TokenizerUnavailable extends Error {
@@ -16,13 +17,11 @@ export class TokenizerUnavailable extends Error {
  * Token counts of the rows in a JSONL file under the base model's own chat template, by
  * trainer/dataset_stats.py (transformers' apply_chat_template, tools included).
  */
-export async function countTokens(opts: { model: string; rowsFile: string; rows: number; signal: AbortSignal; log(line: string): void }): Promise<number[]> {
-  const { python, env } = trainerPython();
-  const args = [...trainerModule("dataset_stats"), "--model", opts.model, "--rows", opts.rowsFile];
-  const { code, stdout, stderr, spawnError } = await run(python, args, env, opts.signal, opts.log);
-  if (spawnError) {
-    throw new Error(`cannot run ${python} (${spawnError.message}): token counts need a Python with transformers; set SABUILD_PYTHON to its path`);
-  }
+export async function countTokens(opts: { python: string; model: string; rowsFile: string; rows: number; signal: AbortSignal; log(line: string): void }): Promise<number[]> {
+  const { python } = opts;
+  const args = ["-m", "trainer.dataset_stats", "--model", opts.model, "--rows", opts.rowsFile];
+  const { code, stdout, stderr, spawnError } = await run(python, args, statsEnv(), opts.signal, opts.log);
+  if (spawnError) throw new Error(`cannot run ${python}: ${spawnError.message}`);
   const last = stdout.trim().split("\n").at(-1) ?? "";
   let doc: { tokens?: unknown; error?: string; hint?: string } = {};
   try {

@@ -10,6 +10,7 @@ import { readTraces, type DatasetTrace } from "../dataset/read-traces.js";
 import { traceToRow } from "../dataset/rows.js";
 import { splitByTask } from "../dataset/split.js";
 import { datasetStats, type CountedRow } from "../dataset/stats.js";
+import { statsPython, statsToolchain } from "../dataset/python.js";
 import { countTokens, TokenizerUnavailable } from "../dataset/tokens.js";
 import type { DatasetStats, DropReason, TrainingRow } from "../dataset/types.js";
 import type { ResolvedSubagent } from "../config/index.js";
@@ -48,7 +49,7 @@ export function datasetStage(): Stage {
       // Keyed by what the base model's tokenizer is, not where it lies (see base-model.ts).
       const base = await resolveBaseModel(project.root, subagent.train.base_model);
       if (!base.ok) return err([baseModelProblem(project, subagent, base.error)]);
-      return ok({ params: { ...settingsOf(subagent), base_model: base.value.identity }, files: [] });
+      return ok({ params: { ...settingsOf(subagent), base_model: base.value.identity }, files: [], toolchain: statsToolchain() });
     },
     async run(ctx) {
       const base = await resolveBaseModel(ctx.project.root, ctx.subagent.train.base_model);
@@ -116,7 +117,8 @@ async function tokenise(ctx: RunContext, base: BaseModelRef, rows: TrainingRow[]
     const rowsFile = join(tmp, "rows.jsonl");
     await writeFile(rowsFile, rows.map((r) => `${JSON.stringify(r)}\n`).join(""));
     ctx.log(`counting tokens of ${rows.length} rows with the tokenizer of ${base.kind === "local" ? base.dir : base.id}`);
-    return await countTokens({ model: base.kind === "local" ? base.dir : base.id, rowsFile, rows: rows.length, signal: ctx.signal, log: ctx.log });
+    const venv = await statsPython(ctx.project.root, ctx.log, ctx.signal);
+    return await countTokens({ python: venv.python, model: base.kind === "local" ? base.dir : base.id, rowsFile, rows: rows.length, signal: ctx.signal, log: ctx.log });
   } catch (e) {
     if (e instanceof TokenizerUnavailable) throw new UserInputError(e.message, [baseModelProblem(ctx.project, ctx.subagent, e)]);
     throw e;

@@ -1,6 +1,7 @@
 import { datasetStage } from "./dataset.js";
 import { importStage } from "./import.js";
 import { tasksStage } from "./tasks.js";
+import { trainStage } from "./train.js";
 import type { Stage, StageKind } from "./types.js";
 import { unavailableStage } from "./unavailable.js";
 
@@ -15,7 +16,7 @@ export function builtinStages(): Stage[] {
     tasksStage(),
     unavailableStage("traces", ["import", "sandbox", "tasks"], "teacher rollouts come with the rollouts work"),
     datasetStage(),
-    unavailableStage("train", ["dataset"], "LoRA training comes with the training work"),
+    trainStage(),
     unavailableStage("export", ["train"], "GGUF export comes with the training work"),
     unavailableStage("eval", ["import", "sandbox", "tasks", "export"], "comes with the eval and serving work"),
     unavailableStage("report", ["eval"], "comes with the eval and serving work"),

