@@ -15,9 +15,12 @@ export interface StageNode {
 export function buildGraph(project: ProjectConfig, stages: ReadonlyMap<StageKind, Stage>): StageNode[] {
   const nodes: StageNode[] = [];
   for (const subagent of project.subagents) {
-    for (const kind of STAGE_KINDS) {
-      const stage = stages.get(kind);
+    const last = subagent.until ? STAGE_KINDS.indexOf(subagent.until) : STAGE_KINDS.length - 1;
+    for (const [index, kind] of STAGE_KINDS.entries()) {
+      let stage = stages.get(kind);
       if (!stage) continue;
+      // Past `until`, the stage is left out as an unavailable one is: shown by plan, never run.
+      if (index > last && !stage.unavailable) stage = { ...stage, unavailable: `${kind} is after ${subagent.name}'s until: ${subagent.until} (subagents.yaml)` };
       nodes.push({ id: `${subagent.name}:${kind}`, subagent, stage, deps: stage.deps.map((d) => `${subagent.name}:${d}`) });
     }
   }

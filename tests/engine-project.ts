@@ -14,6 +14,8 @@ export function engineProject(opts: { tasks?: number; holdout?: number } = {}): 
       "plugins: [plugins/map-traces.mjs]",
       "subagents:",
       "  alpha:",
+      // The fixture's traces are not real ones: the engine tests' pipeline ends there.
+      "    until: traces",
       "    source:",
       "      inline:",
       "        description: Answers questions about the repository",

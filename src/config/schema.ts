@@ -1,4 +1,5 @@
 import * as z from "zod";
+import { STAGE_KINDS } from "../stages/types.js";
 import {
   apiKey,
   baseUrl,
@@ -130,6 +131,7 @@ const dataset = z.strictObject({
   validation: between(0, 0.9).default(0.05),
   judge_threshold: between(0, 1).optional(),
   max_repeated_tool_calls: positiveInt().default(3),
+  keep_reasoning: z.boolean().default(false).describe("Keep the teacher's reasoning in assistant turns (as reasoning_content)."),
 });
 
 const train = z.strictObject({
@@ -218,6 +220,10 @@ const evalSection = z.strictObject({
 
 /** Every subagent setting; `defaults` holds the same keys. */
 export const settingsSchema = z.strictObject({
+  until: z
+    .enum(STAGE_KINDS)
+    .optional()
+    .describe("The last stage to build for this subagent (e.g. dataset on a machine without a GPU); later stages are left out."),
   unsupported_tools: z.enum(["error", "ignore"]).default("error"),
   teacher: teacher.prefault({}),
   base_model: nonEmpty().default("Qwen/Qwen3-4B-Instruct-2507"),

@@ -1,3 +1,4 @@
+import { datasetStage } from "./dataset.js";
 import { evalStage } from "./eval.js";
 import { exportStage } from "./export.js";
 import { importStage } from "./import.js";
@@ -7,24 +8,13 @@ import { tasksStage } from "./tasks.js";
 import { tracesStage } from "./traces.js";
 import { trainStage } from "./train.js";
 import type { Stage, StageKind } from "./types.js";
-import { unavailableStage } from "./unavailable.js";
 
 export type { Stage, StageKind, StagePlugin, MapItem, RunContext } from "./types.js";
 export { STAGE_KINDS } from "./types.js";
 
-/** The pipeline, in order. Stages that later versions provide are placeholders that never run. */
+/** The pipeline, in order. */
 export function builtinStages(): Stage[] {
-  return [
-    importStage(),
-    sandboxStage(),
-    tasksStage(),
-    tracesStage(),
-    unavailableStage("dataset", ["import", "traces"], "comes with the training work"),
-    trainStage(),
-    exportStage(),
-    evalStage(),
-    reportStage(),
-  ];
+  return [importStage(), sandboxStage(), tasksStage(), tracesStage(), datasetStage(), trainStage(), exportStage(), evalStage(), reportStage()];
 }
 
 export function stageMap(stages: Stage[]): Map<StageKind, Stage> {

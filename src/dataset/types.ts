@@ -1,0 +1,92 @@
+import type { FunctionToolDef } from "../tools/types.js";
+
+/**
+ * What the dataset stage writes: train.jsonl and validation.jsonl hold one TrainingRow per line
+ * (the OpenAI chat fine-tuning format, tool-call arguments as JSON strings), stats.json holds
+ * DatasetStats, card.md describes both.
+ */
+
+export type RowMessage =
+  | { role: "system" | "user"; content: string }
+  | {
+      role: "assistant";
+      content: string;
+      /** Only with dataset.keep_reasoning; the field name chat templates (Qwen3, DeepSeek-R1) read. */
+      reasoning_content?: string;
+      tool_calls?: { id: string; type: "function"; function: { name: string; arguments: string } }[];
+    }
+  | { role: "tool"; tool_call_id: string; content: string };
+
+export interface RowMeta {
+  task_id: string;
+  sample: number;
+  /** The traces stage's item id (items/<trace_item>/trace.json). */
+  trace_item: string;
+  /** The teacher model that wrote the assistant turns. */
+  model: string;
+  subagent: string;
+}
+
+export interface TrainingRow {
+  messages: RowMessage[];
+  tools: FunctionToolDef[];
+  meta: RowMeta;
+}
+
+/** Why a trace did not become a row; each dropped trace counts under exactly one reason. */
+export const DROP_REASONS = [
+  "unreadable_trace",
+  "turn_cap",
+  "contract_violation",
+  "error",
+  "contract_not_met",
+  "below_judge_threshold",
+  "malformed_conversation",
+  "invalid_tool_arguments",
+  "repeated_tool_call",
+  "too_long",
+] as const;
+export type DropReason = (typeof DROP_REASONS)[number];
+
+export const DROP_REASON_TEXT: Record<DropReason, string> = {
+  unreadable_trace: "trace.json missing or not a trace",
+  turn_cap: "the rollout hit traces.max_turns",
+  contract_violation: "the rollout ended without the output contract's tag",
+  error: "the rollout failed (teacher or sandbox error)",
+  contract_not_met: "completed, but the output contract does not hold",
+  below_judge_threshold: "the judge's score is below dataset.judge_threshold",
+  malformed_conversation: "roles out of order, or tool calls and tool results do not match",
+  invalid_tool_arguments: "a tool call's arguments are not a JSON object",
+  repeated_tool_call: "the same tool call (name and arguments) more than dataset.max_repeated_tool_calls times",
+  too_long: "more tokens than dataset.max_tokens_per_row",
+};
+
+export interface Summary {
+  min: number;
+  mean: number;
+  max: number;
+  total: number;
+}
+
+export interface SplitStats {
+  rows: number;
+  tasks: number;
+  tokens: Summary;
+}
+
+export interface DatasetStats {
+  /** Traces read from the traces stage. */
+  traces: number;
+  rows: number;
+  tasks: number;
+  splits: { train: SplitStats; validation: SplitStats };
+  turns: Summary;
+  /** Per row, under the base model's tokenizer and chat template (tools included). */
+  tokens: Summary;
+  tokenizer: { base_model: string };
+  tool_calls: { total: number; by_tool: Record<string, number> };
+  /** Tool results that were errors, summed over the kept rows' traces. */
+  tool_errors: number;
+  dropped: { total: number; by_reason: Partial<Record<DropReason, number>> };
+  settings: { max_tokens_per_row: number; validation: number; judge_threshold: number | null; max_repeated_tool_calls: number; keep_reasoning: boolean };
+}

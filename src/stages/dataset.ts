@@ -1,0 +1,128 @@
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { UserInputError } from "../errors.js";
+import { err, ok } from "../result.js";
+import { resolveBaseModel, type BaseModelRef } from "../dataset/base-model.js";
+import { datasetCard } from "../dataset/card.js";
+import { provenanceOf, taskOrigins } from "../dataset/provenance.js";
+import { readTraces, type DatasetTrace } from "../dataset/read-traces.js";
+import { traceToRow } from "../dataset/rows.js";
+import { splitByTask } from "../dataset/split.js";
+import { datasetStats, type CountedRow } from "../dataset/stats.js";
+import { statsPython, statsToolchain } from "../dataset/python.js";
+import { countTokens, TokenizerUnavailable } from "../dataset/tokens.js";
+import type { DatasetStats, DropReason, TrainingRow } from "../dataset/types.js";
+import type { ResolvedSubagent } from "../config/index.js";
+import type { ProjectConfig } from "../config/index.js";
+import { configName } from "./config-name.js";
+import type { RunContext, Stage } from "./types.js";
+
+function settingsOf(subagent: ResolvedSubagent): DatasetStats["settings"] {
+  const d = subagent.dataset;
+  return {
+    max_tokens_per_row: d.max_tokens_per_row,
+    validation: d.validation,
+    judge_threshold: d.judge_threshold ?? null,
+    max_repeated_tool_calls: d.max_repeated_tool_calls,
+    keep_reasoning: d.keep_reasoning,
+  };
+}
+
+/** Where a base_model problem points: train.base_model when it overrides base_model. */
+function baseModelProblem(project: ProjectConfig, subagent: ResolvedSubagent, e: { message: string; hint: string }) {
+  const own = subagent.train.base_model !== subagent.base_model;
+  return { file: configName(project), line: 0, column: 0, keyPath: ["subagents", subagent.name, ...(own ? ["train"] : []), "base_model"], message: e.message, hint: e.hint };
+}
+
+/**
+ * Teacher traces -> training rows: keeps completed rollouts whose contract holds, drops the
+ * rest with a counted reason, tokenises the rows under the base model's chat template, splits
+ * them by task and writes train.jsonl, validation.jsonl, stats.json and card.md.
+ */
+export function datasetStage(): Stage {
+  return {
+    kind: "dataset",
+    version: "1",
+    deps: ["import", "tasks", "traces"],
+    async inputs({ project, subagent }) {
+      // Keyed by what the base model's tokenizer is, not where it lies (see base-model.ts).
+      const base = await resolveBaseModel(project.root, subagent.train.base_model);
+      if (!base.ok) return err([baseModelProblem(project, subagent, base.error)]);
+      return ok({ params: { ...settingsOf(subagent), base_model: base.value.identity }, files: [], toolchain: statsToolchain() });
+    },
+    async run(ctx) {
+      const base = await resolveBaseModel(ctx.project.root, ctx.subagent.train.base_model);
+      if (!base.ok) throw new UserInputError("cannot read the base model", [baseModelProblem(ctx.project, ctx.subagent, base.error)]);
+      await buildDataset(ctx, base.value);
+    },
+  };
+}
+
+async function buildDataset(ctx: RunContext, base: BaseModelRef): Promise<void> {
+  const settings = settingsOf(ctx.subagent);
+  const spec = JSON.parse(await readFile(join(ctx.upstream.import!.dir, "spec.json"), "utf8")) as { name: string; description: string };
+  const traces = await readTraces(ctx.upstream.traces!.dir);
+  const dropped = new Map<DropReason, number>();
+  const drop = (reason: DropReason): void => void dropped.set(reason, (dropped.get(reason) ?? 0) + 1);
+  const candidates: { row: TrainingRow; trace: DatasetTrace }[] = [];
+  const unreadable = traces.filter((t) => "problem" in t);
+  for (const t of unreadable.slice(0, 5)) ctx.log(`warning: ${t.item}: ${t.problem}`);
+  if (unreadable.length > 5) ctx.log(`warning: ${unreadable.length - 5} more traces are unreadable`);
+  for (const read of traces) {
+    if ("problem" in read) {
+      drop("unreadable_trace");
+      continue;
+    }
+    const row = traceToRow(read.item, read.trace, {
+      judgeThreshold: settings.judge_threshold,
+      maxRepeatedToolCalls: settings.max_repeated_tool_calls,
+      keepReasoning: settings.keep_reasoning,
+    });
+    if (row.ok) candidates.push({ row: row.value, trace: read.trace });
+    else drop(row.error);
+  }
+  // Rows in task order, whatever order the traces stage listed them in.
+  candidates.sort((a, b) => a.row.meta.task_id.localeCompare(b.row.meta.task_id) || a.row.meta.sample - b.row.meta.sample || a.row.meta.trace_item.localeCompare(b.row.meta.trace_item));
+  ctx.progress({ done: 0, total: candidates.length });
+  const tokens = await tokenise(ctx, base, candidates.map((c) => c.row));
+  ctx.progress({ done: candidates.length, total: candidates.length });
+
+  const kept: (CountedRow & { trace: DatasetTrace })[] = [];
+  candidates.forEach((c, i) => {
+    const n = tokens[i]!;
+    if (n > settings.max_tokens_per_row) drop("too_long");
+    else kept.push({ row: c.row, tokens: n, turns: c.trace.turns, toolErrors: c.trace.tool_errors, trace: c.trace });
+  });
+  const { train, validation } = splitByTask(kept, (k) => k.row.meta.task_id, settings.validation);
+  const stats = datasetStats({ traces: traces.length, train, validation, dropped, baseModel: base.kind === "local" ? `local directory, tokenizer ${base.identity}` : base.id, settings });
+  const origins = await taskOrigins(ctx.upstream.tasks?.dir);
+  const card = datasetCard(stats, provenanceOf({ name: spec.name, description: spec.description }, kept.map((k) => k.trace), origins));
+
+  const jsonl = (rows: CountedRow[]): string => rows.map((r) => `${JSON.stringify(r.row)}\n`).join("");
+  await writeFile(join(ctx.outDir, "train.jsonl"), jsonl(train));
+  await writeFile(join(ctx.outDir, "validation.jsonl"), jsonl(validation));
+  await writeFile(join(ctx.outDir, "stats.json"), `${JSON.stringify(stats, null, 2)}\n`);
+  await writeFile(join(ctx.outDir, "card.md"), card);
+  const reasons = Object.entries(stats.dropped.by_reason).map(([r, n]) => `${r} ${n}`).join(", ");
+  ctx.log(`${stats.rows} rows (${train.length} train, ${validation.length} validation) from ${traces.length} traces; dropped ${stats.dropped.total}${reasons ? ` (${reasons})` : ""}`);
+  if (!stats.rows) ctx.log("warning: no training rows: see card.md for why each trace was dropped");
+}
+
+/** Token counts per row, or none to count: the tokenizer is only loaded when there are rows. */
+async function tokenise(ctx: RunContext, base: BaseModelRef, rows: TrainingRow[]): Promise<number[]> {
+  if (!rows.length) return [];
+  const tmp = await mkdtemp(join(tmpdir(), "sabuild-dataset-"));
+  try {
+    const rowsFile = join(tmp, "rows.jsonl");
+    await writeFile(rowsFile, rows.map((r) => `${JSON.stringify(r)}\n`).join(""));
+    ctx.log(`counting tokens of ${rows.length} rows with the tokenizer of ${base.kind === "local" ? base.dir : base.id}`);
+    const venv = await statsPython(ctx.project.root, ctx.log, ctx.signal);
+    return await countTokens({ python: venv.python, model: base.kind === "local" ? base.dir : base.id, rowsFile, rows: rows.length, signal: ctx.signal, log: ctx.log });
+  } catch (e) {
+    if (e instanceof TokenizerUnavailable) throw new UserInputError(e.message, [baseModelProblem(ctx.project, ctx.subagent, e)]);
+    throw e;
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+}
