@@ -68,7 +68,7 @@ describe("a valid config", () => {
     expect(reviewer.train.lora).toEqual({ r: 8, alpha: 32, dropout: 0.05, target_modules: "all-linear" });
     expect(reviewer.train.learning_rate).toBe(2e-4);
     expect(reviewer.export.tools).toEqual({});
-    expect(reviewer.eval).toEqual({ models: ["student", "base", "teacher"], gate: true, targets: {} });
+    expect(reviewer.eval).toEqual({ models: ["student", "base", "teacher"], gate: true, targets: {}, max_tokens: 1024, concurrency: 2 });
   });
 
   it("lists every environment variable the resolved subagents refer to, sorted", async () => {

@@ -6,7 +6,7 @@ import { selectNodes } from "../../graph.js";
 import { planNodes } from "../../plan.js";
 import { openProject, type Session } from "../../project.js";
 import type { FallbackReason, StudentRoute, TeacherRoute } from "../../serve/gateway.js";
-import { parseCommandArgs, positiveInt } from "../args.js";
+import { parseCommandArgs } from "../args.js";
 
 export const serveHelp = `sabuild serve [subagent...] [--port N] [--host H] [--fallback error,timeout,contract|off] [--timeout S] [--mcp] [--json]
   Serves the built subagents' students (their exported GGUF on llama-server) behind one
@@ -149,7 +149,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
       ...(passthrough ? { teacher: passthrough } : {}),
       fallbackOn,
       host: (args.values.host as string | undefined) ?? "127.0.0.1",
-      port: positiveInt("port", args.values.port as string | undefined, 8808),
+      port: portOf(args.values.port as string | undefined),
       onRequest: (l) => log(`${l.route}: ${l.status} ${l.answeredBy}${l.fallback ? ` (fallback: ${l.fallback})` : ""} in ${l.ms} ms`),
     });
     if (args.global.json) {
@@ -172,4 +172,12 @@ export async function serveCommand(argv: string[]): Promise<number> {
   } finally {
     await stopAll();
   }
+}
+
+/** --port N (0 picks a free port; the --json line says which). Default 8808. */
+function portOf(text: string | undefined): number {
+  if (text === undefined) return 8808;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UserInputError(`--port: a port number 0..65535, got "${text}"`);
+  return n;
 }
