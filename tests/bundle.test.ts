@@ -83,20 +83,20 @@ describe("cache export and import", () => {
     const bundle = join(a, "a.tar");
     const exported = sabuildJson(a, ["cache", "export", "-o", bundle]);
     expect(exported.__code).toBe(0);
-    expect(exported.stages.map((s: { id: string }) => s.id)).toEqual(["alpha:import", "alpha:tasks", "alpha:traces", "alpha:dataset"]);
+    expect(exported.stages.map((s: { id: string }) => s.id)).toEqual(["alpha:import", "alpha:tasks", "alpha:traces"]);
     expect(exported.skipped.every((s: { status: string }) => s.status === "unavailable")).toBe(true);
     expect(tarEntries(bundle)[0]).toBe("sabuild-bundle.json");
 
     const imported = sabuildJson(b, ["cache", "import", bundle]);
     expect(imported.__code).toBe(0);
-    // 4 stages + 6 items of the map stage
-    expect(imported.results).toEqual({ imported: 10, present: 0 });
+    // 3 stages + 6 items of the map stage
+    expect(imported.results).toEqual({ imported: 9, present: 0 });
     expect(imported.blobs.added).toBe(exported.blobs);
 
     const build = sabuildJson<Stages>(b, ["build"]);
     expect(build.__code).toBe(0);
     const available = build.stages.filter((s) => s.status !== "unavailable");
-    expect(available.length).toBe(4);
+    expect(available.length).toBe(3);
     expect(available.every((s) => s.status === "up-to-date" || s.status === "restored")).toBe(true);
     expect(sabuild(b, ["cache", "verify"]).code).toBe(0);
 
@@ -134,12 +134,12 @@ describe("cache export and import", () => {
     const before = storeListing(join(b, "cache"));
     const again = sabuildJson(b, ["cache", "import", bundle]);
     expect(again.__code).toBe(0);
-    expect(again.results).toEqual({ imported: 0, present: 10 });
+    expect(again.results).toEqual({ imported: 0, present: 9 });
     expect(again.blobs.added).toBe(0);
     expect(again.bytes).toBe(0);
     expect(storeListing(join(b, "cache"))).toEqual(before);
     const human = sabuild(b, ["cache", "import", bundle]);
-    expect(human.stdout).toContain("imported 0 results (10 already in the store)");
+    expect(human.stdout).toContain("imported 0 results (9 already in the store)");
   });
 
   it("refuses unsafe entries and damaged blobs, leaving the store as it was", async () => {

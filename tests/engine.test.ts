@@ -145,9 +145,9 @@ describe("targets", () => {
 
   it("refuses to build an explicitly named stage that is not available", () => {
     const dir = engineProject();
-    const r = sabuild(dir, ["build", "alpha:train"]);
+    const r = sabuild(dir, ["build", "alpha:dataset"]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain("alpha:train: train stage is not available");
+    expect(r.stderr).toContain("alpha:dataset: the engine test pipeline ends at traces");
   });
 });
 

@@ -54,10 +54,10 @@ describe("remote cache over HTTP (nginx WebDAV)", () => {
     const log = join(clone, "runs.log");
     const second = sabuildJson<Build>(clone, ["build", "--locked"], { ...env, RUN_LOG: log });
     expect(second.ok).toBe(true);
-    expect(statuses(second)).toEqual({ "alpha:import": "fetched", "alpha:tasks": "fetched", "alpha:traces": "fetched", "alpha:dataset": "fetched" });
+    expect(statuses(second)).toEqual({ "alpha:import": "fetched", "alpha:tasks": "fetched", "alpha:traces": "fetched" });
     expect(runLog(log)).toEqual([]);
     expect(sabuild(clone, ["cache", "verify"]).code).toBe(0);
-    expect(statuses(sabuildJson<Build>(clone, ["build"], env))).toEqual({ "alpha:import": "up-to-date", "alpha:tasks": "up-to-date", "alpha:traces": "up-to-date", "alpha:dataset": "up-to-date" });
+    expect(statuses(sabuildJson<Build>(clone, ["build"], env))).toEqual({ "alpha:import": "up-to-date", "alpha:tasks": "up-to-date", "alpha:traces": "up-to-date" });
 
     // Map items travel too: after adding a task, the clone runs only the new one.
     addTasks(clone, 1, 50);
@@ -186,7 +186,7 @@ describe("cache prune-remote", () => {
     expect(files(join(server.data, "prune")).length).toBe(before - report.removedResults - report.removedBlobs);
     // What the current lock needs is still complete on the server: a fresh clone fetches it all.
     const clone = freshClone(dir);
-    expect(statuses(sabuildJson<Build>(clone, ["build"], { SABUILD_REMOTE_CACHE: url }))).toEqual({ "alpha:import": "fetched", "alpha:tasks": "fetched", "alpha:traces": "fetched", "alpha:dataset": "fetched" });
+    expect(statuses(sabuildJson<Build>(clone, ["build"], { SABUILD_REMOTE_CACHE: url }))).toEqual({ "alpha:import": "fetched", "alpha:tasks": "fetched", "alpha:traces": "fetched" });
     const bad = sabuild(dir, ["cache", "prune-remote", "--older-than", "soon"], { SABUILD_REMOTE_CACHE: url });
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain("--older-than expects an age such as 30d");
