@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
@@ -49,7 +49,26 @@ describe("the bundled example", () => {
     expect(files("changelog-writer:export")).toEqual(expect.arrayContaining(["Modelfile", "fidelity.json", "export.json"]));
     const evalFiles = files("changelog-writer:eval");
     expect(evalFiles).toContain("eval.json");
+    // The teacher's rollouts were judged before they became rows.
+    expect(files("changelog-writer:dataset").some((f) => f.startsWith("judge/"))).toBe(true);
   }, 1_800_000);
+
+  it("fails the build on a missed eval target when gating, and still writes the report", () => {
+    const cfg = join(dir, "subagents.yaml");
+    writeFileSync(
+      cfg,
+      readFileSync(cfg, "utf8").replace("    sandbox:\n      recipe: shell\n", '    sandbox:\n      recipe: shell\n    eval:\n      gate: true\n      targets:\n        success_vs_teacher: ">= 0.95"\n        max_cost_per_task: 1\n'),
+    );
+    const r = sabuild(dir, ["build", "changelog-writer"]);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toMatch(/changelog-writer:eval: eval targets missed: success_vs_teacher >= 0\.95 \(actual [\d.]+\)/);
+    expect(r.stderr).not.toMatch(/max_cost_per_task/);
+    // The eval results stay in the store: the report shows them, and says the gate was missed.
+    const report = sabuildJson<{ ok: boolean; reports: { markdown: string }[]; gate: { id: string }[] }>(dir, ["report", "changelog-writer"]);
+    expect(report.__code).toBe(1);
+    expect(report.gate.map((g) => g.id)).toEqual(["changelog-writer:eval"]);
+    expect(readFileSync(report.reports[0]!.markdown, "utf8")).toContain("Gate: **missed**");
+  }, 900_000);
 
   it("serves the student behind the gateway, with the teacher as fallback, and as an MCP tool", async () => {
     const child: ChildProcess = spawn(process.execPath, [CLI, "serve", "changelog-writer", "--port", "0", "--json"], { cwd: dir, env: { ...process.env, CI: "1" } });

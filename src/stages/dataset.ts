@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { UserInputError } from "../errors.js";
@@ -17,6 +17,37 @@ import type { ResolvedSubagent } from "../config/index.js";
 import type { ProjectConfig } from "../config/index.js";
 import { configName } from "./config-name.js";
 import type { RunContext, Stage } from "./types.js";
+import type { Json } from "../key.js";
+import type { ReadTrace } from "../dataset/read-traces.js";
+import type { Trace } from "../traces/types.js";
+
+/**
+ * With dataset.judge_threshold and a judge (eval.judge), the judge grades every rollout that could
+ * become a row (completed, contract held, no score yet); its score goes on the trace for the
+ * filter, and each judgment is kept beside the rows (judge/<item>.json). An unreadable judgment
+ * counts as a score of 0.
+ */
+async function judgeTraces(ctx: RunContext, traces: ReadTrace[]): Promise<void> {
+  const { judgeSetup, judgeMany, formatJudgeResult } = await import("../judge/index.js");
+  const { judgeClient } = await import("../judge/client.js");
+  const setup = judgeSetup(ctx.subagent, configName(ctx.project));
+  if (!setup.ok) throw new UserInputError("invalid judge settings", setup.error);
+  // Traces that already carry a score (an external judge, a plugin) keep it.
+  const candidates = traces.filter((t): t is Extract<ReadTrace, { trace: DatasetTrace }> => "trace" in t && !t.trace.judge && t.trace.status === "completed" && t.trace.contract.ok);
+  if (!candidates.length) return;
+  const client = await judgeClient(ctx.project, ctx.subagent, setup.value, { stage: "dataset:judge", log: ctx.log });
+  ctx.log(`judging ${candidates.length} rollouts with ${setup.value.model} (threshold ${ctx.subagent.dataset.judge_threshold})`);
+  const results = await judgeMany(
+    candidates.map((c) => c.trace as unknown as Trace),
+    { client, model: setup.value.model, rubric: setup.value.rubric, concurrency: 2, signal: ctx.signal, onProgress: (p) => ctx.progress({ done: p.done, total: p.total, costUsd: p.costUsd }) },
+  );
+  await mkdir(join(ctx.outDir, "judge"), { recursive: true });
+  for (const [i, c] of candidates.entries()) {
+    const r = results[i]!;
+    c.trace.judge = { score: r.score ?? 0 };
+    await writeFile(join(ctx.outDir, "judge", `${c.item}.json`), formatJudgeResult(r));
+  }
+}
 
 function settingsOf(subagent: ResolvedSubagent): DatasetStats["settings"] {
   const d = subagent.dataset;
@@ -49,7 +80,19 @@ export function datasetStage(): Stage {
       // Keyed by what the base model's tokenizer is, not where it lies (see base-model.ts).
       const base = await resolveBaseModel(project.root, subagent.train.base_model);
       if (!base.ok) return err([baseModelProblem(project, subagent, base.error)]);
-      return ok({ params: { ...settingsOf(subagent), base_model: base.value.identity }, files: [], toolchain: statsToolchain() });
+      let judge: Json = null;
+      if (subagent.dataset.judge_threshold !== undefined && subagent.eval.judge) {
+        const { judgeSetup } = await import("../judge/settings.js");
+        const { judgeIdentity } = await import("../judge/client.js");
+        const setup = judgeSetup(subagent, configName(project));
+        if (!setup.ok) return err(setup.error);
+        judge = judgeIdentity(subagent, setup.value);
+      }
+      return ok({
+        params: { ...settingsOf(subagent), base_model: base.value.identity, judge },
+        files: judge !== null && subagent.teacher.standin ? [subagent.teacher.standin] : [],
+        toolchain: statsToolchain(),
+      });
     },
     async run(ctx) {
       const base = await resolveBaseModel(ctx.project.root, ctx.subagent.train.base_model);
@@ -69,6 +112,10 @@ async function buildDataset(ctx: RunContext, base: BaseModelRef): Promise<void> 
   const unreadable = traces.filter((t) => "problem" in t);
   for (const t of unreadable.slice(0, 5)) ctx.log(`warning: ${t.item}: ${t.problem}`);
   if (unreadable.length > 5) ctx.log(`warning: ${unreadable.length - 5} more traces are unreadable`);
+  if (settings.judge_threshold !== null) {
+    if (ctx.subagent.eval.judge) await judgeTraces(ctx, traces);
+    else if (traces.some((t) => "trace" in t && !t.trace.judge)) ctx.log("warning: dataset.judge_threshold is set but no judge is configured (eval.judge): traces without a judge score are kept");
+  }
   for (const read of traces) {
     if ("problem" in read) {
       drop("unreadable_trace");

@@ -52,6 +52,7 @@ function targetProblems(project: ProjectConfig, subagent: ResolvedSubagent): Pro
 function judgeParams(subagent: ResolvedSubagent): Json {
   const j = subagent.eval.judge;
   if (!j) return null;
+  // Every judge setting but the key; the endpoint as written, or the stand-in it resolves to.
   return { ...(j as Record<string, Json>), api_key: null, base_url: subagent.teacher.standin && j.base_url === subagent.teacher.base_url ? `standin:${subagent.teacher.standin}` : j.base_url };
 }
 
@@ -291,12 +292,8 @@ async function judgeOutcomes(ctx: RunContext, outcomes: Partial<Record<EvalRole,
   const setup = judgeSetup(s, configName(ctx.project));
   if (!setup.ok) throw new Error(setup.error.map((p) => p.message).join("; "));
   const j = setup.value;
-  let client: ChatClient;
-  if (s.teacher.standin && j.base_url === s.teacher.base_url) {
-    client = (await openTeacher(ctx.project, s, { stage: "eval:judge", meter, log: ctx.log, temperature: 0 })).client;
-  } else {
-    client = createChatClient({ baseUrl: j.base_url, apiKey: j.api_key, model: j.model, cache: ctx.project.store, meter, label: { subagent: s.name, stage: "eval:judge" }, configKey: `subagents.${s.name}.eval.judge`, warn: ctx.log });
-  }
+  const { judgeClient } = await import("../judge/client.js");
+  const client = await judgeClient(ctx.project, s, j, { stage: "eval:judge", meter, log: ctx.log });
   const teacherTraces = outcomes.teacher?.map((o) => o.trace);
   const policy = { ...(s.eval.judge?.threshold !== undefined ? { threshold: s.eval.judge.threshold } : {}), failOnFlags: s.eval.judge?.fail_on_flags ?? ["hallucinated_tool_output" as const] };
   for (const [role, os] of Object.entries(outcomes) as [EvalRole, Outcome[]][]) {
