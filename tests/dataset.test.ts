@@ -64,6 +64,8 @@ function datasetProject(opts: { kinds?: [string, string][]; validation?: number;
       "    tasks:",
       "      from: tasks.jsonl",
       "      holdout: 0",
+      // No more than the file holds: no teacher writes tasks here.
+      "      count: 1",
       "    traces:",
       `      samples_per_task: ${opts.samples ?? 2}`,
       "    dataset:",

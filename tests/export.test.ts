@@ -47,6 +47,7 @@ function exportProject(exportYaml: string[] = []): string {
       "plugins: [plugins/export-inputs.mjs]",
       "subagents:",
       "  alpha:",
+      "    until: export",
       "    source:",
       "      inline:",
       "        description: Answers questions about the repository",

@@ -28,7 +28,7 @@ const MINI_RECIPE = {
 
 function miniProject(extra: Record<string, string> = {}, sandbox = "{recipe: mini}"): string {
   return makeProject({
-    "subagents.yaml": ["version: 1", "subagents:", "  boxed:", "    source:", "      inline:", "        description: Runs commands", "        prompt: You run commands.", `    sandbox: ${sandbox}`, ""].join("\n"),
+    "subagents.yaml": ["version: 1", "subagents:", "  boxed:", "    until: sandbox", "    source:", "      inline:", "        description: Runs commands", "        prompt: You run commands.", `    sandbox: ${sandbox}`, ""].join("\n"),
     ...MINI_RECIPE,
     ...extra,
   });

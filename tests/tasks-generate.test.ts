@@ -242,6 +242,7 @@ function project(opts: { count: number; holdout?: number; budget?: string; recip
       "version: 1",
       "subagents:",
       "  tester:",
+      "    until: tasks",
       "    source:",
       "      inline:",
       "        description: Runs the Python test suite and explains failing tests",
@@ -253,7 +254,7 @@ function project(opts: { count: number; holdout?: number; budget?: string; recip
       "      model: standin-teacher",
       "      concurrency: 1",
       "    sandbox:",
-      opts.recipe ? `      recipe: ${opts.recipe}` : "      workspace: ws",
+      `      recipe: ${opts.recipe ?? "ws"}`,
       "    tasks:",
       "      from: tasks.jsonl",
       `      count: ${opts.count}`,
@@ -263,8 +264,11 @@ function project(opts: { count: number; holdout?: number; budget?: string; recip
       "",
     ].join("\n"),
     "tasks.jsonl": USER_TASKS.map((t) => JSON.stringify({ prompt: t })).join("\n") + "\n",
-    "ws/tests/test_api.py": "def test_login():\n    assert False\n",
-    "ws/src/api.py": "def login():\n    pass\n",
+    // A project recipe whose workspace the teacher is shown (the sandbox stage never runs here).
+    "recipes/ws/recipe.yaml": "description: test workspace\ntools: [Bash, Read]\nworkdir: /workspace\nuser: agent\n",
+    "recipes/ws/Dockerfile": "FROM debian:bookworm-slim\n",
+    "recipes/ws/workspace/tests/test_api.py": "def test_login():\n    assert False\n",
+    "recipes/ws/workspace/src/api.py": "def login():\n    pass\n",
     ...(opts.recipe ? { [`recipes/${opts.recipe}/workspace/lib/widgets.py`]: "WIDGETS = []\n" } : {}),
   });
 }

@@ -28,6 +28,7 @@ function project(opts: { tasks: string[]; extra?: string[] }): string {
       "    tasks:",
       "      from: tasks.jsonl",
       "      holdout: 0",
+      "      count: 1",
       "    traces:",
       "      max_turns: 3",
       ...(opts.extra ?? []),

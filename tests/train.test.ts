@@ -65,6 +65,7 @@ function trainProject(): string {
       "plugins: [plugins/dataset.mjs]",
       "subagents:",
       "  alpha:",
+      "    until: train",
       "    source:",
       "      inline:",
       "        description: Runs the tests",
