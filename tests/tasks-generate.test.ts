@@ -457,7 +457,7 @@ describe("sabuild build with a teacher", () => {
     const dir = project({ count: 10 });
     const r = sabuild(dir, ["build"], { TEST_TEACHER_URL: standin.url });
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/subagents\.yaml:18:\d+: subagents\.tester\.tasks\.count: 3 tasks are written of 10 wanted/);
+    expect(r.stderr).toMatch(/subagents\.yaml:19:\d+: subagents\.tester\.tasks\.count: 3 tasks are written of 10 wanted/);
     expect(r.stderr).toContain("TEST_TEACHER_KEY is not set");
     expect(r.stderr).toContain("hint: set tasks.count to 3 to build with your tasks only");
     expect(r.stderr).not.toMatch(/\n\s+at /);
