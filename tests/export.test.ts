@@ -74,7 +74,7 @@ describe("export", () => {
 
   it("merges, converts, quantizes, writes a Modelfile and passes the fidelity check", { timeout: SLOW }, async () => {
     project = exportProject();
-    const build = sabuildJson<Stages>(project, ["build"], { ...ENV, EXPORT_ADAPTER: adapter });
+    const build = sabuildJson<Stages>(project, ["build", "alpha:export"], { ...ENV, EXPORT_ADAPTER: adapter });
     expect(build.__code, JSON.stringify(build)).toBe(0);
     expect(stage(build, "alpha:export").status).toBe("built");
     const tree = stageTree(project);
@@ -110,12 +110,12 @@ describe("export", () => {
   it("re-runs export alone when only export.quantizations changes", { timeout: SLOW }, async () => {
     const cfg = join(project, "subagents.yaml");
     writeFileSync(cfg, `${readFileSync(cfg, "utf8").trimEnd()}\n    export:\n      quantizations: [Q4_K_M, Q8_0]\n`);
-    const plan = sabuildJson<Stages>(project, ["plan"], { ...ENV, EXPORT_ADAPTER: adapter });
+    const plan = sabuildJson<Stages>(project, ["plan", "alpha:export"], { ...ENV, EXPORT_ADAPTER: adapter });
     expect(stage(plan, "alpha:train").status).toBe("up-to-date");
     expect(stage(plan, "alpha:export").status).toBe("will-run");
     expect(stage(plan, "alpha:export").reasons.map((r) => r.message).join("\n")).toMatch(/quantizations/);
 
-    const build = sabuildJson<Stages>(project, ["build"], { ...ENV, EXPORT_ADAPTER: adapter });
+    const build = sabuildJson<Stages>(project, ["build", "alpha:export"], { ...ENV, EXPORT_ADAPTER: adapter });
     expect(build.__code).toBe(0);
     expect(stage(build, "alpha:train").status).toBe("up-to-date");
     expect(stage(build, "alpha:dataset").status).toBe("up-to-date");
@@ -154,7 +154,7 @@ describe("export", () => {
 
   it("says how to get a tool that is configured but missing", () => {
     const dir = exportProject(["    export:", "      tools:", "        quantize: tools/llama-quantize"]);
-    const r = sabuild(dir, ["plan"], { ...ENV, EXPORT_ADAPTER: adapter });
+    const r = sabuild(dir, ["plan", "alpha:export"], { ...ENV, EXPORT_ADAPTER: adapter });
     expect(r.code).toBe(2);
     const out = r.stdout + r.stderr;
     expect(out).toContain("export.tools.quantize");

@@ -174,7 +174,7 @@ describe("the train stage", () => {
   }, 900_000);
 
   it("trains an adapter whose loss goes down, with metrics and the trainer's log", () => {
-    const build = sabuildJson<Stages>(dir, ["build"], env);
+    const build = sabuildJson<Stages>(dir, ["build", "alpha:train"], env);
     expect(build.__code, JSON.stringify(build.stages.filter((s) => s.status === "failed"))).toBe(0);
     expect(stage(build, "alpha:dataset").status).toBe("built");
     expect(stage(build, "alpha:train").status).toBe("built");
@@ -198,19 +198,19 @@ describe("the train stage", () => {
   }, 600_000);
 
   it("is up to date on a second build, and reruns only train when its learning rate changes", () => {
-    const again = sabuildJson<Stages>(dir, ["build"], env);
+    const again = sabuildJson<Stages>(dir, ["build", "alpha:train"], env);
     expect(again.stages.filter((s) => s.status === "built")).toEqual([]);
     expect(stage(again, "alpha:train").status).toBe("up-to-date");
 
     const cfg = join(dir, "subagents.yaml");
     writeFileSync(cfg, readFileSync(cfg, "utf8").replace("learning_rate: 0.05", "learning_rate: 0.04"));
-    const plan = sabuildJson<Stages>(dir, ["plan"], env);
+    const plan = sabuildJson<Stages>(dir, ["plan", "alpha:train"], env);
     expect(stage(plan, "alpha:train").reasons).toEqual([expect.objectContaining({ type: "param", path: "learning_rate", old: 0.05, new: 0.04 })]);
-    const build = sabuild(dir, ["build", "--verbose"], env);
+    const build = sabuild(dir, ["build", "alpha:train", "--verbose"], env);
     expect(build.code, build.stderr).toBe(0);
     expect(build.stderr).toContain("alpha:train: 3/3");
     expect(build.stderr).toMatch(/alpha:train \| step 3\/3 loss \d/);
-    const json = sabuildJson<Stages>(dir, ["plan"], env);
+    const json = sabuildJson<Stages>(dir, ["plan", "alpha:train"], env);
     expect(json.stages.filter((s) => !["up-to-date", "unavailable"].includes(s.status))).toEqual([]);
     expect(build.stderr).toContain("alpha:train built");
     expect(build.stderr).not.toContain("alpha:dataset built");
@@ -219,7 +219,7 @@ describe("the train stage", () => {
   it("ends the trainer when the build is interrupted", async () => {
     const cfg = join(dir, "subagents.yaml");
     writeFileSync(cfg, readFileSync(cfg, "utf8").replace("learning_rate: 0.04", "learning_rate: 0.02"));
-    const child = spawnSabuild(dir, ["build", "--verbose"], env);
+    const child = spawnSabuild(dir, ["build", "alpha:train", "--verbose"], env);
     await waitFor(() => child.output().includes("alpha:train | training on"), 300_000, "training to start");
     const pids = trainerPids(dir);
     expect(pids).toHaveLength(1);
@@ -235,7 +235,7 @@ describe("the train stage", () => {
     const original = readFileSync(cfg, "utf8");
     writeFileSync(cfg, original.replace("base_model: models/tiny", "base_model: ./models/missing"));
     try {
-      const plan = sabuild(dir, ["plan"], env);
+      const plan = sabuild(dir, ["plan", "alpha:train"], env);
       expect(plan.stdout + plan.stderr).toContain("base model directory ./models/missing not found");
       expect(existsSync(join(dir, "models/tiny/config.json"))).toBe(true);
     } finally {
