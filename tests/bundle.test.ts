@@ -202,7 +202,7 @@ describe("cache export and import", () => {
     expect(readdirSync(outside)).toEqual([]);
     expect(readdirSync(join(store, "tmp"))).toEqual([]);
     expect(sabuildJson<Stages>(b, ["plan"]).stages.find((s) => s.id === "alpha:tasks")!.status).toBe("will-run");
-  });
+  }, 240_000);
 
   it("says so when there is nothing to export, or no file to write", () => {
     const dir = engineProject();
