@@ -107,8 +107,11 @@ describe("secrets", () => {
       const cfg = join(dir, "subagents.yaml");
       writeFileSync(cfg, readFileSync(cfg, "utf8").replace("    standin: example/teacher/policy.mjs\n", "    base_url: ${SABUILD_TEACHER_URL}\n    api_key: ${SABUILD_TEACHER_KEY}\n"));
       const env = { SABUILD_TEACHER_KEY: secret, SABUILD_TEACHER_URL: server.url };
-      const r = sabuild(dir, ["build", "--verbose", "changelog-writer:traces"], env);
-      expect(r.code, r.stderr).toBe(0);
+      // Asynchronously: the stand-in answers from this process, so it must not block on the child.
+      const child = spawnSabuild(dir, ["build", "--verbose", "changelog-writer:traces"], env);
+      const code = await new Promise<number | null>((resolve) => child.once("close", (c) => resolve(c)));
+      const r = { code, stdout: child.output(), stderr: "" };
+      expect(r.code, r.stdout).toBe(0);
       expect(server.stats.completed).toBeGreaterThan(0);
       expect(server.stats.authorizations.every((a) => a === `Bearer ${secret}`)).toBe(true);
       expect(r.stdout + r.stderr).not.toContain(secret);
