@@ -37,8 +37,10 @@ async function judgeTraces(ctx: RunContext, traces: ReadTrace[]): Promise<void> 
   if (!candidates.length) return;
   const client = await judgeClient(ctx.project, ctx.subagent, setup.value, { stage: "dataset:judge", log: ctx.log });
   ctx.log(`judging ${candidates.length} rollouts with ${setup.value.model} (threshold ${ctx.subagent.dataset.judge_threshold})`);
+  // The judge reads the whole trace as the traces stage wrote it (the parsed form keeps only what rows need).
+  const whole = await Promise.all(candidates.map(async (c) => JSON.parse(await readFile(join(ctx.upstream.traces!.dir, "items", c.item, "trace.json"), "utf8")) as Trace));
   const results = await judgeMany(
-    candidates.map((c) => c.trace as unknown as Trace),
+    whole,
     { client, model: setup.value.model, rubric: setup.value.rubric, concurrency: 2, signal: ctx.signal, onProgress: (p) => ctx.progress({ done: p.done, total: p.total, costUsd: p.costUsd }) },
   );
   await mkdir(join(ctx.outDir, "judge"), { recursive: true });

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from lora_fixture import make_adapter
+from trainer.tests.lora_fixture import make_adapter
 from trainer.fidelity import for_template, prompt_messages, render
 from trainer.merge import merge
 from trainer.tiny import build_tiny_qwen3
