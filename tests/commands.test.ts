@@ -143,7 +143,7 @@ describe("CLI basics", () => {
     expect(r.stderr).not.toMatch(/\n\s+at /);
     const j = sabuild(dir, ["plan", "--json"]);
     expect(j.code).toBe(2);
-    expect(JSON.parse(j.stdout)).toMatchObject({ ok: false, problems: [{ file: "subagents.yaml", line: 11, keyPath: ["subagents", "alpha", "tasks", "holdout"] }] });
+    expect(JSON.parse(j.stdout)).toMatchObject({ ok: false, problems: [{ file: "subagents.yaml", line: 12, keyPath: ["subagents", "alpha", "tasks", "holdout"] }] });
   });
 
   it("reports a bad task file line with its position", () => {
@@ -261,7 +261,7 @@ describe("missing input files", () => {
     const build = sabuild(dir, ["build", "--json"]);
     expect(build.code).toBe(2);
     const doc = JSON.parse(build.stdout) as { stages: { id: string; problems?: { line: number; keyPath: unknown[] }[] }[] };
-    expect(doc.stages.find((s) => s.id === "alpha:tasks")!.problems).toEqual([expect.objectContaining({ line: 10, keyPath: ["subagents", "alpha", "tasks", "from", 1] })]);
+    expect(doc.stages.find((s) => s.id === "alpha:tasks")!.problems).toEqual([expect.objectContaining({ line: 11, keyPath: ["subagents", "alpha", "tasks", "from", 1] })]);
   });
 
   it("name the missing agent file at its source key", () => {
