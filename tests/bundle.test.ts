@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
-import { chmodSync, copyFileSync, cpSync, createWriteStream, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, cpSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
-import { Header, list, Pack, ReadEntry } from "tar";
+import { Header, list } from "tar";
 import { describe, expect, it } from "vitest";
 import { sabuild, sabuildJson, tempDir } from "./helpers.js";
 import { addTasks, engineProject, runLog } from "./engine-project.js";
@@ -50,23 +50,21 @@ interface CraftedEntry {
   data?: string | Buffer;
 }
 
-/** Writes a tar with exactly these headers (paths kept as given, absolute ones included). */
+/**
+ * Writes a tar with exactly these headers (paths kept as given, absolute ones included), block by
+ * block: tar's Pack stalls when dozens of in-memory entries are queued at once.
+ */
 async function craftTar(file: string, entries: CraftedEntry[]): Promise<void> {
-  const pack = new Pack({ preservePaths: true, portable: true });
-  const done = new Promise<void>((resolve, reject) => {
-    const out = createWriteStream(file);
-    out.on("close", resolve);
-    out.on("error", reject);
-    pack.pipe(out);
-  });
+  const blocks: Buffer[] = [];
   for (const e of entries) {
     const data = typeof e.data === "string" ? Buffer.from(e.data) : (e.data ?? Buffer.alloc(0));
-    const entry = new ReadEntry(new Header({ path: e.path, type: e.type ?? "File", mode: 0o644, size: data.length, mtime: new Date(), ...(e.linkpath ? { linkpath: e.linkpath } : {}) }));
-    entry.end(data);
-    pack.add(entry);
+    const header = new Header({ path: e.path, type: e.type ?? "File", mode: 0o644, size: data.length, mtime: new Date(), ...(e.linkpath ? { linkpath: e.linkpath } : {}) });
+    const block = Buffer.alloc(512);
+    if (header.encode(block, 0)) throw new Error(`${e.path}: needs a pax header, which this test writer does not make`);
+    blocks.push(block, data, Buffer.alloc((512 - (data.length % 512)) % 512));
   }
-  pack.end();
-  await done;
+  blocks.push(Buffer.alloc(1024));
+  writeFileSync(file, Buffer.concat(blocks));
 }
 
 /** The real bundle's entries, then one more: a refusal must come from the extra entry alone. */
