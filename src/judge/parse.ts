@@ -1,3 +1,4 @@
+import { balancedEnd, parseLenientJson } from "../lenient-json.js";
 import { err, ok, type Result } from "../result.js";
 import type { JudgeResult, Rubric } from "./types.js";
 
@@ -12,34 +13,10 @@ type JsonObject = Record<string, unknown>;
 const isObject = (v: unknown): v is JsonObject => typeof v === "object" && v !== null && !Array.isArray(v);
 
 function tryParse(text: string): JsonObject | undefined {
-  for (const candidate of [text, text.replace(/,\s*([}\]])/g, "$1")]) {
-    try {
-      const value: unknown = JSON.parse(candidate);
-      if (isObject(value)) return value;
-    } catch {
-      // not JSON as it stands; the next candidate may be
-    }
-  }
-  return undefined;
+  const value = parseLenientJson(text);
+  return isObject(value) ? value : undefined;
 }
 
-/** The end of the balanced `{...}` starting at `start`, skipping braces inside strings. */
-function matchingBrace(text: string, start: number): number {
-  let depth = 0;
-  let inString = false;
-  for (let i = start; i < text.length; i++) {
-    const c = text[i];
-    if (inString) {
-      if (c === "\\") i++;
-      else if (c === '"') inString = false;
-    } else if (c === '"') inString = true;
-    else if (c === "{") depth++;
-    else if (c === "}" && --depth === 0) return i;
-  }
-  return -1;
-}
-
-/** Every JSON object found in the text: fenced blocks first, then the text itself, then any {...}. */
 function candidates(text: string): JsonObject[] {
   const found: JsonObject[] = [];
   for (const fence of text.matchAll(/```[\w-]*[ \t]*\r?\n?([\s\S]*?)```/g)) {
@@ -49,7 +26,7 @@ function candidates(text: string): JsonObject[] {
   const whole = tryParse(text.trim());
   if (whole) found.push(whole);
   for (let i = text.indexOf("{"); i >= 0; ) {
-    const end = matchingBrace(text, i);
+    const end = balancedEnd(text, i);
     const parsed = end > i ? tryParse(text.slice(i, end + 1)) : undefined;
     if (parsed) found.push(parsed);
     i = text.indexOf("{", parsed ? end + 1 : i + 1);

@@ -4,6 +4,7 @@ import { hostname } from "node:os";
 import type Docker from "dockerode";
 import { sha256 } from "../key.js";
 import { dockerClient } from "./docker.js";
+import { processAlive } from "../process-alive.js";
 
 /**
  * Containers never outlive their rollout: open sessions are registered, removed on SIGINT,
@@ -77,14 +78,6 @@ function removeDetached(ids: string[]): void {
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
 
 /**
  * Removes sabuild containers of this host whose owner process is dead. Returns their ids.
@@ -96,7 +89,7 @@ export async function reapOrphans(docker?: Docker): Promise<string[]> {
   const host = hostname();
   const orphans = list.filter((c) => {
     const pid = Number(c.Labels[LABEL_PID]);
-    return c.Labels[LABEL_HOST] === host && Number.isInteger(pid) && pid > 0 && pid !== process.pid && !alive(pid);
+    return c.Labels[LABEL_HOST] === host && Number.isInteger(pid) && pid > 0 && pid !== process.pid && !processAlive(pid);
   });
   await Promise.allSettled(orphans.map((c) => docker.getContainer(c.Id).remove({ force: true })));
   return orphans.map((c) => c.Id);

@@ -1,6 +1,7 @@
 import { hostname } from "node:os";
 import { mkdir, open, readFile, rm, stat } from "node:fs/promises";
 import { dirname } from "node:path";
+import { processAlive } from "../process-alive.js";
 
 interface Holder {
   pid: number;
@@ -16,15 +17,6 @@ export interface LockEvents {
   recovered(holder: Holder): void;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    // EPERM: the process exists but belongs to someone else.
-    return (e as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
 
 /**
  * An exclusive lock on the store, held for a whole build, so two builds never write it at once.
@@ -47,7 +39,7 @@ export class ProjectLock {
         if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
       }
       const holder = await readHolder(file);
-      if (holder && holder.host === me.host && !alive(holder.pid)) {
+      if (holder && holder.host === me.host && !processAlive(holder.pid)) {
         events.recovered(holder);
         await rm(file, { force: true });
         continue;

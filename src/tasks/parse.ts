@@ -1,3 +1,4 @@
+import { balancedEnd, parseLenientJson } from "../lenient-json.js";
 import { err, ok, type Result } from "../result.js";
 
 /**
@@ -20,45 +21,14 @@ export function parseTextList(reply: string): Result<string[], string> {
 
 /** Fenced blocks first, then the whole text, then the first balanced [...] or {...} in it. */
 function* jsonCandidates(text: string): Generator<unknown> {
-  for (const m of text.matchAll(/```[\w-]*[ \t]*\r?\n?([\s\S]*?)```/g)) yield tryJson(m[1]!);
-  yield tryJson(text);
+  for (const m of text.matchAll(/```[\w-]*[ \t]*\r?\n?([\s\S]*?)```/g)) yield parseLenientJson(m[1]!);
+  yield parseLenientJson(text);
   for (const open of ["[", "{"] as const) {
     const at = text.indexOf(open);
     if (at === -1) continue;
     const end = balancedEnd(text, at);
-    if (end !== -1) yield tryJson(text.slice(at, end + 1));
+    if (end !== -1) yield parseLenientJson(text.slice(at, end + 1));
   }
-}
-
-/** JSON, forgiving the trailing commas models often leave. */
-function tryJson(text: string): unknown {
-  for (const t of [text.trim(), text.trim().replace(/,(\s*[\]}])/g, "$1")]) {
-    try {
-      return JSON.parse(t);
-    } catch {
-      // try the next form
-    }
-  }
-  return undefined;
-}
-
-/** Index of the bracket that closes the one at `start`, skipping brackets inside strings. */
-function balancedEnd(text: string, start: number): number {
-  let depth = 0;
-  let inString = false;
-  for (let i = start; i < text.length; i++) {
-    const c = text[i];
-    if (inString) {
-      if (c === "\\") i++;
-      else if (c === '"') inString = false;
-    } else if (c === '"') inString = true;
-    else if (c === "[" || c === "{") depth++;
-    else if (c === "]" || c === "}") {
-      depth--;
-      if (depth === 0) return i;
-    }
-  }
-  return -1;
 }
 
 const TEXT_KEYS = ["prompt", "task", "topic", "subtopic", "title", "name", "text", "description"];

@@ -3,6 +3,7 @@ import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { basename, dirname, isAbsolute, join, resolve } from "node:path";
+import { processAlive } from "../process-alive.js";
 
 /**
  * The `local` trainer runner's Python: a virtual environment that sabuild creates from
@@ -158,18 +159,10 @@ async function removeStale(dir: string): Promise<void> {
   const pattern = new RegExp(`^${prefix.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\.(partial|old)-(\\d+)$`);
   for (const name of await readdir(dirname(dir)).catch(() => [] as string[])) {
     const m = pattern.exec(name);
-    if (m && !alive(Number(m[2]))) await rm(join(dirname(dir), name), { recursive: true, force: true });
+    if (m && !processAlive(Number(m[2]))) await rm(join(dirname(dir), name), { recursive: true, force: true });
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
 
 function run(cmd: string, args: string[], opts: { say?: (line: string) => void; signal?: AbortSignal; env?: Record<string, string> }): Promise<string> {
   return new Promise((resolvePromise, reject) => {
