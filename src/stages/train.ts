@@ -1,3 +1,4 @@
+import type { ResolvedSubagent } from "../config/index.js";
 import { createWriteStream, existsSync, statSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -97,6 +98,13 @@ export function trainCfg(t: RunContext["subagent"]["train"], paths: { model: str
     ...(paths.validation ? { validation_file: `${paths.dataset}/validation.jsonl` } : {}),
     output_dir: `${paths.out}/adapter`,
     metrics_file: `${paths.out}/metrics.json`,
+    ...hyperparameters(t),
+  };
+}
+
+/** The training settings the trainer reads: the same in cfg.json and in the stage's key. */
+function hyperparameters(t: ResolvedSubagent["train"]) {
+  return {
     lora: { r: t.lora.r, alpha: t.lora.alpha, dropout: t.lora.dropout, target_modules: t.lora.target_modules },
     epochs: t.epochs,
     learning_rate: t.learning_rate,
@@ -123,15 +131,7 @@ export function trainStage(): Stage {
       const params: Json = {
         base_model: t.base_model,
         runner: t.runner,
-        lora: { r: t.lora.r, alpha: t.lora.alpha, dropout: t.lora.dropout, target_modules: t.lora.target_modules },
-        epochs: t.epochs,
-        learning_rate: t.learning_rate,
-        batch_size: t.batch_size,
-        grad_accum: t.grad_accum,
-        max_length: t.max_length,
-        packing: t.packing,
-        seed: t.seed,
-        gradient_checkpointing: t.gradient_checkpointing,
+        ...hyperparameters(t),
       };
       return ok({ params, files: base.value.kind === "local" ? base.value.files : [], toolchain: tools.value });
     },
