@@ -30,7 +30,7 @@ function project(concurrency) {
       "      inline: { description: Counts things, prompt: You count things., tools: [Bash] }",
       "    teacher: { standin: policy.mjs, model: bench, concurrency: " + concurrency + " }",
       "    sandbox: { recipe: shell }",
-      "    tasks: { from: tasks.jsonl, holdout: 0 }",
+      `    tasks: { from: tasks.jsonl, holdout: 0, count: ${rollouts} }`,
       "",
     ].join("\n"),
   );
