@@ -48,7 +48,7 @@ class Reader {
   string(): string {
     return this.bytes(this.u64()).toString("utf8");
   }
-  skip(n: number): void {
+  advance(n: number): void {
     this.pos += n;
   }
 }
@@ -72,7 +72,7 @@ function readValue(r: Reader, type: number): GgufValue {
       const count = r.u64();
       if (count <= ARRAY_LIMIT) return Array.from({ length: count }, () => readValue(r, itemType));
       const size = FIXED_SIZE[itemType];
-      if (size !== undefined) r.skip(size * count);
+      if (size !== undefined) r.advance(size * count);
       else for (let i = 0; i < count; i++) readValue(r, itemType);
       return { array: TYPE_NAMES[itemType] ?? String(itemType), count };
     }
