@@ -65,7 +65,8 @@ export function barChart(title: string, groups: BarGroup[], opts: { max?: number
   const groupH = rowsPer * (barH + 2) + 10;
   const height = 30 + groups.length * groupH;
   const max = opts.max ?? Math.max(1e-9, ...groups.flatMap((g) => g.values.map((v) => v.value ?? 0)));
-  const scale = (v: number): number => (Math.max(0, v) / max) * (width - labelW - 60);
+  // Room after the longest bar for its label ("teacher 100%").
+  const scale = (v: number): number => (Math.max(0, v) / max) * (width - labelW - 120);
   const parts = [`<svg class="chart" role="img" aria-label="${escapeXml(title)}" xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}"><title>${escapeXml(title)}</title><text x="0" y="16" class="chart-title">${escapeXml(title)}</text>`];
   groups.forEach((g, gi) => {
     const y0 = 28 + gi * groupH;
