@@ -8,7 +8,7 @@ import { renderReportHtml } from "../src/report/html.js";
 import { renderReportMarkdown } from "../src/report/markdown.js";
 import type { ReportInput } from "../src/report/types.js";
 import type { Trace } from "../src/traces/types.js";
-import { tempDir } from "./helpers.js";
+import { copyExample, sabuild, tempDir } from "./helpers.js";
 
 function trace(role: Trace["model"]["role"], task: string, ok: boolean, ms: number, cost: number): Trace {
   return {
@@ -151,5 +151,17 @@ describe("report page in headless Chromium", () => {
     expect(md).toContain("| success rate | 66.7% | 0.0% | 100.0% |");
     expect(md).toContain("❌ `success_vs_teacher >= 0.95`");
     expect(md).toContain("Gate: off (tiny example model)");
+  });
+});
+
+describe("report and serve name their subagents", () => {
+  it("refuse an unknown subagent with a suggestion, before building or serving anything", () => {
+    const dir = copyExample();
+    for (const command of ["report", "serve"]) {
+      const r = sabuild(dir, [command, "test-runer"]);
+      expect(r.code, command).toBe(2);
+      expect(r.stderr).toContain('no subagent "test-runer" in subagents.yaml (did you mean "test-runner"?)');
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    }
   });
 });

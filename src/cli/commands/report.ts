@@ -1,10 +1,10 @@
 import { availableParallelism } from "node:os";
 import { copyFile, mkdir } from "node:fs/promises";
 import { join, relative, resolve } from "node:path";
-import { UserInputError, didYouMean } from "../../errors.js";
 import { openProject } from "../../project.js";
 import { parseCommandArgs, positiveInt } from "../args.js";
 import { printJson } from "../output.js";
+import { namedSubagents } from "../subagent-names.js";
 import { runBuild } from "./build.js";
 
 export const reportHelp = `sabuild report [subagent...] [-o DIR] [-j N] [--json]
@@ -17,14 +17,7 @@ export async function reportCommand(argv: string[]): Promise<number> {
   const args = parseCommandArgs("report", argv, { out: { type: "string", short: "o" }, jobs: { type: "string", short: "j" } });
   if (args.help) return (console.log(reportHelp), 0);
   const session = await openProject(args.global);
-  const names = session.project.subagents.map((s) => s.name);
-  for (const n of args.positionals) {
-    if (!names.includes(n)) {
-      const guess = didYouMean(n, names);
-      throw new UserInputError(`no subagent "${n}" in ${relative(process.cwd(), session.project.file) || session.project.file}${guess ? ` (did you mean "${guess}"?)` : ""}; subagents: ${names.join(", ")}`);
-    }
-  }
-  const wanted = args.positionals.length ? args.positionals : names;
+  const wanted = namedSubagents(session.project, args.positionals);
   const outDir = resolve(process.cwd(), (args.values.out as string | undefined) ?? join(session.project.root, "reports"));
   const summary = await runBuild(
     session,

@@ -1,12 +1,13 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { ResolvedSubagent } from "../../config/index.js";
-import { UserInputError, didYouMean } from "../../errors.js";
+import { UserInputError } from "../../errors.js";
 import { selectNodes } from "../../graph.js";
 import { planNodes } from "../../plan.js";
 import { openProject, type Session } from "../../project.js";
 import type { FallbackReason, StudentRoute, TeacherRoute } from "../../serve/gateway.js";
 import { parseCommandArgs } from "../args.js";
+import { namedSubagents } from "../subagent-names.js";
 
 export const serveHelp = `sabuild serve [subagent...] [--port N] [--host H] [--fallback error,timeout,contract|off] [--timeout S] [--mcp] [--json]
   Serves the built subagents' students (their exported GGUF on llama-server) behind one
@@ -66,13 +67,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
   });
   if (args.help) return (console.log(serveHelp), 0);
   const session = await openProject(args.global);
-  const names = session.project.subagents.map((s) => s.name);
-  for (const n of args.positionals) {
-    if (!names.includes(n)) {
-      const guess = didYouMean(n, names);
-      throw new UserInputError(`no subagent "${n}"${guess ? ` (did you mean "${guess}"?)` : ""}; subagents: ${names.join(", ")}`);
-    }
-  }
+  const wanted = namedSubagents(session.project, args.positionals);
   const fallbackText = (args.values.fallback as string | undefined) ?? "error,timeout,contract";
   const fallbackOn: FallbackReason[] = [];
   if (fallbackText !== "off") {
@@ -83,7 +78,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
   }
   const timeoutMs = Number((args.values.timeout as string | undefined) ?? "120") * 1000;
   if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new UserInputError("--timeout: seconds, a positive number");
-  const built = await builtStudents(session, args.positionals.length ? args.positionals : names);
+  const built = await builtStudents(session, wanted);
   const log = (line: string): void => void process.stderr.write(`${line}\n`);
 
   const { ensureLlamaTools } = await import("../../toolchain/llamacpp.js");
