@@ -83,7 +83,7 @@ describe("traces stage (real sandbox, stand-in teacher over HTTP)", () => {
 
   it("records rollouts whose tool calls ran in the container, with statuses and the contract checked", () => {
     const log = join(tempDir("standin-log-"), "requests.log");
-    const dir = project({ tasks: ["run the check", "loop forever", "nocontract please", "badjson first"] });
+    const dir = project({ tasks: ["run the check (sleepy)", "loop forever", "nocontract please", "badjson first"] });
     const r = sabuild(dir, ["build", "runner:traces"], { STANDIN_LOG: log });
     expect(r.code, r.stderr + r.stdout).toBe(0);
     expect(r.stdout + r.stderr).toMatch(/stand-in/);
@@ -106,6 +106,9 @@ describe("traces stage (real sandbox, stand-in teacher over HTTP)", () => {
     expect(ok.sandbox.recipe).toBe("shell");
     expect(ok.sandbox.id).toMatch(/^sha256:/);
     expect(ok.model).toEqual({ name: "scripted", base_url: "standin:policy.mjs", role: "teacher" });
+    // The container started beside the 2 s first reply, so the tool call did not wait for it.
+    expect(ok.timings.sandbox_ms).toBeLessThan(2000);
+    expect(ok.timings.sandbox_wait_ms).toBeLessThan(100);
 
     const loop = t["t2.s0"]!;
     expect(loop.status).toBe("turn_cap");

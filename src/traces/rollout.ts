@@ -19,7 +19,10 @@ export interface RolloutOptions {
   tools: AgentTool[];
   toolDefs: FunctionToolDef[];
   runTool(name: string, rawArguments: string, ctx: ToolContext): Promise<ToolResult>;
-  /** Opens a fresh container; called at the first tool call, closed when the rollout ends. */
+  /**
+   * Opens a fresh container. It is called when the rollout starts, so the container starts while
+   * the teacher thinks about its first reply; it is closed when the rollout ends, used or not.
+   */
   openSandbox(): Promise<SandboxSession>;
   image: SandboxImage;
   web?: WebProvider;
@@ -51,11 +54,14 @@ export async function rollout(o: RolloutOptions): Promise<Trace> {
     { role: "user", content: o.task.prompt },
   ];
   const usage = { prompt_tokens: 0, completion_tokens: 0, requests: 0, cached_requests: 0, cost_usd: 0 };
-  const timings = { model_ms: 0, tool_ms: 0 };
+  const timings: { model_ms: number; tool_ms: number; sandbox_ms?: number; sandbox_wait_ms: number } = { model_ms: 0, tool_ms: 0, sandbox_wait_ms: 0 };
   let toolCalls = 0;
   let toolErrors = 0;
   let turns = 0;
   let session: SandboxSession | undefined;
+  // Started now, awaited at the first tool call: a failure to open only matters if a tool runs.
+  const opening = o.openSandbox().then((s) => ((timings.sandbox_ms = Date.now() - started), s));
+  opening.catch(() => undefined);
 
   const ask = async (extra: Partial<ChatRequest> = {}): Promise<ChatResult> => {
     const request: ChatRequest = {
@@ -123,7 +129,11 @@ export async function rollout(o: RolloutOptions): Promise<Trace> {
       }
       for (const call of calls) {
         o.signal?.throwIfAborted();
-        session ??= await o.openSandbox();
+        if (!session) {
+          const waitFrom = Date.now();
+          session = await opening;
+          timings.sandbox_wait_ms = Date.now() - waitFrom;
+        }
         const t0 = Date.now();
         const result = await o.runTool(call.function.name, call.function.arguments, { sandbox: session, signal: o.signal, ...(o.web ? { web: o.web } : {}) });
         timings.tool_ms += Date.now() - t0;
@@ -145,7 +155,10 @@ export async function rollout(o: RolloutOptions): Promise<Trace> {
     messages.push({ ...last.message, role: "assistant" });
     return conclude(last.message.content, "turn_cap");
   } finally {
-    await session?.close();
+    await opening.then(
+      (s) => s.close(),
+      () => undefined,
+    );
   }
 }
 

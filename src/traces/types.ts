@@ -28,6 +28,10 @@ export interface Trace {
   tool_calls: number;
   tool_errors: number;
   usage: { prompt_tokens: number; completion_tokens: number; requests: number; cached_requests: number; cost_usd: number };
-  timings: { started_at: string; duration_ms: number; model_ms: number; tool_ms: number };
+  /**
+   * sandbox_ms: from the rollout's start until its container was up (it starts beside the first
+   * model call); sandbox_wait_ms: how long the first tool call still had to wait for it.
+   */
+  timings: { started_at: string; duration_ms: number; model_ms: number; tool_ms: number; sandbox_ms?: number; sandbox_wait_ms?: number };
   sandbox: Pick<SandboxImage, "recipe" | "id" | "tag">;
 }
