@@ -4,6 +4,7 @@ import http, { type IncomingMessage } from "node:http";
 import https from "node:https";
 import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
+import { rawGetToFile } from "./raw-get.js";
 
 /** The server could not be reached or misbehaved: the build goes on without it. */
 export class RemoteUnavailable extends Error {
@@ -15,6 +16,8 @@ const SMALL_TIMEOUT_MS = 30_000;
 /** A blob transfer may take long, but not stall this long without a byte moving. */
 const IDLE_TIMEOUT_MS = 120_000;
 const CHUNK = 1 << 20;
+/** Blobs above this are written and hashed in parallel (a worker hashes behind the writer). */
+const LARGE = 64 * CHUNK;
 
 type Body = Buffer | { path: string; size: number };
 
@@ -87,9 +90,22 @@ export class HttpCache {
 
   /**
    * Streams a blob into `dest` and returns the sha256 of what arrived (the caller compares it
-   * with the name), or undefined when the server does not have it.
+   * with the name), or undefined when the server does not have it. `expectedSize` (from the
+   * manifest) picks the way: a large blob over plain HTTP is read straight off a socket.
    */
-  async getBlob(digest: string, dest: string, onBytes?: (n: number) => void): Promise<string | undefined> {
+  async getBlob(digest: string, dest: string, onBytes?: (n: number) => void, expectedSize = 0): Promise<string | undefined> {
+    if (expectedSize > LARGE && this.url.protocol === "http:") {
+      const path = `/cas/${digest}`;
+      const raw = await rawGetToFile(new URL(`${this.base}${path}`), this.headers, dest, { idleTimeoutMs: IDLE_TIMEOUT_MS, ...(onBytes ? { onBytes } : {}) }).catch((e: Error & { code?: string }) => {
+        throw new RemoteUnavailable(`GET ${path}: ${e.code ?? e.message}`);
+      });
+      if (raw.kind === "ok") return raw.digest;
+      if (raw.kind === "status") {
+        if (raw.status === 404) return undefined;
+        throw new RemoteUnavailable(`GET ${path}: HTTP ${raw.status}`);
+      }
+      // Chunked or encoded: node:http below decodes it.
+    }
     const res = await this.send("GET", `/cas/${digest}`, undefined, false);
     if (res.statusCode !== 200) {
       await HttpCache.drain(res);
@@ -99,7 +115,7 @@ export class HttpCache {
     const size = Number(res.headers["content-length"] ?? 0);
     // Large blobs: written with vectored writes while a worker hashes the file behind the writer,
     // so the socket thread never hashes (measured: curl's pace for a 2 GiB blob on two cores).
-    if (size > 64 * CHUNK) {
+    if (size > LARGE) {
       const { followHashWriter } = await import("../store/follow-hash.js");
       const sink = await followHashWriter(dest, { highWaterMark: 16 * CHUNK, ...(onBytes ? { onBytes } : {}) });
       try {

@@ -102,7 +102,7 @@ export class RemoteStore {
       const results = await Promise.all(
         hit.missing.map((m) =>
           this.transfers.run(async () => {
-            const ok = await this.fetchBlob(m.digest);
+            const ok = await this.fetchBlob(m.digest, m.size);
             onProgress?.(++done, hit.missing.length);
             return ok;
           }),
@@ -168,13 +168,13 @@ export class RemoteStore {
   }
 
   /** Downloads one blob into the store if its content matches its digest. */
-  private async fetchBlob(digest: string): Promise<boolean> {
+  private async fetchBlob(digest: string, size = 0): Promise<boolean> {
     if (await this.store.cas.has(digest)) return true;
     await mkdir(this.store.cas.tmpDir, { recursive: true });
     const tmp = tempName(this.store.cas.tmpDir, "fetch");
     try {
       let bytes = 0;
-      const got = await this.http.getBlob(digest, tmp, (n) => (bytes += n));
+      const got = await this.http.getBlob(digest, tmp, (n) => (bytes += n), size);
       if (got === undefined) {
         this.warn(`the remote cache lacks blob ${digest.slice(0, 12)}; building instead`);
         return false;

@@ -40,16 +40,21 @@ try {
 }
 `;
 
-export interface FollowHashWriter {
-  /** Pipe the source into this; it writes the file with vectored writes. */
-  writable: Writable;
-  /** The sha256 of everything written, once the writable has finished. */
+/** A worker hashing a file that is being written, up to what the writer says is on disk. */
+export interface FollowHash {
+  /** `bytes` more are on disk (written in order from the start). */
+  advance(bytes: number): void;
+  /** Everything is written: the digest settles once the worker has read it all. */
+  complete(): void;
+  /** The write failed: the digest rejects. */
+  abort(): void;
+  /** The sha256 of the whole file (after complete()); stops the worker. */
   digest(): Promise<string>;
 }
 
-export async function followHashWriter(path: string, opts: { highWaterMark: number; onBytes?: (n: number) => void }): Promise<FollowHashWriter> {
+/** Starts hashing `path`, which must exist (the writer has opened it). */
+export async function followHash(path: string): Promise<FollowHash> {
   const { Worker } = await import("node:worker_threads");
-  const fh = await open(path, "w");
   const shared = new SharedArrayBuffer(16);
   const state = new BigInt64Array(shared);
   const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { path, shared } });
@@ -62,11 +67,39 @@ export async function followHashWriter(path: string, opts: { highWaterMark: numb
   });
   result.catch(() => undefined);
   let written = 0;
-  let complete = false;
-  const publish = (): void => {
-    Atomics.store(state, 0, BigInt(written));
+  const flag = (value: bigint): void => {
+    Atomics.store(state, 1, value);
     Atomics.notify(state, 0);
   };
+  return {
+    advance(bytes) {
+      written += bytes;
+      Atomics.store(state, 0, BigInt(written));
+      Atomics.notify(state, 0);
+    },
+    complete: () => flag(1n),
+    abort: () => flag(-1n),
+    digest: async () => {
+      try {
+        return await result;
+      } finally {
+        await worker.terminate();
+      }
+    },
+  };
+}
+
+export interface FollowHashWriter {
+  /** Pipe the source into this; it writes the file with vectored writes. */
+  writable: Writable;
+  /** The sha256 of everything written, once the writable has finished. */
+  digest(): Promise<string>;
+}
+
+export async function followHashWriter(path: string, opts: { highWaterMark: number; onBytes?: (n: number) => void }): Promise<FollowHashWriter> {
+  const fh = await open(path, "w");
+  const hash = await followHash(path);
+  let complete = false;
   const writable = new Writable({
     highWaterMark: opts.highWaterMark,
     writev(chunks, done) {
@@ -75,8 +108,7 @@ export async function followHashWriter(path: string, opts: { highWaterMark: numb
       fh.writev(buffers).then(
         (r) => {
           if (r.bytesWritten !== size) return done(new Error(`short write: ${r.bytesWritten} of ${size} bytes`));
-          written += size;
-          publish();
+          hash.advance(size);
           opts.onBytes?.(size);
           done();
         },
@@ -86,27 +118,16 @@ export async function followHashWriter(path: string, opts: { highWaterMark: numb
     final(done) {
       fh.close().then(() => {
         complete = true;
-        Atomics.store(state, 1, 1n);
-        Atomics.notify(state, 0);
+        hash.complete();
         done();
       }, done);
     },
     // Also called after a normal finish (autoDestroy): only an unfinished write aborts the hash.
     destroy(error, done) {
       if (complete) return done(error);
-      Atomics.store(state, 1, -1n);
-      Atomics.notify(state, 0);
+      hash.abort();
       fh.close().catch(() => undefined).finally(() => done(error));
     },
   });
-  return {
-    writable,
-    digest: async () => {
-      try {
-        return await result;
-      } finally {
-        await worker.terminate();
-      }
-    },
-  };
+  return { writable, digest: () => hash.digest() };
 }
