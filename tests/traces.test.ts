@@ -148,6 +148,8 @@ describe("traces stage (real sandbox, stand-in teacher over HTTP)", () => {
     const t2 = traces(dir);
     expect(Object.keys(t2)).toHaveLength(10);
     expect(t2["t1.s0"]!.usage.cached_requests).toBe(2);
+    // A replayed reply arrives at once: its container was opened at the tool call, not ahead.
+    expect(t2["t1.s0"]!.timings.sandbox_wait_ms).toBeGreaterThan(0);
     expect(t2["t1.s1"]!.usage.cached_requests).toBe(0);
     // Only the new samples reached the server: 2 + 4 + 2 + 2 + 2.
     expect(requests(log).length - before).toBe(12);

@@ -20,8 +20,8 @@ export interface RolloutOptions {
   toolDefs: FunctionToolDef[];
   runTool(name: string, rawArguments: string, ctx: ToolContext): Promise<ToolResult>;
   /**
-   * Opens a fresh container. It is called when the rollout starts, so the container starts while
-   * the teacher thinks about its first reply; it is closed when the rollout ends, used or not.
+   * Opens a fresh container: while the first model call is under way (one that takes more than
+   * a moment), or else at the first tool call. It is closed when the rollout ends, used or not.
    */
   openSandbox(): Promise<SandboxSession>;
   image: SandboxImage;
@@ -34,6 +34,9 @@ export interface RolloutOptions {
 export function systemPrompt(instructions: string, tag: string): string {
   return `${instructions.trim()}\n\n${contractInstructions(tag)}\n`;
 }
+
+/** How long the first model call may take before the rollout starts its container beside it. */
+const EARLY_OPEN_MS = 25;
 
 /** A failure of the teacher that is not worth retrying on the next build (the request itself is bad). */
 function isPermanent(e: unknown): boolean {
@@ -59,9 +62,15 @@ export async function rollout(o: RolloutOptions): Promise<Trace> {
   let toolErrors = 0;
   let turns = 0;
   let session: SandboxSession | undefined;
-  // Started now, awaited at the first tool call: a failure to open only matters if a tool runs.
-  const opening = o.openSandbox().then((s) => ((timings.sandbox_ms = Date.now() - started), s));
-  opening.catch(() => undefined);
+  // Opened once, awaited at the first tool call: a failure to open only matters if a tool runs.
+  let opening: Promise<SandboxSession> | undefined;
+  const openSandbox = (): Promise<SandboxSession> => {
+    if (!opening) {
+      opening = o.openSandbox().then((s) => ((timings.sandbox_ms = Date.now() - started), s));
+      opening.catch(() => undefined);
+    }
+    return opening;
+  };
 
   const ask = async (extra: Partial<ChatRequest> = {}): Promise<ChatResult> => {
     const request: ChatRequest = {
@@ -112,11 +121,16 @@ export async function rollout(o: RolloutOptions): Promise<Trace> {
     while (turns < o.maxTurns) {
       o.signal?.throwIfAborted();
       let reply: ChatResult;
+      // While the teacher thinks about its first reply, the container starts. A reply from the
+      // response cache, or a budget stop, settles before EARLY_OPEN_MS and opens nothing.
+      const early = turns === 0 ? setTimeout(() => void openSandbox(), EARLY_OPEN_MS) : undefined;
       try {
         reply = await ask();
       } catch (e) {
         if (isPermanent(e)) return finish("error", { error: (e as Error).message });
         throw e;
+      } finally {
+        clearTimeout(early);
       }
       turns++;
       const message: ChatMessage = { ...reply.message, role: "assistant" };
@@ -131,7 +145,7 @@ export async function rollout(o: RolloutOptions): Promise<Trace> {
         o.signal?.throwIfAborted();
         if (!session) {
           const waitFrom = Date.now();
-          session = await opening;
+          session = await openSandbox();
           timings.sandbox_wait_ms = Date.now() - waitFrom;
         }
         const t0 = Date.now();
@@ -155,7 +169,7 @@ export async function rollout(o: RolloutOptions): Promise<Trace> {
     messages.push({ ...last.message, role: "assistant" });
     return conclude(last.message.content, "turn_cap");
   } finally {
-    await opening.then(
+    await opening?.then(
       (s) => s.close(),
       () => undefined,
     );
