@@ -101,10 +101,52 @@ describe("export", () => {
     expect(modelfile).toContain("<tool_call>");
 
     const summary = JSON.parse(readFileSync(join(tree, "export.json"), "utf8"));
-    expect(summary.files.map((f: { path: string }) => f.path)).toEqual(["model-f16.gguf", "model-Q4_K_M.gguf", "Modelfile", "fidelity.json"]);
+    expect(summary.files.map((f: { path: string }) => f.path)).toEqual(["model-f16.gguf", "model-Q4_K_M.gguf", "adapter-f16.gguf", "Modelfile", "fidelity.json"]);
     expect(summary.identity["llama.cpp/convert"]).toMatch(/^debian-sid:llama\.cpp-tools=/);
     expect(summary.identity["llama.cpp/quantize"]).toMatch(/libggml0=/);
-    expect(summary.lora_gguf.skipped).toMatch(/convert_lora_to_gguf\.py/);
+    expect(summary.lora_gguf).toEqual({ file: "adapter-f16.gguf" });
+    expect(summary.tools.convert_lora).toBe("trainer.lora_gguf (built in)");
+  });
+
+  it("writes the adapter as a LoRA GGUF that llama-server applies to the base GGUF as merging does", { timeout: SLOW }, async () => {
+    const tree = stageTree(project);
+    const { readGgufHeader } = await dist<GgufModule>("toolchain/gguf.js");
+    const header = readGgufHeader(join(tree, "adapter-f16.gguf"));
+    expect(header.metadata).toMatchObject({ "general.type": "adapter", "general.architecture": "qwen3", "adapter.type": "lora", "adapter.lora.alpha": 8 });
+    // The fixture adapts 7 projections in each of the 2 layers: an A and a B for each.
+    expect(header.tensorCount).toBe(28);
+
+    // In f32, so that only the way the LoRA is applied differs: base + LoRA against merged.
+    const work = tempDir("sabuild-lora-gguf-");
+    const { ensureLlamaTools } = await dist<LlamaModule>("toolchain/llamacpp.js");
+    const tools = await ensureLlamaTools(project, {}, { python: PYTHON });
+    const { convertToGguf, writeLoraGguf } = await dist<ExportModule>("stages/export.js");
+    await convertToGguf(tools, join(fixture, "base"), join(work, "base-f32.gguf"), "f32", {});
+    await convertToGguf(tools, join(tree, "merged"), join(work, "merged-f32.gguf"), "f32", {});
+    await writeLoraGguf(PYTHON, tools, ["--adapter", adapter, "--base", join(tree, "merged"), "--outfile", join(work, "lora-f32.gguf"), "--outtype", "f32"], {});
+    type Top = [number, number][][];
+    const topLogprobs = async (model: string, args: string[] = []): Promise<Top> => {
+      const server = await tools.server.start({ model: join(work, model), args, dirs: [work] });
+      try {
+        const res = await fetch(`${server.url}/completion`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ prompt: "Hello world, this is", n_predict: 4, temperature: 0, n_probs: 3, cache_prompt: false }),
+        });
+        const body = (await res.json()) as { completion_probabilities: { top_logprobs: { id: number; logprob: number }[] }[] };
+        return body.completion_probabilities.map((p) => p.top_logprobs.map((t) => [t.id, t.logprob]));
+      } finally {
+        await server.stop();
+      }
+    };
+    const merged = await topLogprobs("merged-f32.gguf");
+    const withLora = await topLogprobs("base-f32.gguf", ["--lora", join(work, "lora-f32.gguf")]);
+    const base = await topLogprobs("base-f32.gguf");
+    const ids = (t: Top): number[][] => t.map((step) => step.map(([id]) => id));
+    expect(ids(withLora)).toEqual(ids(merged));
+    withLora.forEach((step, i) => step.forEach(([, lp], j) => expect(Math.abs(lp - merged[i]![j]![1])).toBeLessThan(1e-3)));
+    // The adapter matters: without it the model predicts something else.
+    expect(ids(base)).not.toEqual(ids(merged));
   });
 
   it("re-runs export alone when only export.quantizations changes", { timeout: SLOW }, async () => {

@@ -1,12 +1,13 @@
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { isAbsolute, join, relative, resolve } from "node:path";
+import { delimiter, dirname, isAbsolute, join, relative, resolve } from "node:path";
 import type { Problem } from "../errors.js";
 import { err, ok } from "../result.js";
 import { trainerEnv, trainerPython } from "../toolchain/dirs.js";
 import type { LlamaTools } from "../toolchain/llamacpp.js";
 import { lastJsonLine, runChecked } from "../toolchain/process.js";
+import { EXPORT_MODULES, trainerCodeDigest } from "../toolchain/venv.js";
 import { configName } from "./config-name.js";
 import { compareWithServer, describeFailure, pickRow, renderWithHf, type FidelityReport } from "./export-fidelity.js";
 import { modelfile } from "./export-modelfile.js";
@@ -15,7 +16,8 @@ import type { RunContext, Stage } from "./types.js";
 /**
  * The student as files people run: the LoRA merged into the base (merged/, Hugging Face format),
  * a GGUF of it (export.gguf_outtype), one GGUF per export.quantizations entry, the adapter alone
- * as a LoRA GGUF when llama.cpp's LoRA converter is at hand, an Ollama Modelfile, and
+ * as a LoRA GGUF (llama.cpp's convert_lora_to_gguf.py when configured, else trainer.lora_gguf),
+ * an Ollama Modelfile, and
  * fidelity.json: whether llama.cpp renders and tokenizes a held-out conversation exactly as
  * training did.
  */
@@ -54,6 +56,18 @@ export async function mergeAdapter(python: string, base: string, adapter: string
     env: trainerEnv(),
     ...opts,
   });
+}
+
+/**
+ * sabuild's own LoRA GGUF writer (python -m trainer.lora_gguf), for when no llama.cpp checkout
+ * provides convert_lora_to_gguf.py: it runs with the converter's gguf-py, so the file matches
+ * the llama.cpp the model GGUF was made for.
+ */
+export async function writeLoraGguf(python: string, tools: LlamaTools, args: string[], opts: { signal?: AbortSignal; log?: Log }): Promise<void> {
+  const env = trainerEnv();
+  const gguf = tools.convert.env.PYTHONPATH ?? (existsSync(join(dirname(tools.convert.script), "gguf-py")) ? join(dirname(tools.convert.script), "gguf-py") : undefined);
+  if (gguf) env.PYTHONPATH = `${env.PYTHONPATH}${delimiter}${gguf}`;
+  await runChecked("writing the LoRA GGUF (python -m trainer.lora_gguf)", python, ["-m", "trainer.lora_gguf", ...args], { env, ...opts });
 }
 
 export async function convertToGguf(tools: LlamaTools, mergedDir: string, outFile: string, outtype: string, opts: { signal?: AbortSignal; log?: Log }): Promise<void> {
@@ -141,7 +155,7 @@ export function exportStage(): Stage {
           fidelity: e.fidelity,
         },
         files: local ? listFiles(local).map((f) => relative(project.root, join(local, f))) : [],
-        toolchain,
+        toolchain: { ...toolchain, "trainer/export": trainerCodeDigest(EXPORT_MODULES) },
       });
     },
     run: runExport,
@@ -196,16 +210,13 @@ async function runExport(ctx: RunContext): Promise<void> {
   let lora: { file?: string; skipped?: string } | undefined;
   if (e.lora_gguf) {
     step("the adapter as a LoRA GGUF");
-    if (tools.convertLora) {
-      // The LoRA converter knows f32, f16, bf16 and q8_0, like the model converter.
-      const name = `adapter-${e.gguf_outtype}.gguf`;
-      const convertLora = tools.convertLora;
-      await timed("convert lora", () => convertLora.run([adapter, "--base", merged, "--outfile", join(ctx.outDir, name), "--outtype", e.gguf_outtype], opts));
-      lora = { file: name };
-    } else {
-      lora = { skipped: "no convert_lora_to_gguf.py (set export.tools.convert_lora, or export.tools.convert to a llama.cpp checkout)" };
-      ctx.log(`LoRA GGUF skipped: ${lora.skipped}`);
-    }
+    // Both converters know f32, f16, bf16 and q8_0, like the model converter.
+    const name = `adapter-${e.gguf_outtype}.gguf`;
+    const args = ["--base", merged, "--outfile", join(ctx.outDir, name), "--outtype", e.gguf_outtype];
+    const convertLora = tools.convertLora;
+    if (convertLora) await timed("convert lora", () => convertLora.run([adapter, ...args], opts));
+    else await timed("convert lora", () => writeLoraGguf(python, tools, ["--adapter", adapter, ...args], opts));
+    lora = { file: name };
   }
 
   // What people run: the first quantization asked for, else the converted GGUF itself.
@@ -239,7 +250,7 @@ async function runExport(ctx: RunContext): Promise<void> {
     fidelity: fidelity.status,
     tools: {
       convert: tools.convert.where,
-      ...(tools.convertLora ? { convert_lora: tools.convertLora.where } : {}),
+      convert_lora: tools.convertLora ? tools.convertLora.where : "trainer.lora_gguf (built in)",
       quantize: tools.quantize.where,
       server: tools.server.where,
     },

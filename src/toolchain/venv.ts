@@ -17,6 +17,8 @@ export const PACKAGE_ROOT = resolve(import.meta.dirname, "../..");
 export const TRAINER_REQUIREMENTS = join(PACKAGE_ROOT, "trainer/requirements.txt");
 /** The trainer modules `python -m trainer.sft` runs: their digest joins the train stage's key. */
 export const TRAINER_MODULES = ["__init__.py", "config.py", "progress.py", "report.py", "rows.py", "sft.py"];
+/** The Python modules the export stage runs: merging, the LoRA GGUF writer, the fidelity check. */
+export const EXPORT_MODULES = ["__init__.py", "merge.py", "lora_gguf.py", "fidelity.py"];
 /** Packages whose resolved versions are part of the toolchain identity. */
 export const STACK = ["torch", "transformers", "tokenizers", "peft", "trl", "accelerate", "datasets", "safetensors"];
 
@@ -67,10 +69,10 @@ export function readVenv(dir: string, requirements = TRAINER_REQUIREMENTS): Venv
   }
 }
 
-/** The digest of the trainer modules, so that editing them re-runs training. */
-export function trainerCodeDigest(): string {
+/** The digest of the trainer modules (or another list of trainer/ files), so that editing them re-runs their stage. */
+export function trainerCodeDigest(modules: readonly string[] = TRAINER_MODULES): string {
   const h = createHash("sha256");
-  for (const name of TRAINER_MODULES) h.update(`${name}\0`).update(readFileSync(join(PACKAGE_ROOT, "trainer", name))).update("\0");
+  for (const name of modules) h.update(`${name}\0`).update(readFileSync(join(PACKAGE_ROOT, "trainer", name))).update("\0");
   return h.digest("hex");
 }
 

@@ -70,7 +70,8 @@ export async function runChecks(project: ProjectConfig): Promise<Check[]> {
   const report = await checkLlamaTools(project.root, project.subagents[0]?.export.tools ?? {});
   for (const [tool, st] of Object.entries(report.tools)) {
     if (tool === "convert_lora" && !st.ready) {
-      checks.push({ name: `llama.cpp ${tool}`, status: "warning", detail: st.detail });
+      // Not needed: sabuild writes LoRA GGUFs itself for the bases whose conversion only renames weights.
+      checks.push({ name: `llama.cpp ${tool}`, status: "ok", detail: `built in: trainer.lora_gguf (qwen2 and qwen3 bases); ${st.detail}` });
       continue;
     }
     checks.push({ name: `llama.cpp ${tool}`, status: st.ready ? "ok" : "missing", detail: st.detail, ...(st.ready ? {} : { fix: "sabuild setup (Debian sid's llama.cpp), or set export.tools in subagents.yaml" }) });
