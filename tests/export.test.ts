@@ -147,6 +147,14 @@ describe("export", () => {
     withLora.forEach((step, i) => step.forEach(([, lp], j) => expect(Math.abs(lp - merged[i]![j]![1])).toBeLessThan(1e-3)));
     // The adapter matters: without it the model predicts something else.
     expect(ids(base)).not.toEqual(ids(merged));
+
+    // A base whose conversion reshapes the adapted weights: the file is skipped, with the reason.
+    const llama = join(work, "llama");
+    mkdirSync(llama);
+    writeFileSync(join(llama, "config.json"), JSON.stringify({ ...JSON.parse(readFileSync(join(fixture, "base/config.json"), "utf8")), model_type: "llama" }));
+    const skipped = await writeLoraGguf(PYTHON, tools, ["--adapter", adapter, "--base", llama, "--outfile", join(work, "llama-lora.gguf")], {});
+    expect(skipped.skipped).toMatch(/^.*model_type 'llama' is not one this converter handles .*export\.tools\.convert_lora/);
+    expect(existsSync(join(work, "llama-lora.gguf"))).toBe(false);
   });
 
   it("re-runs export alone when only export.quantizations changes", { timeout: SLOW }, async () => {

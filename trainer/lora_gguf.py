@@ -11,6 +11,7 @@ It needs gguf-py (the one that matches the llama.cpp build: the export stage put
 on PYTHONPATH). It handles base architectures whose GGUF conversion keeps the adapted linear
 weights as they are, only renamed (ARCHITECTURES below); for others it stops and says to use
 llama.cpp's convert_lora_to_gguf.py, which replays the converter's reshaping on the LoRA factors.
+Such refusals exit with status 3 and one `error:` line.
 """
 
 from __future__ import annotations
@@ -28,9 +29,13 @@ OUTTYPES = ("f32", "f16", "bf16", "q8_0")
 PREFIX = "base_model.model."
 
 
-class AdapterError(SystemExit):
-    def __init__(self, message: str):
-        super().__init__(f"error: {message}")
+# The exit status when the adapter has no LoRA GGUF form (the export stage then skips the file
+# and says why); any other failure exits 1.
+NO_LORA_GGUF = 3
+
+
+class AdapterError(Exception):
+    """What a LoRA GGUF cannot hold, or an input that is not what it should be."""
 
 
 def _adapter_config(adapter: Path) -> dict:
@@ -163,7 +168,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--outfile", required=True, help="the LoRA GGUF to write (replaced)")
     p.add_argument("--outtype", default="f16", choices=OUTTYPES)
     a = p.parse_args(argv)
-    print(json.dumps(convert(a.adapter, a.base, a.outfile, a.outtype)))
+    try:
+        print(json.dumps(convert(a.adapter, a.base, a.outfile, a.outtype)))
+    except AdapterError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return NO_LORA_GGUF
     return 0
 
 

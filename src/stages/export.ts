@@ -6,7 +6,7 @@ import type { Problem } from "../errors.js";
 import { err, ok } from "../result.js";
 import { trainerEnv, trainerPython } from "../toolchain/dirs.js";
 import type { LlamaTools } from "../toolchain/llamacpp.js";
-import { lastJsonLine, runChecked } from "../toolchain/process.js";
+import { lastJsonLine, runChecked, runCommand, ToolError, type SpawnResult } from "../toolchain/process.js";
 import { EXPORT_MODULES, trainerCodeDigest } from "../toolchain/venv.js";
 import { configName } from "./config-name.js";
 import { compareWithServer, describeFailure, pickRow, renderWithHf, type FidelityReport } from "./export-fidelity.js";
@@ -58,16 +58,32 @@ export async function mergeAdapter(python: string, base: string, adapter: string
   });
 }
 
+/** trainer.lora_gguf's exit status for an adapter that has no LoRA GGUF form (an unsupported architecture). */
+const NO_LORA_GGUF = 3;
+
 /**
  * sabuild's own LoRA GGUF writer (python -m trainer.lora_gguf), for when no llama.cpp checkout
  * provides convert_lora_to_gguf.py: it runs with the converter's gguf-py, so the file matches
- * the llama.cpp the model GGUF was made for.
+ * the llama.cpp the model GGUF was made for. An adapter it cannot write gives `skipped`, with why.
  */
-export async function writeLoraGguf(python: string, tools: LlamaTools, args: string[], opts: { signal?: AbortSignal; log?: Log }): Promise<void> {
+export async function writeLoraGguf(python: string, tools: LlamaTools, args: string[], opts: { signal?: AbortSignal; log?: Log }): Promise<{ skipped?: string }> {
   const env = trainerEnv();
   const gguf = tools.convert.env.PYTHONPATH ?? (existsSync(join(dirname(tools.convert.script), "gguf-py")) ? join(dirname(tools.convert.script), "gguf-py") : undefined);
   if (gguf) env.PYTHONPATH = `${env.PYTHONPATH}${delimiter}${gguf}`;
-  await runChecked("writing the LoRA GGUF (python -m trainer.lora_gguf)", python, ["-m", "trainer.lora_gguf", ...args], { env, ...opts });
+  const what = "writing the LoRA GGUF (python -m trainer.lora_gguf)";
+  let r: SpawnResult;
+  try {
+    r = await runCommand(python, ["-m", "trainer.lora_gguf", ...args], { env, ...opts });
+  } catch (e) {
+    if (opts.signal?.aborted) throw e;
+    throw new ToolError(`${what}: ${(e as Error).message}`, "");
+  }
+  if (r.code === NO_LORA_GGUF) {
+    const line = r.tail.split("\n").find((l) => l.startsWith("error: "));
+    return { skipped: line ? line.slice("error: ".length) : r.tail.trim() };
+  }
+  if (r.code !== 0) throw new ToolError(`${what} failed (exit ${r.code ?? "killed"})`, r.tail);
+  return {};
 }
 
 export async function convertToGguf(tools: LlamaTools, mergedDir: string, outFile: string, outtype: string, opts: { signal?: AbortSignal; log?: Log }): Promise<void> {
@@ -214,9 +230,14 @@ async function runExport(ctx: RunContext): Promise<void> {
     const name = `adapter-${e.gguf_outtype}.gguf`;
     const args = ["--base", merged, "--outfile", join(ctx.outDir, name), "--outtype", e.gguf_outtype];
     const convertLora = tools.convertLora;
-    if (convertLora) await timed("convert lora", () => convertLora.run([adapter, ...args], opts));
-    else await timed("convert lora", () => writeLoraGguf(python, tools, ["--adapter", adapter, ...args], opts));
-    lora = { file: name };
+    if (convertLora) {
+      await timed("convert lora", () => convertLora.run([adapter, ...args], opts));
+      lora = { file: name };
+    } else {
+      const r = await timed("convert lora", () => writeLoraGguf(python, tools, ["--adapter", adapter, ...args], opts));
+      lora = r.skipped ? { skipped: r.skipped } : { file: name };
+      if (r.skipped) ctx.log(`LoRA GGUF skipped: ${r.skipped}`);
+    }
   }
 
   // What people run: the first quantization asked for, else the converted GGUF itself.

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from trainer.lora_gguf import convert
+from trainer.lora_gguf import NO_LORA_GGUF, AdapterError, convert, main
 from trainer.tests.lora_fixture import make_adapter
 from trainer.tiny import build_tiny_qwen3
 
@@ -50,7 +50,7 @@ def edit_config(adapter: Path, tmp: Path, **changes) -> Path:
 def test_refuses_what_a_lora_gguf_cannot_hold(made, tmp_path, changes, message):
     base, adapter = made
     out = tmp_path / "adapter.gguf"
-    with pytest.raises(SystemExit, match=message):
+    with pytest.raises(AdapterError, match=message):
         convert(edit_config(adapter, tmp_path, **changes), base, out)
     assert not out.exists()
     assert not (tmp_path / "adapter.gguf.partial").exists()
@@ -62,13 +62,23 @@ def test_refuses_an_architecture_whose_conversion_reshapes_weights(made, tmp_pat
     llama.mkdir()
     cfg = json.loads((base / "config.json").read_text())
     (llama / "config.json").write_text(json.dumps({**cfg, "model_type": "llama"}))
-    with pytest.raises(SystemExit, match=r"model_type 'llama' is not one this converter handles .*convert_lora_to_gguf\.py"):
+    with pytest.raises(AdapterError, match=r"model_type 'llama' is not one this converter handles .*convert_lora_to_gguf\.py"):
         convert(adapter, llama, tmp_path / "adapter.gguf")
 
 
 def test_refuses_an_unknown_outtype_and_a_directory_without_an_adapter(made, tmp_path):
     base, adapter = made
-    with pytest.raises(SystemExit, match="--outtype q4_k is not one of"):
+    with pytest.raises(AdapterError, match="--outtype q4_k is not one of"):
         convert(adapter, base, tmp_path / "a.gguf", "q4_k")
-    with pytest.raises(SystemExit, match="has no adapter_config.json"):
+    with pytest.raises(AdapterError, match="has no adapter_config.json"):
         convert(base, base, tmp_path / "a.gguf")
+
+
+def test_the_command_exits_3_with_one_error_line(made, tmp_path, capsys):
+    base, adapter = made
+    llama = tmp_path / "llama"
+    llama.mkdir()
+    (llama / "config.json").write_text(json.dumps({"model_type": "llama", "num_hidden_layers": 2}))
+    assert main(["--adapter", str(adapter), "--base", str(llama), "--outfile", str(tmp_path / "a.gguf")]) == NO_LORA_GGUF
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and "model_type 'llama'" in err[0]
