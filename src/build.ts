@@ -87,7 +87,9 @@ async function buildOne(
   }
   if (ev.status === "will-fetch") {
     env.events({ type: "stage-start", id: node.id, reasons: ev.reasons });
-    const fetched = await env.remote!.restore(ev.remote, (done, total) => env.events({ type: "stage-progress", id: node.id, done, total, unit: "blobs" }));
+    const fetched = await env.remote!.restore(ev.remote, (p) =>
+      env.events({ type: "stage-progress", id: node.id, done: p.blobs, total: p.totalBlobs, unit: "blobs", bytes: { done: p.bytes, total: p.totalBytes } }),
+    );
     if (fetched) {
       const output = ev.remote.result.output;
       const durationMs = Date.now() - started;
@@ -111,7 +113,9 @@ async function buildOne(
     const run: { output: string; result: ActionResult; items?: { run: number; reused: number; fetched: number; failed: number } } = node.stage.map
       ? await runMapStage(env, node, ev.preimage, ev.key, upstream, log, slots)
       : await slots.run(() => runPlainStage(env, node, ev.preimage, ev.key, upstream, log));
-    await env.remote?.upload(run.result, (done, total) => env.events({ type: "stage-progress", id: node.id, done, total, unit: "uploads" }));
+    await env.remote?.upload(run.result, (p) =>
+      env.events({ type: "stage-progress", id: node.id, done: p.blobs, total: p.totalBlobs, unit: "uploads", bytes: { done: p.bytes, total: p.totalBytes } }),
+    );
     const durationMs = Date.now() - started;
     env.events({ type: "stage-end", id: node.id, status: "built", durationMs, output: run.output, ...(run.items ? { items: run.items } : {}) });
     return { ...base, status: "built", reasons: ev.reasons, durationMs, key: ev.key, output: run.output, lockEntry: await lockEntryOf(env.store, ev.preimage, ev.key, run.output), ...(run.items ? { items: run.items } : {}) };

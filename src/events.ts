@@ -47,7 +47,7 @@ export type BuildStatus = "built" | "restored" | "fetched" | "up-to-date" | "fai
 /** The engine's event stream; the listr2 view, the plain log and --json all render these. */
 export type EngineEvent =
   | { type: "stage-start"; id: string; reasons: Reason[] }
-  | { type: "stage-progress"; id: string; done: number; total: number; costUsd?: number; unit?: "items" | "blobs" | "uploads" }
+  | { type: "stage-progress"; id: string; done: number; total: number; costUsd?: number; unit?: "items" | "blobs" | "uploads"; bytes?: { done: number; total: number } }
   | { type: "stage-log"; id: string; line: string }
   | {
       type: "stage-end";

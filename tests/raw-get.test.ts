@@ -4,6 +4,8 @@ import { createServer, type Server, type Socket } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HttpCache } from "../src/remote/http-cache.js";
+import { RemoteStore, type TransferProgress } from "../src/remote/remote-store.js";
+import { openStore } from "../src/store/index.js";
 import { rawGetToFile } from "../src/remote/raw-get.js";
 import { tempDir } from "./helpers.js";
 import { startNginx, type Nginx } from "./nginx.js";
@@ -55,6 +57,52 @@ describe("large blob download off the socket", () => {
     } finally {
       cache.close();
     }
+  }, 60_000);
+
+  it("reports bytes and blobs as a large result goes up and comes back", async () => {
+    const staging = tempDir("sabuild-raw-stage-");
+    writeFileSync(join(staging, "model.gguf"), randomBytes(80 * 2 ** 20));
+    writeFileSync(join(staging, "card.md"), "a small file\n");
+    const up = await openStore(tempDir("sabuild-raw-store-"));
+    const { digest } = await up.cas.adoptTree(staging);
+    const key = randomBytes(32).toString("hex");
+    const result = {
+      version: 1 as const,
+      key,
+      stage: "alpha:export",
+      preimage: { kind: "export", version: "1", params: null, files: {}, upstream: {}, toolchain: {} },
+      output: digest,
+      log: await up.cas.putBytes(""),
+      durationMs: 0,
+      createdAt: new Date().toISOString(),
+    };
+    await up.ac.put(result);
+    const warnings: string[] = [];
+    const settings = { url: nginx.url, mode: "readwrite" as const, headers: {} };
+    const sent: TransferProgress[] = [];
+    const pusher = new RemoteStore(settings, up, (w) => warnings.push(w));
+    await pusher.upload(result, (p) => sent.push(p));
+    pusher.close();
+    // The model, the card, the manifest and the (empty) log.
+    expect(sent.at(-1)).toMatchObject({ blobs: 4, totalBlobs: 4 });
+    expect(sent.at(-1)!.bytes).toBe(sent.at(-1)!.totalBytes);
+    expect(sent.at(-1)!.totalBytes).toBeGreaterThan(80 * 2 ** 20);
+
+    const down = await openStore(tempDir("sabuild-raw-store-"));
+    const puller = new RemoteStore({ ...settings, mode: "read" }, down, (w) => warnings.push(w));
+    const hit = await puller.lookup(key);
+    expect(hit).toBeDefined();
+    const got: TransferProgress[] = [];
+    expect(await puller.restore(hit!, (p) => got.push(p))).toBe(true);
+    puller.close();
+    expect(warnings).toEqual([]);
+    const last = got.at(-1)!;
+    expect(last.blobs).toBe(last.totalBlobs);
+    expect(last.bytes).toBe(hit!.bytes);
+    expect(last.totalBytes).toBe(hit!.bytes);
+    // Never backwards, and never past the total.
+    for (let i = 1; i < got.length; i++) expect(got[i]!.bytes).toBeGreaterThanOrEqual(got[i - 1]!.bytes);
+    expect(Math.max(...got.map((p) => p.bytes))).toBeLessThanOrEqual(hit!.bytes);
   }, 60_000);
 
   it("sends the configured headers, and reads a head that arrives in pieces", async () => {

@@ -2,6 +2,7 @@ import { Listr, type ListrTaskWrapper } from "listr2";
 import type { EngineEvent } from "../events.js";
 import { describeReason } from "../events.js";
 import { formatDuration } from "../cli/output.js";
+import { progressText } from "./progress.js";
 import type { Renderer } from "./types.js";
 
 interface Row {
@@ -72,7 +73,7 @@ export function listrRenderer(): Renderer {
           break;
         case "stage-progress":
           // Progress lives in the title so that log lines (the output) do not overwrite it.
-          r.status = `${e.done}/${e.total} ${e.unit === "blobs" ? "blobs fetched" : e.unit === "uploads" ? "blobs uploaded" : "items"}${e.costUsd !== undefined ? `, $${e.costUsd.toFixed(4)} so far` : ""}`;
+          r.status = progressText(e, { itemsWord: true, soFar: true });
           if (r.task) r.task.title = runningTitle(e.id, r);
           break;
         case "stage-log":

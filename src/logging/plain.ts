@@ -1,5 +1,6 @@
 import type { EngineEvent } from "../events.js";
 import { describeReason } from "../events.js";
+import { progressText } from "./progress.js";
 import type { Renderer } from "./types.js";
 import { formatDuration } from "../cli/output.js";
 
@@ -18,7 +19,7 @@ export function plainRenderer(opts: { verbose: boolean; write?: (line: string) =
           const now = Date.now();
           if (e.done === e.total || now - (lastProgress.get(e.id) ?? 0) >= 2000) {
             lastProgress.set(e.id, now);
-            write(`  ${e.id}: ${e.done}/${e.total}${e.unit === "blobs" ? " blobs fetched" : e.unit === "uploads" ? " blobs uploaded" : ""}${e.costUsd !== undefined ? `, $${e.costUsd.toFixed(4)}` : ""}`);
+            write(`  ${e.id}: ${progressText(e, { itemsWord: false, soFar: false })}`);
           }
           break;
         }

@@ -19,7 +19,7 @@ const CHUNK = 1 << 20;
 /** Blobs above this are written and hashed in parallel (a worker hashes behind the writer). */
 const LARGE = 64 * CHUNK;
 
-type Body = Buffer | { path: string; size: number };
+type Body = Buffer | { path: string; size: number; onBytes?: (n: number) => void };
 
 /**
  * A client of the Bazel HTTP cache protocol: blobs at `/cas/<sha256>`, action results at
@@ -67,7 +67,12 @@ export class HttpCache {
       });
       if (body === undefined) req.end();
       else if (Buffer.isBuffer(body)) req.end(body);
-      else pipeline(createReadStream(body.path, { highWaterMark: CHUNK }), req).catch(fail);
+      else {
+        const file = createReadStream(body.path, { highWaterMark: CHUNK });
+        const onBytes = body.onBytes;
+        if (onBytes) file.on("data", (chunk) => onBytes(chunk.length));
+        pipeline(file, req).catch(fail);
+      }
     });
   }
 
@@ -144,8 +149,8 @@ export class HttpCache {
     return hash.digest("hex");
   }
 
-  async putBlob(digest: string, path: string, size: number): Promise<void> {
-    const res = await this.send("PUT", `/cas/${digest}`, { path, size }, false, { "content-type": "application/octet-stream" });
+  async putBlob(digest: string, path: string, size: number, onBytes?: (n: number) => void): Promise<void> {
+    const res = await this.send("PUT", `/cas/${digest}`, { path, size, ...(onBytes ? { onBytes } : {}) }, false, { "content-type": "application/octet-stream" });
     await HttpCache.drain(res);
     if (!ok(res)) throw new RemoteUnavailable(`PUT /cas/${digest}: HTTP ${res.statusCode}`);
   }

@@ -24,6 +24,45 @@ export interface TransferStats {
 }
 
 const PARALLEL_TRANSFERS = 8;
+/** Byte progress is reported at most this often (and whenever a blob finishes). */
+const PROGRESS_MS = 250;
+
+/** Where a restore or an upload stands; bytes count blobs found on the server as done. */
+export interface TransferProgress {
+  blobs: number;
+  totalBlobs: number;
+  bytes: number;
+  totalBytes: number;
+}
+
+/** Counts blobs and bytes, and reports them now and then. */
+class ProgressCounter {
+  private readonly state: TransferProgress;
+  private last = 0;
+
+  constructor(
+    totalBlobs: number,
+    totalBytes: number,
+    private readonly report?: (p: TransferProgress) => void,
+  ) {
+    this.state = { blobs: 0, totalBlobs, bytes: 0, totalBytes };
+  }
+
+  bytes(n: number): void {
+    this.state.bytes += n;
+    const now = Date.now();
+    if (this.report && now - this.last >= PROGRESS_MS) {
+      this.last = now;
+      this.report({ ...this.state });
+    }
+  }
+
+  blobDone(): void {
+    this.state.blobs++;
+    this.last = Date.now();
+    this.report?.({ ...this.state });
+  }
+}
 
 /**
  * The engine's view of the remote cache. Every failure to reach it turns the remote off for the
@@ -96,14 +135,14 @@ export class RemoteStore {
   }
 
   /** Downloads what a hit lacks and records its results locally; false when it could not. */
-  async restore(hit: RemoteHit, onProgress?: (done: number, total: number) => void): Promise<boolean> {
+  async restore(hit: RemoteHit, onProgress?: (p: TransferProgress) => void): Promise<boolean> {
     try {
-      let done = 0;
+      const progress = new ProgressCounter(hit.missing.length, hit.bytes, onProgress);
       const results = await Promise.all(
         hit.missing.map((m) =>
           this.transfers.run(async () => {
-            const ok = await this.fetchBlob(m.digest, m.size);
-            onProgress?.(++done, hit.missing.length);
+            const ok = await this.fetchBlob(m.digest, m.size, (n) => progress.bytes(n));
+            progress.blobDone();
             return ok;
           }),
         ),
@@ -119,7 +158,7 @@ export class RemoteStore {
   }
 
   /** Uploads a result with its blobs (HEAD first: what the remote has is not sent again), result last. */
-  async upload(result: ActionResult, onProgress?: (done: number, total: number) => void): Promise<void> {
+  async upload(result: ActionResult, onProgress?: (p: TransferProgress) => void): Promise<void> {
     if (!this.canWrite) return;
     try {
       const items: ActionResult[] = [];
@@ -132,12 +171,14 @@ export class RemoteStore {
         digests.add(r.output).add(r.log);
         for (const e of (await this.store.cas.readManifest(r.output)).entries) digests.add(e.digest);
       }
-      let done = 0;
+      const sizes = new Map<string, number>();
+      for (const d of digests) sizes.set(d, (await stat(this.store.cas.blobPath(d))).size);
+      const progress = new ProgressCounter(digests.size, [...sizes.values()].reduce((a, b) => a + b, 0), onProgress);
       await Promise.all(
         [...digests].map((d) =>
           this.transfers.run(async () => {
-            await this.uploadBlob(d);
-            onProgress?.(++done, digests.size);
+            await this.uploadBlob(d, sizes.get(d)!, (n) => progress.bytes(n));
+            progress.blobDone();
           }),
         ),
       );
@@ -168,13 +209,21 @@ export class RemoteStore {
   }
 
   /** Downloads one blob into the store if its content matches its digest. */
-  private async fetchBlob(digest: string, size = 0): Promise<boolean> {
+  private async fetchBlob(digest: string, size = 0, onBytes?: (n: number) => void): Promise<boolean> {
     if (await this.store.cas.has(digest)) return true;
     await mkdir(this.store.cas.tmpDir, { recursive: true });
     const tmp = tempName(this.store.cas.tmpDir, "fetch");
     try {
       let bytes = 0;
-      const got = await this.http.getBlob(digest, tmp, (n) => (bytes += n), size);
+      const got = await this.http.getBlob(
+        digest,
+        tmp,
+        (n) => {
+          bytes += n;
+          onBytes?.(n);
+        },
+        size,
+      );
       if (got === undefined) {
         this.warn(`the remote cache lacks blob ${digest.slice(0, 12)}; building instead`);
         return false;
@@ -192,15 +241,15 @@ export class RemoteStore {
     }
   }
 
-  private async uploadBlob(digest: string): Promise<void> {
+  private async uploadBlob(digest: string, size: number, onBytes: (n: number) => void): Promise<void> {
     if (this.onServer.has(digest) || (await this.http.hasBlob(digest))) {
       this.onServer.add(digest);
       this.stats.skippedBlobs++;
+      onBytes(size);
       return;
     }
     const path = this.store.cas.blobPath(digest);
-    const { size } = await stat(path);
-    await this.http.putBlob(digest, path, size);
+    await this.http.putBlob(digest, path, size, onBytes);
     this.onServer.add(digest);
     this.stats.uploadedBlobs++;
     this.stats.uploadedBytes += size;
