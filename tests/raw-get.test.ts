@@ -163,6 +163,15 @@ describe("large blob download off the socket", () => {
     }
   });
 
+  it("fails cleanly on an answer that is not HTTP", async () => {
+    const odd = await wireServer((socket) => socket.end("SSH-2.0-OpenSSH_9.2\r\n\r\n"));
+    try {
+      await expect(rawGetToFile(new URL(`${odd.url}/cas/x`), {}, join(tempDir("sabuild-raw-"), "blob"), { idleTimeoutMs: 5000 })).rejects.toThrow(/not an HTTP\/1\.x response/);
+    } finally {
+      await odd.close();
+    }
+  });
+
   it("refuses a header value that would split the request", async () => {
     await expect(rawGetToFile(new URL("http://127.0.0.1:9/cas/x"), { authorization: "a\r\nx-evil: 1" }, join(tempDir("sabuild-raw-"), "b"), { idleTimeoutMs: 1000 })).rejects.toThrow(/line break/);
   });

@@ -134,7 +134,14 @@ export function rawGetToFile(url: URL, headers: Record<string, string>, dest: st
         hash = await followHash(dest);
       })().then(
         () => {
-          if (settled) return;
+          if (settled) {
+            // Failed (a timeout, the server gone) while the file was being opened: let go of it.
+            hash?.abort();
+            void hash?.digest().catch(() => undefined);
+            if (fd !== undefined) closeSync(fd);
+            fd = undefined;
+            return;
+          }
           if (remaining === 0) return done({ kind: "ok", digest: "", bytes: 0 });
           if (writeBody(body)) socket.resume();
         },
@@ -158,7 +165,11 @@ export function rawGetToFile(url: URL, headers: Record<string, string>, dest: st
             return true;
           }
           // The body's first bytes are in headBytes, a copy: the read buffer may be reused.
-          onHead(headBytes.subarray(0, end).toString("latin1"), headBytes.subarray(end + 4));
+          try {
+            onHead(headBytes.subarray(0, end).toString("latin1"), headBytes.subarray(end + 4));
+          } catch (e) {
+            fail(e as Error);
+          }
           return false;
         },
       },
