@@ -6,7 +6,7 @@ import type { Problem } from "../errors.js";
 import { err, ok } from "../result.js";
 import { trainerEnv, trainerPython } from "../toolchain/dirs.js";
 import type { LlamaTools } from "../toolchain/llamacpp.js";
-import { lastJsonLine, runChecked, runCommand, ToolError, type SpawnResult } from "../toolchain/process.js";
+import { lastJsonLine, runChecked } from "../toolchain/process.js";
 import { EXPORT_MODULES, trainerCodeDigest } from "../toolchain/venv.js";
 import { configName } from "./config-name.js";
 import { compareWithServer, describeFailure, pickRow, renderWithHf, type FidelityReport } from "./export-fidelity.js";
@@ -70,20 +70,10 @@ export async function writeLoraGguf(python: string, tools: LlamaTools, args: str
   const env = trainerEnv();
   const gguf = tools.convert.env.PYTHONPATH ?? (existsSync(join(dirname(tools.convert.script), "gguf-py")) ? join(dirname(tools.convert.script), "gguf-py") : undefined);
   if (gguf) env.PYTHONPATH = `${env.PYTHONPATH}${delimiter}${gguf}`;
-  const what = "writing the LoRA GGUF (python -m trainer.lora_gguf)";
-  let r: SpawnResult;
-  try {
-    r = await runCommand(python, ["-m", "trainer.lora_gguf", ...args], { env, ...opts });
-  } catch (e) {
-    if (opts.signal?.aborted) throw e;
-    throw new ToolError(`${what}: ${(e as Error).message}`, "");
-  }
-  if (r.code === NO_LORA_GGUF) {
-    const line = r.tail.split("\n").find((l) => l.startsWith("error: "));
-    return { skipped: line ? line.slice("error: ".length) : r.tail.trim() };
-  }
-  if (r.code !== 0) throw new ToolError(`${what} failed (exit ${r.code ?? "killed"})`, r.tail);
-  return {};
+  const r = await runChecked("writing the LoRA GGUF (python -m trainer.lora_gguf)", python, ["-m", "trainer.lora_gguf", ...args], { env, ...opts, acceptExitCodes: [NO_LORA_GGUF] });
+  if (r.code !== NO_LORA_GGUF) return {};
+  const line = r.tail.split("\n").find((l) => l.startsWith("error: "));
+  return { skipped: line ? line.slice("error: ".length) : r.tail.trim() };
 }
 
 export async function convertToGguf(tools: LlamaTools, mergedDir: string, outFile: string, outtype: string, opts: { signal?: AbortSignal; log?: Log }): Promise<void> {

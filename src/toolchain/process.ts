@@ -107,7 +107,7 @@ export function runCommand(cmd: string, args: string[], opts: SpawnOptions = {})
 }
 
 /** runCommand, throwing a ToolError with the output's tail when the exit status is not 0. */
-export async function runChecked(what: string, cmd: string, args: string[], opts: SpawnOptions = {}): Promise<SpawnResult> {
+export async function runChecked(what: string, cmd: string, args: string[], opts: SpawnOptions & { acceptExitCodes?: number[] } = {}): Promise<SpawnResult> {
   let r: SpawnResult;
   try {
     r = await runCommand(cmd, args, opts);
@@ -116,7 +116,7 @@ export async function runChecked(what: string, cmd: string, args: string[], opts
     const code = (e as NodeJS.ErrnoException).code;
     throw new ToolError(code === "ENOENT" ? `${what}: ${cmd} not found` : `${what}: ${(e as Error).message}`, "");
   }
-  if (r.code !== 0) throw new ToolError(`${what} failed (exit ${r.code ?? "killed"})`, r.tail);
+  if (r.code !== 0 && !(r.code !== null && opts.acceptExitCodes?.includes(r.code))) throw new ToolError(`${what} failed (exit ${r.code ?? "killed"})`, r.tail);
   return r;
 }
 
