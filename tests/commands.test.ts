@@ -1,7 +1,7 @@
 import { readFileSync, readdirSync, writeFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
-import { sha256 } from "../src/key.js";
+import { sha256 } from "../src/engine/key.js";
 import { describe, expect, it } from "vitest";
 import { copyExample, exited, REPO, sabuild, sabuildJson, spawnSabuild, waitFor } from "./helpers.js";
 import { addTasks, engineProject } from "./engine-project.js";

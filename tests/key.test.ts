@@ -2,7 +2,7 @@ import { writeFileSync, readFileSync, utimesSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { canonicalJson, computeKey, type KeyPreimage } from "../src/key.js";
+import { canonicalJson, computeKey, type KeyPreimage } from "../src/engine/key.js";
 import { StatCache } from "../src/store/stat-cache.js";
 import { ContentStore } from "../src/store/content-store.js";
 import { tempDir } from "./helpers.js";

@@ -1,7 +1,7 @@
 import { statSync } from "node:fs";
 import { UserInputError } from "../errors.js";
-import { selectNodes } from "../graph.js";
-import { planNodes } from "../plan.js";
+import { selectNodes } from "../engine/graph.js";
+import { planNodes } from "../engine/plan.js";
 import type { Session } from "../project.js";
 import type { ActionResult, Store } from "../store/index.js";
 import { blobsOfResult, type BundleBlob } from "./format.js";

@@ -1,8 +1,8 @@
 import { readdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { computeKey, type KeyPreimage } from "../key.js";
+import { computeKey, type KeyPreimage } from "../engine/key.js";
 import { err, ok, type Result } from "../result.js";
-import { Semaphore } from "../semaphore.js";
+import { Semaphore } from "../engine/semaphore.js";
 import { hashPath } from "../store/hash.js";
 import type { ActionResult, Manifest, Store } from "../store/index.js";
 import { parseManifest } from "../store/manifest.js";

@@ -1,6 +1,6 @@
 import { relative } from "node:path";
 import { formatProblem, type Problem } from "../errors.js";
-import { describeReason, type Reason } from "../events.js";
+import { describeReason, type Reason } from "../engine/events.js";
 
 /** Writes one JSON document to stdout: the whole output of a command run with --json. */
 export function printJson(value: unknown): void {

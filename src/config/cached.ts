@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Problem } from "../errors.js";
-import { sha256 } from "../key.js";
+import { sha256 } from "../engine/key.js";
 import type { Result } from "../result.js";
 import { ok } from "../result.js";
 import { writeFileAtomic } from "../store/atomic.js";

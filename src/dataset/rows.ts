@@ -1,4 +1,4 @@
-import { canonicalJson } from "../key.js";
+import { canonicalJson } from "../engine/key.js";
 import { err, ok, type Result } from "../result.js";
 import { pythonJson } from "./python-json.js";
 import type { DatasetTrace, TraceMessage } from "./read-traces.js";

@@ -1,4 +1,4 @@
-import { sha256 } from "../key.js";
+import { sha256 } from "../engine/key.js";
 
 /** A task's place in [0, 1): by a hash of its id, so adding or removing traces moves no other task. */
 export function validationScore(taskId: string): number {

@@ -1,5 +1,5 @@
 import type { ProjectConfig, ResolvedSubagent } from "../config/index.js";
-import type { Json } from "../key.js";
+import type { Json } from "../engine/key.js";
 import type { Meter } from "../llm/accounting.js";
 import { createChatClient } from "../llm/client.js";
 import { openTeacher } from "../llm/teacher.js";

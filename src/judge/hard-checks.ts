@@ -1,4 +1,4 @@
-import { canonicalJson } from "../key.js";
+import { canonicalJson } from "../engine/key.js";
 import type { Trace, TraceStatus } from "../traces/types.js";
 
 /**

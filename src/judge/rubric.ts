@@ -1,6 +1,6 @@
 import type { Problem } from "../errors.js";
 import { didYouMean } from "../errors.js";
-import { canonicalJson, sha256 } from "../key.js";
+import { canonicalJson, sha256 } from "../engine/key.js";
 import { err, ok, type Result } from "../result.js";
 import { FAILURE_FLAGS, FLAG_DESCRIPTIONS, type FailureFlag } from "./flags.js";
 import type { Rubric, RubricDimension } from "./types.js";

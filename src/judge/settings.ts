@@ -1,6 +1,6 @@
 import type { Problem } from "../errors.js";
 import type { ResolvedSubagent } from "../config/schema.js";
-import type { Json } from "../key.js";
+import type { Json } from "../engine/key.js";
 import { err, ok, type Result } from "../result.js";
 import { resolveRubric } from "./rubric.js";
 import type { Rubric } from "./types.js";

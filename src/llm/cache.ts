@@ -1,6 +1,6 @@
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { canonicalJson, sha256 } from "../key.js";
+import { canonicalJson, sha256 } from "../engine/key.js";
 import { writeFileAtomic } from "../store/atomic.js";
 import { ContentStore } from "../store/content-store.js";
 import type { ChatMessage, ChatRequest, Usage } from "./types.js";

@@ -1,5 +1,5 @@
 import OpenAI, { APIConnectionError, APIError, APIUserAbortError } from "openai";
-import { Semaphore } from "../semaphore.js";
+import { Semaphore } from "../engine/semaphore.js";
 import { Budget, Meter, type MeterLabel } from "./accounting.js";
 import { ResponseCache, requestKey, type CachedReply } from "./cache.js";
 import { resolveEndpoint, type EndpointSettings } from "./endpoint.js";

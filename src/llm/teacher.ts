@@ -2,7 +2,7 @@ import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { ProjectConfig, ResolvedSubagent } from "../config/index.js";
-import { sha256, type Json } from "../key.js";
+import { sha256, type Json } from "../engine/key.js";
 import { startStandin, type Standin, type StandinPolicy } from "../standin/server.js";
 import type { Budget, Meter } from "./accounting.js";
 import { createChatClient, type TeacherClient } from "./client.js";

@@ -1,6 +1,6 @@
 import { Listr, type ListrTaskWrapper } from "listr2";
-import type { EngineEvent } from "../events.js";
-import { describeReason } from "../events.js";
+import type { EngineEvent } from "../engine/events.js";
+import { describeReason } from "../engine/events.js";
 import { formatDuration } from "../cli/output.js";
 import { progressText } from "./progress.js";
 import type { Renderer } from "./types.js";

@@ -1,5 +1,5 @@
-import type { EngineEvent } from "../events.js";
-import { describeReason } from "../events.js";
+import type { EngineEvent } from "../engine/events.js";
+import { describeReason } from "../engine/events.js";
 import { progressText } from "./progress.js";
 import type { Renderer } from "./types.js";
 import { formatDuration } from "../cli/output.js";

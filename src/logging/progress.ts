@@ -1,4 +1,4 @@
-import type { EngineEvent } from "../events.js";
+import type { EngineEvent } from "../engine/events.js";
 import { formatBytes } from "../cli/output.js";
 
 type Progress = Extract<EngineEvent, { type: "stage-progress" }>;

@@ -1,4 +1,4 @@
-import type { EngineEvent } from "../events.js";
+import type { EngineEvent } from "../engine/events.js";
 
 /** A view of the engine's event stream: the listr2 tree on a TTY, plain lines elsewhere. */
 export interface Renderer {

@@ -1,5 +1,5 @@
 import { mkdir, rm, stat } from "node:fs/promises";
-import { Semaphore } from "../semaphore.js";
+import { Semaphore } from "../engine/semaphore.js";
 import { tempName } from "../store/atomic.js";
 import type { ActionResult, Manifest, Store } from "../store/index.js";
 import { HttpCache, RemoteUnavailable } from "./http-cache.js";

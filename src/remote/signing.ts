@@ -1,5 +1,5 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
-import { canonicalJson } from "../key.js";
+import { canonicalJson } from "../engine/key.js";
 import type { ActionResult } from "../store/index.js";
 import { err, ok, type Result } from "../result.js";
 

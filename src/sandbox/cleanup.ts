@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import { createRequire } from "node:module";
 import { hostname } from "node:os";
 import type Docker from "dockerode";
-import { sha256 } from "../key.js";
+import { sha256 } from "../engine/key.js";
 import { dockerClient } from "./docker.js";
 import { processAlive } from "../process-alive.js";
 

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative, sep } from "node:path";
 import { fileURLToPath } from "node:url";
-import { canonicalJson } from "../key.js";
+import { canonicalJson } from "../engine/key.js";
 import type { SandboxLimits } from "./types.js";
 
 /**

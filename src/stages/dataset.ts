@@ -17,7 +17,7 @@ import type { ResolvedSubagent } from "../config/index.js";
 import type { ProjectConfig } from "../config/index.js";
 import { configName } from "./config-name.js";
 import type { RunContext, Stage } from "./types.js";
-import type { Json } from "../key.js";
+import type { Json } from "../engine/key.js";
 import type { ReadTrace } from "../dataset/read-traces.js";
 import type { Trace } from "../traces/types.js";
 

@@ -4,7 +4,7 @@ import { UserInputError } from "../errors.js";
 import { listImportInputs } from "../importers/inputs.js";
 import type { ToolSet } from "../importers/types.js";
 import { err, ok } from "../result.js";
-import type { Json } from "../key.js";
+import type { Json } from "../engine/key.js";
 import type { ImportedTools } from "../tools/types.js";
 import { TOOLS_VERSION } from "../tools/version.js";
 import type { RunContext, Stage } from "./types.js";

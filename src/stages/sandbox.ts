@@ -1,7 +1,7 @@
 import { writeFile } from "node:fs/promises";
 import { join, relative, sep } from "node:path";
 import { didYouMean, type Problem } from "../errors.js";
-import type { Json } from "../key.js";
+import type { Json } from "../engine/key.js";
 import { err, ok } from "../result.js";
 import { contextDigest, contextFiles, knownRecipes, locateRecipe } from "../sandbox/recipe.js";
 import type { ResolvedSubagent } from "../config/index.js";

@@ -2,7 +2,7 @@ import { writeFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { UserInputError, type Problem } from "../errors.js";
-import { sha256, type Json } from "../key.js";
+import { sha256, type Json } from "../engine/key.js";
 import { err, ok } from "../result.js";
 import { generationParams, type GenerationParams } from "../tasks/params.js";
 import { workspaceListing } from "../tasks/workspace.js";

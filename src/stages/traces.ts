@@ -4,7 +4,7 @@ import type { ProjectConfig, ResolvedSubagent } from "../config/index.js";
 import type { SubagentSpec } from "../importers/types.js";
 import { Budget, Meter } from "../llm/accounting.js";
 import { estimateCost, rolloutTokens } from "../llm/pricing.js";
-import type { SpendEstimate } from "../events.js";
+import type { SpendEstimate } from "../engine/events.js";
 import { openTeacher, teacherFiles, teacherParams, type OpenedTeacher } from "../llm/teacher.js";
 import { ok } from "../result.js";
 import { ensureImage, openSandbox, projectLabels } from "../sandbox/index.js";

@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { isAbsolute, join, relative, resolve, sep } from "node:path";
 import type { Problem } from "../errors.js";
-import type { Json } from "../key.js";
+import type { Json } from "../engine/key.js";
 import { err, ok, type Result } from "../result.js";
 import { describeEvent, runLocal, type TrainerEvent, type TrainerSink } from "../toolchain/trainer-process.js";
 import { ensureVenv, PACKAGE_ROOT, trainerCodeDigest, venvDir } from "../toolchain/venv.js";

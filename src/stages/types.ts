@@ -1,8 +1,8 @@
 import type { ProjectConfig, ResolvedSubagent } from "../config/index.js";
 import type { Problem } from "../errors.js";
-import type { Json } from "../key.js";
+import type { Json } from "../engine/key.js";
 import type { Result } from "../result.js";
-import type { SpendEstimate } from "../events.js";
+import type { SpendEstimate } from "../engine/events.js";
 
 /** The pipeline's stage kinds, in order. */
 export const STAGE_KINDS = ["import", "sandbox", "tasks", "traces", "dataset", "train", "export", "eval", "report"] as const;

@@ -3,7 +3,7 @@ import { readdir, rm, utimes } from "node:fs/promises";
 import { join } from "node:path";
 import { writeFileAtomic } from "./atomic.js";
 import { invalidateVerified } from "./verified.js";
-import type { KeyPreimage } from "../key.js";
+import type { KeyPreimage } from "../engine/key.js";
 
 /** What the store remembers about one executed stage (or one item of a map stage). */
 export interface ActionResult {

@@ -1,7 +1,7 @@
 import { readdir, readFile, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { ResponseCache } from "../llm/cache.js";
-import type { LockEntries } from "../lockfile.js";
+import type { LockEntries } from "../engine/lockfile.js";
 import type { ActionResult, Store } from "./index.js";
 
 export interface GcOptions {

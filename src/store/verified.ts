@@ -1,6 +1,6 @@
 import { readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { sha256 } from "../key.js";
+import { sha256 } from "../engine/key.js";
 import { writeFileAtomic } from "./atomic.js";
 
 /**

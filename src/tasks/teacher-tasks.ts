@@ -2,7 +2,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { UserInputError } from "../errors.js";
 import type { SubagentSpec } from "../importers/types.js";
-import { sha256 } from "../key.js";
+import { sha256 } from "../engine/key.js";
 import { Budget, builtinPricing, costUsd, createChatClient, teacherClientOptions, type TeacherClient } from "../llm/index.js";
 import { configName } from "../stages/config-name.js";
 import { normalizeTaskText, type Task } from "../stages/task-files.js";

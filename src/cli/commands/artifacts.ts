@@ -1,6 +1,6 @@
 import { UserInputError } from "../../errors.js";
-import { selectNodes } from "../../graph.js";
-import { planNodes } from "../../plan.js";
+import { selectNodes } from "../../engine/graph.js";
+import { planNodes } from "../../engine/plan.js";
 import { openProject } from "../../project.js";
 import { parseCommandArgs } from "../args.js";
 import { formatBytes, printJson } from "../output.js";

@@ -1,11 +1,11 @@
 import { availableParallelism } from "node:os";
 import { join, relative } from "node:path";
 import { rm } from "node:fs/promises";
-import { buildNodes, type NodeOutcome } from "../../build.js";
-import { describeReason, type EngineEvent } from "../../events.js";
-import { selectNodes } from "../../graph.js";
-import { readLockfile, writeLockfile, type LockEntries } from "../../lockfile.js";
-import { planNodes } from "../../plan.js";
+import { buildNodes, type NodeOutcome } from "../../engine/build.js";
+import { describeReason, type EngineEvent } from "../../engine/events.js";
+import { selectNodes } from "../../engine/graph.js";
+import { readLockfile, writeLockfile, type LockEntries } from "../../engine/lockfile.js";
+import { planNodes } from "../../engine/plan.js";
 import { openProject, type Session } from "../../project.js";
 import { writeFileAtomic } from "../../store/atomic.js";
 import { markVerified } from "../../store/verified.js";

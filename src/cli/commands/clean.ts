@@ -1,7 +1,7 @@
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
-import { selectNodes } from "../../graph.js";
-import { planNodes } from "../../plan.js";
+import { selectNodes } from "../../engine/graph.js";
+import { planNodes } from "../../engine/plan.js";
 import { openProject } from "../../project.js";
 import { acquireStoreLock } from "../store-lock.js";
 import { parseCommandArgs } from "../args.js";

@@ -1,10 +1,10 @@
 import { UserInputError } from "../../errors.js";
-import { describeReason } from "../../events.js";
-import { currentPreimage } from "../../evaluate.js";
-import { selectNodes } from "../../graph.js";
-import { planNodes } from "../../plan.js";
+import { describeReason } from "../../engine/events.js";
+import { currentPreimage } from "../../engine/decide.js";
+import { selectNodes } from "../../engine/graph.js";
+import { planNodes } from "../../engine/plan.js";
 import { openProject } from "../../project.js";
-import { canonicalJson, type KeyPreimage } from "../../key.js";
+import { canonicalJson, type KeyPreimage } from "../../engine/key.js";
 import { parseCommandArgs } from "../args.js";
 import { printJson, reasonsJson } from "../output.js";
 

@@ -1,6 +1,6 @@
-import { describeReason, type PlannedStage, type SpendEstimate } from "../../events.js";
-import { selectNodes } from "../../graph.js";
-import { planNodes } from "../../plan.js";
+import { describeReason, type PlannedStage, type SpendEstimate } from "../../engine/events.js";
+import { selectNodes } from "../../engine/graph.js";
+import { planNodes } from "../../engine/plan.js";
 import { openProject } from "../../project.js";
 import { parseCommandArgs } from "../args.js";
 import { formatBytes, printJson, printProblems, reasonsJson } from "../output.js";

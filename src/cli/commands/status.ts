@@ -1,5 +1,5 @@
-import type { PlannedStage } from "../../events.js";
-import { planNodes } from "../../plan.js";
+import type { PlannedStage } from "../../engine/events.js";
+import { planNodes } from "../../engine/plan.js";
 import { openProject } from "../../project.js";
 import { parseCommandArgs } from "../args.js";
 import { printJson } from "../output.js";

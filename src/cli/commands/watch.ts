@@ -3,7 +3,7 @@ import { watch } from "chokidar";
 import { UserInputError } from "../../errors.js";
 import { printProblems } from "../output.js";
 import { openProject } from "../../project.js";
-import { currentPreimage } from "../../evaluate.js";
+import { currentPreimage } from "../../engine/decide.js";
 import { parseCommandArgs, positiveInt } from "../args.js";
 import { runBuild } from "./build.js";
 import { availableParallelism } from "node:os";

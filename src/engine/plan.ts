@@ -1,5 +1,5 @@
 import type { PlannedStage, Reason, SpendEstimate } from "./events.js";
-import { currentPreimage, evaluateNode, type EvalEnv, type Evaluation } from "./evaluate.js";
+import { currentPreimage, evaluateNode, type EvalEnv, type Evaluation } from "./decide.js";
 import type { StageNode } from "./graph.js";
 import { materializeUpstream } from "./build.js";
 import { computeKey, itemPreimage, type KeyPreimage } from "./key.js";

@@ -1,6 +1,6 @@
-import type { ProjectConfig, ResolvedSubagent } from "./config/index.js";
-import { didYouMean, UserInputError } from "./errors.js";
-import { STAGE_KINDS, type Stage, type StageKind } from "./stages/types.js";
+import type { ProjectConfig, ResolvedSubagent } from "../config/index.js";
+import { didYouMean, UserInputError } from "../errors.js";
+import { STAGE_KINDS, type Stage, type StageKind } from "../stages/types.js";
 
 export interface StageNode {
   /** `<subagent>:<stage kind>` */

@@ -1,9 +1,9 @@
 import { readFile } from "node:fs/promises";
-import { writeFileAtomic } from "./store/atomic.js";
+import { writeFileAtomic } from "../store/atomic.js";
 import { sha256 } from "./key.js";
-import type { Problem } from "./errors.js";
-import type { Result } from "./result.js";
-import { err, ok } from "./result.js";
+import type { Problem } from "../errors.js";
+import type { Result } from "../result.js";
+import { err, ok } from "../result.js";
 
 /** One stage's entry in sabuild.lock: enough to tell what changed without the store at hand. */
 export interface LockEntry {

@@ -1,16 +1,16 @@
 import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { UserInputError, type Problem } from "./errors.js";
+import { UserInputError, type Problem } from "../errors.js";
 import type { BuildStatus, EventSink, Reason } from "./events.js";
-import { evaluateNode, type EvalEnv } from "./evaluate.js";
+import { evaluateNode, type EvalEnv } from "./decide.js";
 import type { StageNode } from "./graph.js";
 import { canonicalJson, computeKey, itemPreimage, sha256, type KeyPreimage } from "./key.js";
 import type { LockEntry } from "./lockfile.js";
 import { Semaphore } from "./semaphore.js";
-import { tempName, writeFileAtomic } from "./store/atomic.js";
-import type { ActionResult, Store } from "./store/index.js";
-import { makeManifest, totalSize, type ManifestEntry } from "./store/manifest.js";
-import type { MapItem, RunContext, StageKind, UpstreamOutput } from "./stages/types.js";
+import { tempName, writeFileAtomic } from "../store/atomic.js";
+import type { ActionResult, Store } from "../store/index.js";
+import { makeManifest, totalSize, type ManifestEntry } from "../store/manifest.js";
+import type { MapItem, RunContext, StageKind, UpstreamOutput } from "../stages/types.js";
 
 export interface NodeOutcome {
   id: string;

@@ -1,14 +1,14 @@
 import { join } from "node:path";
-import type { ProjectConfig } from "./config/index.js";
+import type { ProjectConfig } from "../config/index.js";
 import { diffLockEntry, diffPreimage } from "./diff.js";
-import type { Problem } from "./errors.js";
+import type { Problem } from "../errors.js";
 import type { PlanStatus, Reason } from "./events.js";
 import type { StageNode } from "./graph.js";
 import { computeKey, type KeyPreimage } from "./key.js";
 import type { LockEntries } from "./lockfile.js";
-import type { Store } from "./store/index.js";
-import type { RemoteHit, RemoteStore } from "./remote/remote-store.js";
-import { err, ok, type Result } from "./result.js";
+import type { Store } from "../store/index.js";
+import type { RemoteHit, RemoteStore } from "../remote/remote-store.js";
+import { err, ok, type Result } from "../result.js";
 
 /** What the engine knows about a node before deciding to run it. */
 export type Evaluation =

@@ -1,4 +1,4 @@
-import type { Problem } from "./errors.js";
+import type { Problem } from "../errors.js";
 
 /** Why a stage is not up to date: data first; renderers turn it into words. */
 export type Reason =
