@@ -1,5 +1,6 @@
 import type { ChatClient, ChatMessage, ChatRequest, ChatResult } from "../llm/types.js";
 import type { Trace } from "../traces/types.js";
+import { holdAnswerRule } from "./answer-rule.js";
 import { parseJudgeReply } from "./parse.js";
 import { correctiveMessage, judgeMessages } from "./prompt.js";
 import type { JudgeResult, JudgeUsage, Rubric } from "./types.js";
@@ -46,8 +47,10 @@ function withJsonModeHint(e: unknown, rubric: Rubric): unknown {
 
 /**
  * Grades one trace. A reply that cannot be read is retried once with a corrective message
- * quoting why; a second failure gives a result with `error` set. Errors of the endpoint itself
- * (network, budget, abort) are thrown, so a stage can retry the item on its next build.
+ * quoting why; a second failure gives a result with `error` set. A trace without a valid final
+ * answer scores 0 on the dimensions that grade it, whatever the reply says (answer-rule.ts).
+ * Errors of the endpoint itself (network, budget, abort) are thrown, so a stage can retry the
+ * item on its next build.
  */
 export async function judgeTrace(o: JudgeOptions): Promise<JudgeResult> {
   const usage: JudgeUsage = { prompt_tokens: 0, completion_tokens: 0, requests: 0, cached_requests: 0, cost_usd: 0 };
@@ -98,11 +101,12 @@ export async function judgeTrace(o: JudgeOptions): Promise<JudgeResult> {
       reply: cut(reply.message.content, 2000),
     };
   }
-  const score = overallScore(o.rubric, parsed.value.dimensions);
+  const grade = holdAnswerRule(o.rubric, o.trace, parsed.value);
+  const score = overallScore(o.rubric, grade.dimensions);
   return {
     ...base,
     score,
-    ...parsed.value,
+    ...grade,
     ...(score === null ? { error: "the judge scored none of the dimensions that carry weight" } : {}),
   };
 }

@@ -10,6 +10,13 @@ function replyShape(rubric: Rubric): string {
   return ["{", '  "dimensions": {', dimensions.join(",\n"), "  },", '  "flags": {', flags.join(",\n"), "  }", "}"].join("\n");
 }
 
+/** The answer rule in words, so a model judge scores as the rule will hold it (answer-rule.ts). */
+function answerRule(rubric: Rubric): string[] {
+  const graded = rubric.dimensions.filter((d) => d.gradesAnswer).map((d) => d.name);
+  if (!graded.length) return [];
+  return [`A transcript without a valid final answer (a status other than completed, or the output contract not held) scores 1 on ${graded.join(", ")}: there is no answer to credit.`];
+}
+
 export function judgeSystemPrompt(rubric: Rubric): string {
   return [
     "You are a strict reviewer of coding-agent transcripts. A subagent was given a task and tools (commands run in a sandbox); you read what it did and grade it.",
@@ -17,6 +24,7 @@ export function judgeSystemPrompt(rubric: Rubric): string {
     "",
     "Score each dimension from 1 to 5: 5 fully meets it, 4 minor issues, 3 partly, 2 major problems, 1 fails it.",
     ...rubric.dimensions.map((d) => `- ${d.name}: ${d.description}`),
+    ...answerRule(rubric),
     "",
     "Then say whether each failure mode is present:",
     ...rubric.flags.map((f) => `- ${f.name}: ${f.description}`),

@@ -5,24 +5,31 @@ import { err, ok, type Result } from "../result.js";
 import { FAILURE_FLAGS, FLAG_DESCRIPTIONS, type FailureFlag } from "./flags.js";
 import type { Rubric, RubricDimension } from "./types.js";
 
-/** Bumped when the judge prompt or the reading of replies changes: old judgments stop matching. */
-export const JUDGE_PROMPT_VERSION = "1";
+/**
+ * Bumped when the judge prompt or the reading of replies changes: old judgments stop matching.
+ * 2: a trace without a valid final answer scores 0 on the dimensions that grade the answer.
+ */
+export const JUDGE_PROMPT_VERSION = "2";
 
 /**
  * The built-in dimensions. Completion and correctness weigh most: a distilled subagent is worth
  * what its answers are worth, and an answer that reports what no tool showed is worse than none.
+ * The three that grade the answer cannot be earned without one: a missing answer reports no
+ * false fact and is as short as can be, yet gives the caller nothing.
  */
 export const DEFAULT_DIMENSIONS: readonly RubricDimension[] = [
   {
     name: "task_completion",
     description: "The subagent did everything the task asked, and the final answer gives the caller what it needs.",
     weight: 3,
+    gradesAnswer: true,
   },
   {
     name: "correctness",
     description:
       "Every fact the final answer reports (file contents, paths, line numbers, test results, command outcomes) agrees with the tool outputs actually in the transcript.",
     weight: 3,
+    gradesAnswer: true,
   },
   {
     name: "tool_efficiency",
@@ -46,6 +53,7 @@ export const DEFAULT_DIMENSIONS: readonly RubricDimension[] = [
     description:
       "The final answer is condensed to what the caller needs (findings, paths with line numbers, commands and outcomes), without padding or repeated working notes.",
     weight: 1,
+    gradesAnswer: true,
   },
 ];
 
@@ -91,7 +99,9 @@ export function resolveRubric(
       problem(["rubric", name], `"${name}" is a failure flag the judge always reports, not a dimension`, "choose another name, or list it in fail_on_flags");
       continue;
     }
-    byName.set(name, { name, description: description.trim(), weight: byName.get(name)?.weight ?? 1 });
+    // A built-in name given a new description still grades what it graded: keep its weight and answer rule.
+    const builtIn = byName.get(name);
+    byName.set(name, { name, description: description.trim(), weight: builtIn?.weight ?? 1, ...(builtIn?.gradesAnswer ? { gradesAnswer: true } : {}) });
   }
   if (byName.size === 0) {
     problem(["rubric"], "rubric_mode: replace needs at least one dimension in rubric", "add dimensions to rubric, or use rubric_mode: extend");

@@ -6,6 +6,8 @@ export interface RubricDimension {
   description: string;
   /** Weight in the overall score; 0 scores the dimension without counting it. */
   weight: number;
+  /** Scored on the final answer: a trace without a valid one gets 0 here, whatever the judge says. */
+  gradesAnswer?: boolean;
 }
 
 /** Everything that shapes a judgment besides the trace and the model: its digest keys the results. */

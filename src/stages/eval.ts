@@ -20,6 +20,7 @@ import type { ImportedTools } from "../tools/types.js";
 import { rollout } from "../traces/rollout.js";
 import type { Trace } from "../traces/types.js";
 import type { SubagentSpec } from "../importers/types.js";
+import { judgeSetup, type JudgeSetup } from "../judge/settings.js";
 import { configName } from "./config-name.js";
 import { installSkill, instructionsOf } from "./traces.js";
 import type { RunContext, Stage } from "./types.js";
@@ -49,11 +50,17 @@ function targetProblems(project: ProjectConfig, subagent: ResolvedSubagent): Pro
   return problems;
 }
 
-function judgeParams(subagent: ResolvedSubagent): Json {
+function judgeParams(subagent: ResolvedSubagent, setup: JudgeSetup | undefined): Json {
   const j = subagent.eval.judge;
-  if (!j) return null;
+  if (!j || !setup) return null;
   // Every judge setting but the key; the endpoint as written, or the stand-in it resolves to.
-  return { ...(j as Record<string, Json>), api_key: null, base_url: subagent.teacher.standin && j.base_url === subagent.teacher.base_url ? `standin:${subagent.teacher.standin}` : j.base_url };
+  // The rubric digest carries the prompt version and the answer rule: a changed grader re-judges.
+  return {
+    ...(j as Record<string, Json>),
+    api_key: null,
+    base_url: subagent.teacher.standin && j.base_url === subagent.teacher.base_url ? `standin:${subagent.teacher.standin}` : j.base_url,
+    rubric_digest: setup.rubric.digest,
+  };
 }
 
 /**
@@ -66,12 +73,14 @@ function judgeParams(subagent: ResolvedSubagent): Json {
 export function evalStage(): Stage {
   return {
     kind: "eval",
-    version: "1",
+    // 2: results judged before the answer rule (an errored trace scored 0.64) are not reused.
+    version: "2",
     deps: ["import", "sandbox", "tasks", "export"],
     async inputs({ project, subagent }) {
-      const problems = targetProblems(project, subagent);
-      if (problems.length) return err(problems);
       const e = subagent.eval;
+      const setup = e.judge ? judgeSetup(subagent, configName(project)) : undefined;
+      const problems = [...targetProblems(project, subagent), ...(setup && !setup.ok ? setup.error : [])];
+      if (problems.length) return err(problems);
       return ok({
         params: {
           models: e.models,
@@ -82,7 +91,7 @@ export function evalStage(): Stage {
           contract: subagent.traces.output_contract.tag,
           base_model: e.models.includes("base") ? subagent.train.base_model : null,
           teacher: e.models.includes("teacher") || e.judge ? teacherParams(subagent.teacher) : null,
-          judge: judgeParams(subagent),
+          judge: judgeParams(subagent, setup?.ok ? setup.value : undefined),
         },
         files: e.models.includes("teacher") || e.judge ? teacherFiles(subagent.teacher) : [],
         toolchain: { "agent-tools": TOOLS_VERSION },
