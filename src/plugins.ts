@@ -1,14 +1,15 @@
 import { relative } from "node:path";
 import { pathToFileURL } from "node:url";
 import { UserInputError } from "./errors.js";
-import { STAGE_KINDS, type Stage, type StageKind, type StagePlugin } from "./stages/types.js";
+import { STAGE_KINDS, type ProjectStage, type Stage, type StagePlugin } from "./stages/types.js";
 import type { StatCache } from "./store/index.js";
 import { VERSION } from "./version.js";
 
 export interface LoadedPlugins {
   stages: Stage[];
-  /** Toolchain identity of each plugin-provided kind: the plugin file's digest. */
-  identity: Map<StageKind, Record<string, string>>;
+  projectStages: ProjectStage[];
+  /** Toolchain identity of each plugin-provided pipeline kind, or project node id: the plugin file's digest. */
+  identity: Map<string, Record<string, string>>;
 }
 
 /**
@@ -17,7 +18,8 @@ export interface LoadedPlugins {
  */
 export async function loadPlugins(root: string, paths: string[], stat: StatCache): Promise<LoadedPlugins> {
   const stages: Stage[] = [];
-  const identity = new Map<StageKind, Record<string, string>>();
+  const projectStages: ProjectStage[] = [];
+  const identity = new Map<string, Record<string, string>>();
   for (const path of paths) {
     const rel = relative(root, path).split("\\").join("/");
     let digest: string;
@@ -36,6 +38,14 @@ export async function loadPlugins(root: string, paths: string[], stat: StatCache
       ]);
     }
     for (const stage of await (factory as StagePlugin)({ version: VERSION })) {
+      if ("scope" in stage) {
+        if (!/^[\w.-]+(\/[\w.-]+)*$/.test(stage.scope) || !/^[\w.-]+$/.test(stage.kind) || typeof stage.deps !== "function") {
+          throw new UserInputError(`plugin ${rel}: project-level stage "${stage.scope}:${stage.kind}" needs a scope like "bench/name", a kind of letters, digits, ".", "_" or "-", and deps(project) returning {name: node id}`);
+        }
+        projectStages.push(stage);
+        identity.set(`${stage.scope}:${stage.kind}`, { [`plugin:${rel}`]: digest });
+        continue;
+      }
       if (!(STAGE_KINDS as readonly string[]).includes(stage.kind)) {
         throw new UserInputError(`plugin ${rel} provides unknown stage kind "${stage.kind}" (kinds: ${STAGE_KINDS.join(", ")})`);
       }
@@ -43,5 +53,5 @@ export async function loadPlugins(root: string, paths: string[], stat: StatCache
       identity.set(stage.kind, { [`plugin:${rel}`]: digest });
     }
   }
-  return { stages, identity };
+  return { stages, projectStages, identity };
 }

@@ -3,7 +3,7 @@ import type { ProjectConfig } from "./config/index.js";
 import { loadConfigCached } from "./config/cached.js";
 import { UserInputError } from "./errors.js";
 import type { EvalEnv } from "./engine/decide.js";
-import { buildGraph, type StageNode } from "./engine/graph.js";
+import { buildGraph, type PipelineNode } from "./stages/pipeline.js";
 import { readLockfile, type LockEntries } from "./engine/lockfile.js";
 import { loadPlugins } from "./plugins.js";
 import { builtinStages, stageMap } from "./stages/index.js";
@@ -19,7 +19,7 @@ export interface Session {
   lock: LockEntries;
   /** sha256 of sabuild.lock's text as read ("" when there is none). */
   lockDigest: string;
-  nodes: StageNode[];
+  nodes: PipelineNode[];
   env: EvalEnv;
 }
 
@@ -30,6 +30,8 @@ export interface OpenOptions {
   config?: string;
   /** `--remote-cache=<mode>`: overrides the environment and subagents.yaml. */
   remoteMode?: RemoteMode;
+  /** Where warnings found while opening go (a build hands them to its renderer); default stderr. */
+  warn?: (text: string) => void;
 }
 
 /** Loads config, plugins, store and lock file: everything a command needs. Bad input throws UserInputError. */
@@ -47,21 +49,22 @@ export async function openProject(opts: OpenOptions): Promise<Session> {
   const lockPath = resolve(project.root, "sabuild.lock");
   const lock = await readLockfile(lockPath, "sabuild.lock");
   if (!lock.ok) throw new UserInputError("invalid sabuild.lock", lock.error);
-  const nodes = buildGraph(project, stages);
+  const nodes = buildGraph(project, stages, plugins.projectStages);
+  const warn = opts.warn ?? ((text: string) => process.stderr.write(`warning: ${text}\n`));
   let remote = resolveRemote(project, process.env, opts.remoteMode);
   if (!remote.ok) {
     // Asked for on the command line, a remote that cannot be set up is an error; configured in
     // the file, it must not stop someone without the cache's credentials from building locally.
     if (opts.remoteMode) throw new UserInputError(`remote cache: ${remote.error}`);
-    process.stderr.write(`warning: remote cache disabled: ${remote.error}\n`);
+    warn(`remote cache disabled: ${remote.error}`);
     remote = { ok: true, value: undefined };
   }
   const env: EvalEnv = {
-    project,
+    root: project.root,
     store,
     lock: lock.value.entries,
     trustLock: lock.value.digest !== "" && isVerified(store.root, project.root, lock.value.digest),
-    toolchainOf: (node) => plugins.identity.get(node.stage.kind) ?? {},
+    toolchainOf: (node) => plugins.identity.get(node.id) ?? plugins.identity.get(node.kind) ?? {},
     ...(remote.value ? { remote: new RemoteStore(remote.value, store, (text) => process.stderr.write(`warning: ${text}\n`)) } : {}),
   };
   return { project, store, lockPath, lock: lock.value.entries, lockDigest: lock.value.digest, nodes, env };

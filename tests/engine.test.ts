@@ -102,6 +102,20 @@ describe("map stages", () => {
     expect(build.stderr).toContain("(3 items run, 5 reused)");
   });
 
+  it("reruns every item when an upstream other than the one it maps over changes", () => {
+    const dir = engineProject({ tasks: 4 });
+    const log = join(dir, "runs.log");
+    expect(sabuild(dir, ["build"], { RUN_LOG: log }).code).toBe(0);
+    expect(runLog(log)).toHaveLength(4);
+    // The prompt reaches the items through the import output, not through their own input.
+    const cfg = join(dir, "subagents.yaml");
+    writeFileSync(cfg, readFileSync(cfg, "utf8").replace("prompt: You answer questions.", "prompt: You answer questions briefly."));
+    const build = sabuildJson<{ stages: { id: string; status: string; items?: { run: number; reused: number } }[] }>(dir, ["build"], { RUN_LOG: log });
+    expect(build.__code).toBe(0);
+    expect(build.stages.find((s) => s.id === "alpha:traces")).toMatchObject({ status: "built", items: { run: 4, reused: 0 } });
+    expect(runLog(log).slice(4).sort()).toEqual(["t1", "t2", "t3", "t4"]);
+  });
+
   it("keeps the finished items when one item fails, and reruns only the failed one", () => {
     const dir = engineProject({ tasks: 4 });
     const log = join(dir, "runs.log");
@@ -138,7 +152,7 @@ describe("targets", () => {
     const dir = engineProject();
     const r = sabuild(dir, ["build", "alpah:tasks"]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain('unknown subagent "alpah" in target "alpah:tasks" (did you mean "alpha"?)');
+    expect(r.stderr).toContain('unknown scope "alpah" in target "alpah:tasks" (did you mean "alpha"?)');
     const s = sabuild(dir, ["plan", "alpha:taks"]);
     expect(s.stderr).toContain('(did you mean "tasks"?)');
   });

@@ -1,9 +1,8 @@
 import { join } from "node:path";
-import type { ProjectConfig } from "../config/index.js";
 import { diffLockEntry, diffPreimage } from "./diff.js";
 import type { Problem } from "../errors.js";
 import type { PlanStatus, Reason } from "./events.js";
-import type { StageNode } from "./graph.js";
+import type { EngineNode } from "./types.js";
 import { computeKey, type KeyPreimage } from "./key.js";
 import type { LockEntries } from "./lockfile.js";
 import type { Store } from "../store/index.js";
@@ -26,7 +25,8 @@ export type Evaluation =
     };
 
 export interface EvalEnv {
-  project: ProjectConfig;
+  /** The project directory: declared input files are relative to it. */
+  root: string;
   store: Store;
   lock: LockEntries;
   /** The last full build verified every output this lock names, and nothing was deleted since. */
@@ -34,13 +34,13 @@ export interface EvalEnv {
   /** The shared remote cache, when one is configured and this run may read it. */
   remote?: RemoteStore;
   /** Extra toolchain identity per node id, e.g. the digest of the plugin that provides the stage. */
-  toolchainOf(node: StageNode): Record<string, string>;
+  toolchainOf(node: EngineNode): Record<string, string>;
 }
 
 /** Hashes a node's inputs, computes its key and looks it up: pure decisions, no stage code runs. */
 export async function evaluateNode(
   env: EvalEnv,
-  node: StageNode,
+  node: EngineNode,
   upstream: Record<string, string>,
 ): Promise<Evaluation> {
   const current = await currentPreimage(env, node, upstream);
@@ -67,21 +67,21 @@ export async function evaluateNode(
 }
 
 /** The key preimage of a node as things are now: its params, hashed input files and toolchain. */
-export async function currentPreimage(env: EvalEnv, node: StageNode, upstream: Record<string, string>): Promise<Result<KeyPreimage, Problem[]>> {
-  const inputs = await node.stage.inputs({ project: env.project, subagent: node.subagent });
+export async function currentPreimage(env: EvalEnv, node: EngineNode, upstream: Record<string, string>): Promise<Result<KeyPreimage, Problem[]>> {
+  const inputs = await node.stage.inputs(node.context);
   if (!inputs.ok) return inputs;
   const files: Record<string, string> = {};
   const problems: Problem[] = [];
   for (const rel of inputs.value.files) {
     try {
-      files[rel] = await env.store.stat.digest(join(env.project.root, rel));
+      files[rel] = await env.store.stat.digest(join(env.root, rel));
     } catch {
       problems.push({ file: rel, line: 0, column: 0, keyPath: [], message: `input file of ${node.id} is missing`, hint: "check the path in subagents.yaml" });
     }
   }
   if (problems.length) return err(problems);
   return ok({
-    kind: node.stage.kind,
+    kind: node.kind,
     version: node.stage.version,
     params: inputs.value.params,
     files,
@@ -90,7 +90,7 @@ export async function currentPreimage(env: EvalEnv, node: StageNode, upstream: R
   });
 }
 
-async function reasonsAgainstLock(env: EvalEnv, node: StageNode, preimage: KeyPreimage, key: string): Promise<Reason[]> {
+async function reasonsAgainstLock(env: EvalEnv, node: EngineNode, preimage: KeyPreimage, key: string): Promise<Reason[]> {
   const locked = env.lock[node.id];
   if (!locked) return [{ type: "new" }];
   if (locked.key === key) return [{ type: "missing-output" }];

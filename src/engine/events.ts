@@ -1,4 +1,4 @@
-import type { Problem } from "../errors.js";
+import type { ItemCounts, LogLevel, StageFailure } from "./types.js";
 
 /** Why a stage is not up to date: data first; renderers turn it into words. */
 export type Reason =
@@ -19,7 +19,7 @@ export type PlanStatus = "up-to-date" | "cached" | "will-fetch" | "will-run" | "
 
 export interface PlannedStage {
   id: string;
-  subagent: string;
+  scope: string;
   kind: string;
   status: PlanStatus;
   reasons: Reason[];
@@ -48,16 +48,18 @@ export type BuildStatus = "built" | "restored" | "fetched" | "up-to-date" | "fai
 export type EngineEvent =
   | { type: "stage-start"; id: string; reasons: Reason[] }
   | { type: "stage-progress"; id: string; done: number; total: number; costUsd?: number; unit?: "items" | "blobs" | "uploads"; bytes?: { done: number; total: number } }
-  | { type: "stage-log"; id: string; line: string }
+  | { type: "stage-log"; id: string; line: string; level: LogLevel }
   | {
       type: "stage-end";
       id: string;
-      status: BuildStatus;
+      status: BuildStatus | "unavailable";
       durationMs: number;
+      reasons: Reason[];
+      key?: string;
       output?: string;
-      error?: string;
-      problems?: Problem[];
-      items?: { run: number; reused: number; fetched?: number; failed: number };
+      /** Set when status is failed, cancelled or skipped. */
+      failure?: StageFailure;
+      items?: ItemCounts;
     }
   | { type: "message"; level: "info" | "warn"; text: string };
 
@@ -89,6 +91,26 @@ export function describeReason(r: Reason): string {
       return `needs ${r.stage}, which is not available yet`;
     case "error":
       return r.message;
+  }
+}
+
+/** A failure in words, for the plain log, the listr2 tree and the `error` field of --json. */
+export function describeFailure(f: StageFailure): string {
+  switch (f.reason) {
+    case "inputs":
+      return f.problems.map((p) => `${p.file}: ${p.message}`).join("; ");
+    case "threw":
+      return f.message;
+    case "items": {
+      const stopped = f.stopped ? `; ${f.stopped} more not run: stopped` : "";
+      return `${f.failed.length} of ${f.total} items failed (the ${f.kept} that finished are kept${stopped}):\n  ${f.failed.map((i) => `${i.id}: ${i.message}`).join("\n  ")}`;
+    }
+    case "stopped":
+      return `${f.why}: ${f.kept} of ${f.total} items done and kept, ${f.stopped} not run.${f.hint ? ` ${f.hint}` : ""}`;
+    case "upstream":
+      return `${f.stage} did not complete`;
+    case "cancelled":
+      return "cancelled";
   }
 }
 

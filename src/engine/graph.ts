@@ -1,74 +1,76 @@
-import type { ProjectConfig, ResolvedSubagent } from "../config/index.js";
 import { didYouMean, UserInputError } from "../errors.js";
-import { STAGE_KINDS, type Stage, type StageKind } from "../stages/types.js";
+import type { EngineNode } from "./types.js";
 
-export interface StageNode {
-  /** `<subagent>:<stage kind>` */
-  id: string;
-  subagent: ResolvedSubagent;
-  stage: Stage;
-  /** Ids of the upstream nodes (same subagent). */
-  deps: string[];
-}
-
-/** Every subagent's pipeline as one list of nodes in dependency order. */
-export function buildGraph(project: ProjectConfig, stages: ReadonlyMap<StageKind, Stage>): StageNode[] {
-  const nodes: StageNode[] = [];
-  for (const subagent of project.subagents) {
-    const last = subagent.until ? STAGE_KINDS.indexOf(subagent.until) : STAGE_KINDS.length - 1;
-    for (const [index, kind] of STAGE_KINDS.entries()) {
-      let stage = stages.get(kind);
-      if (!stage) continue;
-      // Past `until`, the stage is left out as an unavailable one is: shown by plan, never run.
-      if (index > last && !stage.unavailable) stage = { ...stage, unavailable: `${kind} is after ${subagent.name}'s until: ${subagent.until} (subagents.yaml)` };
-      nodes.push({ id: `${subagent.name}:${kind}`, subagent, stage, deps: stage.deps.map((d) => `${subagent.name}:${d}`) });
-    }
+/**
+ * Checks a graph its builder made: every dep names a node, and no node depends on itself
+ * through others. Returns the nodes in dependency order (deps first, otherwise as given).
+ */
+export function orderGraph<C extends object>(nodes: EngineNode<C>[]): EngineNode<C>[] {
+  const byId = new Map(nodes.map((n) => [n.id, n]));
+  const problems: string[] = [];
+  for (const n of nodes) {
+    for (const dep of Object.values(n.deps)) if (!byId.has(dep)) problems.push(`${n.id} depends on ${dep}, which is not a node of this project`);
   }
-  return nodes;
+  if (problems.length) throw new UserInputError(problems.join("\n"));
+  const ordered: EngineNode<C>[] = [];
+  const state = new Map<string, "visiting" | "done">();
+  const visit = (n: EngineNode<C>, path: string[]): void => {
+    const s = state.get(n.id);
+    if (s === "done") return;
+    if (s === "visiting") throw new UserInputError(`dependency cycle: ${[...path.slice(path.indexOf(n.id)), n.id].join(" -> ")}`);
+    state.set(n.id, "visiting");
+    for (const dep of Object.values(n.deps)) visit(byId.get(dep)!, [...path, n.id]);
+    state.set(n.id, "done");
+    ordered.push(n);
+  };
+  for (const n of nodes) visit(n, []);
+  return ordered;
 }
 
 /**
- * Resolves targets (`<subagent>`, `<subagent>:<stage>`, or a stage kind for every subagent) to
- * the nodes they name plus everything those depend on, in dependency order.
+ * Resolves targets (`<scope>`, `<scope>:<kind>`, or a kind for every scope) to the nodes they
+ * name plus everything those depend on, in dependency order.
  */
-export function selectNodes(nodes: StageNode[], targets: string[]): { selected: StageNode[]; named: Set<string> } {
+export function selectNodes<C extends object>(nodes: EngineNode<C>[], targets: string[]): { selected: EngineNode<C>[]; named: Set<string> } {
   const byId = new Map(nodes.map((n) => [n.id, n]));
-  const subagents = [...new Set(nodes.map((n) => n.subagent.name))];
+  const scopes = [...new Set(nodes.map((n) => n.scope))];
+  const kinds = [...new Set(nodes.map((n) => n.kind))];
   const named = new Set<string>();
   const problems: string[] = [];
   for (const target of targets) {
-    const [sub, kind] = target.includes(":") ? target.split(":", 2) : [target, undefined];
-    if (kind !== undefined) {
+    const colon = target.lastIndexOf(":");
+    if (colon > 0) {
       if (byId.has(target)) named.add(target);
-      else problems.push(unknownTarget(target, sub!, kind, subagents));
-    } else if (subagents.includes(target)) {
-      for (const n of nodes) if (n.subagent.name === target) named.add(n.id);
-    } else if ((STAGE_KINDS as readonly string[]).includes(target)) {
-      for (const n of nodes) if (n.stage.kind === target) named.add(n.id);
+      else problems.push(unknownTarget(target, target.slice(0, colon), target.slice(colon + 1), nodes));
+    } else if (scopes.includes(target)) {
+      for (const n of nodes) if (n.scope === target) named.add(n.id);
+    } else if (kinds.includes(target)) {
+      for (const n of nodes) if (n.kind === target) named.add(n.id);
     } else {
-      const guess = didYouMean(target, [...subagents, ...STAGE_KINDS]);
+      const guess = didYouMean(target, [...scopes, ...kinds]);
       problems.push(`unknown target "${target}"${guess ? ` (did you mean "${guess}"?)` : ""}`);
     }
   }
   if (problems.length) {
-    throw new UserInputError(`${problems.join("\n")}\nTargets are <subagent>, <subagent>:<stage> or <stage>; subagents: ${subagents.join(", ")}`);
+    throw new UserInputError(`${problems.join("\n")}\nTargets are <scope>, <scope>:<kind> or <kind>; scopes: ${scopes.join(", ")}`);
   }
   if (targets.length === 0) for (const n of nodes) named.add(n.id);
   const wanted = new Set<string>();
   const visit = (id: string): void => {
     if (wanted.has(id)) return;
     wanted.add(id);
-    for (const d of byId.get(id)?.deps ?? []) visit(d);
+    for (const d of Object.values(byId.get(id)?.deps ?? {})) visit(d);
   };
   for (const id of named) visit(id);
   return { selected: nodes.filter((n) => wanted.has(n.id)), named };
 }
 
-function unknownTarget(target: string, sub: string, kind: string, subagents: string[]): string {
-  if (!subagents.includes(sub)) {
-    const guess = didYouMean(sub, subagents);
-    return `unknown subagent "${sub}" in target "${target}"${guess ? ` (did you mean "${guess}"?)` : ""}`;
+function unknownTarget<C extends object>(target: string, scope: string, kind: string, nodes: EngineNode<C>[]): string {
+  const scopes = [...new Set(nodes.map((n) => n.scope))];
+  if (!scopes.includes(scope)) {
+    const guess = didYouMean(scope, scopes);
+    return `unknown scope "${scope}" in target "${target}"${guess ? ` (did you mean "${guess}"?)` : ""}`;
   }
-  const guess = didYouMean(kind, [...STAGE_KINDS]);
+  const guess = didYouMean(kind, nodes.filter((n) => n.scope === scope).map((n) => n.kind));
   return `unknown stage "${kind}" in target "${target}"${guess ? ` (did you mean "${guess}"?)` : ""}`;
 }

@@ -60,9 +60,12 @@ export function computeKey(preimage: KeyPreimage): string {
 }
 
 /**
- * One item of a map stage is keyed on the stage's own inputs plus the item's input, not on the
- * whole upstream output: adding tasks leaves the keys of the existing ones unchanged.
+ * One item of a map stage keeps every upstream output digest but the one its items fan out
+ * over (`over`): the item's own input stands in for that one. So adding 50 tasks runs 50 items
+ * and nothing else, while a changed prompt, tool list or image (other upstreams) reruns them
+ * all. With no `over`, nothing is dropped: an item can never reuse a result of other inputs.
  */
-export function itemPreimage(stage: KeyPreimage, item: { id: string; input: Json }): KeyPreimage {
-  return { ...stage, upstream: {}, item: { id: item.id, input: sha256(canonicalJson(item.input)) } };
+export function itemPreimage(stage: KeyPreimage, item: { id: string; input: Json }, over?: string): KeyPreimage {
+  const upstream = Object.fromEntries(Object.entries(stage.upstream).filter(([name]) => name !== over));
+  return { ...stage, upstream, item: { id: item.id, input: sha256(canonicalJson(item.input)) } };
 }

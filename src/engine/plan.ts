@@ -1,14 +1,14 @@
 import type { PlannedStage, Reason, SpendEstimate } from "./events.js";
 import { currentPreimage, evaluateNode, type EvalEnv, type Evaluation } from "./decide.js";
-import type { StageNode } from "./graph.js";
-import { materializeUpstream } from "./build.js";
+import type { EngineNode } from "./types.js";
+import { materializeUpstream } from "./staging.js";
 import { computeKey, itemPreimage, type KeyPreimage } from "./key.js";
 
 /**
  * Decides, without running anything, each node's status. A node downstream of one that will run
  * is `will-run` too: its key depends on an output that does not exist yet.
  */
-export async function planNodes(env: EvalEnv, nodes: StageNode[]): Promise<{ planned: PlannedStage[]; evals: Map<string, Evaluation> }> {
+export async function planNodes(env: EvalEnv, nodes: EngineNode[]): Promise<{ planned: PlannedStage[]; evals: Map<string, Evaluation> }> {
   const byId = new Map(nodes.map((n) => [n.id, n]));
   const memo = new Map<string, Promise<Evaluation>>();
   const evaluate = (id: string): Promise<Evaluation> => {
@@ -31,7 +31,7 @@ export async function planNodes(env: EvalEnv, nodes: StageNode[]): Promise<{ pla
     const e = evals.get(n.id)!;
     if (!n.stage.estimate || (e.status !== "will-run" && e.status !== "blocked")) continue;
     const counted = items.get(n.id);
-    const est = await n.stage.estimate({ project: env.project, subagent: n.subagent }, counted ? { items: counted.total - counted.cached } : {});
+    const est = await n.stage.estimate(n.context, counted ? { items: counted.total - counted.cached } : {});
     if (est) estimates.set(n.id, est);
   }
   const planned = nodes.map((n): PlannedStage => {
@@ -39,8 +39,8 @@ export async function planNodes(env: EvalEnv, nodes: StageNode[]): Promise<{ pla
     const status = e.status === "blocked" ? "will-run" : e.status;
     return {
       id: n.id,
-      subagent: n.subagent.name,
-      kind: n.stage.kind,
+      scope: n.scope,
+      kind: n.kind,
       status,
       reasons: e.reasons,
       ...("key" in e ? { key: e.key } : {}),
@@ -52,18 +52,17 @@ export async function planNodes(env: EvalEnv, nodes: StageNode[]): Promise<{ pla
   return { planned, evals };
 }
 
-async function evaluateOne(env: EvalEnv, node: StageNode, evaluate: (id: string) => Promise<Evaluation>): Promise<Evaluation> {
+async function evaluateOne(env: EvalEnv, node: EngineNode, evaluate: (id: string) => Promise<Evaluation>): Promise<Evaluation> {
   if (node.stage.unavailable) return { status: "unavailable", reasons: [{ type: "unavailable", message: node.stage.unavailable }] };
   const upstream: Record<string, string> = {};
   const blockers: Reason[] = [];
-  for (const depId of node.deps) {
+  for (const [name, depId] of Object.entries(node.deps)) {
     const dep = await evaluate(depId);
-    const kind = depId.slice(depId.lastIndexOf(":") + 1);
     if (dep.status === "unavailable") return { status: "unavailable", reasons: [{ type: "needs", stage: depId }] };
     if (dep.status === "error") blockers.push({ type: "error", message: `${depId} has input errors` });
     else if (dep.status === "blocked" || dep.status === "will-run") blockers.push({ type: "upstream-will-run", stage: depId });
-    else if (dep.status === "will-fetch") upstream[kind] = dep.remote.result.output;
-    else upstream[kind] = dep.hit!.output;
+    else if (dep.status === "will-fetch") upstream[name] = dep.remote.result.output;
+    else upstream[name] = dep.hit!.output;
   }
   if (blockers.length) {
     // Its key must wait for the upstream output, but bad inputs can be reported now.
@@ -78,12 +77,11 @@ async function evaluateOne(env: EvalEnv, node: StageNode, evaluate: (id: string)
  * For a map stage that will run: how many of its items the store already holds, so that plan
  * says "3 of 50 items cached" before anything runs (and spends money).
  */
-async function countCachedItems(env: EvalEnv, node: StageNode, preimage: KeyPreimage): Promise<{ cached: number; total: number }> {
+async function countCachedItems(env: EvalEnv, node: EngineNode, preimage: KeyPreimage): Promise<{ cached: number; total: number }> {
   const upstream = await materializeUpstream(env.store, preimage.upstream);
   const log = (): void => undefined;
   const items = await node.stage.map!.items({
-    project: env.project,
-    subagent: node.subagent,
+    ...node.context,
     outDir: "",
     upstream,
     signal: new AbortController().signal,
@@ -92,7 +90,7 @@ async function countCachedItems(env: EvalEnv, node: StageNode, preimage: KeyPrei
   });
   let cached = 0;
   for (const item of items) {
-    const found = await env.store.ac.get(computeKey(itemPreimage(preimage, item)));
+    const found = await env.store.ac.get(computeKey(itemPreimage(preimage, item, node.stage.map!.over)));
     if (found && (await env.store.cas.isComplete(found.output))) cached++;
   }
   return { cached, total: items.length };

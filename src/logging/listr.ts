@@ -1,6 +1,6 @@
 import { Listr, type ListrTaskWrapper } from "listr2";
 import type { EngineEvent } from "../engine/events.js";
-import { describeReason } from "../engine/events.js";
+import { describeFailure, describeReason } from "../engine/events.js";
 import { formatDuration } from "../cli/output.js";
 import { progressText } from "./progress.js";
 import type { Renderer } from "./types.js";
@@ -79,19 +79,21 @@ export function listrRenderer(): Renderer {
         case "stage-log":
           if (r.task) r.task.output = e.line;
           // Warnings outlive the tree: printed below it when the build ends.
-          if (e.line.includes("warning:")) messages.push(`${e.id}: ${e.line}`);
+          if (e.level === "warn" || e.line.includes("warning:")) messages.push(`${e.id}: ${e.level === "warn" && !e.line.includes("warning:") ? "warning: " : ""}${e.line}`);
           break;
-        case "stage-end":
+        case "stage-end": {
+          const why = e.failure ? describeFailure(e.failure) : undefined;
           if (e.status === "built") r.title = `${e.id} built in ${formatDuration(e.durationMs)}`;
           else if (e.status === "restored") r.title = `${e.id} restored from the store`;
           else if (e.status === "fetched") r.title = `${e.id} fetched from the remote cache in ${formatDuration(e.durationMs)}`;
           else if (e.status === "up-to-date") r.title = `${e.id} up-to-date`;
-          else if (e.status === "skipped" || e.status === "cancelled") r.title = `${e.id} ${e.status}${e.error ? `: ${e.error}` : ""}`;
+          else if (e.status === "skipped" || e.status === "cancelled") r.title = `${e.id} ${e.status}${why ? `: ${why}` : ""}`;
           // Not done, for whatever reason: drawn as a failure so nobody mistakes it for a result.
-          if (e.status === "failed") r.finish(new Error(`${e.id}: ${e.error ?? "failed"}`));
+          if (e.status === "failed") r.finish(new Error(`${e.id}: ${why ?? "failed"}`));
           else if (e.status === "skipped" || e.status === "cancelled") r.finish(new Error(r.title));
           else r.finish();
           break;
+        }
       }
     },
     async stop() {

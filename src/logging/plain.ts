@@ -1,5 +1,5 @@
 import type { EngineEvent } from "../engine/events.js";
-import { describeReason } from "../engine/events.js";
+import { describeFailure, describeReason } from "../engine/events.js";
 import { progressText } from "./progress.js";
 import type { Renderer } from "./types.js";
 import { formatDuration } from "../cli/output.js";
@@ -24,16 +24,16 @@ export function plainRenderer(opts: { verbose: boolean; write?: (line: string) =
           break;
         }
         case "stage-log":
-          if (opts.verbose || e.line.includes("warning:") || e.line.includes("note:")) write(`  ${e.id} | ${e.line}`);
+          if (opts.verbose || e.level === "warn" || e.line.includes("warning:") || e.line.includes("note:")) write(`  ${e.id} | ${e.level === "warn" && !e.line.includes("warning:") ? "warning: " : ""}${e.line}`);
           break;
         case "stage-end": {
           const items = e.items ? ` (${e.items.run} items run, ${e.items.reused} reused${e.items.fetched ? `, ${e.items.fetched} fetched` : ""})` : "";
           if (e.status === "built") write(`✓ ${e.id} built in ${formatDuration(e.durationMs)}${items}`);
           else if (e.status === "restored") write(`↺ ${e.id} restored from the store`);
           else if (e.status === "fetched") write(`↓ ${e.id} fetched from the remote cache in ${formatDuration(e.durationMs)}`);
-          else if (e.status === "failed") write(`✗ ${e.id} failed: ${e.error ?? ""}`);
+          else if (e.status === "failed") write(`✗ ${e.id} failed: ${e.failure ? describeFailure(e.failure) : ""}`);
           else if (e.status === "cancelled") write(`■ ${e.id} cancelled`);
-          else if (e.status === "skipped") write(`- ${e.id} skipped: ${e.error ?? ""}`);
+          else if (e.status === "skipped") write(`- ${e.id} skipped: ${e.failure ? describeFailure(e.failure) : ""}`);
           break;
         }
         case "message":

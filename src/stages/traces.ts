@@ -3,6 +3,7 @@ import { dirname, join, posix } from "node:path";
 import type { ProjectConfig, ResolvedSubagent } from "../config/index.js";
 import type { SubagentSpec } from "../importers/types.js";
 import { Budget, Meter } from "../llm/accounting.js";
+import { BudgetExceededError } from "../llm/types.js";
 import { estimateCost, rolloutTokens } from "../llm/pricing.js";
 import type { SpendEstimate } from "../engine/events.js";
 import { openTeacher, teacherFiles, teacherParams, type OpenedTeacher } from "../llm/teacher.js";
@@ -76,19 +77,28 @@ export async function installSkill(session: SandboxSession, project: ProjectConf
 export function tracesStage(): Stage {
   return {
     kind: "traces",
-    version: "1",
+    // 2: items are keyed on the import and sandbox outputs too (version 1 items reused traces
+    // of an old prompt, tool list or image), so results built under version 1 are not trusted.
+    version: "2",
     deps: ["import", "sandbox", "tasks"],
     async inputs({ subagent }) {
       const tr = subagent.traces;
       return ok({
         params: {
+          // Who plays the subagent: model, endpoint as written (or the stand-in) and reply cap.
+          // Its pricing is left out: a trace's cost is what this build spent (a replayed reply costs 0).
           teacher: teacherParams(subagent.teacher),
+          // The sampling temperature every request of a rollout is sent with.
           temperature: tr.temperature ?? subagent.teacher.temperature,
+          // How many items each task fans out to.
           samples_per_task: tr.samples_per_task,
+          // The rollout loop: its turn cap and the output contract checked on the answer.
           max_turns: tr.max_turns,
           contract: tr.output_contract.tag,
         },
+        // The stand-in's policy module: it writes every reply.
         files: teacherFiles(subagent.teacher),
+        // What the tools do and say: every tool result of a rollout.
         toolchain: { "agent-tools": TOOLS_VERSION },
       });
     },
@@ -98,6 +108,7 @@ export function tracesStage(): Stage {
       return estimateRollouts(subagent, items);
     },
     map: {
+      over: "tasks",
       async items(ctx) {
         const tasks = await readJsonl<TaskLine>(join(ctx.upstream.tasks!.dir, "tasks.jsonl"));
         const items: MapItem[] = [];
@@ -113,32 +124,39 @@ export function tracesStage(): Stage {
         const state = runs.get(runKey(ctx.project, ctx.subagent))!;
         const input = item.input as { task: { id: string; prompt: string; tags: string[] }; sample: number };
         const [image, teacher] = await Promise.all([state.image, state.teacher]);
-        const trace = await rollout({
-          subagent: ctx.subagent.name,
-          task: input.task,
-          sample: input.sample,
-          instructions: state.instructions,
-          contractTag: ctx.subagent.traces.output_contract.tag,
-          maxTurns: ctx.subagent.traces.max_turns,
-          client: teacher.client,
-          model: { ...teacher.identity, role: "teacher" },
-          sampling: { temperature: ctx.subagent.traces.temperature ?? ctx.subagent.teacher.temperature, max_tokens: ctx.subagent.teacher.max_tokens },
-          tools: state.tools,
-          toolDefs: state.toolDefs,
-          runTool: (name, args, toolCtx) => runToolCall(state.tools, name, args, toolCtx),
-          openSandbox: async () => {
-            const session = await openSandbox(image, { labels: projectLabels(ctx.project.root), signal: ctx.signal });
-            try {
-              await installSkill(session, ctx.project, state.spec);
-            } catch (e) {
-              await session.close();
-              throw e;
-            }
-            return session;
-          },
-          image,
-          signal: ctx.signal,
-        });
+        let trace: Awaited<ReturnType<typeof rollout>>;
+        try {
+          trace = await rollout({
+            subagent: ctx.subagent.name,
+            task: input.task,
+            sample: input.sample,
+            instructions: state.instructions,
+            contractTag: ctx.subagent.traces.output_contract.tag,
+            maxTurns: ctx.subagent.traces.max_turns,
+            client: teacher.client,
+            model: { ...teacher.identity, role: "teacher" },
+            sampling: { temperature: ctx.subagent.traces.temperature ?? ctx.subagent.teacher.temperature, max_tokens: ctx.subagent.teacher.max_tokens },
+            tools: state.tools,
+            toolDefs: state.toolDefs,
+            runTool: (name, args, toolCtx) => runToolCall(state.tools, name, args, toolCtx),
+            openSandbox: async () => {
+              const session = await openSandbox(image, { labels: projectLabels(ctx.project.root), signal: ctx.signal });
+              try {
+                await installSkill(session, ctx.project, state.spec);
+              } catch (e) {
+                await session.close();
+                throw e;
+              }
+              return session;
+            },
+            image,
+            signal: ctx.signal,
+          });
+        } catch (e) {
+          // The budget is the user's limit, not a fault of this rollout: the item stops, unwritten.
+          if (e instanceof BudgetExceededError) return { outcome: "stopped", why: "budget reached", hint: `Raise subagents.${ctx.subagent.name}.traces.budget in subagents.yaml and build again: finished items are reused and cost nothing.` };
+          throw e;
+        }
         await writeFile(join(ctx.outDir, "trace.json"), `${JSON.stringify(trace, null, 1)}\n`);
         const cost = state.meter.total().cost_usd;
         ctx.progress({ done: 0, total: state.total, costUsd: cost });

@@ -2,7 +2,9 @@ import { availableParallelism } from "node:os";
 import { join, relative } from "node:path";
 import { rm } from "node:fs/promises";
 import { buildNodes, type NodeOutcome } from "../../engine/build.js";
-import { describeReason, type EngineEvent } from "../../engine/events.js";
+import { describeFailure, describeReason, type EngineEvent } from "../../engine/events.js";
+import { localExecutor } from "../../engine/executor.js";
+import type { EngineNode } from "../../engine/types.js";
 import { selectNodes } from "../../engine/graph.js";
 import { readLockfile, writeLockfile, type LockEntries } from "../../engine/lockfile.js";
 import { planNodes } from "../../engine/plan.js";
@@ -11,9 +13,10 @@ import { writeFileAtomic } from "../../store/atomic.js";
 import { markVerified } from "../../store/verified.js";
 import { acquireStoreLock } from "../store-lock.js";
 import { plainRenderer } from "../../logging/plain.js";
+import { jsonRenderer, type JsonRenderer } from "../../logging/json.js";
 import type { Renderer } from "../../logging/types.js";
 import { parseCommandArgs, positiveInt } from "../args.js";
-import { formatBytes, formatDuration, printJson, printProblems, reasonsJson } from "../output.js";
+import { formatBytes, formatDuration, printJson, printProblems } from "../output.js";
 
 export const buildHelp = `sabuild build [targets] [-j N] [--locked] [--remote-cache off|read|readwrite] [--json] [--verbose]
   Builds the targets (<subagent>, <subagent>:<stage> or <stage>; default: everything available)
@@ -36,12 +39,15 @@ export interface BuildSummary {
   exitCode: number;
   outcomes: NodeOutcome[];
   durationMs: number;
+  /** With --json: each stage as the JSON renderer saw its events. */
+  stages?: Record<string, unknown>[];
 }
 
 export async function buildCommand(argv: string[]): Promise<number> {
   const args = parseCommandArgs("build", argv, { jobs: { type: "string", short: "j" }, locked: { type: "boolean" }, verbose: { type: "boolean", short: "v" } });
   if (args.help) return (console.log(buildHelp), 0);
-  const session = await openProject(args.global);
+  const warnings: string[] = [];
+  const session = await openProject({ ...args.global, warn: (text) => warnings.push(text) });
   const opts: BuildOptions = {
     targets: args.positionals,
     jobs: positiveInt("jobs", args.values.jobs as string | undefined, availableParallelism()),
@@ -49,35 +55,27 @@ export async function buildCommand(argv: string[]): Promise<number> {
     json: args.global.json,
     verbose: args.values.verbose === true,
   };
-  const summary = await runBuild(session, opts, process.argv.slice(2).join(" "));
+  const summary = await runBuild(session, opts, process.argv.slice(2).join(" "), warnings);
   if (opts.json) {
     printJson({
       ok: summary.exitCode === 0,
       durationMs: summary.durationMs,
       ...(session.env.remote ? { remote: { url: session.env.remote.settings.url, mode: session.env.remote.settings.mode, available: !session.env.remote.down, ...session.env.remote.stats } } : {}),
-      stages: summary.outcomes.map((o) => ({
-        id: o.id,
-        status: o.status,
-        reasons: reasonsJson(o.reasons),
-        durationMs: o.durationMs,
-        ...(o.key ? { key: o.key } : {}),
-        ...(o.output ? { output: o.output } : {}),
-        ...(o.items ? { items: o.items } : {}),
-        ...(o.error ? { error: o.error } : {}),
-        ...(o.gateFailure ? { gate: o.gateFailure } : {}),
-        ...(o.problems ? { problems: o.problems } : {}),
-        ...(o.logFile ? { log: o.logFile } : {}),
-      })),
+      stages: (summary.stages ?? []).map((st) => {
+        const o = summary.outcomes.find((x) => x.id === st.id);
+        return { ...st, ...(o?.gateFailure ? { gate: o.gateFailure } : {}), ...(o?.failure?.reason === "inputs" ? { problems: o.failure.problems } : {}) };
+      }),
     });
   }
   return summary.exitCode;
 }
 
 /** One build of a project: lock the store, run, record. Shared by `build` and `watch`. */
-export async function runBuild(session: Session, opts: BuildOptions, command: string): Promise<BuildSummary> {
+export async function runBuild(session: Session, opts: BuildOptions, command: string, warnings: string[] = []): Promise<BuildSummary> {
   const started = Date.now();
   const { selected, named } = selectNodes(session.nodes, opts.targets);
   const renderer = await pickRenderer(opts);
+  for (const w of warnings) renderer.event({ type: "message", level: "warn", text: w });
 
   const explicitUnavailable = opts.targets.length > 0 ? selected.filter((n) => named.has(n.id) && n.stage.unavailable) : [];
   if (explicitUnavailable.length) {
@@ -118,7 +116,7 @@ export async function runBuild(session: Session, opts: BuildOptions, command: st
     renderer.start(selected.filter((n) => !n.stage.unavailable).map((n) => n.id));
     // Remote warnings go through the renderer, so they do not tear the listr2 tree.
     if (session.env.remote) session.env.remote.warn = (text) => renderer.event({ type: "message", level: "warn", text });
-    outcomes = await buildNodes({ ...session.env, events: (e: EngineEvent) => renderer.event(e), jobs: opts.jobs, signal: controller.signal }, selected);
+    outcomes = await buildNodes({ ...session.env, events: (e: EngineEvent) => renderer.event(e), jobs: opts.jobs, signal: controller.signal, executor: localExecutor }, selected);
     await checkGates(session, selected, outcomes, renderer);
     await renderer.stop();
     if (!opts.locked) await updateLockfile(session, outcomes);
@@ -136,17 +134,20 @@ export async function runBuild(session: Session, opts: BuildOptions, command: st
   const failed = outcomes.filter((o) => o.status === "failed");
   const gated = outcomes.filter((o) => o.gateFailure);
   // Problems about config values come from stages by key path: give them their line in the file.
-  if (failed.some((o) => o.problems?.length)) {
+  if (failed.some((o) => o.failure?.reason === "inputs")) {
     const { locateInConfig } = await import("../../config/positions.js");
     const shown = relative(session.project.root, session.project.file);
-    for (const o of failed) if (o.problems?.length) o.problems = await locateInConfig(o.problems, session.project.file, shown);
+    for (const o of failed) if (o.failure?.reason === "inputs") o.failure = { reason: "inputs", problems: await locateInConfig(o.failure.problems, session.project.file, shown) };
   }
-  const inputErrors = failed.filter((o) => o.problems?.length);
+  const inputErrors = failed.filter((o) => o.failure?.reason === "inputs");
   if (!opts.json) {
     for (const o of gated) process.stderr.write(`error: ${o.id}: ${o.gateFailure}\n`);
     for (const o of failed) {
-      if (o.problems?.length) await printProblems(o.problems);
-      if (!o.problems?.length) process.stderr.write(`error: ${o.id}: ${o.error ?? "failed"}${o.logFile ? `\n  log: ${o.logFile}` : ""}\n`);
+      if (o.failure?.reason === "inputs") await printProblems(o.failure.problems);
+      else {
+        const log = o.failure && "log" in o.failure && o.failure.log ? `\n  log: ${o.failure.log}` : "";
+        process.stderr.write(`error: ${o.id}: ${o.failure ? describeFailure(o.failure) : "failed"}${log}\n`);
+      }
     }
     const n = (s: string): number => outcomes.filter((o) => o.status === s).length;
     process.stderr.write(
@@ -164,15 +165,19 @@ export async function runBuild(session: Session, opts: BuildOptions, command: st
   const drifted = opts.locked ? outcomes.filter((o) => o.key && session.lock[o.id]?.key !== o.key) : [];
   if (drifted.length) {
     process.stderr.write(`error: --locked: rebuilt outputs differ from sabuild.lock: ${drifted.map((o) => o.id).join(", ")}\n`);
-    return { exitCode: 1, outcomes, durationMs };
+    return { exitCode: 1, outcomes, durationMs, ...stagesJson(opts, renderer) };
   }
   const exitCode = controller.signal.aborted ? 130 : inputErrors.length && inputErrors.length === failed.length && !gated.length ? 2 : failed.length || gated.length ? 1 : 0;
-  return { exitCode, outcomes, durationMs };
+  return { exitCode, outcomes, durationMs, ...stagesJson(opts, renderer) };
+}
+
+function stagesJson(opts: BuildOptions, renderer: Renderer): { stages?: Record<string, unknown>[] } {
+  return opts.json ? { stages: (renderer as JsonRenderer).stages() } : {};
 }
 
 async function pickRenderer(opts: BuildOptions): Promise<Renderer> {
   // With --json, stdout is the JSON document; warnings still reach the user on stderr.
-  if (opts.json) return plainRenderer({ verbose: false, write: (line) => line.includes("warning:") && process.stderr.write(`${line}\n`) });
+  if (opts.json) return jsonRenderer();
   if (process.stderr.isTTY && !process.env.CI) return (await import("../../logging/listr.js")).listrRenderer();
   return plainRenderer({ verbose: opts.verbose });
 }
@@ -180,12 +185,12 @@ async function pickRenderer(opts: BuildOptions): Promise<Renderer> {
 /** Stages whose inputs no longer match sabuild.lock (a missing output is not drift: it is rebuilt). */
 /** Stages with a gate (eval targets) check their output, built or cached; a miss fails the build. */
 async function checkGates(session: Session, selected: Session["nodes"], outcomes: NodeOutcome[], renderer: Renderer): Promise<void> {
-  const byId = new Map(selected.map((n) => [n.id, n]));
+  const byId = new Map<string, EngineNode>(selected.map((n) => [n.id, n]));
   for (const o of outcomes) {
     const node = byId.get(o.id);
     if (!node?.stage.gate || !o.output || o.status === "failed" || o.status === "cancelled") continue;
     const dir = await session.store.cas.materialize(o.output);
-    const message = await node.stage.gate(dir, { project: session.project, subagent: node.subagent });
+    const message = await node.stage.gate(dir, node.context);
     if (message) {
       o.gateFailure = message;
       renderer.event({ type: "message", level: "warn", text: `${o.id}: ${message}` });

@@ -32,9 +32,9 @@ export async function explainCommand(argv: string[]): Promise<number> {
   if (node.stage.unavailable) throw new UserInputError(`${target}: ${node.stage.unavailable}`);
   // Upstream outputs that do not exist yet are shown as pending rather than guessed.
   const upstream: Record<string, string> = {};
-  for (const dep of node.deps) {
+  for (const [name, dep] of Object.entries(node.deps)) {
     const e = evals.get(dep);
-    upstream[dep.slice(dep.lastIndexOf(":") + 1)] = e && "hit" in e && e.hit ? e.hit.output : "(pending: upstream will run)";
+    upstream[name] = e && "hit" in e && e.hit ? e.hit.output : "(pending: upstream will run)";
   }
   const now = await currentPreimage(session.env, node, upstream);
   if (!now.ok) throw new UserInputError(`cannot compute the inputs of ${target}`, now.error);

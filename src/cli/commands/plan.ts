@@ -30,7 +30,7 @@ export async function planCommand(argv: string[]): Promise<number> {
   for (const e of evals.values()) if (e.status === "error") await printProblems(e.problems, config);
   if (args.global.json) {
     printJson({
-      stages: planned.map((s) => ({ id: s.id, status: s.status, reasons: reasonsJson(s.reasons), ...(s.key ? { key: s.key } : {}), ...(s.items ? { items: s.items } : {}), ...(s.fetch ? { fetch: s.fetch } : {}), ...(s.estimate ? { estimate: s.estimate } : {}) })),
+      stages: planned.map((s) => ({ id: s.id, scope: s.scope, kind: s.kind, status: s.status, reasons: reasonsJson(s.reasons), ...(s.key ? { key: s.key } : {}), ...(s.items ? { items: s.items } : {}), ...(s.fetch ? { fetch: s.fetch } : {}), ...(s.estimate ? { estimate: s.estimate } : {}) })),
       estimate: totalEstimate(planned),
     });
   } else {

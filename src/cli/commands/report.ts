@@ -1,3 +1,4 @@
+import { describeFailure } from "../../engine/events.js";
 import { availableParallelism } from "node:os";
 import { copyFile, mkdir } from "node:fs/promises";
 import { join, relative, resolve } from "node:path";
@@ -29,7 +30,7 @@ export async function reportCommand(argv: string[]): Promise<number> {
   for (const name of wanted) {
     const o = summary.outcomes.find((x) => x.id === `${name}:report`);
     if (!o?.output) {
-      missing.push({ subagent: name, reason: o?.error ?? (o?.status === "unavailable" ? "a stage it needs is unavailable" : "its report stage did not finish") });
+      missing.push({ subagent: name, reason: o?.failure ? describeFailure(o.failure) : (o?.status === "unavailable" ? "a stage it needs is unavailable" : "its report stage did not finish") });
       continue;
     }
     const tree = await session.store.cas.materialize(o.output);

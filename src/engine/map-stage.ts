@@ -1,0 +1,135 @@
+import type { BuildEnv } from "./build.js";
+import { computeKey, itemPreimage, type KeyPreimage } from "./key.js";
+import type { Semaphore } from "./semaphore.js";
+import { combineItems, runStaged } from "./staging.js";
+import { err, ok, type Result } from "../result.js";
+import type { ActionResult } from "../store/index.js";
+import type { EngineNode, ItemCounts, MapItem, RunHooks, StageFailure, UpstreamOutput } from "./types.js";
+
+export interface MapRun {
+  output: string;
+  result: ActionResult;
+  items: ItemCounts;
+}
+
+type ItemEnd = { id: string; key: string; output: string } | { failed: { id: string; message: string } } | { stopped: { why: string; hint?: string } };
+
+/**
+ * Runs a map stage: each item is looked up (store, then remote cache) and run only when
+ * missing, committed on its own as it finishes, so an interrupted or failed stage keeps every
+ * finished item. The stage's output is committed only when every item finished.
+ */
+export async function runMapStage(
+  env: BuildEnv,
+  node: EngineNode,
+  preimage: KeyPreimage,
+  key: string,
+  ups: Record<string, UpstreamOutput>,
+  hooks: (outDir: string, log: string[], prefix?: string) => RunHooks,
+  log: string[],
+  slots: Semaphore,
+): Promise<{ items: ItemCounts; run: Result<Omit<MapRun, "items">, StageFailure> }> {
+  const map = node.stage.map!;
+  const started = Date.now();
+  const items = await map.items({ ...node.context, ...hooks("", log), upstream: ups });
+  checkItemIds(node.id, items);
+  let done = 0;
+  const counts: ItemCounts = { run: 0, reused: 0, fetched: 0, failed: 0, stopped: 0 };
+  let costUsd: number | undefined;
+  const tick = (): void => env.events({ type: "stage-progress", id: node.id, done, total: items.length, ...(costUsd !== undefined ? { costUsd } : {}) });
+  tick();
+  const ends = await Promise.all(
+    items.map(async (item): Promise<ItemEnd> => {
+      const itemPre = itemPreimage(preimage, item, map.over);
+      const itemKey = computeKey(itemPre);
+      const found = await env.store.ac.get(itemKey);
+      if (found && (await env.store.cas.isComplete(found.output))) {
+        counts.reused++;
+        done++;
+        tick();
+        return { id: item.id, key: itemKey, output: found.output };
+      }
+      // Another machine may have run this item already (and paid for it).
+      const remote = env.remote?.canRead ? await env.remote.lookup(itemKey) : undefined;
+      if (remote && (await env.remote!.restore(remote))) {
+        counts.fetched++;
+        done++;
+        tick();
+        return { id: item.id, key: itemKey, output: remote.result.output };
+      }
+      return slots.run(async (): Promise<ItemEnd> => {
+        env.signal.throwIfAborted();
+        const itemLog: string[] = [];
+        let stopped: { why: string; hint?: string } | undefined;
+        try {
+          const r = await runStaged(env.store, env.signal, `${node.id}[${item.id}]`, itemPre, itemKey, itemLog, async (outDir) => {
+            const itemHooks: RunHooks = {
+              ...hooks(outDir, itemLog, `[${item.id}] `),
+              // Items report money spent; done/total stay the engine's count of items.
+              progress: (u) => {
+                if (u.costUsd !== undefined) costUsd = u.costUsd;
+                tick();
+              },
+            };
+            const outcome = await env.executor.runItem(node, itemHooks, item);
+            if (outcome.outcome === "stopped") {
+              stopped = { why: outcome.why, ...(outcome.hint ? { hint: outcome.hint } : {}) };
+              // Nothing of a stopped item is committed: throwing leaves its staging unadopted.
+              throw new StoppedItem();
+            }
+          });
+          counts.run++;
+          await env.remote?.upload(r);
+          return { id: item.id, key: itemKey, output: r.output };
+        } catch (e) {
+          if (env.signal.aborted) throw e;
+          if (stopped) {
+            counts.stopped++;
+            return { stopped };
+          }
+          counts.failed++;
+          return { failed: { id: item.id, message: e instanceof Error ? e.message : String(e) } };
+        } finally {
+          log.push(...itemLog);
+          done++;
+          tick();
+        }
+      });
+    }),
+  );
+  const finished = ends.filter((r): r is { id: string; key: string; output: string } => "output" in r);
+  const kept = finished.length;
+  const failed = ends.flatMap((e) => ("failed" in e ? [e.failed] : []));
+  const stops = ends.flatMap((e) => ("stopped" in e ? [e.stopped] : []));
+  if (failed.length) return { items: counts, run: err({ reason: "items", failed, stopped: stops.length, kept, total: items.length, log: "" }) };
+  if (stops.length) {
+    const first = stops[0]!;
+    return { items: counts, run: err({ reason: "stopped", why: first.why, ...(first.hint ? { hint: first.hint } : {}), stopped: stops.length, kept, total: items.length }) };
+  }
+  const output = await combineItems(env.store, finished);
+  const result: ActionResult = {
+    version: 1,
+    key,
+    stage: node.id,
+    preimage,
+    output,
+    log: await env.store.cas.putBytes(`${log.join("\n")}\n`),
+    durationMs: Date.now() - started,
+    createdAt: new Date().toISOString(),
+    items: finished,
+  };
+  await env.store.ac.put(result);
+  return { items: counts, run: ok({ output, result }) };
+}
+
+/** Marks the unwinding of an item the stage stopped; never seen outside this module. */
+class StoppedItem extends Error {}
+
+function checkItemIds(stage: string, items: MapItem[]): void {
+  const seen = new Set<string>();
+  for (const item of items) {
+    if (!/^[\w.-]+$/.test(item.id) || item.id === "." || item.id === "..") throw new Error(`${stage}: item id "${item.id}" is not a safe directory name`);
+    if (seen.has(item.id)) throw new Error(`${stage}: duplicate item id "${item.id}"`);
+    seen.add(item.id);
+  }
+}

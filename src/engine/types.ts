@@ -1,0 +1,115 @@
+import type { Problem } from "../errors.js";
+import type { Json } from "./key.js";
+import type { Result } from "../result.js";
+import type { SpendEstimate } from "./events.js";
+
+/**
+ * What the engine knows of a stage: inputs declared before running, then a run or a map over
+ * items. `C` is whatever the graph's builder hands each node (for sabuild's pipeline: the
+ * project and, for a subagent's node, the subagent); the engine passes it through untouched.
+ */
+export interface EngineStage<C extends object> {
+  kind: string;
+  /** Bumped when the implementation changes its output: old results stop matching. */
+  version: string;
+  /** Set when the stage cannot run here: plan shows it as unavailable, with this reason. */
+  unavailable?: string;
+  inputs(ctx: C): Promise<Result<StageInputs, Problem[]>>;
+  /** A plain stage writes its outputs in run(); a map stage fans out with map instead. */
+  run?(ctx: C & RunHooks): Promise<void>;
+  map?: MapSpec<C>;
+  /** What running the stage would spend, for `plan`; `items` is how many map items would run, when known. */
+  estimate?(ctx: C, run: { items?: number }): Promise<SpendEstimate | undefined>;
+  /** Checked on the output whenever a build selects the stage (built or cached): a message fails the build, the output stays. */
+  gate?(outputDir: string, ctx: C): Promise<string | undefined>;
+}
+
+/** What a stage declares about its inputs before running: the engine hashes files and builds the key. */
+export interface StageInputs {
+  /** Parameter values that shape the output (no secret values: templates only). */
+  params: Json;
+  /** Input files, relative to the project root (forward slashes): their contents go into the key. */
+  files: string[];
+  /** Identities of external tools (image digest, package versions). */
+  toolchain?: Record<string, string>;
+}
+
+/** An upstream node's output, materialised read-only. */
+export interface UpstreamOutput {
+  dir: string;
+  digest: string;
+}
+
+export type LogLevel = "info" | "warn";
+
+/** What the engine adds to a node's context while its stage runs. */
+export interface RunHooks {
+  /** Staging directory: whatever the stage writes here becomes its output. */
+  outDir: string;
+  /** Upstream outputs by the name the node's deps give them (a kind, or a node id across scopes). */
+  upstream: Record<string, UpstreamOutput>;
+  signal: AbortSignal;
+  /** Appends a line to the stage's captured log; renderers show warnings above the rest. */
+  log(line: string, level?: LogLevel): void;
+  /** Reports progress for the UI (items done of total, money spent so far). */
+  progress(update: { done: number; total: number; costUsd?: number }): void;
+}
+
+/** One unit of a map stage: its own cache entry, so adding items runs only the new ones. */
+export interface MapItem {
+  /** Stable and unique within the stage; safe as a directory name. */
+  id: string;
+  /** Everything the item's result depends on beyond the stage's params, toolchain and other upstreams. */
+  input: Json;
+}
+
+/**
+ * How one map item ended. A thrown error is `failed`; `stopped` is a limit the stage enforces
+ * (a spend budget): not a fault of the item, and raising the limit and building again reuses
+ * everything that finished.
+ */
+export type ItemOutcome = { outcome: "done" } | { outcome: "stopped"; why: string; hint?: string };
+
+export interface MapSpec<C extends object> {
+  /**
+   * The upstream (by name, e.g. "tasks") whose output the items fan out over: an item's key
+   * leaves out that one digest, its own input standing for its share of it. Every other
+   * upstream stays in each item's key. Unset: every upstream stays.
+   */
+  over?: string;
+  items(ctx: C & RunHooks): Promise<MapItem[]>;
+  /** Writes one item's output into ctx.outDir; nothing returned means done. */
+  runItem(ctx: C & RunHooks, item: MapItem): Promise<ItemOutcome | void>;
+}
+
+/**
+ * A node of the graph: `<scope>:<kind>`, where the scope is a subagent or a project-level name
+ * (e.g. `bench/fix-bugs`). Its deps may be any nodes, named as the stage reads them.
+ */
+export interface EngineNode<C extends object = object> {
+  id: string;
+  scope: string;
+  kind: string;
+  stage: EngineStage<C>;
+  context: C;
+  /** Upstream name (the key of `upstream` in its preimage and run hooks) -> node id. */
+  deps: Record<string, string>;
+}
+
+/** Why a node did not produce an output: data, rendered by each renderer in its own way. */
+export type StageFailure =
+  | { reason: "inputs"; problems: Problem[] }
+  | { reason: "threw"; message: string; log: string }
+  | { reason: "items"; failed: { id: string; message: string }[]; stopped: number; kept: number; total: number; log: string }
+  | { reason: "stopped"; why: string; hint?: string; stopped: number; kept: number; total: number }
+  | { reason: "upstream"; stage: string }
+  | { reason: "cancelled" };
+
+/** Map stages: items run, reused from the store, fetched from the remote cache, failed, stopped. */
+export interface ItemCounts {
+  run: number;
+  reused: number;
+  fetched: number;
+  failed: number;
+  stopped: number;
+}

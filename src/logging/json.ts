@@ -1,0 +1,52 @@
+import type { EngineEvent } from "../engine/events.js";
+import { describeFailure } from "../engine/events.js";
+import { reasonsJson } from "../cli/output.js";
+import type { Renderer } from "./types.js";
+
+type StageEnd = Extract<EngineEvent, { type: "stage-end" }>;
+
+/** One stage of `build --json`: what its stage-end event said, with reasons and failure in words too. */
+export function stageJson(e: StageEnd): Record<string, unknown> {
+  return {
+    id: e.id,
+    status: e.status,
+    reasons: reasonsJson(e.reasons),
+    durationMs: e.durationMs,
+    ...(e.key ? { key: e.key } : {}),
+    ...(e.output ? { output: e.output } : {}),
+    ...(e.items ? { items: e.items } : {}),
+    ...(e.failure ? { failure: e.failure, error: describeFailure(e.failure) } : {}),
+    ...(e.failure?.reason === "inputs" ? { problems: e.failure.problems } : {}),
+    ...(e.failure && "log" in e.failure && e.failure.log ? { log: e.failure.log } : {}),
+  };
+}
+
+export interface JsonRenderer extends Renderer {
+  /** The stages as the events described them, in the order the renderer was started with. */
+  stages(): Record<string, unknown>[];
+}
+
+/**
+ * `--json`: the same events as the other views, kept as data for the one document printed at
+ * the end; stdout is that document, so warnings go to stderr as they come.
+ */
+export function jsonRenderer(warn: (line: string) => void = (line) => process.stderr.write(`${line}\n`)): JsonRenderer {
+  const ends = new Map<string, StageEnd>();
+  let order: string[] = [];
+  return {
+    start(ids) {
+      order = ids;
+    },
+    event(e) {
+      if (e.type === "stage-end") ends.set(e.id, e);
+      else if (e.type === "message" && e.level === "warn") warn(`warning: ${e.text}`);
+      else if (e.type === "stage-log" && (e.level === "warn" || e.line.includes("warning:"))) warn(`  ${e.id} | ${e.line.includes("warning:") ? "" : "warning: "}${e.line}`);
+    },
+    stages() {
+      const first = order.filter((id) => ends.has(id));
+      const rest = [...ends.keys()].filter((id) => !order.includes(id));
+      return [...first, ...rest].map((id) => stageJson(ends.get(id)!));
+    },
+    stop: async () => undefined,
+  };
+}
