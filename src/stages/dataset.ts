@@ -91,8 +91,17 @@ export function datasetStage(): Stage {
         judge = judgeIdentity(subagent, setup.value);
       }
       return ok({
-        params: { ...settingsOf(subagent), base_model: base.value.identity, judge },
+        params: {
+          // Row filters, the validation split and whether reasoning is kept (stats.json records them).
+          ...settingsOf(subagent),
+          // The tokenizer and chat template rows are counted under (content of a local one, else the hub id).
+          base_model: base.value.identity,
+          // Who grades the rollouts that dataset.judge_threshold filters, and by which rubric.
+          judge,
+        },
+        // The stand-in judges when the teacher is one and the judge names no endpoint of its own.
         files: judge !== null && subagent.teacher.standin ? [subagent.teacher.standin] : [],
+        // The token-counting script (the venv's package versions are not read at plan time).
         toolchain: statsToolchain(),
       });
     },

@@ -12,7 +12,7 @@ import { Meter } from "../llm/accounting.js";
 import { createChatClient } from "../llm/client.js";
 import { openTeacher, teacherFiles, teacherParams } from "../llm/teacher.js";
 import type { ChatClient } from "../llm/types.js";
-import { err, ok } from "../result.js";
+import { err, ok, type Result } from "../result.js";
 import { ensureImage, openSandbox, projectLabels } from "../sandbox/index.js";
 import type { SandboxImage } from "../sandbox/types.js";
 import { runToolCall, toolsNamed, toOpenAiTools, TOOLS_VERSION } from "../tools/index.js";
@@ -22,6 +22,7 @@ import type { Trace } from "../traces/types.js";
 import type { SubagentSpec } from "../importers/types.js";
 import { judgeSetup, type JudgeSetup } from "../judge/settings.js";
 import { configName } from "./config-name.js";
+import { llamaToolchain, localModelDir, localModelFiles } from "./export.js";
 import { installSkill, instructionsOf } from "./traces.js";
 import type { RunContext, Stage } from "./types.js";
 
@@ -74,27 +75,44 @@ export function evalStage(): Stage {
   return {
     kind: "eval",
     // 2: results judged before the answer rule (an errored trace scored 0.64) are not reused.
-    version: "2",
+    // 3: keyed on the llama.cpp tools that serve the student and the base model, the base model's
+    // files, concurrency and gate_reason: a version 2 result may come from another llama-server.
+    version: "3",
     deps: ["import", "sandbox", "tasks", "export"],
     async inputs({ project, subagent }) {
       const e = subagent.eval;
       const setup = e.judge ? judgeSetup(subagent, configName(project)) : undefined;
       const problems = [...targetProblems(project, subagent), ...(setup && !setup.ok ? setup.error : [])];
-      if (problems.length) return err(problems);
+      // llama-server serves the student and the base model; the base model is converted first.
+      const servesGguf = e.models.includes("student") || e.models.includes("base");
+      const tools: Result<Record<string, string>, Problem[]> = servesGguf ? await llamaToolchain(project, subagent) : ok({});
+      if (!tools.ok) problems.push(...tools.error);
+      if (problems.length || !tools.ok) return err(problems);
+      const usesTeacher = e.models.includes("teacher") || e.judge !== undefined;
+      const base = e.models.includes("base") ? localModelDir(project.root, subagent.train.base_model) : undefined;
       return ok({
         params: {
+          // Which models are rolled out, and the targets and gate eval.json records.
           models: e.models,
           targets: e.targets as Json,
           gate: e.gate,
+          gate_reason: e.gate_reason ?? null,
+          // Completion tokens of each student and base model reply.
           max_tokens: e.max_tokens,
+          // llama-server's --parallel: its slots share the context, so how long a rollout may grow.
+          concurrency: servesGguf ? e.concurrency : null,
+          // The rollout loop's turn cap and output contract, as in traces.
           max_turns: subagent.traces.max_turns,
           contract: subagent.traces.output_contract.tag,
+          // The untrained model converted and rolled out as "base" (its files are keyed below).
           base_model: e.models.includes("base") ? subagent.train.base_model : null,
-          teacher: e.models.includes("teacher") || e.judge ? teacherParams(subagent.teacher) : null,
+          // The teacher rolls out (models: teacher) and is the judge's default endpoint. Its pricing
+          // is left out: a trace's cost is what this build spent (replayed replies cost 0).
+          teacher: usesTeacher ? teacherParams(subagent.teacher) : null,
           judge: judgeParams(subagent, setup?.ok ? setup.value : undefined),
         },
-        files: e.models.includes("teacher") || e.judge ? teacherFiles(subagent.teacher) : [],
-        toolchain: { "agent-tools": TOOLS_VERSION },
+        files: [...(usesTeacher ? teacherFiles(subagent.teacher) : []), ...localModelFiles(project.root, base)],
+        toolchain: { "agent-tools": TOOLS_VERSION, ...tools.value },
       });
     },
     async run(ctx) {

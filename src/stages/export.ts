@@ -3,7 +3,8 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { delimiter, dirname, isAbsolute, join, relative, resolve } from "node:path";
 import type { Problem } from "../errors.js";
-import { err, ok } from "../result.js";
+import type { ProjectConfig, ResolvedSubagent } from "../config/index.js";
+import { err, ok, type Result } from "../result.js";
 import { trainerEnv, trainerPython } from "../toolchain/dirs.js";
 import type { LlamaTools } from "../toolchain/llamacpp.js";
 import { lastJsonLine, runChecked } from "../toolchain/process.js";
@@ -125,6 +126,33 @@ function fileSize(path: string): number {
   return statSync(path).size;
 }
 
+/** Every file of a local base model directory, relative to the project (none for a hub id). */
+export function localModelFiles(root: string, local: string | undefined): string[] {
+  return local ? listFiles(local).map((f) => relative(root, join(local, f))) : [];
+}
+
+/**
+ * The identities of the llama.cpp tools export.tools names (binary digests, image ids, managed
+ * package versions), or the problem at the tool's key: export and eval both run them.
+ */
+export async function llamaToolchain(project: ProjectConfig, subagent: ResolvedSubagent): Promise<Result<Record<string, string>, Problem[]>> {
+  const { llamaToolsIdentity, LlamaToolsError } = await import("../toolchain/llamacpp.js");
+  try {
+    return ok(await llamaToolsIdentity(project.root, subagent.export.tools));
+  } catch (error) {
+    if (!(error instanceof LlamaToolsError)) throw error;
+    const problem: Problem = {
+      file: configName(project),
+      line: 0,
+      column: 0,
+      keyPath: ["subagents", subagent.name, "export", "tools", ...(error.tool ? [error.tool] : [])],
+      message: error.message.split("\n")[0]!,
+      hint: error.hint,
+    };
+    return err([problem]);
+  }
+}
+
 export function exportStage(): Stage {
   return {
     kind: "export",
@@ -134,34 +162,23 @@ export function exportStage(): Stage {
       const e = subagent.export;
       const base = subagent.train.base_model;
       const local = localModelDir(project.root, base);
-      let toolchain: Record<string, string>;
-      try {
-        const { llamaToolsIdentity } = await import("../toolchain/llamacpp.js");
-        toolchain = await llamaToolsIdentity(project.root, e.tools);
-      } catch (error) {
-        const { LlamaToolsError } = await import("../toolchain/llamacpp.js");
-        if (!(error instanceof LlamaToolsError)) throw error;
-        const problem: Problem = {
-          file: configName(project),
-          line: 0,
-          column: 0,
-          keyPath: ["subagents", subagent.name, "export", "tools", ...(error.tool ? [error.tool] : [])],
-          message: error.message.split("\n")[0]!,
-          hint: error.hint,
-        };
-        return err([problem]);
-      }
+      const tools = await llamaToolchain(project, subagent);
+      if (!tools.ok) return tools;
       return ok({
         params: {
+          // What is merged and converted; a local directory by its path (its files are keyed below).
           base_model: local ? relative(project.root, local) || "." : base,
+          // The converted GGUF's type, the quantizations made of it, and which extra files are written.
           gguf_outtype: e.gguf_outtype,
           quantizations: e.quantizations,
           lora_gguf: e.lora_gguf,
           ollama: e.ollama,
+          // Whether a failed fidelity check fails the stage (an output that errors is not stored).
           fidelity: e.fidelity,
         },
-        files: local ? listFiles(local).map((f) => relative(project.root, join(local, f))) : [],
-        toolchain: { ...toolchain, "trainer/export": trainerCodeDigest(EXPORT_MODULES) },
+        files: localModelFiles(project.root, local),
+        // llama.cpp's converter, quantizer and server (export.tools), and sabuild's Python modules run here.
+        toolchain: { ...tools.value, "trainer/export": trainerCodeDigest(EXPORT_MODULES) },
       });
     },
     run: runExport,

@@ -27,8 +27,17 @@ export function importStage(): Stage {
         const kind = Object.keys(subagent.source)[0]!;
         return err(files.error.map((p) => (p.line === 0 ? { ...p, message: `${p.message}: ${p.file}`, file: configName(project), keyPath: ["subagents", subagent.name, "source", kind] } : p)));
       }
+      const source = subagent.source;
       return ok({
-        params: { source: subagent.source as Json, name: subagent.name, unsupported_tools: subagent.unsupported_tools },
+        params: {
+          // Where the spec comes from (an inline spec is all here; files are keyed below).
+          source: source as Json,
+          // spec.json's name, for an inline source that gives none; otherwise the name is not read.
+          name: "inline" in source && !source.inline.name?.trim() ? subagent.name : null,
+          // Whether tools sabuild cannot run fail the import or are dropped from tools.json.
+          unsupported_tools: subagent.unsupported_tools,
+        },
+        // The agent file, SKILL.md and its bundle, or the plugin's manifest and items.
         files: files.value,
         // The tools' descriptions and behaviour shape every trace recorded with them.
         toolchain: { "agent-tools": TOOLS_VERSION },

@@ -122,7 +122,15 @@ export function reportStage(): Stage {
     version: "1",
     deps: ["import", "tasks", "traces", "dataset", "train", "export", "eval"],
     async inputs({ subagent }) {
-      return ok({ params: { standin: subagent.teacher.standin ?? null, gate: subagent.eval.gate, gate_reason: subagent.eval.gate_reason ?? null }, files: [] });
+      return ok({
+        params: {
+          // The notes the page shows: a stand-in teacher, and targets that do not gate (with why).
+          standin: subagent.teacher.standin ?? null,
+          gate: subagent.eval.gate,
+          gate_reason: subagent.eval.gate_reason ?? null,
+        },
+        files: [],
+      });
     },
     async run(ctx) {
       const input = await gatherReport(ctx);

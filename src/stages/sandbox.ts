@@ -1,4 +1,5 @@
 import { writeFile } from "node:fs/promises";
+import { statSync } from "node:fs";
 import { join, relative, sep } from "node:path";
 import { didYouMean, type Problem } from "../errors.js";
 import type { Json } from "../engine/key.js";
@@ -45,11 +46,22 @@ export function sandboxStage(): Stage {
         };
         return err([problem]);
       }
-      const params = { recipe, base_image, limits: overrides(subagent.sandbox) };
+      const params: { [key: string]: Json } = {
+        // Which recipe is built (its files are keyed below, by content).
+        recipe,
+        // The image the Dockerfile builds FROM, by name: a tag pulled anew is not seen (pin it by digest).
+        base_image,
+        // The limits image.json records and every rollout's container gets.
+        limits: overrides(subagent.sandbox),
+      };
       if (found.origin === "project") {
         const rel = relative(project.root, found.dir).split(sep).join("/");
-        return ok({ params, files: contextFiles(found.dir).map((f) => `${rel}/${f}`) });
+        const files = contextFiles(found.dir);
+        // COPY keeps the executable bit, which file digests (content only) do not see.
+        params.executable = files.filter((f) => (statSync(join(found.dir, f)).mode & 0o111) !== 0);
+        return ok({ params, files: files.map((f) => `${rel}/${f}`) });
       }
+      // A shipped recipe lies outside the project: its context digest (content and modes) stands for its files.
       return ok({ params, files: [], toolchain: { [`recipe:${recipe}`]: contextDigest(found.dir, base_image) } });
     },
     async run(ctx) {

@@ -47,8 +47,14 @@ export function tasksStage(): Stage {
         }
       });
       if (missing.length) return err(missing);
-      const params: Record<string, Json> = { from: t.from, seed: t.seed as Json, holdout: t.holdout };
-      // The teacher's settings join the key only when it is needed.
+      const params: Record<string, Json> = {
+        // The user's tasks: the files' order (their contents are keyed below) and the inline seeds.
+        from: t.from,
+        seed: t.seed as Json,
+        // The held-out fraction: which tasks go to heldout.jsonl.
+        holdout: t.holdout,
+      };
+      // How many to write, the teacher and the workspace it is shown: only when it is asked.
       if (countTaskEntries(project.root, subagent) < t.count) params.generate = generationParams(subagent, await workspaceListing(project, subagent)) as unknown as Json;
       return ok({ params, files: t.from });
     },

@@ -129,8 +129,11 @@ export function trainStage(): Stage {
       const tools = await toolchain(ctx);
       if (!tools.ok) return tools;
       const params: Json = {
+        // What is fine-tuned: a hub id, or a local directory (its files are keyed below).
         base_model: t.base_model,
+        // The venv or the container (the toolchain holds their identity).
         runner: t.runner,
+        // Everything cfg.json hands the trainer.
         ...hyperparameters(t),
       };
       return ok({ params, files: base.value.kind === "local" ? base.value.files : [], toolchain: tools.value });
