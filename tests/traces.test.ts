@@ -40,14 +40,19 @@ function project(opts: { tasks: string[]; extra?: string[] }): string {
   return dir;
 }
 
-function traces(dir: string): Record<string, Trace> {
-  const art = sabuildJson<{ files: { path: string; blob: string }[] }>(dir, ["artifacts", "runner:traces"]);
+function traces(dir: string, id = "runner:traces"): Record<string, Trace> {
   const out: Record<string, Trace> = {};
-  for (const f of art.files) {
-    const m = /^items\/([^/]+)\/trace\.json$/.exec(f.path);
-    if (m) out[m[1]!] = JSON.parse(readFileSync(f.blob, "utf8")) as Trace;
+  for (const [path, text] of Object.entries(artifacts(dir, id))) {
+    const m = /^items\/([^/]+)\/trace\.json$/.exec(path);
+    if (m) out[m[1]!] = JSON.parse(text) as Trace;
   }
   return out;
+}
+
+/** A stage's output files: path -> content. */
+function artifacts(dir: string, id: string): Record<string, string> {
+  const art = sabuildJson<{ files: { path: string; blob: string }[] }>(dir, ["artifacts", id]);
+  return Object.fromEntries(art.files.map((f) => [f.path, readFileSync(f.blob, "utf8")]));
 }
 
 /** Containers of this test project that are still there (running or not). */
@@ -73,6 +78,141 @@ describe("output contract", () => {
     expect(checkContract("<final_answer> </final_answer>", "final_answer").reason).toMatch(/empty/);
     expect(checkContract("", "final_answer").ok).toBe(false);
     expect(checkContract("<answer.v2>ok</answer.v2>", "answer.v2")).toEqual({ ok: true, answer: "ok" });
+  });
+});
+
+/** The scripted policy, with the sampling temperature of each request said in its answer. */
+const ECHO_POLICY = `import { policy as scripted } from "./rollout-policy.mjs";
+export async function policy(request) {
+  const reply = await scripted(request);
+  return reply.content ? { ...reply, content: reply.content.replace("</final_answer>", \`(temperature \${request.temperature})\\n</final_answer>\`) } : reply;
+}
+`;
+
+/** Stands in for export (eval reads only export.json when it rolls out the teacher alone). */
+const EXPORT_STUB = `import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+export default () => [{
+  kind: "export", version: "1", deps: [],
+  inputs: async () => ({ ok: true, value: { params: null, files: [] } }),
+  run: async (ctx) => writeFileSync(join(ctx.outDir, "export.json"), JSON.stringify({ shipped: "none.gguf", gguf_outtype: "f16" })),
+}];
+`;
+
+/** One subagent's section: the runner of project() above, with `extra` lines under it. */
+function runnerSection(name: string, extra: string[] = []): string[] {
+  return [
+    `  ${name}:`,
+    "    source:",
+    "      inline:",
+    "        description: Runs shell commands and reports what they print",
+    "        prompt: You run commands in the workspace and report their output.",
+    "        tools: [Bash, Read]",
+    "    teacher:",
+    "      standin: policy.mjs",
+    "      model: scripted",
+    "    sandbox:",
+    "      recipe: shell",
+    "    tasks:",
+    "      from: tasks.jsonl",
+    "      holdout: 0",
+    "      count: 1",
+    "    traces:",
+    "      max_turns: 3",
+    ...extra,
+  ];
+}
+
+/** Each change, as the line of subagents.yaml before and after, and what trace.json says of it before and after. */
+const RERUNS: Record<string, { from: string; to: string; seen(t: Trace): unknown; before: unknown; after: unknown }> = {
+  prompt: {
+    from: "prompt: You run commands in the workspace and report their output.",
+    to: "prompt: You run commands and quote their output exactly.",
+    seen: (t) => t.messages[0]!.content!.split("\n")[0],
+    before: "You run commands in the workspace and report their output.",
+    after: "You run commands and quote their output exactly.",
+  },
+  tools: { from: "tools: [Bash, Read]", to: "tools: [Bash]", seen: (t) => t.tools.map((x) => x.function.name), before: ["Bash", "Read"], after: ["Bash"] },
+  recipe: { from: "recipe: shell", to: "recipe: python-repo", seen: (t) => t.sandbox.recipe, before: "shell", after: "python-repo" },
+  model: { from: "model: scripted", to: "model: scripted-v2", seen: (t) => t.model.name, before: "scripted", after: "scripted-v2" },
+  temperature: {
+    from: "max_turns: 3",
+    to: "max_turns: 3\n      temperature: 0.3",
+    seen: (t) => /\(temperature ([\d.]+)\)/.exec(t.final_answer ?? "")?.[1],
+    before: "0.7",
+    after: "0.3",
+  },
+};
+
+type Built = { stages: { id: string; status: string; items?: { run: number; reused: number } }[] };
+
+describe("what reruns the rollouts (real sandbox, stand-in teacher)", () => {
+  // One subagent per change (and one for eval's judge), so one build before and one after cover them all.
+  const config = (after: boolean): string =>
+    [
+      "version: 1",
+      "plugins: [export-stub.mjs]",
+      "subagents:",
+      ...Object.entries(RERUNS).map(([name, c]) => {
+        const section = runnerSection(name).join("\n");
+        return after ? section.replace(c.from, c.to) : section;
+      }),
+      ...runnerSection("judged", ["    eval:", "      models: [teacher]", "      judge:", after ? "        rubric: { cites_output: The answer quotes the command's output. }" : "        threshold: 0.5"]).map((l) =>
+        l.replace("from: tasks.jsonl", "from: heldout.jsonl").replace("holdout: 0", "holdout: 0.9"),
+      ),
+      "",
+    ].join("\n");
+  let second: Built;
+  const before: Record<string, Record<string, Trace>> = {};
+  const after: Record<string, Record<string, Trace>> = {};
+  let judgedBefore: Record<string, string>;
+  let judgedAfter: Record<string, string>;
+
+  beforeAll(async () => {
+    await ensureDocker();
+    const dir = makeProject({
+      "subagents.yaml": config(false),
+      "tasks.jsonl": `${JSON.stringify({ id: "t1", prompt: "run the check" })}\n${JSON.stringify({ id: "t2", prompt: "run it once more" })}\n`,
+      // Both prompts hash into the held-out share of holdout: 0.9 (isHeldOut), so eval rolls out two.
+      "heldout.jsonl": `${JSON.stringify({ id: "h1", prompt: "run the check again" })}\n${JSON.stringify({ id: "h2", prompt: "count the bytes" })}\n`,
+      "policy.mjs": ECHO_POLICY,
+      "export-stub.mjs": EXPORT_STUB,
+    });
+    copyFileSync(join(REPO, "tests/fixtures/standin/rollout-policy.mjs"), join(dir, "rollout-policy.mjs"));
+    const targets = [...Object.keys(RERUNS).map((n) => `${n}:traces`), "judged:eval"];
+    const first = sabuildJson<Built>(dir, ["build", ...targets]);
+    expect(first.__code, JSON.stringify(first.stages)).toBe(0);
+    for (const name of Object.keys(RERUNS)) before[name] = traces(dir, `${name}:traces`);
+    judgedBefore = artifacts(dir, "judged:eval");
+
+    writeFileSync(join(dir, "subagents.yaml"), config(true));
+    second = sabuildJson<Built>(dir, ["build", ...targets]);
+    expect(second.__code, JSON.stringify(second.stages)).toBe(0);
+    for (const name of Object.keys(RERUNS)) after[name] = traces(dir, `${name}:traces`);
+    judgedAfter = artifacts(dir, "judged:eval");
+  }, 300_000);
+
+  it.each(Object.keys(RERUNS))("reruns every item of traces when the %s changes, and trace.json shows the new value", (name) => {
+    const c = RERUNS[name]!;
+    expect(second.stages.find((s) => s.id === `${name}:traces`)).toMatchObject({ status: "built", items: { run: 2, reused: 0 } });
+    for (const item of ["t1.s0", "t2.s0"]) {
+      expect(c.seen(before[name]![item]!), item).toEqual(c.before);
+      expect(c.seen(after[name]![item]!), item).toEqual(c.after);
+    }
+    // The recipe's case: the rollouts ran in the new image, not only under its name.
+    if (name === "recipe") for (const item of ["t1.s0", "t2.s0"]) expect(after.recipe![item]!.sandbox.id).not.toBe(before.recipe![item]!.sandbox.id);
+  });
+
+  it("reruns eval when its judge changes, and the judgments follow the new rubric", () => {
+    expect(second.stages.find((s) => s.id === "judged:eval")!.status).toBe("built");
+    const judgments = (files: Record<string, string>) =>
+      Object.entries(files)
+        .filter(([p]) => p.startsWith("judge/teacher/"))
+        .map(([, text]) => JSON.parse(text) as { dimensions: Record<string, unknown> });
+    expect(judgments(judgedBefore)).toHaveLength(2);
+    for (const j of judgments(judgedBefore)) expect(j.dimensions).not.toHaveProperty("cites_output");
+    expect(judgments(judgedAfter)).toHaveLength(2);
+    for (const j of judgments(judgedAfter)) expect(j.dimensions).toHaveProperty("cites_output");
   });
 });
 
