@@ -20,6 +20,8 @@ export interface Session {
   /** sha256 of sabuild.lock's text as read ("" when there is none). */
   lockDigest: string;
   nodes: PipelineNode[];
+  /** The remote cache, with its settings and counters (the engine sees it as env.remote). */
+  remote?: RemoteStore;
   env: EvalEnv;
 }
 
@@ -59,13 +61,14 @@ export async function openProject(opts: OpenOptions): Promise<Session> {
     warn(`remote cache disabled: ${remote.error}`);
     remote = { ok: true, value: undefined };
   }
+  const remoteStore = remote.value ? new RemoteStore(remote.value, store, (text) => process.stderr.write(`warning: ${text}\n`)) : undefined;
   const env: EvalEnv = {
     root: project.root,
     store,
     lock: lock.value.entries,
     trustLock: lock.value.digest !== "" && isVerified(store.root, project.root, lock.value.digest),
     toolchainOf: (node) => plugins.identity.get(node.id) ?? plugins.identity.get(node.kind) ?? {},
-    ...(remote.value ? { remote: new RemoteStore(remote.value, store, (text) => process.stderr.write(`warning: ${text}\n`)) } : {}),
+    ...(remoteStore ? { remote: remoteStore } : {}),
   };
-  return { project, store, lockPath, lock: lock.value.entries, lockDigest: lock.value.digest, nodes, env };
+  return { project, store, lockPath, lock: lock.value.entries, lockDigest: lock.value.digest, nodes, env, ...(remoteStore ? { remote: remoteStore } : {}) };
 }

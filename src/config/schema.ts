@@ -1,5 +1,5 @@
 import * as z from "zod";
-import { STAGE_KINDS } from "../stages/types.js";
+import { STAGE_KINDS } from "../stages/kinds.js";
 import {
   apiKey,
   baseUrl,

@@ -1,12 +1,13 @@
 import { join } from "node:path";
-import type { BuildStatus, EventSink, Reason } from "./events.js";
-import { evaluateNode, type EvalEnv } from "./decide.js";
-import type { Executor } from "./executor.js";
+import type { BuildStatus, Reason } from "./events.js";
+import { evaluateNode } from "./decide.js";
+import type { BuildEnv } from "./env.js";
 import { canonicalJson, sha256, type KeyPreimage } from "./key.js";
 import type { LockEntry } from "./lockfile.js";
 import { runMapStage } from "./map-stage.js";
 import { Semaphore } from "./semaphore.js";
 import { materializeUpstream, runStaged } from "./staging.js";
+export type { BuildEnv } from "./env.js";
 import { UserInputError } from "../errors.js";
 import { writeFileAtomic } from "../store/atomic.js";
 import type { ActionResult, Store } from "../store/index.js";
@@ -26,13 +27,6 @@ export interface NodeOutcome {
   /** Set after the build when the stage's gate rejects its output (the output is kept). */
   gateFailure?: string;
   items?: ItemCounts;
-}
-
-export interface BuildEnv extends EvalEnv {
-  events: EventSink;
-  jobs: number;
-  signal: AbortSignal;
-  executor: Executor;
 }
 
 /**

@@ -3,10 +3,9 @@ import { diffLockEntry, diffPreimage } from "./diff.js";
 import type { Problem } from "../errors.js";
 import type { PlanStatus, Reason } from "./events.js";
 import type { EngineNode } from "./types.js";
+export type { EvalEnv } from "./env.js";
 import { computeKey, type KeyPreimage } from "./key.js";
-import type { LockEntries } from "./lockfile.js";
-import type { Store } from "../store/index.js";
-import type { RemoteHit, RemoteStore } from "../remote/remote-store.js";
+import type { EvalEnv, RemoteHit } from "./env.js";
 import { err, ok, type Result } from "../result.js";
 
 /** What the engine knows about a node before deciding to run it. */
@@ -23,19 +22,6 @@ export type Evaluation =
       /** Present when the store holds a complete result for this key: its output digest. */
       hit?: { output: string };
     };
-
-export interface EvalEnv {
-  /** The project directory: declared input files are relative to it. */
-  root: string;
-  store: Store;
-  lock: LockEntries;
-  /** The last full build verified every output this lock names, and nothing was deleted since. */
-  trustLock: boolean;
-  /** The shared remote cache, when one is configured and this run may read it. */
-  remote?: RemoteStore;
-  /** Extra toolchain identity per node id, e.g. the digest of the plugin that provides the stage. */
-  toolchainOf(node: EngineNode): Record<string, string>;
-}
 
 /** Hashes a node's inputs, computes its key and looks it up: pure decisions, no stage code runs. */
 export async function evaluateNode(

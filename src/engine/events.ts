@@ -1,4 +1,6 @@
-import type { ItemCounts, LogLevel, StageFailure } from "./types.js";
+import type { ItemCounts, LogLevel, SpendEstimate, StageFailure } from "./types.js";
+
+export type { SpendEstimate } from "./types.js";
 
 /** Why a stage is not up to date: data first; renderers turn it into words. */
 export type Reason =
@@ -30,16 +32,6 @@ export interface PlannedStage {
   fetch?: { files: number; bytes: number };
   /** For stages that will run and call a paid model: what they are expected to spend. */
   estimate?: SpendEstimate;
-}
-
-/** A stage's expected model spend, before it runs (rough: see the stage's estimate()). */
-export interface SpendEstimate {
-  calls: number;
-  prompt_tokens: number;
-  completion_tokens: number;
-  usd: number;
-  /** False when no price is known for the model: usd is then 0. */
-  priced: boolean;
 }
 
 export type BuildStatus = "built" | "restored" | "fetched" | "up-to-date" | "failed" | "cancelled" | "skipped";

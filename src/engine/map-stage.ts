@@ -1,4 +1,4 @@
-import type { BuildEnv } from "./build.js";
+import type { BuildEnv } from "./env.js";
 import { computeKey, itemPreimage, type KeyPreimage } from "./key.js";
 import type { Semaphore } from "./semaphore.js";
 import { combineItems, runStaged } from "./staging.js";

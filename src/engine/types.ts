@@ -1,7 +1,6 @@
 import type { Problem } from "../errors.js";
 import type { Json } from "./key.js";
 import type { Result } from "../result.js";
-import type { SpendEstimate } from "./events.js";
 
 /**
  * What the engine knows of a stage: inputs declared before running, then a run or a map over
@@ -112,4 +111,14 @@ export interface ItemCounts {
   fetched: number;
   failed: number;
   stopped: number;
+}
+
+/** A stage's expected model spend, before it runs (rough: see the stage's estimate()). */
+export interface SpendEstimate {
+  calls: number;
+  prompt_tokens: number;
+  completion_tokens: number;
+  usd: number;
+  /** False when no price is known for the model: usd is then 0. */
+  priced: boolean;
 }

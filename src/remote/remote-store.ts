@@ -1,5 +1,8 @@
 import { mkdir, rm, stat } from "node:fs/promises";
+import type { RemoteCache, RemoteHit, TransferProgress } from "../engine/env.js";
 import { Semaphore } from "../engine/semaphore.js";
+
+export type { RemoteHit, TransferProgress } from "../engine/env.js";
 import { tempName } from "../store/atomic.js";
 import type { ActionResult, Manifest, Store } from "../store/index.js";
 import { HttpCache, RemoteUnavailable } from "./http-cache.js";
@@ -7,14 +10,6 @@ import type { RemoteSettings } from "./settings.js";
 import { openAction, sealAction } from "./signing.js";
 
 /** A result the remote holds, with what this store lacks to restore it. */
-export interface RemoteHit {
-  result: ActionResult;
-  items: ActionResult[];
-  /** Blobs to download; sizes are 0 where the remote does not say (logs). */
-  missing: { digest: string; size: number }[];
-  bytes: number;
-}
-
 export interface TransferStats {
   fetchedBlobs: number;
   fetchedBytes: number;
@@ -28,13 +23,6 @@ const PARALLEL_TRANSFERS = 8;
 const PROGRESS_MS = 250;
 
 /** Where a restore or an upload stands; bytes count blobs found on the server as done. */
-export interface TransferProgress {
-  blobs: number;
-  totalBlobs: number;
-  bytes: number;
-  totalBytes: number;
-}
-
 /** Counts blobs and bytes, and reports them now and then. */
 class ProgressCounter {
   private readonly state: TransferProgress;
@@ -70,7 +58,7 @@ class ProgressCounter {
  * does not match, or a result whose signature does not, is a miss with a warning. Nothing enters
  * the local store unverified, and results are written after their blobs.
  */
-export class RemoteStore {
+export class RemoteStore implements RemoteCache {
   down = false;
   readonly stats: TransferStats = { fetchedBlobs: 0, fetchedBytes: 0, uploadedBlobs: 0, uploadedBytes: 0, skippedBlobs: 0 };
   private readonly http: HttpCache;

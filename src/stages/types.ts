@@ -1,9 +1,9 @@
 import type { ProjectConfig, ResolvedSubagent } from "../config/index.js";
 import type { EngineStage, ItemOutcome, MapItem, RunHooks, UpstreamOutput } from "../engine/types.js";
 
-/** The pipeline's stage kinds, in order. */
-export const STAGE_KINDS = ["import", "sandbox", "tasks", "traces", "dataset", "train", "export", "eval", "report"] as const;
-export type StageKind = (typeof STAGE_KINDS)[number];
+import type { StageKind } from "./kinds.js";
+
+export { STAGE_KINDS, type StageKind } from "./kinds.js";
 
 export type { MapItem, StageInputs, UpstreamOutput, ItemOutcome } from "../engine/types.js";
 

@@ -60,7 +60,7 @@ export async function buildCommand(argv: string[]): Promise<number> {
     printJson({
       ok: summary.exitCode === 0,
       durationMs: summary.durationMs,
-      ...(session.env.remote ? { remote: { url: session.env.remote.settings.url, mode: session.env.remote.settings.mode, available: !session.env.remote.down, ...session.env.remote.stats } } : {}),
+      ...(session.remote ? { remote: { url: session.remote.settings.url, mode: session.remote.settings.mode, available: !session.remote.down, ...session.remote.stats } } : {}),
       stages: (summary.stages ?? []).map((st) => {
         const o = summary.outcomes.find((x) => x.id === st.id);
         return { ...st, ...(o?.gateFailure ? { gate: o.gateFailure } : {}), ...(o?.failure?.reason === "inputs" ? { problems: o.failure.problems } : {}) };
@@ -115,7 +115,7 @@ export async function runBuild(session: Session, opts: BuildOptions, command: st
     await rm(session.store.cas.tmpDir, { recursive: true, force: true });
     renderer.start(selected.filter((n) => !n.stage.unavailable).map((n) => n.id));
     // Remote warnings go through the renderer, so they do not tear the listr2 tree.
-    if (session.env.remote) session.env.remote.warn = (text) => renderer.event({ type: "message", level: "warn", text });
+    if (session.remote) session.remote.warn = (text) => renderer.event({ type: "message", level: "warn", text });
     outcomes = await buildNodes({ ...session.env, events: (e: EngineEvent) => renderer.event(e), jobs: opts.jobs, signal: controller.signal, executor: localExecutor }, selected);
     await checkGates(session, selected, outcomes, renderer);
     await renderer.stop();
@@ -154,7 +154,7 @@ export async function runBuild(session: Session, opts: BuildOptions, command: st
       `${n("built")} built, ${n("restored")} restored, ${n("fetched") ? `${n("fetched")} fetched, ` : ""}${n("up-to-date")} up-to-date, ${n("unavailable")} unavailable` +
         `${failed.length ? `, ${failed.length} failed` : ""}${n("cancelled") ? `, ${n("cancelled")} cancelled` : ""} in ${formatDuration(durationMs)}\n`,
     );
-    const remote = session.env.remote?.stats;
+    const remote = session.remote?.stats;
     if (remote && remote.fetchedBlobs + remote.uploadedBlobs > 0) {
       process.stderr.write(
         `remote cache: fetched ${remote.fetchedBlobs} blobs (${formatBytes(remote.fetchedBytes)}), uploaded ${remote.uploadedBlobs} (${formatBytes(remote.uploadedBytes)}), ${remote.skippedBlobs} already there\n`,

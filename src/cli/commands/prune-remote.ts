@@ -19,7 +19,7 @@ export function parseAge(text: string | undefined): number {
 
 export async function pruneRemoteCommand(session: Session, olderThan: string | undefined, dryRun: boolean, json: boolean): Promise<number> {
   const ageMs = parseAge(olderThan);
-  const remote = session.env.remote;
+  const remote = session.remote;
   if (!remote) throw new UserInputError("no remote cache configured: set remote_cache.url in subagents.yaml or SABUILD_REMOTE_CACHE=<url>");
   if (remote.settings.mode !== "readwrite") throw new UserInputError("prune-remote deletes from the remote cache: it needs --remote-cache readwrite");
   let report: Awaited<ReturnType<typeof pruneRemote>>;
