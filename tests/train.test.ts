@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -108,21 +108,54 @@ describe("the trainer venv", () => {
     writeFileSync(requirements, "# nothing to install\n");
     const dir = join(root, "venv");
     const lines: string[] = [];
-    const first = await ensureVenv({ dir, requirements, onProgress: (l) => lines.push(l) });
+    // Asked twice at once (two subagents' stages): one creation, one answer.
+    const [first, second] = await Promise.all([ensureVenv({ dir, requirements, onProgress: (l) => lines.push(l) }), ensureVenv({ dir, requirements })]);
+    expect(second).toEqual(first);
     expect(first.python).toBe(join(dir, "bin/python"));
-    expect(first.versions.python).toMatch(/^3\.\d+\.\d+$/);
-    expect(first.versions.torch).toBe("missing");
-    expect(lines[0]).toMatch(/creating the trainer venv/);
+    expect(first.versions).toEqual({ python: expect.stringMatching(/^3\.\d+\.\d+$/) });
+    expect(lines.filter((l) => /creating the trainer venv/.test(l))).toHaveLength(1);
     // Moved into place: scripts name the final directory, not the temp one.
     expect(readFileSync(join(dir, "bin/activate"), "utf8")).not.toContain(".partial-");
     const stamp = statSync(join(dir, "sabuild-venv.json")).mtimeMs;
     expect(await ensureVenv({ dir, requirements, onProgress: () => expect.unreachable() })).toEqual(first);
+    // Made with another version of the interpreter: not ready (the train key names the version).
+    const other = join(root, "python3");
+    writeFileSync(other, '#!/bin/sh\nif [ "$1" = --version ]; then echo "Python 3.99.0"; else exec python3 "$@"; fi\n');
+    chmodSync(other, 0o755);
+    expect(readVenv(dir, requirements, other)).toBeUndefined();
+    expect(readVenv(dir, requirements)).toEqual(first);
     writeFileSync(requirements, "# still nothing, but a different file\n");
     expect(readVenv(dir, requirements)).toBeUndefined();
     await ensureVenv({ dir, requirements });
     expect(statSync(join(dir, "sabuild-venv.json")).mtimeMs).toBeGreaterThan(stamp);
-    expect(readdirSync(root).sort()).toEqual(["requirements.txt", "venv"]);
+    expect(readdirSync(root).sort()).toEqual(["python3", "requirements.txt", "venv"]);
   }, 180_000);
+
+  it("uses a venv it did not make as it is, and never replaces it", async () => {
+    const root = tempDir("sabuild-venv-");
+    const requirements = join(root, "requirements.txt");
+    writeFileSync(requirements, "six==1.17.0\n");
+    const dir = join(root, "mine");
+    execFileSync("python3", ["-m", "venv", "--without-pip", dir]);
+    const venv = await ensureVenv({ dir, requirements, onProgress: () => expect.unreachable() });
+    expect(venv).toEqual({ dir, python: join(dir, "bin/python"), versions: { python: expect.stringMatching(/^3\./), six: "missing" } });
+    expect(readVenv(dir, requirements)).toEqual(venv);
+    expect(existsSync(join(dir, "sabuild-venv.json"))).toBe(false);
+
+    const notes = join(root, "notes");
+    mkdirSync(notes);
+    writeFileSync(join(notes, "todo.txt"), "mine\n");
+    await expect(ensureVenv({ dir: notes, requirements })).rejects.toThrow(/notes exists and is not a Python venv/);
+    expect(readdirSync(notes)).toEqual(["todo.txt"]);
+  });
+
+  it("refuses requirements that include another file, before installing anything", async () => {
+    const root = tempDir("sabuild-venv-");
+    const requirements = join(root, "requirements.txt");
+    writeFileSync(requirements, "-r more.txt\n");
+    await expect(ensureVenv({ dir: join(root, "venv"), requirements })).rejects.toThrow(/-r more.txt: includes are not supported/);
+    expect(readdirSync(root)).toEqual(["requirements.txt"]);
+  });
 });
 
 describe("the docker runner's container", () => {
@@ -192,9 +225,11 @@ describe("the train stage", () => {
     expect(JSON.parse(readFileSync(join(a.tree, "adapter/adapter_config.json"), "utf8")).base_model_name_or_path).toBe("models/tiny");
     const log = readFileSync(join(a.tree, "train.log"), "utf8");
     expect(log).toContain('"event": "progress"');
-    // The resolved stack is part of the key.
+    // The pinned stack and the interpreter are part of the key.
     const lock = readFileSync(join(dir, "sabuild.lock"), "utf8");
-    expect(lock).toContain(`"trainer.torch": "${venv.versions.torch}"`);
+    const torch = /^torch(==\S+)/m.exec(readFileSync(join(REPO, "trainer/requirements.txt"), "utf8"))![1];
+    expect(lock).toContain(`"trainer.requirements.torch": "${torch}"`);
+    expect(lock).toContain(`"trainer.python": "${venv.versions.python}"`);
   }, 600_000);
 
   it("is up to date on a second build, and reruns only train when its learning rate changes", () => {

@@ -8,6 +8,7 @@ import { err, ok, type Result } from "../result.js";
 import { trainerEnv, trainerPython } from "../toolchain/dirs.js";
 import type { LlamaTools } from "../toolchain/llamacpp.js";
 import { lastJsonLine, runChecked } from "../toolchain/process.js";
+import { helperPythonIdentity } from "../toolchain/venv-identity.js";
 import { EXPORT_MODULES, trainerCodeDigest } from "../toolchain/venv.js";
 import { configName } from "./config-name.js";
 import { compareWithServer, describeFailure, pickRow, renderWithHf, type FidelityReport } from "./export-fidelity.js";
@@ -153,6 +154,22 @@ export async function llamaToolchain(project: ProjectConfig, subagent: ResolvedS
   }
 }
 
+/** The identity of the Python that merges, writes the LoRA GGUF and checks fidelity, without creating a venv. */
+function helperPython(project: ProjectConfig, subagent: ResolvedSubagent): Result<Record<string, string>, Problem[]> {
+  const identity = helperPythonIdentity(project.root);
+  if (identity.ok) return identity;
+  const [message, ...hint] = identity.error.split("\n  hint: ");
+  const problem: Problem = {
+    file: configName(project),
+    line: 0,
+    column: 0,
+    keyPath: ["subagents", subagent.name, "export"],
+    message: `cannot set up the trainer's Python: ${message}`,
+    ...(hint.length ? { hint: hint.join(" ") } : {}),
+  };
+  return err([problem]);
+}
+
 export function exportStage(): Stage {
   return {
     kind: "export",
@@ -164,6 +181,8 @@ export function exportStage(): Stage {
       const local = localModelDir(project.root, base);
       const tools = await llamaToolchain(project, subagent);
       if (!tools.ok) return tools;
+      const python = helperPython(project, subagent);
+      if (!python.ok) return python;
       return ok({
         params: {
           // What is merged and converted; a local directory by its path (its files are keyed below).
@@ -177,8 +196,9 @@ export function exportStage(): Stage {
           fidelity: e.fidelity,
         },
         files: localModelFiles(project.root, local),
-        // llama.cpp's converter, quantizer and server (export.tools), and sabuild's Python modules run here.
-        toolchain: { ...tools.value, "trainer/export": trainerCodeDigest(EXPORT_MODULES) },
+        // llama.cpp's converter, quantizer and server (export.tools), sabuild's Python modules run
+        // here, and the Python they run on (torch, transformers and peft merge and render).
+        toolchain: { ...tools.value, ...python.value, "trainer/export": trainerCodeDigest(EXPORT_MODULES) },
       });
     },
     run: runExport,

@@ -7,6 +7,7 @@ import type { Problem } from "../errors.js";
 import type { Json } from "../engine/key.js";
 import { err, ok, type Result } from "../result.js";
 import { describeEvent, runLocal, type TrainerEvent, type TrainerSink } from "../toolchain/trainer-process.js";
+import { trainerVenvIdentity } from "../toolchain/venv-identity.js";
 import { ensureVenv, PACKAGE_ROOT, trainerCodeDigest, venvDir } from "../toolchain/venv.js";
 import { configName } from "./config-name.js";
 import type { InputContext, RunContext, Stage } from "./types.js";
@@ -52,7 +53,10 @@ function problem(ctx: InputContext, key: string[], message: string, hint?: strin
   return { file: configName(ctx.project), line: 0, column: 0, keyPath: ["subagents", ctx.subagent.name, "train", ...key], message, ...(hint ? { hint } : {}) };
 }
 
-/** Runner identity for the key: the venv's resolved versions, or the image's id. */
+/**
+ * Runner identity for the key: the image's id, or the venv's (its pins and interpreter, or what
+ * a user's own venv has installed), found without creating the venv: `build` makes it in run().
+ */
 async function toolchain(ctx: InputContext): Promise<Result<Record<string, string>, Problem[]>> {
   const t = ctx.subagent.train;
   const code = trainerCodeDigest();
@@ -63,14 +67,12 @@ async function toolchain(ctx: InputContext): Promise<Result<Record<string, strin
     if (!id.ok) return err([problem(ctx, ["image"], id.error.message, id.error.hint)]);
     return ok({ "trainer.runner": "docker", "trainer.image": `${t.image}@${id.value}`, "trainer.code": code });
   }
-  try {
-    const venv = await ensureVenv({ dir: venvDir(ctx.project.root), onProgress: (line) => process.stderr.write(`sabuild: ${line}\n`) });
-    const versions = Object.fromEntries(Object.entries(venv.versions).map(([k, v]) => [`trainer.${k}`, v]));
-    return ok({ "trainer.runner": "local", ...versions, "trainer.code": code });
-  } catch (e) {
-    const [message, ...hint] = (e as Error).message.split("\n  hint: ");
+  const venv = trainerVenvIdentity(venvDir(ctx.project.root));
+  if (!venv.ok) {
+    const [message, ...hint] = venv.error.split("\n  hint: ");
     return err([problem(ctx, ["runner"], `cannot set up the trainer's Python: ${message}`, hint.join(" ") || undefined)]);
   }
+  return ok({ "trainer.runner": "local", ...venv.value, "trainer.code": code });
 }
 
 export interface TrainCfg {

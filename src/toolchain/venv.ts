@@ -1,15 +1,18 @@
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { basename, dirname, isAbsolute, join, resolve } from "node:path";
 import { processAlive } from "../process-alive.js";
+import { ok, type Result } from "../result.js";
+import { installedPackages, interpreterVersion, PYTHON_HINT, readRequirements } from "./python-facts.js";
 
 /**
  * The `local` trainer runner's Python: a virtual environment that sabuild creates from
- * trainer/requirements.txt and reuses while that file is unchanged. It is built in a sibling
- * temp directory and renamed into place with its stamp already inside, so a crash never leaves
- * a half-installed venv that looks ready.
+ * trainer/requirements.txt with the base interpreter, and reuses while neither changed. It is
+ * built in a sibling temp directory and renamed into place with its stamp already inside, so a
+ * crash never leaves a half-installed venv that looks ready. A venv sabuild did not make (no
+ * stamp; SABUILD_VENV pointing at the user's own) is used as it is and never replaced.
  */
 
 /** The root of the installed sabuild package: the parent of trainer/. */
@@ -19,8 +22,6 @@ export const TRAINER_REQUIREMENTS = join(PACKAGE_ROOT, "trainer/requirements.txt
 export const TRAINER_MODULES = ["__init__.py", "config.py", "progress.py", "report.py", "rows.py", "sft.py"];
 /** The Python modules the export stage runs: merging, the LoRA GGUF writer, the fidelity check. */
 export const EXPORT_MODULES = ["__init__.py", "merge.py", "lora_gguf.py", "fidelity.py"];
-/** Packages whose resolved versions are part of the toolchain identity. */
-export const STACK = ["torch", "transformers", "tokenizers", "peft", "trl", "accelerate", "datasets", "safetensors"];
 
 const STAMP = "sabuild-venv.json";
 
@@ -28,12 +29,14 @@ export interface Venv {
   dir: string;
   /** The interpreter to run: <dir>/bin/python. */
   python: string;
-  /** python and every STACK package, as installed (e.g. torch "2.13.0+cpu"). */
+  /** python and every package requirements.txt names, as installed (e.g. torch "2.13.0+cpu"; "missing"). */
   versions: Record<string, string>;
 }
 
 interface Stamp {
+  /** sha256 of the requirements file it was installed from. */
   requirements: string;
+  /** versions.python is also the base interpreter's version it was made with. */
   versions: Record<string, string>;
 }
 
@@ -44,6 +47,11 @@ export interface VenvOptions {
   python?: string;
   onProgress?: (line: string) => void;
   signal?: AbortSignal;
+}
+
+/** The interpreter sabuild makes venvs with: $SABUILD_PYTHON, else python3 on PATH. */
+export function baseInterpreter(env: NodeJS.ProcessEnv = process.env): string {
+  return env.SABUILD_PYTHON || "python3";
 }
 
 /** <project>/.sabuild/venv, or $SABUILD_VENV (relative to the project when not absolute). */
@@ -57,16 +65,60 @@ function sha256(data: string | Buffer): string {
   return createHash("sha256").update(data).digest("hex");
 }
 
-/** The venv at dir when its stamp matches the requirements file; cheap enough for every plan. */
-export function readVenv(dir: string, requirements = TRAINER_REQUIREMENTS): Venv | undefined {
+/**
+ * Who keeps the directory: sabuild (absent, empty, or holding sabuild's stamp), the user (a venv
+ * without the stamp), or nobody (something else, which sabuild must not delete to make a venv).
+ */
+export type VenvState = { kind: "managed" } | { kind: "user"; python: string } | { kind: "not-a-venv" };
+
+export function venvState(dir: string): VenvState {
+  if (existsSync(join(dir, STAMP))) return { kind: "managed" };
+  const python = join(dir, "bin", "python");
+  if (existsSync(python)) return { kind: "user", python };
+  try {
+    return readdirSync(dir).length ? { kind: "not-a-venv" } : { kind: "managed" };
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "ENOENT" ? { kind: "managed" } : { kind: "not-a-venv" };
+  }
+}
+
+/** Why a directory cannot be the trainer venv, with a hint line. */
+export function notAVenv(dir: string): string {
+  return `${dir} exists and is not a Python venv (no bin/python)\n  hint: remove it, or point SABUILD_VENV at a venv or at a directory that does not exist yet`;
+}
+
+/**
+ * The venv at dir when it is ready to use: the user's own, or sabuild's when its stamp matches
+ * the requirements file and the base interpreter's version. Asks Python, so not for every plan.
+ */
+export function readVenv(dir: string, requirements = TRAINER_REQUIREMENTS, base = baseInterpreter()): Venv | undefined {
+  const state = venvState(dir);
+  if (state.kind === "not-a-venv") return undefined;
+  if (state.kind === "user") {
+    const versions = stackVersions(state.python, requirements);
+    return versions.ok ? { dir, python: state.python, versions: versions.value } : undefined;
+  }
   try {
     const stamp = JSON.parse(readFileSync(join(dir, STAMP), "utf8")) as Stamp;
     const python = join(dir, "bin", "python");
     if (stamp.requirements !== sha256(readFileSync(requirements)) || !existsSync(python)) return undefined;
+    const version = interpreterVersion(base);
+    if (!version.ok || stamp.versions.python !== version.value) return undefined;
     return { dir, python, versions: stamp.versions };
   } catch {
     return undefined;
   }
+}
+
+/** python and the installed version of each package the requirements file names. */
+function stackVersions(python: string, requirements: string): Result<Record<string, string>, string> {
+  const installed = installedPackages(python);
+  if (!installed.ok) return installed;
+  const wanted = readRequirements(requirements);
+  if (!wanted.ok) return wanted;
+  const versions: Record<string, string> = { python: installed.value.python };
+  for (const name of Object.keys(wanted.value.pins)) versions[name] = installed.value.packages[name] ?? "missing";
+  return ok(versions);
 }
 
 /** The digest of the trainer modules (or another list of trainer/ files), so that editing them re-runs their stage. */
@@ -76,13 +128,35 @@ export function trainerCodeDigest(modules: readonly string[] = TRAINER_MODULES):
   return h.digest("hex");
 }
 
-/** Returns the ready venv, creating (or replacing) it when the requirements changed. */
-export async function ensureVenv(opts: VenvOptions): Promise<Venv> {
+// One creation per directory at a time in this process: subagents train (and count tokens) in parallel.
+const creating = new Map<string, Promise<Venv>>();
+
+/** Returns the ready venv, creating (or replacing) sabuild's when the requirements or the interpreter changed. */
+export function ensureVenv(opts: VenvOptions): Promise<Venv> {
+  let pending = creating.get(opts.dir);
+  if (!pending) {
+    pending = readyOrCreate(opts).finally(() => creating.delete(opts.dir));
+    creating.set(opts.dir, pending);
+  }
+  return pending;
+}
+
+async function readyOrCreate(opts: VenvOptions): Promise<Venv> {
   const requirements = opts.requirements ?? TRAINER_REQUIREMENTS;
-  const ready = readVenv(opts.dir, requirements);
+  const base = opts.python ?? baseInterpreter();
+  const state = venvState(opts.dir);
+  if (state.kind === "not-a-venv") throw new Error(notAVenv(opts.dir));
+  if (state.kind === "user") {
+    const versions = stackVersions(state.python, requirements);
+    if (!versions.ok) throw new Error(`the venv at ${opts.dir} (SABUILD_VENV): ${versions.error}`);
+    return { dir: opts.dir, python: state.python, versions: versions.value };
+  }
+  // Refused before minutes of pip install, not after: the key could not see what it installed.
+  const wanted = readRequirements(requirements);
+  if (!wanted.ok) throw new Error(wanted.error);
+  const ready = readVenv(opts.dir, requirements, base);
   if (ready) return ready;
   const say = opts.onProgress ?? (() => {});
-  const base = opts.python ?? process.env.SABUILD_PYTHON ?? "python3";
   await mkdir(dirname(opts.dir), { recursive: true });
   await removeStale(opts.dir);
   const tmp = `${opts.dir}.partial-${process.pid}`;
@@ -90,7 +164,7 @@ export async function ensureVenv(opts: VenvOptions): Promise<Venv> {
   try {
     say(`creating the trainer venv at ${opts.dir} (${base} -m venv)`);
     await run(base, ["-m", "venv", "--prompt", basename(opts.dir), tmp], { say, signal: opts.signal }).catch((e: Error) => {
-      throw new Error(`${e.message}\n  hint: install Python 3.10+ with venv support (Debian/Ubuntu: apt-get install python3 python3-venv), or set SABUILD_PYTHON to an interpreter`);
+      throw new Error(`${e.message}\n  hint: ${PYTHON_HINT}`);
     });
     const python = join(tmp, "bin", "python");
     say(`pip install -r ${requirements} (torch and the Hugging Face stack: a few minutes the first time)`);
@@ -104,32 +178,18 @@ export async function ensureVenv(opts: VenvOptions): Promise<Venv> {
           `${base} -m venv /tmp/v && PIP_RETRIES=0 /tmp/v/bin/pip install -r ${requirements}`,
       );
     });
-    const versions = await installedVersions(python);
+    const versions = stackVersions(python, requirements);
+    if (!versions.ok) throw new Error(versions.error);
     await fixPaths(tmp, opts.dir);
-    const stamp: Stamp = { requirements: sha256(await readFile(requirements)), versions };
+    const stamp: Stamp = { requirements: sha256(await readFile(requirements)), versions: versions.value };
     await writeFile(join(tmp, STAMP), `${JSON.stringify(stamp, null, 2)}\n`);
     await swapInto(tmp, opts.dir);
-    say(`trainer venv ready: ${Object.entries(versions).map(([k, v]) => `${k} ${v}`).join(", ")}`);
-    return { dir: opts.dir, python: join(opts.dir, "bin", "python"), versions };
+    say(`trainer venv ready: ${Object.entries(versions.value).map(([k, v]) => `${k} ${v}`).join(", ")}`);
+    return { dir: opts.dir, python: join(opts.dir, "bin", "python"), versions: versions.value };
   } catch (e) {
     await rm(tmp, { recursive: true, force: true });
     throw e;
   }
-}
-
-async function installedVersions(python: string): Promise<Record<string, string>> {
-  const script = [
-    "import json, platform",
-    "from importlib import metadata",
-    `names = ${JSON.stringify(STACK)}`,
-    "out = {'python': platform.python_version()}",
-    "for n in names:",
-    "    try: out[n] = metadata.version(n)",
-    "    except metadata.PackageNotFoundError: out[n] = 'missing'",
-    "print(json.dumps(out))",
-  ].join("\n");
-  const out = await run(python, ["-c", script], {});
-  return JSON.parse(out.trim().split("\n").pop()!) as Record<string, string>;
 }
 
 /** Scripts in bin/ name the directory they were installed in: point them at the final one. */
@@ -164,7 +224,6 @@ async function removeStale(dir: string): Promise<void> {
     if (m && !processAlive(Number(m[2]))) await rm(join(dirname(dir), name), { recursive: true, force: true });
   }
 }
-
 
 function run(cmd: string, args: string[], opts: { say?: (line: string) => void; signal?: AbortSignal; env?: Record<string, string> }): Promise<string> {
   return new Promise((resolvePromise, reject) => {
