@@ -2,27 +2,13 @@ import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { ProjectConfig, ResolvedSubagent } from "../config/index.js";
-import { sha256, type Json } from "../engine/key.js";
+import { sha256 } from "../engine/key.js";
 import { startStandin, type Standin, type StandinPolicy } from "../standin/server.js";
 import type { Budget, Meter } from "./accounting.js";
 import { createChatClient, type TeacherClient } from "./client.js";
 import { teacherClientOptions } from "./config.js";
 
-type TeacherSettings = ResolvedSubagent["teacher"];
-
-/** What a stage key records about the teacher: never the key, and the URL only as written. */
-export function teacherParams(teacher: TeacherSettings): Json {
-  return {
-    model: teacher.model,
-    endpoint: teacher.standin ? `standin:${teacher.standin}` : teacher.base_url,
-    max_tokens: teacher.max_tokens,
-  };
-}
-
-/** Files a teacher-using stage depends on (the stand-in's policy module). */
-export function teacherFiles(teacher: TeacherSettings): string[] {
-  return teacher.standin ? [teacher.standin] : [];
-}
+export { teacherFiles, teacherParams } from "./teacher-params.js";
 
 const standins = new Map<string, Promise<Standin>>();
 
