@@ -1,5 +1,4 @@
-import { readFile } from "node:fs/promises";
-import { join } from "node:path";
+import type { TaskLine } from "../artifacts/index.js";
 import type { Provenance } from "./card.js";
 import type { DatasetTrace } from "./read-traces.js";
 
@@ -12,22 +11,9 @@ export function originGroup(origin: string | undefined): string {
 }
 
 /** Task id -> origin, from the tasks stage's tasks.jsonl and heldout.jsonl. */
-export async function taskOrigins(tasksDir: string | undefined): Promise<Map<string, string>> {
+export function taskOrigins(tasks: readonly Pick<TaskLine, "id" | "origin">[]): Map<string, string> {
   const origins = new Map<string, string>();
-  if (!tasksDir) return origins;
-  for (const name of ["tasks.jsonl", "heldout.jsonl"]) {
-    let text = "";
-    try {
-      text = await readFile(join(tasksDir, name), "utf8");
-    } catch {
-      continue;
-    }
-    for (const line of text.split("\n")) {
-      if (!line.trim()) continue;
-      const t = JSON.parse(line) as { id?: unknown; origin?: unknown };
-      if (typeof t.id === "string" && typeof t.origin === "string") origins.set(t.id, t.origin);
-    }
-  }
+  for (const t of tasks) if (t.origin !== undefined) origins.set(t.id, t.origin);
   return origins;
 }
 

@@ -37,7 +37,8 @@ export function traceToRow(item: string, trace: DatasetTrace, options: RowOption
   }
   return ok({
     messages,
-    tools: trace.tools,
+    // Only what the row format has: a plugin's extra keys on a tool stay in its trace.
+    tools: trace.tools.map((t) => ({ type: "function", function: { name: t.function.name, description: t.function.description, parameters: t.function.parameters } })),
     meta: { task_id: trace.task.id, sample: trace.sample, trace_item: item, model: trace.model.name, subagent: trace.subagent },
   });
 }

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { UserInputError } from "../errors.js";
@@ -6,7 +6,7 @@ import { err, ok } from "../result.js";
 import { resolveBaseModel, type BaseModelRef } from "../dataset/base-model.js";
 import { datasetCard } from "../dataset/card.js";
 import { provenanceOf, taskOrigins } from "../dataset/provenance.js";
-import { readTraces, type DatasetTrace } from "../dataset/read-traces.js";
+import type { DatasetTrace, ReadTrace } from "../dataset/read-traces.js";
 import { traceToRow } from "../dataset/rows.js";
 import { splitByTask } from "../dataset/split.js";
 import { datasetStats, type CountedRow } from "../dataset/stats.js";
@@ -18,29 +18,35 @@ import type { ProjectConfig } from "../config/index.js";
 import { configName } from "./config-name.js";
 import type { RunContext, Stage } from "./types.js";
 import type { Json } from "../engine/key.js";
-import type { ReadTrace } from "../dataset/read-traces.js";
 import type { Trace } from "../traces/types.js";
 
 /**
  * With dataset.judge_threshold and a judge (eval.judge), the judge grades every rollout that could
  * become a row (completed, contract held, no score yet); its score goes on the trace for the
  * filter, and each judgment is kept beside the rows (judge/<item>.json). An unreadable judgment
- * counts as a score of 0.
+ * counts as a score of 0; a trace the judge cannot read whole is dropped as unreadable.
  */
-async function judgeTraces(ctx: RunContext, traces: ReadTrace[]): Promise<void> {
+async function judgeTraces(ctx: RunContext, traces: ReadTrace[]): Promise<ReadTrace[]> {
   const { judgeSetup, judgeMany, formatJudgeResult } = await import("../judge/index.js");
   const { judgeClient } = await import("../judge/client.js");
+  const { describeArtifactError, readTrace } = await import("../artifacts/index.js");
   const setup = judgeSetup(ctx.subagent, configName(ctx.project));
   if (!setup.ok) throw new UserInputError("invalid judge settings", setup.error);
-  // Traces that already carry a score (an external judge, a plugin) keep it.
-  const candidates = traces.filter((t): t is Extract<ReadTrace, { trace: DatasetTrace }> => "trace" in t && !t.trace.judge && t.trace.status === "completed" && t.trace.contract.ok);
-  if (!candidates.length) return;
+  const out = [...traces];
+  // The judge reads the whole trace as the traces stage wrote it (the row's part is not enough).
+  const candidates: { item: string; trace: DatasetTrace; whole: Trace }[] = [];
+  for (const [i, t] of traces.entries()) {
+    // Traces that already carry a score (an external judge, a plugin) keep it.
+    if (!("trace" in t) || t.trace.judge || t.trace.status !== "completed" || !t.trace.contract.ok) continue;
+    const whole = await readTrace(ctx.upstream.traces!.dir, `items/${t.item}/trace.json`);
+    if (whole.ok) candidates.push({ item: t.item, trace: t.trace, whole: whole.value });
+    else out[i] = { item: t.item, problem: `not a whole trace for the judge: ${describeArtifactError(whole.error)}` };
+  }
+  if (!candidates.length) return out;
   const client = await judgeClient(ctx.project, ctx.subagent, setup.value, { stage: "dataset:judge", log: ctx.log });
   ctx.log(`judging ${candidates.length} rollouts with ${setup.value.model} (threshold ${ctx.subagent.dataset.judge_threshold})`);
-  // The judge reads the whole trace as the traces stage wrote it (the parsed form keeps only what rows need).
-  const whole = await Promise.all(candidates.map(async (c) => JSON.parse(await readFile(join(ctx.upstream.traces!.dir, "items", c.item, "trace.json"), "utf8")) as Trace));
   const results = await judgeMany(
-    whole,
+    candidates.map((c) => c.whole),
     { client, model: setup.value.model, rubric: setup.value.rubric, concurrency: 2, signal: ctx.signal, onProgress: (p) => ctx.progress({ done: p.done, total: p.total, costUsd: p.costUsd }) },
   );
   await mkdir(join(ctx.outDir, "judge"), { recursive: true });
@@ -49,6 +55,7 @@ async function judgeTraces(ctx: RunContext, traces: ReadTrace[]): Promise<void> 
     c.trace.judge = { score: r.score ?? 0 };
     await writeFile(join(ctx.outDir, "judge", `${c.item}.json`), formatJudgeResult(r));
   }
+  return out;
 }
 
 function settingsOf(subagent: ResolvedSubagent): DatasetStats["settings"] {
@@ -115,18 +122,23 @@ export function datasetStage(): Stage {
 
 async function buildDataset(ctx: RunContext, base: BaseModelRef): Promise<void> {
   const settings = settingsOf(ctx.subagent);
-  const spec = JSON.parse(await readFile(join(ctx.upstream.import!.dir, "spec.json"), "utf8")) as { name: string; description: string };
-  const traces = await readTraces(ctx.upstream.traces!.dir);
+  const { artifactOr, expectArtifact, readHeldOutTasks, readSpec, readTrainTasks } = await import("../artifacts/index.js");
+  const { readTraces } = await import("../dataset/read-traces.js");
+  // Every upstream file is read first: a bad one fails the stage before any tokenizer loads.
+  const spec = expectArtifact(await readSpec(ctx.upstream.import!.dir), "import");
+  const tasksDir = ctx.upstream.tasks?.dir;
+  const tasks = tasksDir ? [...artifactOr(await readTrainTasks(tasksDir), "tasks", []), ...artifactOr(await readHeldOutTasks(tasksDir), "tasks", [])] : [];
+  let traces = await readTraces(ctx.upstream.traces!.dir);
   const dropped = new Map<DropReason, number>();
   const drop = (reason: DropReason): void => void dropped.set(reason, (dropped.get(reason) ?? 0) + 1);
   const candidates: { row: TrainingRow; trace: DatasetTrace }[] = [];
-  const unreadable = traces.filter((t) => "problem" in t);
-  for (const t of unreadable.slice(0, 5)) ctx.log(`warning: ${t.item}: ${t.problem}`);
-  if (unreadable.length > 5) ctx.log(`warning: ${unreadable.length - 5} more traces are unreadable`);
   if (settings.judge_threshold !== null) {
-    if (ctx.subagent.eval.judge) await judgeTraces(ctx, traces);
+    if (ctx.subagent.eval.judge) traces = await judgeTraces(ctx, traces);
     else if (traces.some((t) => "trace" in t && !t.trace.judge)) ctx.log("warning: dataset.judge_threshold is set but no judge is configured (eval.judge): traces without a judge score are kept");
   }
+  const unreadable = traces.filter((t) => "problem" in t);
+  for (const t of unreadable.slice(0, 5)) ctx.log(`warning: ${t.problem}`);
+  if (unreadable.length > 5) ctx.log(`warning: ${unreadable.length - 5} more traces are unreadable`);
   for (const read of traces) {
     if ("problem" in read) {
       drop("unreadable_trace");
@@ -154,8 +166,7 @@ async function buildDataset(ctx: RunContext, base: BaseModelRef): Promise<void> 
   });
   const { train, validation } = splitByTask(kept, (k) => k.row.meta.task_id, settings.validation);
   const stats = datasetStats({ traces: traces.length, train, validation, dropped, baseModel: base.kind === "local" ? `local directory, tokenizer ${base.identity}` : base.id, settings });
-  const origins = await taskOrigins(ctx.upstream.tasks?.dir);
-  const card = datasetCard(stats, provenanceOf({ name: spec.name, description: spec.description }, kept.map((k) => k.trace), origins));
+  const card = datasetCard(stats, provenanceOf({ name: spec.name, description: spec.description }, kept.map((k) => k.trace), taskOrigins(tasks)));
 
   const jsonl = (rows: CountedRow[]): string => rows.map((r) => `${JSON.stringify(r.row)}\n`).join("");
   await writeFile(join(ctx.outDir, "train.jsonl"), jsonl(train));

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ProjectConfig, ResolvedSubagent } from "../config/index.js";
@@ -14,23 +14,14 @@ import { openTeacher, teacherFiles, teacherParams } from "../llm/teacher.js";
 import type { ChatClient } from "../llm/types.js";
 import { err, ok, type Result } from "../result.js";
 import { ensureImage, openSandbox, projectLabels } from "../sandbox/index.js";
-import type { SandboxImage } from "../sandbox/types.js";
 import { runToolCall, toolsNamed, toOpenAiTools, TOOLS_VERSION } from "../tools/index.js";
-import type { ImportedTools } from "../tools/types.js";
 import { rollout } from "../traces/rollout.js";
 import type { Trace } from "../traces/types.js";
-import type { SubagentSpec } from "../importers/types.js";
 import { judgeSetup, type JudgeSetup } from "../judge/settings.js";
 import { configName } from "./config-name.js";
 import { llamaToolchain, localModelDir, localModelFiles } from "./export.js";
 import { installSkill, instructionsOf } from "./traces.js";
 import type { RunContext, Stage } from "./types.js";
-
-interface HeldOutTask {
-  id: string;
-  prompt: string;
-  tags?: string[];
-}
 
 /** Problems with eval.targets: unknown metric names, located at their key. */
 function targetProblems(project: ProjectConfig, subagent: ResolvedSubagent): Problem[] {
@@ -118,8 +109,12 @@ export function evalStage(): Stage {
     async run(ctx) {
       await runEval(ctx);
     },
-    async gate(outDir) {
-      const result = JSON.parse(await readFile(join(outDir, "eval.json"), "utf8")) as EvalResult;
+    async gate(outDir, { subagent }) {
+      // eval.gate is keyed (params.gate): an output built without a gate has none to check, and
+      // a no-op build of it loads no reader (zod).
+      if (!subagent.eval.gate) return undefined;
+      const { expectArtifact, readEvalResult } = await import("../artifacts/index.js");
+      const result = expectArtifact(await readEvalResult(outDir), "eval");
       if (!result.gate.enabled) return undefined;
       const missed = result.targets.filter((t) => !t.ok);
       if (!missed.length) return undefined;
@@ -168,21 +163,19 @@ async function serveGguf(ctx: RunContext, role: "student" | "base", gguf: string
 async function runEval(ctx: RunContext): Promise<void> {
   const s = ctx.subagent;
   const e = s.eval;
-  const heldout = (await readFile(join(ctx.upstream.tasks!.dir, "heldout.jsonl"), "utf8").catch(() => ""))
-    .split("\n")
-    .filter((l) => l.trim())
-    .map((l) => JSON.parse(l) as HeldOutTask);
+  const { artifactOr, expectArtifact, readExportSummary, readHeldOutTasks, readImportedTools, readSandboxImage, readSpec } = await import("../artifacts/index.js");
+  const heldout = artifactOr(await readHeldOutTasks(ctx.upstream.tasks!.dir), "tasks", []);
   const notes: string[] = [];
   if (heldout.length === 0) notes.push("no held-out tasks: raise tasks.holdout or write more tasks");
   const importDir = ctx.upstream.import!.dir;
-  const spec = JSON.parse(await readFile(join(importDir, "spec.json"), "utf8")) as SubagentSpec;
-  const imported = JSON.parse(await readFile(join(importDir, "tools.json"), "utf8")) as ImportedTools;
+  const spec = expectArtifact(await readSpec(importDir), "import");
+  const imported = expectArtifact(await readImportedTools(importDir), "import");
   const tools = toolsNamed(imported.resolved);
   const toolDefs = toOpenAiTools(tools);
-  const recorded = JSON.parse(await readFile(join(ctx.upstream.sandbox!.dir, "image.json"), "utf8")) as SandboxImage;
+  const recorded = expectArtifact(await readSandboxImage(ctx.upstream.sandbox!.dir), "sandbox");
   const image = heldout.length ? await ensureImage(recorded, { projectRoot: ctx.project.root, log: ctx.log, signal: ctx.signal }) : recorded;
   const meter = new Meter();
-  const exportSummary = JSON.parse(await readFile(join(ctx.upstream.export!.dir, "export.json"), "utf8")) as { shipped: string; gguf_outtype: string };
+  const exportSummary = expectArtifact(await readExportSummary(ctx.upstream.export!.dir), "export");
   const outcomes: Partial<Record<EvalRole, Outcome[]>> = {};
   const work = await mkdtemp(join(tmpdir(), "sabuild-eval-"));
   let done = 0;
@@ -215,7 +208,7 @@ async function runEval(ctx: RunContext): Promise<void> {
             const task = heldout[i]!;
             const trace = await rollout({
               subagent: s.name,
-              task: { id: task.id, prompt: task.prompt, tags: task.tags ?? [] },
+              task: { id: task.id, prompt: task.prompt, tags: task.tags },
               sample: 0,
               instructions: instructionsOf(spec),
               contractTag: s.traces.output_contract.tag,

@@ -1,4 +1,4 @@
-import { readdir, readFile, writeFile } from "node:fs/promises";
+import { readdir, writeFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { EvalResult } from "../eval/types.js";
@@ -9,20 +9,18 @@ import { ok } from "../result.js";
 import type { Trace } from "../traces/types.js";
 import type { RunContext, Stage } from "./types.js";
 
-async function readJson<T>(path: string): Promise<T | undefined> {
-  try {
-    return JSON.parse(await readFile(path, "utf8")) as T;
-  } catch {
-    return undefined;
-  }
-}
+type Artifacts = typeof import("../artifacts/index.js");
 
-async function tracesOf(dir: string): Promise<Trace[]> {
-  const items = join(dir, "items");
+/**
+ * The traces stage's rollouts, by item id. One that is not a trace is left out with a warning,
+ * as the dataset drops it (unreadable_trace).
+ */
+async function tracesOf(artifacts: Artifacts, dir: string, log: (line: string) => void): Promise<Trace[]> {
   const out: Trace[] = [];
-  for (const id of (await readdir(items).catch(() => [] as string[])).sort()) {
-    const t = await readJson<Trace>(join(items, id, "trace.json"));
-    if (t) out.push(t);
+  for (const id of (await readdir(join(dir, "items")).catch(() => [] as string[])).sort()) {
+    const t = await artifacts.readTrace(dir, `items/${id}/trace.json`);
+    if (t.ok) out.push(t.value);
+    else log(`warning: left out of the report: ${artifacts.describeArtifactError(t.error)}`);
   }
   return out;
 }
@@ -33,27 +31,31 @@ function countBy(xs: string[]): string {
   return [...m].map(([k, v]) => `${v} ${k}`).join(", ");
 }
 
-/** Everything the page shows, gathered from the upstream stages' outputs. */
+/**
+ * Everything the page shows, gathered from the upstream stages' outputs. A file an upstream did
+ * not write is left off the page; one it wrote that is not its format fails the report.
+ */
 export async function gatherReport(ctx: RunContext): Promise<ReportInput> {
+  const artifacts = await import("../artifacts/index.js");
   const up = ctx.upstream;
   const stages: StageSummary[] = [];
   const notes: string[] = [];
   if (ctx.subagent.teacher.standin) notes.push(`The teacher is a scripted stand-in (${ctx.subagent.teacher.standin}), not a model: these figures show the pipeline working, not a real teacher's quality.`);
   if (!ctx.subagent.eval.gate && ctx.subagent.eval.gate_reason) notes.push(`Targets do not gate the build: ${ctx.subagent.eval.gate_reason}.`);
-  const spec = up.import ? await readJson<{ description?: string }>(join(up.import.dir, "spec.json")) : undefined;
+  const spec = up.import ? artifacts.artifactOr(await artifacts.readSpec(up.import.dir), "import", undefined) : undefined;
 
-  const tasks = up.tasks ? await readJson<{ total: number; train: number; heldout: number; duplicates_dropped?: number; generated?: number }>(join(up.tasks.dir, "summary.json")) : undefined;
+  const tasks = up.tasks ? artifacts.artifactOr(await artifacts.readTaskSummary(up.tasks.dir), "tasks", undefined) : undefined;
   if (tasks) stages.push({ kind: "tasks", status: "built", detail: `${tasks.total} tasks (${tasks.train} train, ${tasks.heldout} held out${tasks.generated ? `, ${tasks.generated} generated` : ""})` });
 
   if (up.traces) {
-    const traces = await tracesOf(up.traces.dir);
-    const cost = traces.reduce((a, t) => a + t.usage.cost_usd, 0);
-    const ms = traces.reduce((a, t) => a + t.timings.duration_ms, 0);
+    const traces = await tracesOf(artifacts, up.traces.dir, ctx.log);
+    const cost = traces.reduce((n, t) => n + t.usage.cost_usd, 0);
+    const ms = traces.reduce((n, t) => n + t.timings.duration_ms, 0);
     stages.push({ kind: "traces", status: "built", durationMs: ms, costUsd: cost, detail: `${traces.length} rollouts: ${countBy(traces.map((t) => t.status))} (time: sum over rollouts)` });
   }
 
   if (up.dataset) {
-    const st = await readJson<{ rows: number; splits: { train: { rows: number }; validation: { rows: number } }; dropped: { total: number; by_reason: Record<string, number> }; tokens: { mean: number } }>(join(up.dataset.dir, "stats.json"));
+    const st = artifacts.artifactOr(await artifacts.readDatasetStats(up.dataset.dir), "dataset", undefined);
     if (st) {
       const dropped = Object.entries(st.dropped.by_reason).map(([k, v]) => `${v} ${k}`).join(", ");
       stages.push({ kind: "dataset", status: "built", detail: `${st.rows} rows (${st.splits.train.rows} train, ${st.splits.validation.rows} validation), ${st.dropped.total} dropped${dropped ? ` (${dropped})` : ""}` });
@@ -62,13 +64,11 @@ export async function gatherReport(ctx: RunContext): Promise<ReportInput> {
 
   let training: TrainingSummary | undefined;
   if (up.train) {
-    const m =
-      (await readJson<Record<string, any>>(join(up.train.dir, "metrics.json"))) ?? (await readJson<Record<string, any>>(join(up.train.dir, "adapter", "metrics.json")));
+    const m = artifacts.artifactOr(await artifacts.readTrainMetrics(up.train.dir), "train", undefined);
     if (m) {
-      const curve = (m.loss_curve ?? []) as { step: number; loss: number; eval_loss?: number }[];
       training = {
-        loss: curve.filter((p) => typeof p.loss === "number").map((p) => ({ step: p.step, loss: p.loss })),
-        ...(m.model ? { baseModel: String(m.model) } : {}),
+        loss: m.loss_curve.flatMap((p) => (typeof p.loss === "number" ? [{ step: p.step, loss: p.loss }] : [])),
+        ...(m.model ? { baseModel: m.model } : {}),
         ...(m.throughput?.tokens_per_s ? { tokensPerSecond: m.throughput.tokens_per_s } : {}),
         ...(m.throughput?.train_runtime_s ? { runtimeS: m.throughput.train_runtime_s } : {}),
       };
@@ -78,29 +78,32 @@ export async function gatherReport(ctx: RunContext): Promise<ReportInput> {
   }
 
   if (up.export) {
-    const ex = await readJson<{ shipped: string; files: { path: string; bytes: number }[]; fidelity: string; timings_ms?: Record<string, number> }>(join(up.export.dir, "export.json"));
+    const ex = artifacts.artifactOr(await artifacts.readExportSummary(up.export.dir), "export", undefined);
     if (ex) {
-      const ms = Object.values(ex.timings_ms ?? {}).reduce((a, b) => a + b, 0);
-      stages.push({ kind: "export", status: "built", ...(ms ? { durationMs: ms } : {}), detail: `${ex.files.filter((f) => f.path.endsWith(".gguf")).map((f) => f.path).join(", ")}; fidelity ${ex.fidelity}` });
+      const ms = Object.values(ex.timings_ms ?? {}).reduce((n, b) => n + b, 0);
+      const ggufs = ex.files.filter((f) => f.path.endsWith(".gguf")).map((f) => f.path);
+      const detail = [ggufs.join(", "), ex.fidelity ? `fidelity ${ex.fidelity}` : ""].filter(Boolean).join("; ");
+      stages.push({ kind: "export", status: "built", ...(ms ? { durationMs: ms } : {}), detail });
     }
   }
 
   let ev: EvalResult | undefined;
   const traces: Record<string, Trace> = {};
   if (up.eval) {
-    ev = await readJson<EvalResult>(join(up.eval.dir, "eval.json"));
-    if (ev) {
-      for (const t of ev.tasks) {
+    const read = artifacts.artifactOr(await artifacts.readEvalResult(up.eval.dir), "eval", undefined);
+    if (read) {
+      ev = read;
+      for (const t of read.tasks) {
         for (const r of Object.values(t.results)) {
+          // eval.json names each rollout's trace; one that is there is read whole (the page shows it).
           if (!r || !existsSync(join(up.eval.dir, r.trace))) continue;
-          const trace = await readJson<Trace>(join(up.eval.dir, r.trace));
-          if (trace) traces[r.trace] = trace;
+          traces[r.trace] = artifacts.expectArtifact(await artifacts.readTrace(up.eval.dir, r.trace), "eval");
         }
       }
-      const evalMs = Object.values(traces).reduce((a, t) => a + t.timings.duration_ms, 0);
-      const cost = Object.values(traces).reduce((a, t) => a + t.usage.cost_usd, 0);
-      stages.push({ kind: "eval", status: ev.gate.enabled ? (ev.gate.passed ? "targets met" : "targets missed") : "built", durationMs: evalMs, costUsd: cost, detail: `${ev.tasks.length} held-out tasks x ${Object.keys(ev.models).length} models` });
-      for (const n of (ev as EvalResult & { notes?: string[] }).notes ?? []) notes.push(n);
+      const evalMs = Object.values(traces).reduce((n, t) => n + t.timings.duration_ms, 0);
+      const cost = Object.values(traces).reduce((n, t) => n + t.usage.cost_usd, 0);
+      stages.push({ kind: "eval", status: read.gate.enabled ? (read.gate.passed ? "targets met" : "targets missed") : "built", durationMs: evalMs, costUsd: cost, detail: `${read.tasks.length} held-out tasks x ${Object.keys(read.models).length} models` });
+      for (const n of read.notes) notes.push(n);
     }
   }
   return {

@@ -13,17 +13,10 @@ import type { SandboxImage, SandboxSession } from "../sandbox/types.js";
 import { runToolCall, toolsNamed, toOpenAiTools, TOOLS_VERSION } from "../tools/index.js";
 import type { AgentTool, FunctionToolDef } from "../tools/types.js";
 import { rollout } from "../traces/rollout.js";
-import type { ImportedTools } from "../tools/types.js";
 import type { MapItem, RunContext, Stage } from "./types.js";
 
 /** Where a skill's bundled files (scripts/, references/) are put in the sandbox. */
 export const SKILL_DIR = "/tmp/sabuild-skill";
-
-interface TaskLine {
-  id: string;
-  prompt: string;
-  tags?: string[];
-}
 
 /** What one stage run shares between its items: the teacher, the budget, the tools. */
 interface RunState {
@@ -50,11 +43,6 @@ export function instructionsOf(spec: SubagentSpec): string {
     return `You are a subagent that follows the "${spec.name}" skill: ${spec.description}${files}\n\n${spec.prompt}`;
   }
   return spec.prompt;
-}
-
-async function readJsonl<T>(path: string): Promise<T[]> {
-  const text = await readFile(path, "utf8").catch(() => "");
-  return text.split("\n").filter((l) => l.trim()).map((l) => JSON.parse(l) as T);
 }
 
 /** Copies a skill's bundle into the container, so its scripts can run where the tools run. */
@@ -110,11 +98,12 @@ export function tracesStage(): Stage {
     map: {
       over: "tasks",
       async items(ctx) {
-        const tasks = await readJsonl<TaskLine>(join(ctx.upstream.tasks!.dir, "tasks.jsonl"));
+        const { artifactOr, readTrainTasks } = await import("../artifacts/index.js");
+        const tasks = artifactOr(await readTrainTasks(ctx.upstream.tasks!.dir), "tasks", []);
         const items: MapItem[] = [];
         for (const task of tasks) {
           for (let sample = 0; sample < ctx.subagent.traces.samples_per_task; sample++) {
-            items.push({ id: `${task.id}.s${sample}`, input: { task: { id: task.id, prompt: task.prompt, tags: task.tags ?? [] }, sample } });
+            items.push({ id: `${task.id}.s${sample}`, input: { task: { id: task.id, prompt: task.prompt, tags: task.tags }, sample } });
           }
         }
         runs.set(runKey(ctx.project, ctx.subagent), await prepareRun(ctx, items.length));
@@ -179,11 +168,12 @@ export function estimateRollouts(subagent: ResolvedSubagent, items: number): Spe
 }
 
 async function prepareRun(ctx: RunContext, total: number): Promise<RunState> {
+  const { expectArtifact, readImportedTools, readSandboxImage, readSpec } = await import("../artifacts/index.js");
   const importDir = ctx.upstream.import!.dir;
-  const spec = JSON.parse(await readFile(join(importDir, "spec.json"), "utf8")) as SubagentSpec;
-  const imported = JSON.parse(await readFile(join(importDir, "tools.json"), "utf8")) as ImportedTools;
+  const spec = expectArtifact(await readSpec(importDir), "import");
+  const imported = expectArtifact(await readImportedTools(importDir), "import");
   const tools = toolsNamed(imported.resolved);
-  const recorded = JSON.parse(await readFile(join(ctx.upstream.sandbox!.dir, "image.json"), "utf8")) as SandboxImage;
+  const recorded = expectArtifact(await readSandboxImage(ctx.upstream.sandbox!.dir), "sandbox");
   const meter = new Meter();
   const b = ctx.subagent.traces.budget;
   const budget = b ? new Budget(b, `subagents.${ctx.subagent.name}.traces.budget`) : undefined;

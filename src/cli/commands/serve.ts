@@ -1,4 +1,3 @@
-import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { ResolvedSubagent } from "../../config/index.js";
 import { UserInputError } from "../../errors.js";
@@ -29,6 +28,7 @@ async function builtStudents(session: Session, names: string[]): Promise<Built[]
   const targets = names.map((n) => `${n}:export`);
   const { selected } = selectNodes(session.nodes, targets);
   const { evals } = await planNodes(session.env, selected);
+  const { describeArtifactError, readExportSummary } = await import("../../artifacts/index.js");
   const out: Built[] = [];
   for (const name of names) {
     const e = evals.get(`${name}:export`);
@@ -36,8 +36,10 @@ async function builtStudents(session: Session, names: string[]): Promise<Built[]
       throw new UserInputError(`${name} has no exported model for its current inputs (${e?.status ?? "unknown"}); run \`sabuild build ${name}:export\` first`);
     }
     const dir = await session.store.cas.materialize(e.hit.output);
-    const summary = JSON.parse(await readFile(join(dir, "export.json"), "utf8")) as { shipped: string };
-    out.push({ subagent: session.project.subagents.find((s) => s.name === name)!, exportDir: dir, gguf: join(dir, summary.shipped) });
+    const summary = await readExportSummary(dir);
+    // Not a bug of sabuild's: the export stage (a plugin's, say) wrote something else.
+    if (!summary.ok) throw new UserInputError(`${name}:export wrote no export.json that names the model to serve: ${describeArtifactError(summary.error)}`);
+    out.push({ subagent: session.project.subagents.find((s) => s.name === name)!, exportDir: dir, gguf: join(dir, summary.value.shipped) });
   }
   return out;
 }

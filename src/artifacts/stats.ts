@@ -1,0 +1,33 @@
+import * as z from "zod";
+import type { DatasetStats } from "../dataset/types.js";
+import { readJsonArtifact, type ArtifactResult, type Assert, type Mirrors } from "./read.js";
+
+const summary = z.looseObject({ min: z.number(), mean: z.number(), max: z.number(), total: z.number() });
+const split = z.looseObject({ rows: z.number().int().min(0), tasks: z.number().int().min(0), tokens: summary });
+
+/** `stats.json` (dataset): rows, splits, token and turn counts, and why traces were dropped. */
+export const datasetStatsSchema = z.looseObject({
+  traces: z.number().int().min(0),
+  rows: z.number().int().min(0),
+  tasks: z.number().int().min(0),
+  splits: z.looseObject({ train: split, validation: split }),
+  turns: summary,
+  tokens: summary,
+  tokenizer: z.looseObject({ base_model: z.string() }),
+  tool_calls: z.looseObject({ total: z.number().int().min(0), by_tool: z.record(z.string(), z.number()) }),
+  tool_errors: z.number().int().min(0),
+  // By reason: a plugin's dataset stage may count reasons of its own.
+  dropped: z.looseObject({ total: z.number().int().min(0), by_reason: z.record(z.string(), z.number().int().min(0)) }),
+  settings: z.looseObject({
+    max_tokens_per_row: z.number(),
+    validation: z.number(),
+    judge_threshold: z.number().nullable(),
+    max_repeated_tool_calls: z.number(),
+    keep_reasoning: z.boolean(),
+  }),
+});
+export type DatasetStatsMirrors = Assert<Mirrors<typeof datasetStatsSchema, DatasetStats>>;
+
+export function readDatasetStats(datasetDir: string): Promise<ArtifactResult<DatasetStats>> {
+  return readJsonArtifact(datasetDir, "stats.json", datasetStatsSchema);
+}
