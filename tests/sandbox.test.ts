@@ -180,7 +180,19 @@ describe("cleanup", () => {
     }
   });
 
-  it.each(["SIGINT", "SIGTERM", "exit"])("removes open containers when the process ends (%s)", async (how) => {
+  it("removes the container when preparing it fails, and throws the failure", async () => {
+    let prepared = "";
+    const failing = async (s: SandboxSession): Promise<void> => {
+      prepared = s.containerId;
+      if ((await s.exec(["sh", "-c", "exit 3"])).exitCode !== 0) throw new Error("cannot install the skill");
+    };
+    await expect(openSandbox(shell, { prepare: failing })).rejects.toThrow("cannot install the skill");
+    expect(prepared).toMatch(/^[0-9a-f]{64}$/);
+    expect(containerExists(prepared)).toBe(false);
+    expect(openContainerIds()).not.toContain(prepared);
+  });
+
+  it.each(["SIGINT", "SIGTERM", "SIGHUP", "exit"])("removes open containers when the process ends (%s)", async (how) => {
     const script = [
       `import { openSandbox } from ${JSON.stringify(join(REPO, "dist/sandbox/index.js"))};`,
       `const s = await openSandbox(JSON.parse(process.argv[1]));`,

@@ -1,6 +1,9 @@
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startGateway, type Gateway } from "../src/serve/gateway.js";
+import { superviseServer } from "../src/serve/supervisor.js";
 import { startStandin, type Standin } from "../src/standin/server.js";
 import type { ChatRequest } from "../src/llm/types.js";
 
@@ -102,5 +105,39 @@ describe("gateway (OpenAI-compatible, student with teacher fallback)", () => {
     const saved = Number(/sabuild_gateway_saved_usd_total\{route="searcher"\} ([\d.e-]+)/.exec(text)?.[1]);
     expect(saved).toBeGreaterThan(0);
     expect(text).not.toContain("sk-teacher-secret");
+  });
+});
+
+describe("the model server supervisor", () => {
+  it("restarts a server that fails its health check, one start at a time, and none outlives stop()", async () => {
+    let healthy = true;
+    const health = createServer((_req, res) => {
+      res.statusCode = healthy ? 200 : 503;
+      res.end();
+    });
+    await new Promise<void>((r) => health.listen(0, "127.0.0.1", r));
+    const url = `http://127.0.0.1:${(health.address() as AddressInfo).port}`;
+    const started: { url: string; stopped: boolean; stop(): Promise<void> }[] = [];
+    // Each restart loads for 300 ms: many health checks fail meanwhile.
+    const start = async (): Promise<(typeof started)[number]> => {
+      if (started.length) await new Promise((r) => setTimeout(r, 300));
+      const server = { url, stopped: false, stop: async () => void (server.stopped = true) };
+      started.push(server);
+      return server;
+    };
+    const lines: string[] = [];
+    const supervised = await superviseServer(start, { name: "searcher", log: (l) => lines.push(l), restarted: () => undefined, intervalMs: 20 });
+    try {
+      healthy = false;
+      await new Promise((r) => setTimeout(r, 150));
+      // stop() while the restarted server still loads: it is stopped as soon as it is up.
+      await supervised.stop();
+      await new Promise((r) => setTimeout(r, 400));
+      expect(started.length).toBe(2);
+      expect(started.map((s) => s.stopped)).toEqual([true, true]);
+      expect(lines).toEqual([expect.stringMatching(/^warning: searcher's model server failed its health check \(HTTP 503\): restarting it$/)]);
+    } finally {
+      health.close();
+    }
   });
 });

@@ -1,5 +1,5 @@
 import type Docker from "dockerode";
-import { LABEL_RECIPE, ownerLabels, reapOrphans, registerContainer, unregisterContainer } from "./cleanup.js";
+import { createOwnedContainer, LABEL_RECIPE, removeOwned } from "./cleanup.js";
 import { dockerClient, engineError, isNotFound } from "./docker.js";
 import { runExec } from "./exec.js";
 import { mergeLimits } from "./limits.js";
@@ -12,42 +12,44 @@ export interface OpenSandboxOptions {
   /** Extra container labels, e.g. projectLabels(root). */
   labels?: Record<string, string>;
   signal?: AbortSignal;
+  /**
+   * Runs in the new container before the session is handed over (installing a skill, say);
+   * when it fails, the container is removed and its error thrown.
+   */
+  prepare?: (session: SandboxSession) => Promise<void>;
 }
-
-let reaped: Promise<unknown> | undefined;
 
 /**
  * Starts a fresh container on the image: no network unless the image's limits say "bridge",
  * the recipe's non-root user, every capability dropped, no-new-privileges, memory (without
- * swap), CPU and pid limits, and an init process that idles until close().
+ * swap), CPU and pid limits, and an init process that idles until close(). The container
+ * carries the owner labels (see cleanup.ts), so it never outlives this process.
  */
 export async function openSandbox(image: SandboxImage, options: OpenSandboxOptions = {}): Promise<SandboxSession> {
   options.signal?.throwIfAborted();
   const docker = await dockerClient();
-  // Once per process: containers of sabuild processes that died without cleaning up.
-  reaped ??= reapOrphans(docker).catch(() => undefined);
-  await reaped;
   const limits = mergeLimits(image.limits, options.limits);
+  const spec: Docker.ContainerCreateOptions = {
+    Image: image.id,
+    Cmd: ["sleep", "infinity"],
+    User: image.user,
+    WorkingDir: image.workdir,
+    Labels: { [LABEL_RECIPE]: image.recipe, ...options.labels },
+    NetworkDisabled: limits.network === "none",
+    HostConfig: {
+      NetworkMode: limits.network,
+      Init: true,
+      CapDrop: ["ALL"],
+      SecurityOpt: ["no-new-privileges"],
+      Memory: limits.memoryBytes,
+      MemorySwap: limits.memoryBytes,
+      NanoCpus: Math.round(limits.cpus * 1e9),
+      PidsLimit: limits.pids,
+    },
+  };
   let container: Docker.Container;
   try {
-    container = await docker.createContainer({
-      Image: image.id,
-      Cmd: ["sleep", "infinity"],
-      User: image.user,
-      WorkingDir: image.workdir,
-      Labels: { ...ownerLabels(), [LABEL_RECIPE]: image.recipe, ...options.labels },
-      NetworkDisabled: limits.network === "none",
-      HostConfig: {
-        NetworkMode: limits.network,
-        Init: true,
-        CapDrop: ["ALL"],
-        SecurityOpt: ["no-new-privileges"],
-        Memory: limits.memoryBytes,
-        MemorySwap: limits.memoryBytes,
-        NanoCpus: Math.round(limits.cpus * 1e9),
-        PidsLimit: limits.pids,
-      },
-    });
+    container = await createOwnedContainer(docker, spec, "sandbox");
   } catch (e) {
     if (isNotFound(e)) {
       throw new SandboxError(`the sandbox image ${image.tag} (${image.id.slice(0, 19)}) is not in the Docker engine`, "call ensureImage(image) first: it rebuilds the image from its recipe");
@@ -55,7 +57,6 @@ export async function openSandbox(image: SandboxImage, options: OpenSandboxOptio
     throw engineError("cannot create the sandbox container", e);
   }
   const session = new DockerSandboxSession(container, image, limits, await OomWatch.start(docker, container.id));
-  registerContainer(container.id, () => session.close());
   try {
     options.signal?.throwIfAborted();
     await container.start();
@@ -63,6 +64,14 @@ export async function openSandbox(image: SandboxImage, options: OpenSandboxOptio
     await session.close();
     if (options.signal?.aborted) throw options.signal.reason;
     throw engineError("cannot start the sandbox container", e);
+  }
+  if (options.prepare) {
+    try {
+      await options.prepare(session);
+    } catch (e) {
+      await session.close();
+      throw e;
+    }
   }
   return session;
 }
@@ -109,16 +118,11 @@ class DockerSandboxSession implements SandboxSession {
   }
 
   close(): Promise<void> {
-    this.closing ??= this.container
-      .remove({ force: true })
+    this.closing ??= removeOwned(this.container)
       .catch((e: unknown) => {
-        // Already gone (removed by a signal handler, or by hand) is what close() wants anyway.
-        if (!isNotFound(e) && (e as { statusCode?: number }).statusCode !== 409) throw engineError("cannot remove the sandbox container", e);
+        throw engineError("cannot remove the sandbox container", e);
       })
-      .finally(() => {
-        this.oom.stop();
-        unregisterContainer(this.containerId);
-      });
+      .finally(() => this.oom.stop());
     return this.closing;
   }
 }

@@ -7,7 +7,7 @@ import type { SubagentSpec } from "../importers/types.js";
 import { createChatClient } from "../llm/client.js";
 import { planNodes } from "../engine/plan.js";
 import type { Session } from "../project.js";
-import { ensureImage, openSandbox, projectLabels } from "../sandbox/index.js";
+import { ensureImage, openSandbox, projectLabels, untilShutdown } from "../sandbox/index.js";
 import type { SandboxImage } from "../sandbox/types.js";
 import { installSkill, instructionsOf } from "../stages/traces.js";
 import { runToolCall, toolsNamed, toOpenAiTools } from "../tools/index.js";
@@ -26,9 +26,10 @@ async function outputDir(session: Session, id: string): Promise<string> {
 }
 
 /**
- * Runs the MCP server on stdio until the client goes away: each subagent is a tool whose call
- * runs the student's agent loop in a fresh sandbox; when the student does not finish with its
- * contract held, the subagent's teacher runs the same loop instead.
+ * Runs the MCP server on stdio until the client goes away (stdin closed, SIGINT, SIGTERM or
+ * SIGHUP); the caller then stops the model servers. Each subagent is a tool whose call runs the
+ * student's agent loop in a fresh sandbox; when the student does not finish with its contract
+ * held, the subagent's teacher runs the same loop instead.
  */
 export async function runMcp(session: Session, subagents: ResolvedSubagent[], routes: StudentRoute[], log: (line: string) => void): Promise<void> {
   const tools: McpSubagent[] = [];
@@ -60,11 +61,8 @@ export async function runMcp(session: Session, subagents: ResolvedSubagent[], ro
         tools: agentTools,
         toolDefs: toOpenAiTools(agentTools),
         runTool: (name, args, ctx) => runToolCall(agentTools, name, args, ctx),
-        openSandbox: async () => {
-          const session2 = await openSandbox(img, { labels: projectLabels(session.project.root), signal });
-          await installSkill(session2, session.project, spec);
-          return session2;
-        },
+        // A skill that cannot be installed removes its container (prepare) rather than leak it.
+        openSandbox: () => openSandbox(img, { labels: projectLabels(session.project.root), signal, prepare: (box) => installSkill(box, session.project, spec) }),
         image: img,
         signal,
       });
@@ -91,14 +89,17 @@ export async function runMcp(session: Session, subagents: ResolvedSubagent[], ro
     });
   }
   const transport = new StdioServerTransport();
-  const closed = new Promise<void>((resolve) => {
-    transport.onclose = () => resolve();
-    process.stdin.once("end", () => resolve());
-    process.once("SIGINT", () => resolve());
-    process.once("SIGTERM", () => resolve());
+  // The client is gone when it closes our stdin, or signals us (Claude Code does either).
+  const gone = new AbortController();
+  const closed = new Promise<string>((resolve) => {
+    transport.onclose = () => resolve("stdio closed");
+    process.stdin.once("end", () => resolve("stdin closed"));
+    void untilShutdown(gone.signal).then(resolve);
   });
   const server = await serveMcp(tools, transport);
   log(`MCP server on stdio: ${tools.map((t) => t.name).join(", ")}`);
-  await closed;
+  log(`client went away (${await closed}): stopping the model servers`);
+  // From here a signal ends the process at once, removing what is left (see untilShutdown).
+  gone.abort();
   await server.close().catch(() => undefined);
 }

@@ -2,6 +2,7 @@ import { spawn } from "node:child_process";
 import { createServer } from "node:net";
 import { PassThrough } from "node:stream";
 import type Docker from "dockerode";
+import { createOwnedContainer, ownChild, removeOwned } from "../sandbox/cleanup.js";
 import { lineSplitter, runChecked, TailBuffer, ToolError } from "./process.js";
 
 /**
@@ -108,6 +109,7 @@ export function hostServerRunner(binary: string): ServerRunner {
     async start(opts) {
       const port = await freePort();
       const child = spawn(binary, serverArgs(opts, "127.0.0.1", port), { stdio: ["ignore", "pipe", "pipe"] });
+      ownChild(child);
       const tail = new TailBuffer(40);
       const lines = lineSplitter((l) => tail.push(l));
       child.stdout.on("data", (d: Buffer) => lines.write(d));
@@ -146,21 +148,18 @@ function userSpec(): string | undefined {
 }
 
 async function removeQuietly(container: Docker.Container): Promise<void> {
-  await container.remove({ force: true }).catch(() => {});
+  await removeOwned(container).catch(() => {});
 }
 
 export function containerRunner(docker: Docker, image: string, binary: string): Runner {
   return {
     where: `image:${image}`,
     async run(args, opts) {
-      const container = await docker.createContainer({
-        Image: image,
-        Entrypoint: [binary],
-        Cmd: args,
-        User: userSpec(),
-        Labels: { "org.sabuild.tool": binary },
-        HostConfig: { Binds: uniqueDirs(opts.dirs).map((d) => `${d}:${d}`), NetworkMode: "none" },
-      });
+      const container = await createOwnedContainer(
+        docker,
+        { Image: image, Entrypoint: [binary], Cmd: args, User: userSpec(), HostConfig: { Binds: uniqueDirs(opts.dirs).map((d) => `${d}:${d}`), NetworkMode: "none" } },
+        binary,
+      );
       const tail = new TailBuffer();
       const lines = lineSplitter((l) => {
         tail.push(l);
@@ -192,18 +191,18 @@ export function containerServerRunner(docker: Docker, image: string, binary = "l
     where: `image:${image}`,
     async start(opts) {
       const dirs = uniqueDirs([dirOf(opts.model), ...(opts.dirs ?? [])]);
-      const container = await docker.createContainer({
+      const spec: Docker.ContainerCreateOptions = {
         Image: image,
         Entrypoint: [binary],
         Cmd: serverArgs(opts, "0.0.0.0", 8080),
         User: userSpec(),
-        Labels: { "org.sabuild.tool": binary },
         ExposedPorts: { "8080/tcp": {} },
         HostConfig: {
           Binds: dirs.map((d) => `${d}:${d}:ro`),
           PortBindings: { "8080/tcp": [{ HostIp: "127.0.0.1", HostPort: "" }] },
         },
-      });
+      };
+      const container = await createOwnedContainer(docker, spec, binary);
       const stop = (): Promise<void> => removeQuietly(container);
       const tail = new TailBuffer(40);
       try {

@@ -3,6 +3,7 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import type Docker from "dockerode";
+import { createOwnedContainer, removeOwned } from "../sandbox/cleanup.js";
 import { feed, lineSplitter, type TrainerSink } from "./trainer-process.js";
 
 /** Where the `docker` runner mounts things inside the trainer container. */
@@ -42,7 +43,6 @@ export function trainContainerSpec(s: ContainerSpecInput): Docker.ContainerCreat
     WorkingDir: CONTAINER.project,
     Env: env,
     ...(s.user ? { User: s.user } : {}),
-    Labels: { "dev.sabuild.role": "trainer" },
     HostConfig: {
       Binds: [
         `${s.projectRoot}:${CONTAINER.project}:ro`,
@@ -80,7 +80,7 @@ export async function runContainer(docker: Docker, spec: Docker.ContainerCreateO
   if (signal.aborted) throw new Error("aborted");
   let container: Docker.Container;
   try {
-    container = await docker.createContainer(spec);
+    container = await createOwnedContainer(docker, spec, "trainer");
   } catch (e) {
     const msg = (e as Error).message;
     const hint = /device driver|gpu/i.test(msg) ? " (install the NVIDIA Container Toolkit, or set SABUILD_GPUS=0 to train on the CPU)" : "";
@@ -107,6 +107,6 @@ export async function runContainer(docker: Docker, spec: Docker.ContainerCreateO
     return StatusCode;
   } finally {
     signal.removeEventListener("abort", onAbort);
-    await container.remove({ force: true }).catch(() => {});
+    await removeOwned(container).catch(() => {});
   }
 }

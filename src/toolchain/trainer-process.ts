@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { ownChild } from "../sandbox/cleanup.js";
 
 /** The JSON lines `python -m trainer.sft` prints on stdout. */
 export type TrainerEvent =
@@ -81,6 +82,8 @@ export function runLocal(r: LocalRun): Promise<number> {
   return new Promise((resolve, reject) => {
     if (r.signal.aborted) return reject(new Error("aborted"));
     const child = spawn(r.python, r.args, { cwd: r.cwd, env: r.env, stdio: ["ignore", "pipe", "pipe"], detached: true });
+    // Detached, it would live on after a signal or an exit that never aborted the build.
+    ownChild(child, { group: true });
     const out = lineSplitter(feed(r.sink, "stdout"));
     const err = lineSplitter(feed(r.sink, "stderr"));
     child.stdout.on("data", (d: Buffer) => out.push(d));

@@ -85,6 +85,10 @@ export async function serveCommand(argv: string[]): Promise<number> {
 
   const { ensureLlamaTools } = await import("../../toolchain/llamacpp.js");
   const { trainerPython } = await import("../../toolchain/dirs.js");
+  const { reapOnce, untilShutdown } = await import("../../sandbox/cleanup.js");
+  const { superviseServer } = await import("../../serve/supervisor.js");
+  // Containers of sabuild processes that were killed (a serve, a build) go before ours start.
+  await reapOnce();
   const servers: { stop(): Promise<void> }[] = [];
   const stopAll = async (): Promise<void> => {
     await Promise.allSettled(servers.map((s) => s.stop()));
@@ -95,39 +99,21 @@ export async function serveCommand(argv: string[]): Promise<number> {
   try {
     for (const b of built) {
       const tools = await ensureLlamaTools(session.project.root, b.subagent.export.tools, { log, python: trainerPython(session.project.root) });
-      const start = async (): Promise<{ url: string; stop(): Promise<void> }> => tools.server.start({ model: b.gguf, args: ["--parallel", "4"], log: () => undefined });
-      let server = await start();
       const route: StudentRoute = {
         name: b.subagent.name,
-        baseUrl: `${server.url}/v1`,
+        baseUrl: "",
         model: "student",
         timeoutMs,
         contractTag: b.subagent.traces.output_contract.tag,
         ...(fallbackOn.length ? { teacher: await teacherRoute(session, b.subagent, timeoutMs) } : {}),
       };
-      const supervised = {
-        stopped: false,
-        timer: setInterval(() => {
-          void fetch(`${server.url}/health`, { signal: AbortSignal.timeout(5000) })
-            .then((r) => {
-              if (!r.ok) throw new Error(`HTTP ${r.status}`);
-            })
-            .catch(async (e: unknown) => {
-              if (supervised.stopped) return;
-              log(`warning: ${b.subagent.name}'s model server failed its health check (${(e as Error).message}): restarting it`);
-              await server.stop().catch(() => undefined);
-              server = await start();
-              route.baseUrl = `${server.url}/v1`;
-            });
-        }, 10_000),
-        async stop() {
-          supervised.stopped = true;
-          clearInterval(supervised.timer);
-          await server.stop();
-        },
-      };
-      supervised.timer.unref();
-      servers.push(supervised);
+      const server = await superviseServer(() => tools.server.start({ model: b.gguf, args: ["--parallel", "4"], log: () => undefined }), {
+        name: b.subagent.name,
+        log,
+        restarted: (url) => (route.baseUrl = `${url}/v1`),
+      });
+      servers.push(server);
+      route.baseUrl = `${server.url}/v1`;
       routes.push(route);
       log(`${b.subagent.name}: student ${b.gguf.split("/").pop()} on ${server.url} (${tools.server.where})`);
     }
@@ -154,15 +140,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
     } else {
       console.log(`serving on ${gateway.url}/v1: ${routes.map((r) => `subagent/${r.name}`).join(", ")}; fallback on ${fallbackOn.join(", ") || "nothing"}; metrics at ${gateway.url}/metrics`);
     }
-    await new Promise<void>((resolve) => {
-      const stop = (): void => {
-        process.off("SIGINT", stop);
-        process.off("SIGTERM", stop);
-        resolve();
-      };
-      process.on("SIGINT", stop);
-      process.on("SIGTERM", stop);
-    });
+    await untilShutdown();
     log("shutting down: finishing requests in flight");
     await gateway.close();
     return 0;
