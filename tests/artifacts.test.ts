@@ -355,12 +355,16 @@ export default () => [
     inputs: async () => ({ ok: true, value: { params: { corrupt: CORRUPT }, files: [] } }),
     map: {
       over: "tasks",
-      async items() { return ["t1", "t2"].map((id) => ({ id: id + ".s0", input: { id } })); },
-      async runItem(ctx, item) {
-        const t = trace(item.input.id);
-        if (CORRUPT === "trace" && item.input.id === "t1") delete t.messages;
-        if (CORRUPT === "usage" && item.input.id === "t2") delete t.usage;
-        writeFileSync(join(ctx.outDir, "trace.json"), JSON.stringify(t));
+      async open() {
+        return {
+          items: ["t1", "t2"].map((id) => ({ id: id + ".s0", input: { id } })),
+          async runItem(ctx, item) {
+            const t = trace(item.input.id);
+            if (CORRUPT === "trace" && item.input.id === "t1") delete t.messages;
+            if (CORRUPT === "usage" && item.input.id === "t2") delete t.usage;
+            writeFileSync(join(ctx.outDir, "trace.json"), JSON.stringify(t));
+          },
+        };
       },
     },
   },

@@ -120,9 +120,22 @@ sabuild_ensure_chromium() {
   fi
 }
 
+# The sandbox contract suite runs against rootful Podman too (through its Docker-compatible
+# API); catatonit is the init binary sandboxes start with.
+sabuild_ensure_podman() {
+  command -v podman >/dev/null 2>&1 && [ -x /usr/libexec/podman/catatonit ] && return 0
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    sabuild_say "installing podman for the sandbox contract tests"
+    sabuild_apt_install podman catatonit || sabuild_say "could not install podman; the podman contract tests will say so"
+  else
+    sabuild_say "podman is missing: install it (apt-get install podman catatonit); the podman contract tests need it"
+  fi
+}
+
 sabuild_ensure_test_tools() {
   sabuild_ensure_nginx
   sabuild_ensure_docker
+  sabuild_ensure_podman
   sabuild_ensure_chromium
 }
 

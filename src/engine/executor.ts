@@ -1,4 +1,4 @@
-import type { EngineNode, ItemOutcome, MapItem, RunHooks } from "./types.js";
+import type { EngineNode, ItemOutcome, MapItem, OpenedMap, RunHooks } from "./types.js";
 
 /**
  * Where a stage's work runs: the engine decides (keys, staging, commits); an executor only
@@ -8,7 +8,7 @@ import type { EngineNode, ItemOutcome, MapItem, RunHooks } from "./types.js";
 export interface Executor {
   readonly name: string;
   run(node: EngineNode, hooks: RunHooks): Promise<void>;
-  runItem(node: EngineNode, hooks: RunHooks, item: MapItem): Promise<ItemOutcome>;
+  runItem(node: EngineNode, opened: OpenedMap<object>, hooks: RunHooks, item: MapItem): Promise<ItemOutcome>;
 }
 
 export const localExecutor: Executor = {
@@ -17,7 +17,7 @@ export const localExecutor: Executor = {
     if (!node.stage.run) throw new Error(`stage ${node.kind} has neither run nor map`);
     await node.stage.run({ ...node.context, ...hooks });
   },
-  async runItem(node, hooks, item) {
-    return (await node.stage.map!.runItem({ ...node.context, ...hooks }, item)) ?? { outcome: "done" };
+  async runItem(node, opened, hooks, item) {
+    return (await opened.runItem({ ...node.context, ...hooks }, item)) ?? { outcome: "done" };
   },
 };

@@ -31,7 +31,8 @@ export async function runMapStage(
 ): Promise<{ items: ItemCounts; run: Result<Omit<MapRun, "items">, StageFailure> }> {
   const map = node.stage.map!;
   const started = Date.now();
-  const items = await map.items({ ...node.context, ...hooks("", log), upstream: ups });
+  const opened = await map.open({ ...node.context, ...hooks("", log), upstream: ups });
+  const items = opened.items;
   checkItemIds(node.id, items);
   let done = 0;
   const counts: ItemCounts = { run: 0, reused: 0, fetched: 0, failed: 0, stopped: 0 };
@@ -71,7 +72,7 @@ export async function runMapStage(
                 tick();
               },
             };
-            const outcome = await env.executor.runItem(node, itemHooks, item);
+            const outcome = await env.executor.runItem(node, opened, itemHooks, item);
             if (outcome.outcome === "stopped") {
               stopped = { why: outcome.why, ...(outcome.hint ? { hint: outcome.hint } : {}) };
               // Nothing of a stopped item is committed: throwing leaves its staging unadopted.

@@ -80,7 +80,7 @@ async function evaluateOne(env: EvalEnv, node: EngineNode, evaluate: (id: string
 async function countCachedItems(env: EvalEnv, node: EngineNode, preimage: KeyPreimage): Promise<{ cached: number; total: number }> {
   const upstream = await materializeUpstream(env.store, preimage.upstream);
   const log = (): void => undefined;
-  const items = await node.stage.map!.items({
+  const { items } = await node.stage.map!.open({
     ...node.context,
     outDir: "",
     upstream,

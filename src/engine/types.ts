@@ -76,7 +76,16 @@ export interface MapSpec<C extends object> {
    * upstream stays in each item's key. Unset: every upstream stays.
    */
   over?: string;
-  items(ctx: C & RunHooks): Promise<MapItem[]>;
+  /**
+   * Lists the items and returns how to run one. What a run's items share (a client, a budget,
+   * an image) lives in this closure, not in module state; it is opened once per build of the
+   * stage (and by plan, only to count the items, so it must start nothing costly).
+   */
+  open(ctx: C & RunHooks): Promise<OpenedMap<C>>;
+}
+
+export interface OpenedMap<C extends object> {
+  items: MapItem[];
   /** Writes one item's output into ctx.outDir; nothing returned means done. */
   runItem(ctx: C & RunHooks, item: MapItem): Promise<ItemOutcome | void>;
 }

@@ -1,18 +1,11 @@
-import { readFile } from "node:fs/promises";
-import { join } from "node:path";
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import type { ResolvedSubagent } from "../config/index.js";
 import { selectNodes } from "../engine/graph.js";
-import type { SubagentSpec } from "../importers/types.js";
 import { createChatClient } from "../llm/client.js";
 import { planNodes } from "../engine/plan.js";
 import type { Session } from "../project.js";
-import { ensureImage, openSandbox, projectLabels, untilShutdown } from "../sandbox/index.js";
-import type { SandboxImage } from "../sandbox/types.js";
-import { installSkill, instructionsOf } from "../stages/traces.js";
-import { runToolCall, toolsNamed, toOpenAiTools } from "../tools/index.js";
-import type { ImportedTools } from "../tools/types.js";
-import { rollout } from "../traces/rollout.js";
+import { untilShutdown } from "../sandbox/index.js";
+import { openAgentRun, readAgentFiles } from "../traces/agent-run.js";
 import type { Trace } from "../traces/types.js";
 import type { StudentRoute } from "./gateway.js";
 import { serveMcp, type McpSubagent } from "./mcp.js";
@@ -35,35 +28,21 @@ export async function runMcp(session: Session, subagents: ResolvedSubagent[], ro
   const tools: McpSubagent[] = [];
   for (const s of subagents) {
     const route = routes.find((r) => r.name === s.name)!;
-    const importDir = await outputDir(session, `${s.name}:import`);
-    const spec = JSON.parse(await readFile(join(importDir, "spec.json"), "utf8")) as SubagentSpec;
-    const imported = JSON.parse(await readFile(join(importDir, "tools.json"), "utf8")) as ImportedTools;
-    const agentTools = toolsNamed(imported.resolved);
-    const recorded = JSON.parse(await readFile(join(await outputDir(session, `${s.name}:sandbox`), "image.json"), "utf8")) as SandboxImage;
-    let image: Promise<SandboxImage> | undefined;
+    const files = await readAgentFiles(await outputDir(session, `${s.name}:import`), await outputDir(session, `${s.name}:sandbox`));
+    const agent = openAgentRun(files, { project: session.project, subagent: s, log });
+    const spec = files.spec;
     const loop = async (prompt: string, signal: AbortSignal, who: "student" | "teacher"): Promise<Trace> => {
-      const img = await (image ??= ensureImage(recorded, { projectRoot: session.project.root, log }));
       const t = route.teacher;
       const client =
         who === "student"
           ? createChatClient({ baseUrl: route.baseUrl, apiKey: "", model: route.model, temperature: 0, max_tokens: s.eval.max_tokens, cache: false, timeoutMs: route.timeoutMs, retry: { maxRetries: 1 }, warn: log })
           : createChatClient({ baseUrl: t!.baseUrl, apiKey: t!.apiKey ?? "", ...(t!.headers ? { headers: t!.headers } : {}), model: t!.model, cache: false, timeoutMs: t!.timeoutMs, warn: log });
-      return rollout({
-        subagent: s.name,
+      return agent.rollout({
         task: { id: "mcp", prompt, tags: [] },
         sample: 0,
-        instructions: instructionsOf(spec),
-        contractTag: s.traces.output_contract.tag,
-        maxTurns: s.traces.max_turns,
         client,
         model: { name: who === "student" ? `subagent/${s.name}` : t!.model, base_url: who === "student" ? "llama-server" : t!.baseUrl, role: who },
         sampling: who === "student" ? { temperature: 0, max_tokens: s.eval.max_tokens } : {},
-        tools: agentTools,
-        toolDefs: toOpenAiTools(agentTools),
-        runTool: (name, args, ctx) => runToolCall(agentTools, name, args, ctx),
-        // A skill that cannot be installed removes its container (prepare) rather than leak it.
-        openSandbox: () => openSandbox(img, { labels: projectLabels(session.project.root), signal, prepare: (box) => installSkill(box, session.project, spec) }),
-        image: img,
         signal,
       });
     };

@@ -20,9 +20,8 @@ export interface RunContext extends InputContext, Omit<RunHooks, "upstream"> {
 export interface MapSpec {
   /** The upstream kind the items fan out over (see the engine's MapSpec): every other upstream stays in each item's key. */
   over?: StageKind;
-  items(ctx: RunContext): Promise<MapItem[]>;
-  /** Writes one item's output into ctx.outDir; nothing returned means done. */
-  runItem(ctx: RunContext, item: MapItem): Promise<ItemOutcome | void>;
+  /** Lists the items and returns how to run one; what the items share lives in its closure (see the engine's MapSpec). */
+  open(ctx: RunContext): Promise<{ items: MapItem[]; runItem(ctx: RunContext, item: MapItem): Promise<ItemOutcome | void> }>;
 }
 
 /** A stage of every subagent's pipeline: the engine's stage, with its deps among the subagent's own stages. */
