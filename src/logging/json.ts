@@ -43,8 +43,9 @@ export function jsonRenderer(warn: (line: string) => void = (line) => process.st
       else if (e.type === "stage-log" && (e.level === "warn" || e.line.includes("warning:"))) warn(`  ${e.id} | ${e.line.includes("warning:") ? "" : "warning: "}${e.line}`);
     },
     stages() {
+      const started = new Set(order);
       const first = order.filter((id) => ends.has(id));
-      const rest = [...ends.keys()].filter((id) => !order.includes(id));
+      const rest = [...ends.keys()].filter((id) => !started.has(id));
       return [...first, ...rest].map((id) => stageJson(ends.get(id)!));
     },
     stop: async () => undefined,

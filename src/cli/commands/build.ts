@@ -57,12 +57,13 @@ export async function buildCommand(argv: string[]): Promise<number> {
   };
   const summary = await runBuild(session, opts, process.argv.slice(2).join(" "), warnings);
   if (opts.json) {
+    const outcomes = new Map(summary.outcomes.map((o) => [o.id, o]));
     printJson({
       ok: summary.exitCode === 0,
       durationMs: summary.durationMs,
       ...(session.remote ? { remote: { url: session.remote.settings.url, mode: session.remote.settings.mode, available: !session.remote.down, ...session.remote.stats } } : {}),
       stages: (summary.stages ?? []).map((st) => {
-        const o = summary.outcomes.find((x) => x.id === st.id);
+        const o = outcomes.get(st.id as string);
         return { ...st, ...(o?.gateFailure ? { gate: o.gateFailure } : {}), ...(o?.failure?.reason === "inputs" ? { problems: o.failure.problems } : {}) };
       }),
     });
