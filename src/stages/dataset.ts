@@ -1,24 +1,13 @@
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { UserInputError } from "../errors.js";
 import { err, ok } from "../result.js";
-import { resolveBaseModel, type BaseModelRef } from "../dataset/base-model.js";
-import { datasetCard } from "../dataset/card.js";
-import { provenanceOf, taskOrigins } from "../dataset/provenance.js";
-import type { DatasetTrace, ReadTrace } from "../dataset/read-traces.js";
-import { traceToRow } from "../dataset/rows.js";
-import { splitByTask } from "../dataset/split.js";
-import { datasetStats, type CountedRow } from "../dataset/stats.js";
-import { statsPython, statsToolchain } from "../dataset/python.js";
-import { countTokens, TokenizerUnavailable } from "../dataset/tokens.js";
-import type { DatasetStats, DropReason, TrainingRow } from "../dataset/types.js";
+import { resolveBaseModel } from "../dataset/base-model.js";
+import { statsToolchain } from "../dataset/python.js";
+import type { DatasetStats } from "../dataset/types.js";
 import type { ResolvedSubagent } from "../config/index.js";
 import type { ProjectConfig } from "../config/index.js";
 import { configName } from "./config-name.js";
-import type { RunContext, Stage } from "./types.js";
+import type { Stage } from "./types.js";
 import type { Json } from "../engine/key.js";
-import type { Trace } from "../traces/types.js";
 
 /**
  * With dataset.judge_threshold and a judge (eval.judge), the judge grades every rollout that could
@@ -26,39 +15,7 @@ import type { Trace } from "../traces/types.js";
  * filter, and each judgment is kept beside the rows (judge/<item>.json). An unreadable judgment
  * counts as a score of 0; a trace the judge cannot read whole is dropped as unreadable.
  */
-async function judgeTraces(ctx: RunContext, traces: ReadTrace[]): Promise<ReadTrace[]> {
-  const { judgeSetup, judgeMany, formatJudgeResult } = await import("../judge/index.js");
-  const { judgeClient } = await import("../judge/client.js");
-  const { describeArtifactError, readTrace } = await import("../artifacts/index.js");
-  const setup = judgeSetup(ctx.subagent, configName(ctx.project));
-  if (!setup.ok) throw new UserInputError("invalid judge settings", setup.error);
-  const out = [...traces];
-  // The judge reads the whole trace as the traces stage wrote it (the row's part is not enough).
-  const candidates: { item: string; trace: DatasetTrace; whole: Trace }[] = [];
-  for (const [i, t] of traces.entries()) {
-    // Traces that already carry a score (an external judge, a plugin) keep it.
-    if (!("trace" in t) || t.trace.judge || t.trace.status !== "completed" || !t.trace.contract.ok) continue;
-    const whole = await readTrace(ctx.upstream.traces!.dir, `items/${t.item}/trace.json`);
-    if (whole.ok) candidates.push({ item: t.item, trace: t.trace, whole: whole.value });
-    else out[i] = { item: t.item, problem: `not a whole trace for the judge: ${describeArtifactError(whole.error)}` };
-  }
-  if (!candidates.length) return out;
-  const client = await judgeClient(ctx.project, ctx.subagent, setup.value, { stage: "dataset:judge", log: ctx.log });
-  ctx.log(`judging ${candidates.length} rollouts with ${setup.value.model} (threshold ${ctx.subagent.dataset.judge_threshold})`);
-  const results = await judgeMany(
-    candidates.map((c) => c.whole),
-    { client, model: setup.value.model, rubric: setup.value.rubric, concurrency: 2, signal: ctx.signal, onProgress: (p) => ctx.progress({ done: p.done, total: p.total, costUsd: p.costUsd }) },
-  );
-  await mkdir(join(ctx.outDir, "judge"), { recursive: true });
-  for (const [i, c] of candidates.entries()) {
-    const r = results[i]!;
-    c.trace.judge = { score: r.score ?? 0 };
-    await writeFile(join(ctx.outDir, "judge", `${c.item}.json`), formatJudgeResult(r));
-  }
-  return out;
-}
-
-function settingsOf(subagent: ResolvedSubagent): DatasetStats["settings"] {
+export function settingsOf(subagent: ResolvedSubagent): DatasetStats["settings"] {
   const d = subagent.dataset;
   return {
     max_tokens_per_row: d.max_tokens_per_row,
@@ -70,7 +27,7 @@ function settingsOf(subagent: ResolvedSubagent): DatasetStats["settings"] {
 }
 
 /** Where a base_model problem points: train.base_model when it overrides base_model. */
-function baseModelProblem(project: ProjectConfig, subagent: ResolvedSubagent, e: { message: string; hint: string }) {
+export function baseModelProblem(project: ProjectConfig, subagent: ResolvedSubagent, e: { message: string; hint: string }) {
   const own = subagent.train.base_model !== subagent.base_model;
   return { file: configName(project), line: 0, column: 0, keyPath: ["subagents", subagent.name, ...(own ? ["train"] : []), "base_model"], message: e.message, hint: e.hint };
 }
@@ -115,83 +72,9 @@ export function datasetStage(): Stage {
     async run(ctx) {
       const base = await resolveBaseModel(ctx.project.root, ctx.subagent.train.base_model);
       if (!base.ok) throw new UserInputError("cannot read the base model", [baseModelProblem(ctx.project, ctx.subagent, base.error)]);
-      await buildDataset(ctx, base.value);
+      // Row building, token counting and the card load only when the dataset is built.
+      await (await import("./dataset-run.js")).buildDataset(ctx, base.value);
     },
   };
 }
 
-async function buildDataset(ctx: RunContext, base: BaseModelRef): Promise<void> {
-  const settings = settingsOf(ctx.subagent);
-  const { artifactOr, expectArtifact, readHeldOutTasks, readSpec, readTrainTasks } = await import("../artifacts/index.js");
-  const { readTraces } = await import("../dataset/read-traces.js");
-  // Every upstream file is read first: a bad one fails the stage before any tokenizer loads.
-  const spec = expectArtifact(await readSpec(ctx.upstream.import!.dir), "import");
-  const tasksDir = ctx.upstream.tasks?.dir;
-  const tasks = tasksDir ? [...artifactOr(await readTrainTasks(tasksDir), "tasks", []), ...artifactOr(await readHeldOutTasks(tasksDir), "tasks", [])] : [];
-  let traces = await readTraces(ctx.upstream.traces!.dir);
-  const dropped = new Map<DropReason, number>();
-  const drop = (reason: DropReason): void => void dropped.set(reason, (dropped.get(reason) ?? 0) + 1);
-  const candidates: { row: TrainingRow; trace: DatasetTrace }[] = [];
-  if (settings.judge_threshold !== null) {
-    if (ctx.subagent.eval.judge) traces = await judgeTraces(ctx, traces);
-    else if (traces.some((t) => "trace" in t && !t.trace.judge)) ctx.log("warning: dataset.judge_threshold is set but no judge is configured (eval.judge): traces without a judge score are kept");
-  }
-  const unreadable = traces.filter((t) => "problem" in t);
-  for (const t of unreadable.slice(0, 5)) ctx.log(`warning: ${t.problem}`);
-  if (unreadable.length > 5) ctx.log(`warning: ${unreadable.length - 5} more traces are unreadable`);
-  for (const read of traces) {
-    if ("problem" in read) {
-      drop("unreadable_trace");
-      continue;
-    }
-    const row = traceToRow(read.item, read.trace, {
-      judgeThreshold: settings.judge_threshold,
-      maxRepeatedToolCalls: settings.max_repeated_tool_calls,
-      keepReasoning: settings.keep_reasoning,
-    });
-    if (row.ok) candidates.push({ row: row.value, trace: read.trace });
-    else drop(row.error);
-  }
-  // Rows in task order, whatever order the traces stage listed them in.
-  candidates.sort((a, b) => a.row.meta.task_id.localeCompare(b.row.meta.task_id) || a.row.meta.sample - b.row.meta.sample || a.row.meta.trace_item.localeCompare(b.row.meta.trace_item));
-  ctx.progress({ done: 0, total: candidates.length });
-  const tokens = await tokenise(ctx, base, candidates.map((c) => c.row));
-  ctx.progress({ done: candidates.length, total: candidates.length });
-
-  const kept: (CountedRow & { trace: DatasetTrace })[] = [];
-  candidates.forEach((c, i) => {
-    const n = tokens[i]!;
-    if (n > settings.max_tokens_per_row) drop("too_long");
-    else kept.push({ row: c.row, tokens: n, turns: c.trace.turns, toolErrors: c.trace.tool_errors, trace: c.trace });
-  });
-  const { train, validation } = splitByTask(kept, (k) => k.row.meta.task_id, settings.validation);
-  const stats = datasetStats({ traces: traces.length, train, validation, dropped, baseModel: base.kind === "local" ? `local directory, tokenizer ${base.identity}` : base.id, settings });
-  const card = datasetCard(stats, provenanceOf({ name: spec.name, description: spec.description }, kept.map((k) => k.trace), taskOrigins(tasks)));
-
-  const jsonl = (rows: CountedRow[]): string => rows.map((r) => `${JSON.stringify(r.row)}\n`).join("");
-  await writeFile(join(ctx.outDir, "train.jsonl"), jsonl(train));
-  await writeFile(join(ctx.outDir, "validation.jsonl"), jsonl(validation));
-  await writeFile(join(ctx.outDir, "stats.json"), `${JSON.stringify(stats, null, 2)}\n`);
-  await writeFile(join(ctx.outDir, "card.md"), card);
-  const reasons = Object.entries(stats.dropped.by_reason).map(([r, n]) => `${r} ${n}`).join(", ");
-  ctx.log(`${stats.rows} rows (${train.length} train, ${validation.length} validation) from ${traces.length} traces; dropped ${stats.dropped.total}${reasons ? ` (${reasons})` : ""}`);
-  if (!stats.rows) ctx.log("warning: no training rows: see card.md for why each trace was dropped");
-}
-
-/** Token counts per row, or none to count: the tokenizer is only loaded when there are rows. */
-async function tokenise(ctx: RunContext, base: BaseModelRef, rows: TrainingRow[]): Promise<number[]> {
-  if (!rows.length) return [];
-  const tmp = await mkdtemp(join(tmpdir(), "sabuild-dataset-"));
-  try {
-    const rowsFile = join(tmp, "rows.jsonl");
-    await writeFile(rowsFile, rows.map((r) => `${JSON.stringify(r)}\n`).join(""));
-    ctx.log(`counting tokens of ${rows.length} rows with the tokenizer of ${base.kind === "local" ? base.dir : base.id}`);
-    const venv = await statsPython(ctx.project.root, ctx.log, ctx.signal);
-    return await countTokens({ python: venv.python, model: base.kind === "local" ? base.dir : base.id, rowsFile, rows: rows.length, signal: ctx.signal, log: ctx.log });
-  } catch (e) {
-    if (e instanceof TokenizerUnavailable) throw new UserInputError(e.message, [baseModelProblem(ctx.project, ctx.subagent, e)]);
-    throw e;
-  } finally {
-    await rm(tmp, { recursive: true, force: true });
-  }
-}
