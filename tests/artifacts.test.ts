@@ -23,7 +23,7 @@ import {
 import type { DatasetStats } from "../src/dataset/types.js";
 import type { EvalResult } from "../src/eval/types.js";
 import type { SandboxImage } from "../src/sandbox/types.js";
-import { gatherReport } from "../src/stages/report.js";
+import { gatherReport } from "../src/stages/report-run.js";
 import type { RunContext } from "../src/stages/types.js";
 import { makeProject, REPO, sabuild, sabuildJson, tempDir } from "./helpers.js";
 
