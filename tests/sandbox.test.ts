@@ -2,7 +2,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import Docker from "dockerode";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { buildRecipeImage, ensureImage, openSandbox, openContainerIds, reapOrphans, SandboxError, type SandboxImage, type SandboxSession } from "../src/sandbox/index.js";
 import { exited, makeProject, REPO, sabuild, sabuildJson, waitFor } from "./helpers.js";
 import { containerExists, dockerCli, ensureDocker, removeImage } from "./support/docker.js";
@@ -202,6 +202,8 @@ describe("the sandbox stage", () => {
 
 describe("the shipped recipes", () => {
   it("shell: a git repository with tagged releases and dependency bumps", async () => {
+    const box = await openSandbox(shell);
+    onTestFinished(() => box.close());
     const log = await box.exec(["git", "log", "--format=%s", "v1.2.0..HEAD"]);
     expect(log.exitCode).toBe(0);
     expect(log.stdout).toMatch(/^deps: bump curl/m);
