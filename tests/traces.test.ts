@@ -8,32 +8,34 @@ import { checkContract } from "../src/traces/contract.js";
 import { exited, makeProject, REPO, sabuild, sabuildJson, spawnSabuild, tempDir, waitFor } from "./helpers.js";
 import { ensureDocker } from "./support/docker.js";
 
+/** One subagent's section: a runner of shell commands on the shell recipe, with `extra` lines under it. */
+function runnerSection(name: string, extra: string[] = [], opts: { priced?: boolean } = {}): string[] {
+  return [
+    `  ${name}:`,
+    "    source:",
+    "      inline:",
+    "        description: Runs shell commands and reports what they print",
+    "        prompt: You run commands in the workspace and report their output.",
+    "        tools: [Bash, Read]",
+    "    teacher:",
+    "      standin: policy.mjs",
+    "      model: scripted",
+    ...(opts.priced ? ["      pricing: { input_per_mtok: 1, output_per_mtok: 1 }"] : []),
+    "    sandbox:",
+    "      recipe: shell",
+    "    tasks:",
+    "      from: tasks.jsonl",
+    "      holdout: 0",
+    "      count: 1",
+    "    traces:",
+    "      max_turns: 3",
+    ...extra,
+  ];
+}
+
 function project(opts: { tasks: string[]; extra?: string[] }): string {
   const dir = makeProject({
-    "subagents.yaml": [
-      "version: 1",
-      "subagents:",
-      "  runner:",
-      "    source:",
-      "      inline:",
-      "        description: Runs shell commands and reports what they print",
-      "        prompt: You run commands in the workspace and report their output.",
-      "        tools: [Bash, Read]",
-      "    teacher:",
-      "      standin: policy.mjs",
-      "      model: scripted",
-      "      pricing: { input_per_mtok: 1, output_per_mtok: 1 }",
-      "    sandbox:",
-      "      recipe: shell",
-      "    tasks:",
-      "      from: tasks.jsonl",
-      "      holdout: 0",
-      "      count: 1",
-      "    traces:",
-      "      max_turns: 3",
-      ...(opts.extra ?? []),
-      "",
-    ].join("\n"),
+    "subagents.yaml": ["version: 1", "subagents:", ...runnerSection("runner", opts.extra, { priced: true }), ""].join("\n"),
     "tasks.jsonl": opts.tasks.map((p, i) => JSON.stringify({ id: `t${i + 1}`, prompt: p })).join("\n") + "\n",
   });
   copyFileSync(join(REPO, "tests/fixtures/standin/rollout-policy.mjs"), join(dir, "policy.mjs"));
@@ -98,30 +100,6 @@ export default () => [{
   run: async (ctx) => writeFileSync(join(ctx.outDir, "export.json"), JSON.stringify({ shipped: "none.gguf", gguf_outtype: "f16" })),
 }];
 `;
-
-/** One subagent's section: the runner of project() above, with `extra` lines under it. */
-function runnerSection(name: string, extra: string[] = []): string[] {
-  return [
-    `  ${name}:`,
-    "    source:",
-    "      inline:",
-    "        description: Runs shell commands and reports what they print",
-    "        prompt: You run commands in the workspace and report their output.",
-    "        tools: [Bash, Read]",
-    "    teacher:",
-    "      standin: policy.mjs",
-    "      model: scripted",
-    "    sandbox:",
-    "      recipe: shell",
-    "    tasks:",
-    "      from: tasks.jsonl",
-    "      holdout: 0",
-    "      count: 1",
-    "    traces:",
-    "      max_turns: 3",
-    ...extra,
-  ];
-}
 
 /** Each change, as the line of subagents.yaml before and after, and what trace.json says of it before and after. */
 const RERUNS: Record<string, { from: string; to: string; seen(t: Trace): unknown; before: unknown; after: unknown }> = {
