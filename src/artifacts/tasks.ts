@@ -1,4 +1,5 @@
 import * as z from "zod";
+import { solutionSchema, taskEnvSchema, verifierSchema } from "../envs/types.js";
 import { readJsonlArtifact, type ArtifactResult } from "./read.js";
 
 /**
@@ -12,6 +13,11 @@ export const taskLineSchema = z.looseObject({
   /** `path:line` of a task file, or `seed[i]`: where the dataset card says a row came from. */
   origin: z.string().optional(),
   meta: z.record(z.string(), z.unknown()).optional(),
+  /** Its own environment (src/envs/types.ts); absent: the subagent's sandbox. */
+  env: taskEnvSchema.optional(),
+  /** The test that decides success, run after the agent finishes. */
+  verify: verifierSchema.optional(),
+  solution: solutionSchema.optional(),
 });
 export type TaskLine = z.output<typeof taskLineSchema>;
 

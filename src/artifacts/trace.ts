@@ -1,4 +1,5 @@
 import * as z from "zod";
+import { verificationSchema } from "../envs/types.js";
 import type { Trace } from "../traces/types.js";
 import { readJsonArtifact, type ArtifactResult, type Assert, type Mirrors } from "./read.js";
 import { functionToolSchema } from "./tools.js";
@@ -55,7 +56,8 @@ export const traceSchema = z.looseObject({
     sandbox_ms: z.number().optional(),
     sandbox_wait_ms: z.number().optional(),
   }),
-  sandbox: z.looseObject({ recipe: z.string(), id: z.string(), tag: z.string() }),
+  sandbox: z.looseObject({ recipe: z.string(), id: z.string(), tag: z.string(), env: z.string().optional() }),
+  verification: verificationSchema.optional(),
 });
 export type TraceMirrors = Assert<Mirrors<typeof traceSchema, Trace>>;
 

@@ -71,6 +71,28 @@ const sandbox = z
     pids: positiveInt().optional().describe("Overrides the recipe's process limit."),
     command_timeout_s: positiveNumber().optional().describe("Overrides the recipe's per-command time limit."),
     output_limit_bytes: positiveInt().optional().describe("Overrides the recipe's limit on a command's output."),
+    repos: z
+      .union(
+        [
+          relativePath().describe("A file of `<git URL or path> <commit>` lines (# comments)."),
+          z.array(
+            z.union([
+              nonEmpty().regex(/^\S+\s+\S+$/, { error: 'a "<git URL or path> <commit>" line' }),
+              z.strictObject({ url: nonEmpty(), commit: nonEmpty(), setup: z.array(nonEmpty()).optional() }),
+            ]),
+          ),
+        ],
+        { error: "a file of `url commit` lines, or a list of `url commit` strings or {url, commit} mappings" },
+      )
+      .optional()
+      .describe("Repositories the subagent works across: the teacher writes tasks per repository, each run on the recipe with the repository as its workspace."),
+    setup: z.array(nonEmpty()).default([]).describe("Commands run at image build in every repository environment of sandbox.repos."),
+    build_jobs: positiveInt().default(2).describe("Environment images built at once."),
+    disk_budget: z
+      .string()
+      .regex(/^\d+(\.\d+)?[bkmgt]?$/i, { error: 'a size such as "50g"' })
+      .optional()
+      .describe("Disk the sandbox images sabuild built may take: a build past it stops with a hint to run `sabuild gc --images`."),
   })
   .describe("The container that runs tool calls while tracing; limits default to the recipe's.");
 
@@ -96,6 +118,11 @@ const tasks = z.strictObject({
   seed: z.array(seedTask).default([]),
   count: positiveInt().default(100).describe("Tasks wanted in total: the teacher writes those the user did not."),
   holdout: between(0, 0.9).default(0.1).describe("Fraction of tasks kept out of training for eval."),
+  format: z
+    .enum(["auto", "jsonl", "swe-bench", "harbor", "terminal-bench"])
+    .default("auto")
+    .describe("The format of tasks.from: recognised from the content (SWE-bench fields, task.toml, task.yaml) unless named."),
+  per_repo: positiveInt().optional().describe("Teacher-written tasks per repository of sandbox.repos (else tasks.count spread over them)."),
   generate: z
     .strictObject({
       depth: positiveInt().default(2),
@@ -132,6 +159,7 @@ const dataset = z.strictObject({
   judge_threshold: between(0, 1).optional(),
   max_repeated_tool_calls: positiveInt().default(3),
   keep_reasoning: z.boolean().default(false).describe("Keep the teacher's reasoning in assistant turns (as reasoning_content)."),
+  require_verified: z.boolean().default(false).describe("Keep only rollouts whose task verifier passed (tasks without a verifier are dropped too)."),
 });
 
 const train = z.strictObject({

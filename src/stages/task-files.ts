@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import type { Solution, TaskEnv, Verifier } from "../envs/types.js";
 import type { Problem } from "../errors.js";
 import type { Result } from "../result.js";
 import { err, ok } from "../result.js";
@@ -13,9 +14,12 @@ export interface Task {
   /** `path:line` of a task file, or `seed[i]` for inline seed tasks. */
   origin: string;
   meta?: Record<string, unknown>;
+  env?: TaskEnv;
+  verify?: Verifier;
+  solution?: Solution;
 }
 
-export type RawTask = { prompt: string; id?: string; tags?: string[]; meta?: Record<string, unknown> };
+export type RawTask = { prompt: string; id?: string; tags?: string[]; meta?: Record<string, unknown>; env?: TaskEnv; verify?: Verifier; solution?: Solution };
 
 const ID = /^[\w.-]{1,80}$/;
 

@@ -1,3 +1,4 @@
+import type { Verification } from "../envs/types.js";
 import type { SandboxImage } from "../sandbox/types.js";
 import type { FunctionToolDef } from "../tools/types.js";
 import type { ChatMessage } from "../llm/types.js";
@@ -33,5 +34,7 @@ export interface Trace {
    * model call); sandbox_wait_ms: how long the first tool call still had to wait for it.
    */
   timings: { started_at: string; duration_ms: number; model_ms: number; tool_ms: number; sandbox_ms?: number; sandbox_wait_ms?: number };
-  sandbox: Pick<SandboxImage, "recipe" | "id" | "tag">;
+  sandbox: Pick<SandboxImage, "recipe" | "id" | "tag"> & { env?: string };
+  /** The task's verifier result, when the task has one (run after the agent finished, same container). */
+  verification?: Verification;
 }
