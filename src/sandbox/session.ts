@@ -94,7 +94,7 @@ class DockerSandboxSession implements SandboxSession {
     if (this.closing) throw new SandboxError("the sandbox session is closed");
     return runExec(this.container, {
       argv,
-      user: this.image.user,
+      user: options.user ?? this.image.user,
       workdir: options.cwd ?? this.image.workdir,
       ...(options.env ? { env: options.env } : {}),
       ...(options.stdin !== undefined ? { stdin: options.stdin } : {}),

@@ -44,6 +44,11 @@ export interface ExecOptions {
   /** Working directory inside the container (default: the image's workdir). */
   cwd?: string;
   env?: Record<string, string>;
+  /**
+   * Runs as this user instead of the image's (e.g. "0" to copy a verifier's files under /tests).
+   * Even root keeps no capabilities here: it writes only what root owns.
+   */
+  user?: string;
   /** Overrides the session's output limit (Read of a large file asks for more, say). */
   outputLimitBytes?: number;
   signal?: AbortSignal;
