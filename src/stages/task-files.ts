@@ -1,10 +1,9 @@
-import { readFileSync } from "node:fs";
-import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Solution, TaskEnv, Verifier } from "../envs/types.js";
 import type { Problem } from "../errors.js";
-import type { Result } from "../result.js";
-import { err, ok } from "../result.js";
+import { countSourceEntries, type TaskFormat } from "../tasks/formats/sources.js";
+
+export { taskSourceFiles } from "../tasks/formats/sources.js";
 
 /** A task as the pipeline sees it: the prompt the subagent receives, plus where it came from. */
 export interface Task {
@@ -31,33 +30,14 @@ export function normalizeTaskText(text: string): string {
 }
 
 /**
- * Reads a JSONL task file: each non-blank line is a JSON string (the prompt) or an object with
- * `prompt` (alias `task`) and optional `id` and `tags`; other keys are kept as metadata.
+ * Reads one `tasks.from` entry: our JSONL, SWE-bench instances (.json or .jsonl), a Harbor or
+ * Terminal-Bench task directory, or a directory of them (src/tasks/formats/, docs/task-formats.md).
+ * Returns the valid tasks and a located problem for each invalid one: the caller decides.
  */
-export async function readTaskFile(root: string, rel: string): Promise<Result<(RawTask & { origin: string })[], Problem[]>> {
-  let text: string;
-  try {
-    text = await readFile(join(root, rel), "utf8");
-  } catch (e) {
-    return err([{ file: rel, line: 0, column: 0, keyPath: [], message: `cannot read the task file: ${(e as Error).message}`, hint: "tasks.from names JSONL files, relative to the project directory" }]);
-  }
-  const tasks: (RawTask & { origin: string })[] = [];
-  const problems: Problem[] = [];
-  text.split(/\r?\n/).forEach((line, i) => {
-    if (!line.trim()) return;
-    const at = { file: rel, line: i + 1, column: 1, keyPath: [] as (string | number)[], sourceLine: line, length: line.length };
-    let value: unknown;
-    try {
-      value = JSON.parse(line);
-    } catch (e) {
-      problems.push({ ...at, message: `not valid JSON (${(e as Error).message})`, hint: 'each line is one task: {"prompt": "..."} or a JSON string' });
-      return;
-    }
-    const parsed = toRawTask(value);
-    if (typeof parsed === "string") problems.push({ ...at, message: parsed, expected: '{"prompt": "<non-empty text>", "id"?: "...", "tags"?: ["..."]}' });
-    else tasks.push({ ...parsed, origin: `${rel}:${i + 1}` });
-  });
-  return problems.length ? err(problems) : ok(tasks);
+export async function readTaskFile(root: string, rel: string, format: TaskFormat = "auto"): Promise<{ tasks: SourcedTask[]; problems: Problem[] }> {
+  // Loaded on demand: the importers bring zod, the TOML and the YAML parsers; a no-op plan needs none.
+  const { importTaskSource } = await import("../tasks/formats/index.js");
+  return importTaskSource(root, rel, format);
 }
 
 /** Validates one task value; returns an error message instead when it is not a task. */
@@ -83,14 +63,14 @@ export type SourcedTask = RawTask & { origin: string };
 export async function readUserTasks(
   root: string,
   configFile: string,
-  subagent: { name: string; tasks: { from: string[]; seed: unknown[] } },
+  subagent: { name: string; tasks: { from: string[]; seed: unknown[]; format?: TaskFormat } },
 ): Promise<{ raw: SourcedTask[]; problems: Problem[] }> {
   const problems: Problem[] = [];
   const raw: SourcedTask[] = [];
   for (const rel of subagent.tasks.from) {
-    const read = await readTaskFile(root, rel);
-    if (read.ok) raw.push(...read.value);
-    else problems.push(...read.error);
+    const read = await readTaskFile(root, rel, subagent.tasks.format);
+    raw.push(...read.tasks);
+    problems.push(...read.problems);
   }
   subagent.tasks.seed.forEach((s, i) => {
     const parsed = toRawTask(s);
@@ -102,28 +82,13 @@ export async function readUserTasks(
 }
 
 /**
- * How many tasks the user wrote: non-blank lines of the task files plus inline seeds. It decides
- * whether the teacher is needed, and so what goes into the key, on every plan: counted on the
- * bytes, without decoding or parsing, so the no-op path stays as fast as the stat cache makes it.
+ * How many tasks the user wrote: the entries of `tasks.from` plus inline seeds. It decides
+ * whether the teacher is needed, and so what goes into the key, on every plan: JSONL is
+ * counted on the bytes (non-blank lines), task directories by number, a SWE-bench .json by
+ * its array's length; nothing is validated, so the no-op path stays as fast as the stat cache makes it.
  */
 export function countTaskEntries(root: string, subagent: { tasks: { from: string[]; seed: unknown[] } }): number {
   let entries = subagent.tasks.seed.length;
-  for (const rel of subagent.tasks.from) {
-    let bytes: Buffer;
-    try {
-      bytes = readFileSync(join(root, rel));
-    } catch {
-      continue;
-    }
-    let blank = true;
-    for (let i = 0; i < bytes.length; i++) {
-      const b = bytes[i];
-      if (b === 10) {
-        if (!blank) entries++;
-        blank = true;
-      } else if (b !== 32 && b !== 9 && b !== 13) blank = false;
-    }
-    if (!blank) entries++;
-  }
+  for (const rel of subagent.tasks.from) entries += countSourceEntries(join(root, rel));
   return entries;
 }

@@ -1,5 +1,5 @@
 import { writeFile } from "node:fs/promises";
-import { existsSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { UserInputError, type Problem } from "../errors.js";
 import { sha256, type Json } from "../engine/key.js";
@@ -7,7 +7,7 @@ import { err, ok } from "../result.js";
 import { generationParams, type GenerationParams } from "../tasks/params.js";
 import { workspaceListing } from "../tasks/workspace.js";
 import { configName } from "./config-name.js";
-import { countTaskEntries, normalizeTaskText, readUserTasks, type SourcedTask, type Task } from "./task-files.js";
+import { countTaskEntries, normalizeTaskText, readUserTasks, taskSourceFiles, type SourcedTask, type Task } from "./task-files.js";
 import type { Stage } from "./types.js";
 
 export { normalizeTaskText } from "./task-files.js";
@@ -42,11 +42,14 @@ export function tasksStage(): Stage {
             column: 0,
             keyPath: ["subagents", subagent.name, "tasks", "from", i],
             message: `task file ${rel} not found`,
-            hint: "create it (one JSON task per line) or fix the path, relative to the project directory",
+            hint: "create it (one JSON task per line, SWE-bench instances, or task directories) or fix the path, relative to the project directory",
           });
         }
       });
       if (missing.length) return err(missing);
+      // Directories stand for every file under them (task.toml, tests/, environment/, ...), and
+      // JSONL verifiers' files join too: their contents are copied into tasks.jsonl.
+      const files = taskSourceFiles(project.root, t.from);
       const params: Record<string, Json> = {
         // The user's tasks: the files' order (their contents are keyed below) and the inline seeds.
         from: t.from,
@@ -54,9 +57,16 @@ export function tasksStage(): Stage {
         // The held-out fraction: which tasks go to heldout.jsonl.
         holdout: t.holdout,
       };
+      // A named format reads the same bytes differently; "auto" (the default) decides from the
+      // contents, which are keyed, and stays out so existing keys hold.
+      if (t.format !== "auto") params.format = t.format;
+      // Files copied into a container carry mode 0o755 when executable, which a content digest
+      // does not see. The entries of tasks.from that are files themselves are read, not copied.
+      const executable = files.filter((f) => !t.from.includes(f) && (statSync(join(project.root, f)).mode & 0o111) !== 0);
+      if (executable.length) params.executable = executable;
       // How many to write, the teacher and the workspace it is shown: only when it is asked.
       if (countTaskEntries(project.root, subagent) < t.count) params.generate = generationParams(subagent, await workspaceListing(project, subagent)) as unknown as Json;
-      return ok({ params, files: t.from });
+      return ok({ params, files });
     },
     async run(ctx) {
       const t = ctx.subagent.tasks;
@@ -118,7 +128,16 @@ function dedupe(raw: SourcedTask[], problems: Problem[]): { tasks: Task[]; dupli
       continue;
     }
     byId.set(id, r.origin);
-    tasks.push({ id, prompt: r.prompt, tags: r.tags ?? [], origin: r.origin, ...(r.meta ? { meta: r.meta } : {}) });
+    tasks.push({
+      id,
+      prompt: r.prompt,
+      tags: r.tags ?? [],
+      origin: r.origin,
+      ...(r.meta ? { meta: r.meta } : {}),
+      ...(r.env ? { env: r.env } : {}),
+      ...(r.verify ? { verify: r.verify } : {}),
+      ...(r.solution ? { solution: r.solution } : {}),
+    });
   }
   return { tasks, duplicates };
 }

@@ -1,0 +1,45 @@
+import type { Verifier } from "../../envs/types.js";
+
+export interface TestLists {
+  fail_to_pass?: string[] | undefined;
+  pass_to_pass?: string[] | undefined;
+}
+
+export const TEST_PATCH = "/tmp/sabuild/test.patch";
+
+/**
+ * SWE-bench's evaluation, as a verifier: put the instance's test files back as they were at
+ * base_commit (the agent may have edited them, and the test patch would not apply), apply the
+ * test patch, run pytest on the files the listed tests live in; the `tests` rule then reads
+ * each FAIL_TO_PASS and PASS_TO_PASS id in pytest's -rA report.
+ *
+ * Only pytest-style ids (`path/test_x.py::test_y`, or a bare `.py` path) name files to run;
+ * others (Django's `test_y (module.Class)`, sympy's bare names) are still judged by the rule,
+ * but pytest then runs its default collection, which may not hold them.
+ */
+export function sweBenchVerifier(tests: TestLists, testPatch: string | undefined, baseCommit: string | undefined): Verifier {
+  const ids = [...(tests.fail_to_pass ?? []), ...(tests.pass_to_pass ?? [])];
+  const files = [...new Set(ids.flatMap((id) => {
+    const file = id.split("::")[0]!;
+    return id.includes("::") || file.endsWith(".py") ? [file] : [];
+  }))];
+  const steps: string[] = [];
+  if (testPatch?.trim()) {
+    const touched = [...new Set([...testPatch.matchAll(/^diff --git a\/.* b\/(.*)$/gm)].map((m) => m[1]!))];
+    // A file the patch adds is not at base_commit: remove the agent's copy so the patch can create it.
+    if (baseCommit && touched.length) steps.push(`for f in ${touched.map(quote).join(" ")}; do git checkout ${quote(baseCommit)} -- "$f" 2>/dev/null || rm -f "$f"; done`);
+    steps.push(`git apply -v ${TEST_PATCH}`);
+  }
+  steps.push(["python -m pytest -rA", ...files.map(quote)].join(" "));
+  return {
+    command: steps.join(" && "),
+    files: testPatch?.trim() ? [{ path: TEST_PATCH, content: testPatch, encoding: "utf8" }] : [],
+    // SWE-bench's harness allows 1,800 s per instance; its slowest suites need most of it.
+    timeout_s: 1800,
+    success: { kind: "tests", fail_to_pass: tests.fail_to_pass ?? [], pass_to_pass: tests.pass_to_pass ?? [], log_format: "pytest" },
+  };
+}
+
+function quote(s: string): string {
+  return /^[\w./:=@+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
