@@ -7,7 +7,7 @@
 export { artifactOr, describeArtifactError, expectArtifact, failArtifact, type ArtifactError, type ArtifactResult } from "./read.js";
 export { readSpec, specSchema } from "./spec.js";
 export { readImportedTools, importedToolsSchema, functionToolSchema } from "./tools.js";
-export { readSandboxImage, sandboxImageSchema } from "./image.js";
+export { readEnvironments, readSandboxImage, sandboxImageSchema, type BuiltEnvironment } from "./image.js";
 export { readTrainTasks, readHeldOutTasks, taskLineSchema, type TaskLine } from "./tasks.js";
 export { readTaskSummary, taskSummarySchema, type TaskSummary } from "./task-summary.js";
 export { readItemIds, itemIndexSchema } from "./items.js";

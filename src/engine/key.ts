@@ -64,8 +64,11 @@ export function computeKey(preimage: KeyPreimage): string {
  * over (`over`): the item's own input stands in for that one. So adding 50 tasks runs 50 items
  * and nothing else, while a changed prompt, tool list or image (other upstreams) reruns them
  * all. With no `over`, nothing is dropped: an item can never reuse a result of other inputs.
+ * Several upstreams may be named (traces fan out over tasks and the environments they run in):
+ * the item's input must then carry its share of each, e.g. the digest of its environment's image.
  */
-export function itemPreimage(stage: KeyPreimage, item: { id: string; input: Json }, over?: string): KeyPreimage {
-  const upstream = Object.fromEntries(Object.entries(stage.upstream).filter(([name]) => name !== over));
+export function itemPreimage(stage: KeyPreimage, item: { id: string; input: Json }, over?: string | readonly string[]): KeyPreimage {
+  const dropped = new Set(typeof over === "string" ? [over] : (over ?? []));
+  const upstream = Object.fromEntries(Object.entries(stage.upstream).filter(([name]) => !dropped.has(name)));
   return { ...stage, upstream, item: { id: item.id, input: sha256(canonicalJson(item.input)) } };
 }

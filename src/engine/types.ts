@@ -73,9 +73,10 @@ export interface MapSpec<C extends object> {
   /**
    * The upstream (by name, e.g. "tasks") whose output the items fan out over: an item's key
    * leaves out that one digest, its own input standing for its share of it. Every other
-   * upstream stays in each item's key. Unset: every upstream stays.
+   * upstream stays in each item's key. Unset: every upstream stays. A list names several: the
+   * item's input must then hold its share of each (the digest of the part of it the item reads).
    */
-  over?: string;
+  over?: string | readonly string[];
   /**
    * Lists the items and returns how to run one. What a run's items share (a client, a budget,
    * an image) lives in this closure, not in module state; it is opened once per build of the

@@ -42,17 +42,7 @@ export async function buildRecipeImage(options: BuildRecipeOptions): Promise<San
   const baseImage = options.baseImage ?? DEFAULT_BASE_IMAGE;
   const digest = contextDigest(recipe.dir, baseImage);
   const tag = `sabuild/${recipe.name}:${digest.slice(0, 12)}`;
-  const docker = await dockerClient();
-  let id = await taggedImage(docker, tag, digest);
-  if (id) options.log?.(`image ${tag} is already built`);
-  else {
-    let pending = building.get(tag);
-    if (!pending) {
-      pending = buildImage(docker, { dir: recipe.dir, name: recipe.name, tag, digest, baseImage, options }).finally(() => building.delete(tag));
-      building.set(tag, pending);
-    }
-    id = await pending;
-  }
+  const id = await buildTaggedImage({ dir: recipe.dir, name: recipe.name, what: `the ${recipe.name} recipe`, tag, digest, baseImage, options });
   return {
     recipe: recipe.name,
     id,
@@ -68,6 +58,8 @@ export async function buildRecipeImage(options: BuildRecipeOptions): Promise<San
 
 export interface EnsureImageOptions {
   projectRoot?: string;
+  /** Builds a task environment's image again (image.env set): the caller knows its project and subagent. */
+  rebuildEnv?: (image: SandboxImage) => Promise<SandboxImage>;
   log?: (line: string) => void;
   signal?: AbortSignal;
 }
@@ -87,6 +79,13 @@ export async function ensureImage(image: SandboxImage, options: EnsureImageOptio
   }
   const tagged = await taggedImage(docker, image.tag, image.contextDigest);
   if (tagged) return { ...image, id: tagged };
+  if (image.env) {
+    if (!options.rebuildEnv) throw new SandboxError(`the image ${image.tag} of environment ${image.env.id} is missing from the Docker engine`, "run `sabuild build`: the sandbox stage builds it again");
+    options.log?.(`image ${image.tag} is missing from the Docker engine: rebuilding environment ${image.env.id}`);
+    const rebuilt = await options.rebuildEnv(image);
+    if (rebuilt.contextDigest !== image.contextDigest) throw new SandboxError(`environment ${image.env.id} changed since its image ${image.tag} was recorded`, "run `sabuild build`: the sandbox stage rebuilds the image and the stages that used it");
+    return { ...image, id: rebuilt.id };
+  }
   options.log?.(`image ${image.tag} is missing from the Docker engine: rebuilding it from the ${image.recipe} recipe`);
   const built = await buildRecipeImage({
     recipe: image.recipe,
@@ -104,7 +103,7 @@ export async function ensureImage(image: SandboxImage, options: EnsureImageOptio
   return { ...image, id: built.id };
 }
 
-async function taggedImage(docker: Docker, tag: string, digest: string): Promise<string | undefined> {
+export async function taggedImage(docker: Docker, tag: string, digest: string): Promise<string | undefined> {
   try {
     const info = await docker.getImage(tag).inspect();
     return info.Config?.Labels?.[LABEL_CONTEXT] === digest ? info.Id : undefined;
@@ -114,13 +113,39 @@ async function taggedImage(docker: Docker, tag: string, digest: string): Promise
   }
 }
 
-interface BuildJob {
+/** One image build: a context folder, tagged and labelled by the digest of what it is built from. */
+export interface BuildJob {
   dir: string;
+  /** The recipe (or environment) name recorded in the image's labels. */
   name: string;
+  /** What is built, for messages: "the python-repo recipe", "environment taskq-1a2b". */
+  what: string;
   tag: string;
   digest: string;
+  /** Passed as the BASE_IMAGE build argument (recipes build FROM it). */
   baseImage: string;
-  options: BuildRecipeOptions;
+  options: Pick<BuildRecipeOptions, "log" | "progress" | "signal">;
+  /** Where to point the user when the Dockerfile fails (default: the context's Dockerfile). */
+  fixHint?: string;
+}
+
+/**
+ * The image of a build job: found by tag and digest label, else built, once per process even
+ * when several stages ask at the same time (two subagents on one recipe share one build).
+ */
+export async function buildTaggedImage(job: BuildJob): Promise<string> {
+  const docker = await dockerClient();
+  const found = await taggedImage(docker, job.tag, job.digest);
+  if (found) {
+    job.options.log?.(`image ${job.tag} is already built`);
+    return found;
+  }
+  let pending = building.get(job.tag);
+  if (!pending) {
+    pending = buildImage(docker, job).finally(() => building.delete(job.tag));
+    building.set(job.tag, pending);
+  }
+  return pending;
 }
 
 interface BuildEvent {
@@ -134,7 +159,8 @@ interface BuildEvent {
 async function buildImage(docker: Docker, job: BuildJob): Promise<string> {
   const { options } = job;
   const log = options.log ?? (() => {});
-  const baseMissing = await docker
+  // A Dockerfile of its own (no BASE_IMAGE) names its base itself: the build reports a missing one.
+  const baseMissing = job.baseImage !== "" && await docker
     .getImage(job.baseImage)
     .inspect()
     .then(() => false)
@@ -146,14 +172,14 @@ async function buildImage(docker: Docker, job: BuildJob): Promise<string> {
   try {
     stream = await docker.buildImage(context as unknown as NodeJS.ReadableStream, {
       t: job.tag,
-      buildargs: { BASE_IMAGE: job.baseImage },
+      ...(job.baseImage ? { buildargs: { BASE_IMAGE: job.baseImage } } : {}),
       labels: { [LABEL_MANAGED]: "1", [LABEL_RECIPE]: job.name, [LABEL_CONTEXT]: job.digest },
       rm: true,
       forcerm: true,
       ...(options.signal ? { abortSignal: options.signal } : {}),
     });
   } catch (e) {
-    throw engineError(`cannot build the sandbox image for the ${job.name} recipe`, e);
+    throw engineError(`cannot build the sandbox image for ${job.what}`, e);
   }
   const tail: string[] = [];
   let failure: string | undefined;
@@ -178,14 +204,14 @@ async function buildImage(docker: Docker, job: BuildJob): Promise<string> {
     );
   }).catch((e: unknown) => {
     if (options.signal?.aborted) throw options.signal.reason;
-    throw engineError(`building the sandbox image for the ${job.name} recipe failed`, e);
+    throw engineError(`building the sandbox image for ${job.what} failed`, e);
   });
   options.signal?.throwIfAborted();
   if (failure !== undefined) {
     const hint = baseMissing
       ? `the base image ${job.baseImage} is not in the engine and could not be pulled: pull or import it (see docs/sandboxes.md), or set sandbox.base_image`
-      : `fix ${job.dir}/Dockerfile; the last lines of the build log are above`;
-    throw new SandboxError(`building the sandbox image for the ${job.name} recipe failed: ${failure.trim()}\n${tail.map((l) => `  | ${l}`).join("\n")}`, hint);
+      : (job.fixHint ?? `fix ${job.dir}/Dockerfile; the last lines of the build log are above`);
+    throw new SandboxError(`building the sandbox image for ${job.what} failed: ${failure.trim()}\n${tail.map((l) => `  | ${l}`).join("\n")}`, hint);
   }
   const id = (await taggedImage(docker, job.tag, job.digest)) ?? builtId;
   if (!id) throw new SandboxError(`the build of ${job.tag} ended without an image`);

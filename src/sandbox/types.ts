@@ -1,3 +1,5 @@
+import type { TaskEnv } from "../envs/types.js";
+
 /**
  * The contract between the sandbox (a Docker container per rollout) and everything that runs
  * commands in it: the agent tools, the rollout loop, eval and the MCP server.
@@ -34,6 +36,11 @@ export interface SandboxImage {
   /** Default tools from the recipe manifest (canonical names). */
   tools: string[];
   limits: SandboxLimits;
+  /**
+   * Set for a task's own environment (not the subagent's recipe): what it was built from, so
+   * the image can be built again where it is missing (src/sandbox/env-image.ts).
+   */
+  env?: { id: string; spec: TaskEnv; commit?: string };
 }
 
 export interface ExecOptions {

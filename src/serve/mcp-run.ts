@@ -10,12 +10,12 @@ import type { Trace } from "../traces/types.js";
 import type { StudentRoute } from "./gateway.js";
 import { serveMcp, type McpSubagent } from "./mcp.js";
 
-async function outputDir(session: Session, id: string): Promise<string> {
+async function output(session: Session, id: string): Promise<{ dir: string; digest: string }> {
   const { selected } = selectNodes(session.nodes, [id]);
   const { evals } = await planNodes(session.env, selected);
   const e = evals.get(id);
   if (!e || !("hit" in e) || !e.hit) throw new Error(`${id} has no output for its current inputs: run \`sabuild build ${id}\``);
-  return session.store.cas.materialize(e.hit.output);
+  return { dir: await session.store.cas.materialize(e.hit.output), digest: e.hit.output };
 }
 
 /**
@@ -28,7 +28,7 @@ export async function runMcp(session: Session, subagents: ResolvedSubagent[], ro
   const tools: McpSubagent[] = [];
   for (const s of subagents) {
     const route = routes.find((r) => r.name === s.name)!;
-    const files = await readAgentFiles(await outputDir(session, `${s.name}:import`), await outputDir(session, `${s.name}:sandbox`));
+    const files = await readAgentFiles((await output(session, `${s.name}:import`)).dir, await output(session, `${s.name}:sandbox`));
     const agent = openAgentRun(files, { project: session.project, subagent: s, log });
     const spec = files.spec;
     const loop = async (prompt: string, signal: AbortSignal, who: "student" | "teacher"): Promise<Trace> => {

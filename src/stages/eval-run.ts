@@ -8,6 +8,7 @@ import { Meter } from "../llm/accounting.js";
 import { createChatClient } from "../llm/client.js";
 import { openTeacher } from "../llm/teacher.js";
 import type { ChatClient } from "../llm/types.js";
+import { envId } from "../envs/identity.js";
 import { openAgentRun, readAgentFiles } from "../traces/agent-run.js";
 import type { Trace } from "../traces/types.js";
 import { configName } from "./config-name.js";
@@ -52,9 +53,9 @@ export async function runEval(ctx: RunContext): Promise<void> {
   const heldout = artifactOr(await readHeldOutTasks(ctx.upstream.tasks!.dir), "tasks", []);
   const notes: string[] = [];
   if (heldout.length === 0) notes.push("no held-out tasks: raise tasks.holdout or write more tasks");
-  const agent = openAgentRun(await readAgentFiles(ctx.upstream.import!.dir, ctx.upstream.sandbox!.dir), { project: ctx.project, subagent: s, log: ctx.log, signal: ctx.signal });
-  // Built (or found) before any model server starts, so a Docker problem fails fast.
-  if (heldout.length) await agent.image();
+  const agent = openAgentRun(await readAgentFiles(ctx.upstream.import!.dir, ctx.upstream.sandbox!), { project: ctx.project, subagent: s, log: ctx.log, signal: ctx.signal });
+  // Every held-out task's environment, built (or found) before any model server starts, so a Docker problem fails fast.
+  for (const env of new Set(heldout.map((t) => envId(t.env)))) await agent.image(env);
   const meter = new Meter();
   const exportSummary = expectArtifact(await readExportSummary(ctx.upstream.export!.dir), "export");
   const outcomes: Partial<Record<EvalRole, Outcome[]>> = {};
@@ -89,6 +90,8 @@ export async function runEval(ctx: RunContext): Promise<void> {
             const task = heldout[i]!;
             const trace = await agent.rollout({
               task: { id: task.id, prompt: task.prompt, tags: task.tags },
+              env: envId(task.env),
+              ...(task.verify ? { verify: task.verify } : {}),
               sample: 0,
               client: current.client,
               model: current.model,

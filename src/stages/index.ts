@@ -14,7 +14,7 @@ export { STAGE_KINDS } from "./types.js";
 
 /** The pipeline, in order. */
 export function builtinStages(): Stage[] {
-  return [importStage(), sandboxStage(), tasksStage(), tracesStage(), datasetStage(), trainStage(), exportStage(), evalStage(), reportStage()];
+  return [importStage(), tasksStage(), sandboxStage(), tracesStage(), datasetStage(), trainStage(), exportStage(), evalStage(), reportStage()];
 }
 
 export function stageMap(stages: Stage[]): Map<StageKind, Stage> {

@@ -1,4 +1,3 @@
-import { writeFile } from "node:fs/promises";
 import { statSync } from "node:fs";
 import { join, relative, sep } from "node:path";
 import { didYouMean, type Problem } from "../errors.js";
@@ -19,16 +18,21 @@ function overrides(s: ResolvedSubagent["sandbox"]): { [key: string]: Json } {
 }
 
 /**
- * Builds the subagent's sandbox image from its recipe and writes image.json (a SandboxImage).
- * The key covers every file of the build context and the base image: a recipe in the project
- * is declared as input files (the stat cache hashes them); a recipe shipped with sabuild lies
- * outside the project, so its context digest goes into the toolchain.
+ * The images the subagent's tasks run in, one map item per distinct environment (src/envs):
+ * the subagent's recipe for tasks without `env` (item "default"), and each task's own image,
+ * repository at a commit or Dockerfile folder. Items fan out over the tasks: an environment's
+ * key is what it is built from, so tasks and subagents that share one build it once, and a
+ * changed commit rebuilds that image only. Each item writes image.json (a SandboxImage). The
+ * stage's key covers the recipe (every file of its build context and the base image): a recipe
+ * in the project is declared as input files (the stat cache hashes them); a recipe shipped with
+ * sabuild lies outside the project, so its context digest goes into the toolchain.
  */
 export function sandboxStage(): Stage {
   return {
     kind: "sandbox",
-    version: "1",
-    deps: ["import"],
+    // 2: a map over environments (items/<env>/image.json), no longer one image.json.
+    version: "2",
+    deps: ["tasks"],
     async inputs({ project, subagent }) {
       const { recipe, base_image } = subagent.sandbox;
       const found = locateRecipe(recipe, project.root);
@@ -64,28 +68,11 @@ export function sandboxStage(): Stage {
       // A shipped recipe lies outside the project: its context digest (content and modes) stands for its files.
       return ok({ params, files: [], toolchain: { [`recipe:${recipe}`]: contextDigest(found.dir, base_image) } });
     },
-    async run(ctx) {
-      const { buildRecipeImage } = await import("../sandbox/image.js");
-      const { limitsFromConfig } = await import("../sandbox/limits.js");
-      const { SandboxError } = await import("../sandbox/types.js");
-      const s = ctx.subagent.sandbox;
-      try {
-        const image = await buildRecipeImage({
-          recipe: s.recipe,
-          projectRoot: ctx.project.root,
-          baseImage: s.base_image,
-          limits: limitsFromConfig(s),
-          log: ctx.log,
-          progress: (done, total) => ctx.progress({ done, total }),
-          signal: ctx.signal,
-        });
-        await writeFile(join(ctx.outDir, "image.json"), `${JSON.stringify(image, null, 2)}\n`);
-        ctx.log(`sandbox image ${image.tag} (${image.id.slice(7, 19)})`);
-      } catch (e) {
-        // The renderer shows the message only: the hint must be part of it.
-        if (e instanceof SandboxError && e.hint) throw new SandboxError(`${e.message}\nhint: ${e.hint}`);
-        throw e;
-      }
+    map: {
+      over: "tasks",
+      async open(ctx) {
+        return (await import("./sandbox-run.js")).openEnvironments(ctx);
+      },
     },
   };
 }

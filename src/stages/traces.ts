@@ -19,7 +19,8 @@ export function tracesStage(): Stage {
     kind: "traces",
     // 2: items are keyed on the import and sandbox outputs too (version 1 items reused traces
     // of an old prompt, tool list or image), so results built under version 1 are not trusted.
-    version: "2",
+    // 3: a task runs in its own environment and its verifier's result is in the trace.
+    version: "3",
     deps: ["import", "sandbox", "tasks"],
     async inputs({ subagent }) {
       const tr = subagent.traces;
@@ -48,7 +49,8 @@ export function tracesStage(): Stage {
       return estimateRollouts(subagent, items);
     },
     map: {
-      over: "tasks",
+      // Each item carries its task and its environment's image record, not the whole of either stage.
+      over: ["tasks", "sandbox"],
       async open(ctx) {
         return (await import("./traces-run.js")).openTraces(ctx);
       },

@@ -19,7 +19,7 @@ export interface RunContext extends InputContext, Omit<RunHooks, "upstream"> {
 
 export interface MapSpec {
   /** The upstream kind the items fan out over (see the engine's MapSpec): every other upstream stays in each item's key. */
-  over?: StageKind;
+  over?: StageKind | readonly StageKind[];
   /** Lists the items and returns how to run one; what the items share lives in its closure (see the engine's MapSpec). */
   open(ctx: RunContext): Promise<{ items: MapItem[]; runItem(ctx: RunContext, item: MapItem): Promise<ItemOutcome | void> }>;
 }

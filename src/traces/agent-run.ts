@@ -2,7 +2,9 @@ import type { ProjectConfig, ResolvedSubagent } from "../config/index.js";
 import type { SubagentSpec } from "../importers/types.js";
 import type { ChatClient } from "../llm/types.js";
 import { ensureImage, openSandbox, projectLabels } from "../sandbox/index.js";
-import type { SandboxImage } from "../sandbox/types.js";
+import type { BuiltEnvironment } from "../artifacts/image.js";
+import { DEFAULT_ENV_ID, type Verifier } from "../envs/types.js";
+import type { SandboxImage, SandboxSession } from "../sandbox/types.js";
 import { runToolCall, toolsNamed, toOpenAiTools } from "../tools/index.js";
 import { rollout } from "./rollout.js";
 import { installSkill, instructionsOf } from "./skill.js";
@@ -13,17 +15,22 @@ export interface AgentFiles {
   spec: SubagentSpec;
   /** The tool names import resolved. */
   tools: string[];
-  /** The image the sandbox stage recorded (built again here if it is gone). */
-  image: SandboxImage;
+  /** The images the sandbox stage recorded, by environment id (built again here if gone), with their items' digests. */
+  envs: Map<string, BuiltEnvironment>;
 }
 
 /** Reads them through the typed readers: a malformed file fails with its name and field. */
-export async function readAgentFiles(importDir: string, sandboxDir: string): Promise<AgentFiles> {
-  const { expectArtifact, readImportedTools, readSandboxImage, readSpec } = await import("../artifacts/index.js");
+export async function readAgentFiles(importDir: string, sandbox: { dir: string; digest: string }): Promise<AgentFiles> {
+  const { expectArtifact, readEnvironments, readImportedTools, readSpec } = await import("../artifacts/index.js");
   const spec = expectArtifact(await readSpec(importDir), "import");
   const tools = expectArtifact(await readImportedTools(importDir), "import").resolved;
-  const image = expectArtifact(await readSandboxImage(sandboxDir), "sandbox");
-  return { spec, tools, image };
+  const envs = expectArtifact(await readEnvironments(sandbox.dir, sandbox.digest), "sandbox");
+  return { spec, tools, envs };
+}
+
+/** The environment requests without one are served in: the subagent's recipe, else the first built. */
+export function servingEnv(files: AgentFiles): string {
+  return files.envs.has(DEFAULT_ENV_ID) ? DEFAULT_ENV_ID : ([...files.envs.keys()][0] ?? DEFAULT_ENV_ID);
 }
 
 export interface AgentRunOptions {
@@ -36,6 +43,10 @@ export interface AgentRunOptions {
 /** One rollout: which model plays the subagent, on which task. */
 export interface RolloutRequest {
   task: { id: string; prompt: string; tags: string[] };
+  /** The task's environment id (src/envs/identity.ts); absent: the serving environment. */
+  env?: string;
+  /** The task's verifier: run in the rollout's container after the agent's last turn. */
+  verify?: Verifier;
   sample: number;
   client: ChatClient;
   model: Trace["model"];
@@ -45,8 +56,8 @@ export interface RolloutRequest {
 
 export interface AgentRun {
   spec: SubagentSpec;
-  /** The sandbox image, built (or found) once, on first use: a run whose rollouts are all cached touches no Docker. */
-  image(): Promise<SandboxImage>;
+  /** An environment's image, built (or found) once, on first use: a run whose rollouts are all cached touches no Docker. */
+  image(env?: string): Promise<SandboxImage>;
   rollout(request: RolloutRequest): Promise<Trace>;
 }
 
@@ -59,14 +70,24 @@ export function openAgentRun(files: AgentFiles, o: AgentRunOptions): AgentRun {
   const tools = toolsNamed(files.tools);
   const toolDefs = toOpenAiTools(tools);
   const instructions = instructionsOf(files.spec);
-  let image: Promise<SandboxImage> | undefined;
-  const ensure = (): Promise<SandboxImage> => (image ??= ensureImage(files.image, { projectRoot: o.project.root, log: o.log, ...(o.signal ? { signal: o.signal } : {}) }));
+  const images = new Map<string, Promise<SandboxImage>>();
+  const ensure = (env = servingEnv(files)): Promise<SandboxImage> => {
+    let image = images.get(env);
+    if (!image) {
+      const built = files.envs.get(env);
+      if (!built) return Promise.reject(new Error(`no environment ${env} in the sandbox stage's output (built: ${[...files.envs.keys()].join(", ") || "none"})`));
+      image = ensureImage(built.image, { projectRoot: o.project.root, log: o.log, ...(o.signal ? { signal: o.signal } : {}), rebuildEnv: (img) => rebuildEnvironment(o, img) });
+      images.set(env, image);
+    }
+    return image;
+  };
   return {
     spec: files.spec,
     image: ensure,
     async rollout(r) {
-      const img = await ensure();
+      const img = await ensure(r.env);
       const signal = r.signal ?? o.signal;
+      const verifier = r.verify;
       return rollout({
         subagent: o.subagent.name,
         task: r.task,
@@ -83,8 +104,17 @@ export function openAgentRun(files: AgentFiles, o: AgentRunOptions): AgentRun {
         // A container whose skill cannot be installed is removed by openSandbox, never leaked.
         openSandbox: () => openSandbox(img, { labels: projectLabels(o.project.root), ...(signal ? { signal } : {}), prepare: (box) => installSkill(box, o.project, files.spec) }),
         image: img,
+        ...(r.env ? { env: r.env } : {}),
+        ...(verifier ? { verify: async (box: SandboxSession) => (await import("../verify/run.js")).runVerifier(box, verifier, signal ? { signal } : {}) } : {}),
         ...(signal ? { signal } : {}),
       });
     },
   };
+}
+
+/** A task environment's image gone from the engine (or recorded on another machine): built again from what image.json recorded. */
+async function rebuildEnvironment(o: AgentRunOptions, image: SandboxImage): Promise<SandboxImage> {
+  const { environmentImage } = await import("../envs/build.js");
+  const env = image.env!;
+  return environmentImage(o.project, o.subagent, env.id, env.spec, env.commit, { log: o.log, ...(o.signal ? { signal: o.signal } : {}) });
 }

@@ -1,4 +1,5 @@
 import type { ChatClient, ChatMessage, ChatRequest, ChatResult } from "../llm/types.js";
+import type { Verification } from "../envs/types.js";
 import type { SandboxImage, SandboxSession } from "../sandbox/types.js";
 import type { AgentTool, FunctionToolDef, ToolContext, ToolResult, WebProvider } from "../tools/types.js";
 import { checkContract, contractInstructions, turnCapMessage } from "./contract.js";
@@ -25,6 +26,13 @@ export interface RolloutOptions {
    */
   openSandbox(): Promise<SandboxSession>;
   image: SandboxImage;
+  /** The task's environment id (the sandbox stage's item), recorded in the trace. */
+  env?: string;
+  /**
+   * Runs the task's verifier after the agent's last turn, in the same container (opened if no
+   * tool ran); its result is recorded in the trace.
+   */
+  verify?(session: SandboxSession): Promise<Verification>;
   web?: WebProvider;
   signal?: AbortSignal;
   /** Called after every model reply and tool result, for progress and running cost. */
@@ -108,7 +116,7 @@ export async function rollout(o: RolloutOptions): Promise<Trace> {
     tool_errors: toolErrors,
     usage: { ...usage, cost_usd: Math.round(usage.cost_usd * 1e8) / 1e8 },
     timings: { started_at: new Date(started).toISOString(), duration_ms: Date.now() - started, ...timings },
-    sandbox: { recipe: o.image.recipe, id: o.image.id, tag: o.image.tag },
+    sandbox: { recipe: o.image.recipe, id: o.image.id, tag: o.image.tag, ...(o.env ? { env: o.env } : {}) },
   });
 
   const conclude = (content: string | null, status: "completed" | "turn_cap"): Trace => {
@@ -117,7 +125,7 @@ export async function rollout(o: RolloutOptions): Promise<Trace> {
     return finish(status, { final_answer: check.answer!, contractOk: true });
   };
 
-  try {
+  const play = async (): Promise<Trace> => {
     while (turns < o.maxTurns) {
       o.signal?.throwIfAborted();
       let reply: ChatResult;
@@ -168,6 +176,14 @@ export async function rollout(o: RolloutOptions): Promise<Trace> {
     }
     messages.push({ ...last.message, role: "assistant" });
     return conclude(last.message.content, "turn_cap");
+  };
+
+  try {
+    const trace = await play();
+    // The verifier judges what the agent left in its container: it opens one if no tool ran.
+    // timings.duration_ms stays the agent's own; the verifier's is in its result.
+    if (o.verify) trace.verification = await o.verify(session ?? (await openSandbox()));
+    return trace;
   } finally {
     await opening?.then(
       (s) => s.close(),

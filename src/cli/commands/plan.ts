@@ -40,7 +40,10 @@ export async function planCommand(argv: string[]): Promise<number> {
       const why = s.reasons.map(describeReason);
       const cost = s.estimate ? `, ~${s.estimate.priced ? `$${s.estimate.usd.toFixed(2)}` : `${s.estimate.calls} calls, no price known`}` : "";
       const items = s.items
-        ? ` [${s.items.total - s.items.cached} of ${s.items.total} items to run${cost}]`
+        ? s.kind === "sandbox"
+          ? // A sandbox item is one environment's image: say how many are built already.
+            ` [${s.items.total - s.items.cached} of ${s.items.total} environments to build, ${s.items.cached} built]`
+          : ` [${s.items.total - s.items.cached} of ${s.items.total} items to run${cost}]`
         : s.fetch
           ? ` [${s.fetch.files} files, ${formatBytes(s.fetch.bytes)}]`
           : cost
