@@ -28,7 +28,7 @@ const MINI_RECIPE = {
 
 function miniProject(extra: Record<string, string> = {}, sandbox = "{recipe: mini}"): string {
   return makeProject({
-    "subagents.yaml": ["version: 1", "subagents:", "  boxed:", "    until: sandbox", "    source:", "      inline:", "        description: Runs commands", "        prompt: You run commands.", `    sandbox: ${sandbox}`, ""].join("\n"),
+    "subagents.yaml": ["version: 1", "subagents:", "  boxed:", "    until: sandbox", "    source:", "      inline:", "        description: Runs commands", "        prompt: You run commands.", `    sandbox: ${sandbox}`, "    tasks: {seed: [List the files.], count: 1, holdout: 0}", ""].join("\n"),
     ...MINI_RECIPE,
     ...extra,
   });
@@ -144,7 +144,7 @@ describe("the sandbox stage", () => {
     const first = sabuildJson<Stages>(dir, ["build"]);
     expect(stageOf(first, "boxed:sandbox").status).toBe("built");
     const artifacts = sabuildJson<{ files: { path: string; blob: string }[] }>(dir, ["artifacts", "boxed:sandbox"]);
-    const image = JSON.parse(readFileSync(artifacts.files.find((f) => f.path === "image.json")!.blob, "utf8")) as SandboxImage;
+    const image = JSON.parse(readFileSync(artifacts.files.find((f) => f.path === "items/default/image.json")!.blob, "utf8")) as SandboxImage;
     expect(image).toMatchObject({ recipe: "mini", baseImage: "debian:bookworm-slim", workdir: "/workspace", user: "agent", tools: ["Bash", "Read"] });
     expect(image.tag).toBe(`sabuild/mini:${image.contextDigest.slice(0, 12)}`);
     expect(image.limits).toEqual({ memoryBytes: 256 * 1024 ** 2, cpus: 1, pids: 64, network: "none", commandTimeoutMs: 10_000, outputLimitBytes: 2000 });
@@ -161,7 +161,7 @@ describe("the sandbox stage", () => {
     const rebuilt = sabuildJson<Stages>(dir, ["build"]);
     expect(stageOf(rebuilt, "boxed:sandbox").status).toBe("built");
     const next = sabuildJson<{ files: { path: string; blob: string }[] }>(dir, ["artifacts", "boxed:sandbox"]);
-    const image2 = JSON.parse(readFileSync(next.files[0]!.blob, "utf8")) as SandboxImage;
+    const image2 = JSON.parse(readFileSync(next.files.find((f) => f.path === "items/default/image.json")!.blob, "utf8")) as SandboxImage;
     expect(image2.contextDigest).not.toBe(image.contextDigest);
     const s = await openSandbox(image2);
     try {
@@ -175,7 +175,7 @@ describe("the sandbox stage", () => {
     const dir = miniProject({}, "{recipe: mini, memory: 1g, command_timeout_s: 5}");
     expect(sabuild(dir, ["build"]).code).toBe(0);
     const artifacts = sabuildJson<{ files: { blob: string }[] }>(dir, ["artifacts", "boxed:sandbox"]);
-    const image = JSON.parse(readFileSync(artifacts.files[0]!.blob, "utf8")) as SandboxImage;
+    const image = JSON.parse(readFileSync(artifacts.files.find((f) => f.path === "items/default/image.json")!.blob, "utf8")) as SandboxImage;
     expect(image.limits).toMatchObject({ memoryBytes: 1024 ** 3, commandTimeoutMs: 5000, pids: 64 });
     writeFileSync(join(dir, "subagents.yaml"), readFileSync(join(dir, "subagents.yaml"), "utf8").replace("memory: 1g", "memory: 2g"));
     expect(stageOf(sabuildJson<Stages>(dir, ["plan"]), "boxed:sandbox").status).toBe("will-run");

@@ -54,6 +54,11 @@ function call(name, args) {
 
 function testCommand(task) {
   const t = task.toLowerCase();
+  // The slugkit repository is a Node package: node's own test runner, filtered by file.
+  if (/node --test|slugkit/.test(t)) {
+    const only = /truncate/.test(t) ? " test/truncate.test.js" : /title/.test(t) ? " test/title.test.js" : "";
+    return `node --test${only} 2>&1 | tail -30`;
+  }
   if (/five times|flaky|\d+ times/.test(t)) return "for i in 1 2 3 4 5; do python3 -m pytest -q -k test_roundtrip 2>&1 | tail -1; done";
   if (/parser/.test(t)) return "python3 -m pytest -q tests/test_parser.py 2>&1 | tail -25";
   if (/slow/.test(t)) return "python3 -m pytest -q -m slow --durations=0 2>&1 | tail -25";
@@ -62,6 +67,13 @@ function testCommand(task) {
   if (/date|format/.test(t)) return "python3 -m pytest -q -k 'date or format' 2>&1 | tail -25";
   if (/retry/.test(t)) return "python3 -m pytest -q -k retry 2>&1 | tail -25";
   return "python3 -m pytest -q 2>&1 | tail -30";
+}
+
+function summarizeNodeTest(output) {
+  const failed = [...output.matchAll(/^\s*not ok \d+ - (.+)$/gm)].map((m) => `- ${m[1].trim()}`);
+  const pass = output.match(/^# pass (\d+)/m)?.[1];
+  const fail = output.match(/^# fail (\d+)/m)?.[1];
+  return { failed, summary: pass !== undefined ? `${pass} passed, ${fail ?? 0} failed` : "" };
 }
 
 function summarizePytest(output) {
@@ -84,7 +96,7 @@ function testRunner(request, task, done) {
       `${runs.length} runs: ${runs.length - failedRuns} passed, ${failedRuns} failed.\n${failedRuns && failedRuns < runs.length ? "The outcome varies between runs: the test is flaky." : failedRuns ? "It fails every time: a real failure, not flakiness." : "It passed every time: no sign of flakiness."}`,
     );
   }
-  const { failed, summary } = summarizePytest(last.result);
+  const { failed, summary } = /^# (pass|fail) \d+/m.test(last.result) ? summarizeNodeTest(last.result) : summarizePytest(last.result);
   if (/no module named|unrecognized arguments|error: /i.test(last.result) && failed.length === 0) {
     const line = last.result.split("\n").find((l) => /no module named|unrecognized arguments|error:/i.test(l)) ?? last.result.split("\n")[0];
     return answer("The test command itself failed.", `The run did not get to the tests: ${line.trim()}\nSummary: ${summary}`);
