@@ -81,14 +81,14 @@ describe("cache export and import", () => {
     const bundle = join(a, "a.tar");
     const exported = sabuildJson(a, ["cache", "export", "-o", bundle]);
     expect(exported.__code).toBe(0);
-    expect(exported.stages.map((s: { id: string }) => s.id)).toEqual(["alpha:import", "alpha:sandbox", "alpha:tasks", "alpha:traces"]);
+    expect(exported.stages.map((s: { id: string }) => s.id)).toEqual(["alpha:import", "alpha:tasks", "alpha:sandbox", "alpha:traces"]);
     expect(exported.skipped.every((s: { status: string }) => s.status === "unavailable")).toBe(true);
     expect(tarEntries(bundle)[0]).toBe("sabuild-bundle.json");
 
     const imported = sabuildJson(b, ["cache", "import", bundle]);
     expect(imported.__code).toBe(0);
     // 4 stages + 6 items of the map stage
-    expect(imported.results).toEqual({ imported: 10, present: 0 });
+    expect(imported.results).toEqual({ imported: 11, present: 0 });
     expect(imported.blobs.added).toBe(exported.blobs);
 
     const build = sabuildJson<Stages>(b, ["build"]);
@@ -132,12 +132,12 @@ describe("cache export and import", () => {
     const before = storeListing(join(b, "cache"));
     const again = sabuildJson(b, ["cache", "import", bundle]);
     expect(again.__code).toBe(0);
-    expect(again.results).toEqual({ imported: 0, present: 10 });
+    expect(again.results).toEqual({ imported: 0, present: 11 });
     expect(again.blobs.added).toBe(0);
     expect(again.bytes).toBe(0);
     expect(storeListing(join(b, "cache"))).toEqual(before);
     const human = sabuild(b, ["cache", "import", bundle]);
-    expect(human.stdout).toContain("imported 0 results (10 already in the store)");
+    expect(human.stdout).toContain("imported 0 results (11 already in the store)");
   });
 
   it("refuses unsafe entries and damaged blobs, leaving the store as it was", async () => {

@@ -57,7 +57,7 @@ describe("a valid config", () => {
     expect(reviewer.source).toEqual({ agent: ".claude/agents/reviewer.md" });
     expect(reviewer.unsupported_tools).toBe("error");
     // Limits are overrides: unset, the recipe's manifest gives them.
-    expect(reviewer.sandbox).toEqual({ recipe: "shell", base_image: "debian:bookworm-slim" });
+    expect(reviewer.sandbox).toEqual({ recipe: "shell", base_image: "debian:bookworm-slim", setup: [], build_jobs: 2 });
     expect(reviewer.tasks.from).toEqual(["tasks/review.jsonl"]);
     expect(reviewer.tasks.seed).toEqual([
       { prompt: "Review the diff in HEAD~1" },
