@@ -216,7 +216,8 @@ const stats: DatasetStats = {
   tool_calls: { total: 3, by_tool: { Bash: 3 } },
   tool_errors: 0,
   dropped: { total: 1, by_reason: { unreadable_trace: 1 } },
-  settings: { max_tokens_per_row: 3000, validation: 0.3, judge_threshold: null, max_repeated_tool_calls: 3, keep_reasoning: false },
+  verification: { traces: 0, passed: 0, rows: 0 },
+  settings: { max_tokens_per_row: 3000, validation: 0.3, judge_threshold: null, max_repeated_tool_calls: 3, keep_reasoning: false, require_verified: false },
 };
 
 const evaluated: EvalResult & { notes: string[] } = {

@@ -165,6 +165,7 @@ const SPEC: Record<StageKind, Case[]> = {
     set("dataset.judge_threshold", 0.5, param("judge_threshold")),
     set("dataset.max_repeated_tool_calls", 5, param("max_repeated_tool_calls")),
     set("dataset.keep_reasoning", true, param("keep_reasoning")),
+    set("dataset.require_verified", true, param("require_verified")),
     edit("@/base/tokenizer.json", '{"version": "2.0"}', param("base_model")),
     set("train.base_model", "org/model", param("base_model")),
     set("eval.judge.model", "j2", param("judge.model"), JUDGED),

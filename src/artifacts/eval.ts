@@ -11,6 +11,7 @@ const modelSummarySchema = z.looseObject({
   tasks: z.number().int().min(0),
   success_rate: z.number(),
   judge: z.looseObject({ score: z.number(), dimensions: z.record(z.string(), z.number()) }).optional(),
+  verified: z.looseObject({ tasks: z.number().int().min(0), passed: z.number().int().min(0), success_rate: z.number() }).optional(),
   failure_modes: z.record(z.string(), z.number()),
   statuses: z.record(z.string(), z.number()),
   turns_mean: z.number(),
@@ -24,6 +25,7 @@ const taskResultSchema = z.looseObject({
   status,
   success: z.boolean(),
   score: z.number().optional(),
+  verified: z.boolean().optional(),
   /** The rollout's trace.json, relative to the eval output. */
   trace: z.string().min(1),
   judge: z.string().optional(),

@@ -18,12 +18,15 @@ export const datasetStatsSchema = z.looseObject({
   tool_errors: z.number().int().min(0),
   // By reason: a plugin's dataset stage may count reasons of its own.
   dropped: z.looseObject({ total: z.number().int().min(0), by_reason: z.record(z.string(), z.number().int().min(0)) }),
+  // Written since the task verifiers: a stats.json of an older build reads as none verified.
+  verification: z.looseObject({ traces: z.number().int().min(0), passed: z.number().int().min(0), rows: z.number().int().min(0) }).default({ traces: 0, passed: 0, rows: 0 }),
   settings: z.looseObject({
     max_tokens_per_row: z.number(),
     validation: z.number(),
     judge_threshold: z.number().nullable(),
     max_repeated_tool_calls: z.number(),
     keep_reasoning: z.boolean(),
+    require_verified: z.boolean().default(false),
   }),
 });
 export type DatasetStatsMirrors = Assert<Mirrors<typeof datasetStatsSchema, DatasetStats>>;

@@ -20,6 +20,25 @@ const counts = (m: Map<string, number>): (string | number)[][] => [...m].sort(([
 
 const tokens = (s: Summary): string => `min ${s.min}, mean ${s.mean}, max ${s.max}, total ${s.total}`;
 
+/** What the task verifiers said, and what dataset.require_verified dropped; nothing when no trace has a verifier. */
+function verificationSection(stats: DatasetStats): string[] {
+  const v = stats.verification;
+  if (!v.traces && !stats.settings.require_verified) return [];
+  const failed = stats.dropped.by_reason.verifier_failed ?? 0;
+  const unverified = stats.dropped.by_reason.unverified ?? 0;
+  return [
+    "## Verification",
+    "",
+    `${v.traces} of ${stats.traces} traces carry a task verifier result, ${v.passed} of them passed. ` +
+      `${v.rows} of the ${stats.rows} rows are verified (\`meta.verified\`: their task's tests passed).`,
+    "",
+    stats.settings.require_verified
+      ? `dataset.require_verified keeps only verified rollouts: the verifier dropped ${failed + unverified} traces (${failed} failed, ${unverified} without a verifier).`
+      : "dataset.require_verified is off: a rollout whose verifier failed, or that has none, is kept when it passes the other checks.",
+    "",
+  ];
+}
+
 /** A short dataset card: where the rows came from, what was dropped and why, the split, sizes. */
 export function datasetCard(stats: DatasetStats, from: Provenance): string {
   const s = stats.settings;
@@ -54,8 +73,10 @@ export function datasetCard(stats: DatasetStats, from: Provenance): string {
       : []),
     ...(stats.dropped.total ? [""] : []),
     `Limits: ${s.max_tokens_per_row} tokens per row, at most ${s.max_repeated_tool_calls} identical tool calls per trace` +
-      (s.judge_threshold !== null ? `, judge score >= ${s.judge_threshold}.` : ", no judge threshold."),
+      (s.judge_threshold !== null ? `, judge score >= ${s.judge_threshold}` : ", no judge threshold") +
+      (s.require_verified ? ", only rollouts whose task verifier passed." : "."),
     "",
+    ...verificationSection(stats),
     "## Split",
     "",
     `By a hash of the task id (validation fraction ${s.validation}); all samples of a task are on the same side.`,

@@ -8,16 +8,21 @@ export interface RowOptions {
   judgeThreshold: number | null;
   maxRepeatedToolCalls: number;
   keepReasoning: boolean;
+  /** dataset.require_verified: only rollouts whose task verifier passed. */
+  requireVerified: boolean;
 }
 
 /**
- * A trace becomes a row when its rollout completed with the contract holding, the judge (when
- * it scored the trace and a threshold is set) passed it, its conversation is well formed and it
- * does not loop. The token limit is applied later, once the rows are tokenised.
+ * A trace becomes a row when its rollout completed with the contract holding, the task's
+ * verifier passed (with dataset.require_verified), the judge (when it scored the trace and a
+ * threshold is set) passed it, its conversation is well formed and it does not loop. The token
+ * limit is applied later, once the rows are tokenised.
  */
 export function traceToRow(item: string, trace: DatasetTrace, options: RowOptions): Result<TrainingRow, DropReason> {
   if (trace.status !== "completed") return err(trace.status);
   if (!trace.contract.ok) return err("contract_not_met");
+  const verifier = verifierDrop(trace, options);
+  if (verifier) return err(verifier);
   if (options.judgeThreshold !== null && trace.judge && trace.judge.score < options.judgeThreshold) return err("below_judge_threshold");
   if (!wellFormed(trace.messages)) return err("malformed_conversation");
   const messages: RowMessage[] = [];
@@ -39,8 +44,18 @@ export function traceToRow(item: string, trace: DatasetTrace, options: RowOption
     messages,
     // Only what the row format has: a plugin's extra keys on a tool stay in its trace.
     tools: trace.tools.map((t) => ({ type: "function", function: { name: t.function.name, description: t.function.description, parameters: t.function.parameters } })),
-    meta: { task_id: trace.task.id, sample: trace.sample, trace_item: item, model: trace.model.name, subagent: trace.subagent },
+    meta: { task_id: trace.task.id, sample: trace.sample, trace_item: item, model: trace.model.name, subagent: trace.subagent, ...(trace.verification ? { verified: trace.verification.passed } : {}) },
   });
+}
+
+/**
+ * Why dataset.require_verified keeps a trace out, if it does: the verifier is the ground truth
+ * of a task, checked before the judge so that a rollout the tests fail is never paid to grade.
+ */
+export function verifierDrop(trace: DatasetTrace, options: Pick<RowOptions, "requireVerified">): "verifier_failed" | "unverified" | undefined {
+  if (!options.requireVerified) return undefined;
+  if (!trace.verification) return "unverified";
+  return trace.verification.passed ? undefined : "verifier_failed";
 }
 
 /** Undefined when a tool call's arguments are not a JSON object. */

@@ -23,6 +23,8 @@ export function datasetStats(input: {
   train: CountedRow[];
   validation: CountedRow[];
   dropped: Map<DropReason, number>;
+  /** Verifier results over every trace read (the kept rows' are counted here, from their meta). */
+  verification: Pick<DatasetStats["verification"], "traces" | "passed">;
   baseModel: string;
   settings: DatasetStats["settings"];
 }): DatasetStats {
@@ -50,6 +52,7 @@ export function datasetStats(input: {
     tool_calls: { total: calls, by_tool: Object.fromEntries(Object.entries(byTool).sort(([a], [b]) => a.localeCompare(b))) },
     tool_errors: all.reduce((n, r) => n + r.toolErrors, 0),
     dropped: { total: [...input.dropped.values()].reduce((a, b) => a + b, 0), by_reason: byReason },
+    verification: { ...input.verification, rows: all.filter((r) => r.row.meta.verified === true).length },
     settings: input.settings,
   };
 }

@@ -25,6 +25,8 @@ export interface RowMeta {
   /** The teacher model that wrote the assistant turns. */
   model: string;
   subagent: string;
+  /** Whether the task's verifier passed on this rollout; absent when the trace has no verifier result. */
+  verified?: boolean;
 }
 
 export interface TrainingRow {
@@ -40,6 +42,8 @@ export const DROP_REASONS = [
   "contract_violation",
   "error",
   "contract_not_met",
+  "verifier_failed",
+  "unverified",
   "below_judge_threshold",
   "malformed_conversation",
   "invalid_tool_arguments",
@@ -54,6 +58,8 @@ export const DROP_REASON_TEXT: Record<DropReason, string> = {
   contract_violation: "the rollout ended without the output contract's tag",
   error: "the rollout failed (teacher or sandbox error)",
   contract_not_met: "completed, but the output contract does not hold",
+  verifier_failed: "the task's verifier did not pass (dataset.require_verified)",
+  unverified: "no verifier result: the task has no verifier (dataset.require_verified)",
   below_judge_threshold: "the judge's score is below dataset.judge_threshold",
   malformed_conversation: "roles out of order, or tool calls and tool results do not match",
   invalid_tool_arguments: "a tool call's arguments are not a JSON object",
@@ -88,5 +94,17 @@ export interface DatasetStats {
   /** Tool results that were errors, summed over the kept rows' traces. */
   tool_errors: number;
   dropped: { total: number; by_reason: Partial<Record<DropReason, number>> };
-  settings: { max_tokens_per_row: number; validation: number; judge_threshold: number | null; max_repeated_tool_calls: number; keep_reasoning: boolean };
+  /**
+   * The task verifiers' results: traces that carry one and how many of those passed (over every
+   * trace read), and kept rows whose verifier passed.
+   */
+  verification: { traces: number; passed: number; rows: number };
+  settings: {
+    max_tokens_per_row: number;
+    validation: number;
+    judge_threshold: number | null;
+    max_repeated_tool_calls: number;
+    keep_reasoning: boolean;
+    require_verified: boolean;
+  };
 }

@@ -1,6 +1,6 @@
 import type { JudgeResult } from "../judge/types.js";
 import type { Trace } from "../traces/types.js";
-import type { EvalRole, LatencyStats, ModelSummary, TargetResult } from "./types.js";
+import type { EvalRole, LatencyStats, ModelSummary, TargetResult, TaskResult, VerifiedSummary } from "./types.js";
 
 /** One model's rollout of one held-out task, with its judgment when a judge is set. */
 export interface Outcome {
@@ -42,6 +42,26 @@ export function failureModes(o: Outcome, maxTurns: number): string[] {
   return [...new Set(modes)];
 }
 
+/** Over the rollouts whose task has a verifier: how many there are and passed; undefined when none has. */
+export function verifiedSummary(outcomes: Outcome[]): VerifiedSummary | undefined {
+  const verified = outcomes.flatMap((o) => (o.trace.verification ? [o.trace.verification] : []));
+  if (!verified.length) return undefined;
+  const passed = verified.filter((v) => v.passed).length;
+  return { tasks: verified.length, passed, success_rate: round(passed / verified.length) };
+}
+
+/** What eval.json records of one model's rollout of one task (paths relative to the eval output). */
+export function taskResult(role: EvalRole, taskId: string, o: Outcome): TaskResult {
+  return {
+    status: o.trace.status,
+    success: isSuccess(o),
+    ...(o.judge?.score !== undefined && o.judge.score !== null ? { score: o.judge.score } : {}),
+    ...(o.trace.verification ? { verified: o.trace.verification.passed } : {}),
+    trace: `traces/${role}/${taskId}.json`,
+    ...(o.judge ? { judge: `judge/${role}/${taskId}.json` } : {}),
+  };
+}
+
 export function summarize(role: EvalRole, outcomes: Outcome[], maxTurns: number): ModelSummary {
   const n = outcomes.length;
   const statuses: Record<string, number> = {};
@@ -55,6 +75,7 @@ export function summarize(role: EvalRole, outcomes: Outcome[], maxTurns: number)
   for (const o of judged) for (const [k, d] of Object.entries(o.judge!.dimensions)) (dims[k] ??= []).push(d.score);
   const prompt = outcomes.reduce((a, o) => a + o.trace.usage.prompt_tokens, 0);
   const completion = outcomes.reduce((a, o) => a + o.trace.usage.completion_tokens, 0);
+  const verified = verifiedSummary(outcomes);
   return {
     role,
     model: outcomes[0]?.trace.model ?? { name: role, base_url: "", role: role === "teacher" ? "teacher" : role },
@@ -63,6 +84,7 @@ export function summarize(role: EvalRole, outcomes: Outcome[], maxTurns: number)
     ...(judged.length
       ? { judge: { score: round(mean(judged.map((o) => o.judge!.score!))), dimensions: Object.fromEntries(Object.entries(dims).sort(([a], [b]) => a.localeCompare(b)).map(([k, xs]) => [k, round(mean(xs))])) } }
       : {}),
+    ...(verified ? { verified } : {}),
     failure_modes: Object.fromEntries(Object.entries(modes).sort(([a], [b]) => a.localeCompare(b))),
     statuses,
     turns_mean: round(mean(outcomes.map((o) => o.trace.turns)), 2),
@@ -79,6 +101,7 @@ export function ratios(student?: ModelSummary, teacher?: ModelSummary): Record<s
   const r = (a: number | undefined, b: number | undefined): number | null => (a === undefined || b === undefined || b === 0 ? null : round(a / b));
   return {
     success_vs_teacher: r(student.success_rate, teacher.success_rate),
+    verified_success_vs_teacher: r(student.verified?.success_rate, teacher.verified?.success_rate),
     judge_vs_teacher: r(student.judge?.score, teacher.judge?.score),
     cost_vs_teacher: r(student.cost_per_task_usd, teacher.cost_per_task_usd),
     latency_vs_teacher: r(student.latency_ms.p50, teacher.latency_ms.p50),
@@ -91,6 +114,8 @@ export function ratios(student?: ModelSummary, teacher?: ModelSummary): Record<s
 export const TARGET_METRICS = [
   "success_rate",
   "success_vs_teacher",
+  "verified_success",
+  "verified_success_vs_teacher",
   "judge_score",
   "judge_vs_teacher",
   "cost_per_task",
@@ -115,6 +140,8 @@ export function metricValue(metric: string, student: ModelSummary | undefined, r
   switch (metric) {
     case "success_rate":
       return student.success_rate;
+    case "verified_success":
+      return student.verified?.success_rate ?? null;
     case "judge_score":
       return student.judge?.score ?? null;
     case "cost_per_task":

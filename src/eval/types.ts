@@ -18,6 +18,11 @@ export interface ModelSummary {
   success_rate: number;
   /** Mean judge score overall and per dimension (absent without a judge). */
   judge?: { score: number; dimensions: Record<string, number> };
+  /**
+   * The task verifiers (tests run in the rollout's container after it ended): held-out tasks
+   * with a verifier result, how many passed, and passed / tasks. Absent when no task has one.
+   */
+  verified?: VerifiedSummary;
   /** How many traces showed each failure mode (judge flags and hard checks). */
   failure_modes: Record<string, number>;
   statuses: Record<string, number>;
@@ -26,6 +31,12 @@ export interface ModelSummary {
   tokens: { prompt: number; completion: number; per_task: number };
   latency_ms: LatencyStats;
   cost_per_task_usd: number;
+}
+
+export interface VerifiedSummary {
+  tasks: number;
+  passed: number;
+  success_rate: number;
 }
 
 export interface TargetResult {
@@ -40,7 +51,17 @@ export interface TargetResult {
 export interface TaskOutcome {
   id: string;
   prompt: string;
-  results: Partial<Record<EvalRole, { status: Trace["status"]; success: boolean; score?: number; trace: string; judge?: string }>>;
+  results: Partial<Record<EvalRole, TaskResult>>;
+}
+
+/** One model's rollout of one task: `verified` is its verifier's verdict, absent when the task has none. */
+export interface TaskResult {
+  status: Trace["status"];
+  success: boolean;
+  score?: number;
+  verified?: boolean;
+  trace: string;
+  judge?: string;
 }
 
 /** `eval.json`, written by the eval stage and read by the report and CI. */
@@ -48,7 +69,7 @@ export interface EvalResult {
   version: 1;
   subagent: string;
   models: Partial<Record<EvalRole, ModelSummary>>;
-  /** The student's ratios to the teacher (success, cost, latency, tokens, turns). */
+  /** The student's ratios to the teacher (success, verified success, judge, cost, latency, tokens, turns). */
   ratios: Record<string, number | null>;
   targets: TargetResult[];
   /** Whether targets fail the build; when they do not, why (the example's tiny model). */

@@ -1,7 +1,7 @@
 import type { EvalRole, ModelSummary } from "../eval/types.js";
 import type { ChatMessage } from "../llm/types.js";
 import type { Trace } from "../traces/types.js";
-import { barChart, escapeXml as esc, lineChart } from "./svg.js";
+import { barChart, escapeXml as esc, lineChart, type BarGroup } from "./svg.js";
 import type { ReportInput } from "./types.js";
 
 const ROLES: EvalRole[] = ["student", "base", "teacher"];
@@ -38,6 +38,11 @@ function ms(v: number | undefined): string {
   return v >= 60_000 ? `${(v / 60_000).toFixed(1)} min` : v >= 1000 ? `${(v / 1000).toFixed(1)} s` : `${Math.round(v)} ms`;
 }
 
+/** "66.7% (2 of 3)": a model's verified success over the tasks with a verifier. */
+function verifiedText(v: ModelSummary["verified"]): string {
+  return v ? `${pct(v.success_rate)} (${v.passed} of ${v.tasks})` : "n/a";
+}
+
 function stagesTable(input: ReportInput): string {
   const rows = input.stages
     .map((s) => `<tr><td>${esc(s.kind)}</td><td>${esc(s.status)}</td><td class="num">${ms(s.durationMs)}</td><td class="num">${s.costUsd !== undefined ? usd(s.costUsd) : ""}</td><td>${esc(s.detail ?? "")}</td></tr>`)
@@ -55,6 +60,8 @@ function evalTable(models: Partial<Record<EvalRole, ModelSummary>>, ratios: Reco
     row("model", (m) => esc(m.model.name)),
     row("tasks", (m) => String(m.tasks)),
     row("success rate", (m) => pct(m.success_rate)),
+    // The tasks' own tests beside the judge: ground truth where a task has a verifier.
+    ...(present.some((r) => models[r]!.verified) ? [row("verified success", (m) => verifiedText(m.verified))] : []),
     row("judge score", (m) => num(m.judge?.score)),
     ...dims.map((d) => row(`  ${d}`, (m) => num(m.judge?.dimensions[d]))),
     ...modes.map((f) => row(`failure: ${f}`, (m) => String(m.failure_modes[f] ?? 0))),
@@ -80,11 +87,30 @@ function renderMessage(m: ChatMessage): string {
   return `<div class="msg ${m.role}"><span class="role">${m.role}${m.role === "tool" && m.tool_call_id ? ` ${esc(m.tool_call_id)}` : ""}</span>\n${parts.join("\n")}</div>`;
 }
 
-function renderTrace(role: EvalRole, trace: Trace | undefined, score: number | undefined): string {
+/** The task verifier's verdict after `lead` (" · " in a trace's heading, ", " in a task's line); nothing without one. */
+function verifierBadge(verified: boolean | undefined, lead: string): string {
+  if (verified === undefined) return "";
+  return `${lead}<span class="verifier ${verified ? "ok" : "bad"}">tests ${verified ? "passed" : "failed"}</span>`;
+}
+
+/** What the verifier's run left to read: its error, or the tests that did not pass, and the output's end. */
+function verifierDetail(trace: Trace): string {
+  const v = trace.verification;
+  if (!v) return "";
+  const failing = [...(v.tests?.fail_to_pass_failed ?? []), ...(v.tests?.pass_to_pass_failed ?? [])];
+  const lines = [
+    `exit ${v.exit_code ?? "none"}${v.timed_out ? " (timed out)" : ""} · reward ${num(v.reward)} · ${ms(v.duration_ms)}`,
+    ...(v.error ? [`error: ${v.error}`] : []),
+    ...(failing.length ? [`failing tests: ${failing.join(", ")}`] : []),
+  ];
+  return `<details class="verification"><summary>verifier output</summary><div class="msg tool">${esc(lines.join("\n"))}${v.output_tail ? `\n${esc(v.output_tail)}` : ""}</div></details>`;
+}
+
+function renderTrace(role: EvalRole, trace: Trace | undefined, score: number | undefined, verified: boolean | undefined): string {
   if (!trace) return `<div class="trace" data-role="${role}"><h4>${role}</h4><p class="muted">no trace</p></div>`;
-  const head = `<h4>${role}: ${esc(trace.model.name)} <span class="${trace.status === "completed" ? "ok" : "bad"}">${esc(trace.status)}</span>${score !== undefined ? ` · judge ${num(score)}` : ""} · ${trace.turns} turns · ${trace.tool_calls} tool calls</h4>`;
+  const head = `<h4>${role}: ${esc(trace.model.name)} <span class="${trace.status === "completed" ? "ok" : "bad"}">${esc(trace.status)}</span>${score !== undefined ? ` · judge ${num(score)}` : ""}${verifierBadge(verified, " · ")} · ${trace.turns} turns · ${trace.tool_calls} tool calls</h4>`;
   const body = trace.messages.filter((m) => m.role !== "system").map(renderMessage).join("");
-  return `<div class="trace" data-role="${role}">${head}${trace.error ? `<p class="bad">${esc(trace.error)}</p>` : ""}${body}</div>`;
+  return `<div class="trace" data-role="${role}">${head}${trace.error ? `<p class="bad">${esc(trace.error)}</p>` : ""}${verifierDetail(trace)}${body}</div>`;
 }
 
 function drillDown(input: ReportInput): string {
@@ -92,15 +118,16 @@ function drillDown(input: ReportInput): string {
   if (tasks.length === 0) return `<p class="muted">No eval tasks.</p>`;
   return tasks
     .map((t, i) => {
+      const traceOf = (r: EvalRole): Trace | undefined => (t.results[r] ? input.traces[t.results[r]!.trace] : undefined);
+      // eval.json's verdict, else the trace's own (an eval.json written before it recorded one).
+      const verifiedOf = (r: EvalRole): boolean | undefined => t.results[r]?.verified ?? traceOf(r)?.verification?.passed;
       const cells = ROLES.filter((r) => t.results[r])
         .map((r) => {
           const res = t.results[r]!;
-          return `<span class="${res.success ? "ok" : "bad"}">${r}: ${res.success ? "pass" : esc(res.status)}</span>`;
+          return `<span class="${res.success ? "ok" : "bad"}">${r}: ${res.success ? "pass" : esc(res.status)}</span>${verifierBadge(verifiedOf(r), ", ")}`;
         })
         .join(" · ");
-      const pair = (["student", "teacher"] as const)
-        .map((r) => renderTrace(r, t.results[r] ? input.traces[t.results[r]!.trace] : undefined, t.results[r]?.score))
-        .join("");
+      const pair = (["student", "teacher"] as const).map((r) => renderTrace(r, traceOf(r), t.results[r]?.score, verifiedOf(r))).join("");
       return `<details class="task" id="task-${i}" data-task="${esc(t.id)}"><summary>${esc(t.prompt)} — ${cells}</summary><div class="pair">${pair}</div></details>`;
     })
     .join("");
@@ -117,7 +144,11 @@ export function renderReportHtml(input: ReportInput): string {
     charts.push(lineChart("Training loss", series, { xLabel: "step" }));
   }
   if (ev && present.length) {
-    charts.push(barChart("Success rate", [{ label: "held-out tasks", values: present.map((r) => ({ name: r, value: ev.models[r]!.success_rate, color: COLORS[r] })) }], { max: 1, percent: true }));
+    const success: BarGroup[] = [{ label: "held-out tasks", values: present.map((r) => ({ name: r, value: ev.models[r]!.success_rate, color: COLORS[r] })) }];
+    if (present.some((r) => ev.models[r]!.verified)) {
+      success.push({ label: "verified by tests", values: present.map((r) => ({ name: r, value: ev.models[r]!.verified?.success_rate ?? null, color: COLORS[r] })) });
+    }
+    charts.push(barChart("Success rate", success, { max: 1, percent: true }));
     const dims = [...new Set(present.flatMap((r) => Object.keys(ev.models[r]!.judge?.dimensions ?? {})))].sort();
     if (dims.length) {
       charts.push(barChart("Judge score per dimension", dims.map((d) => ({ label: d, values: present.map((r) => ({ name: r, value: ev.models[r]!.judge?.dimensions[d] ?? null, color: COLORS[r] })) })), { max: 1 }));

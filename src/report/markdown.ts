@@ -23,6 +23,12 @@ export function renderReportMarkdown(input: ReportInput): string {
     lines.push(`| | ${present.join(" | ")} |`, `|---|${present.map(() => "---:").join("|")}|`);
     const row = (label: string, f: (r: EvalRole) => string): string => `| ${label} | ${present.map(f).join(" | ")} |`;
     lines.push(row("success rate", (r) => cell(ev.models[r]!.success_rate, "pct")));
+    if (present.some((r) => ev.models[r]!.verified)) {
+      lines.push(row("verified success", (r) => {
+        const v = ev.models[r]!.verified;
+        return v ? `${cell(v.success_rate, "pct")} (${v.passed}/${v.tasks})` : "n/a";
+      }));
+    }
     lines.push(row("judge score", (r) => cell(ev.models[r]!.judge?.score, "num")));
     lines.push(row("turns / task", (r) => cell(ev.models[r]!.turns_mean, "num")));
     lines.push(row("latency p50", (r) => cell(ev.models[r]!.latency_ms.p50, "ms")));

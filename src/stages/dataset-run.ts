@@ -7,7 +7,8 @@ import { type BaseModelRef } from "../dataset/base-model.js";
 import { datasetCard } from "../dataset/card.js";
 import { provenanceOf, taskOrigins } from "../dataset/provenance.js";
 import type { DatasetTrace, ReadTrace } from "../dataset/read-traces.js";
-import { traceToRow } from "../dataset/rows.js";
+import { verifierDrop, type RowOptions } from "../dataset/rows.js";
+import { selectRows } from "../dataset/select.js";
 import { splitByTask } from "../dataset/split.js";
 import { datasetStats, type CountedRow } from "../dataset/stats.js";
 import { statsPython } from "../dataset/python.js";
@@ -18,7 +19,7 @@ import type { RunContext } from "./types.js";
 import type { Trace } from "../traces/types.js";
 import { baseModelProblem, settingsOf } from "./dataset.js";
 
-async function judgeTraces(ctx: RunContext, traces: ReadTrace[]): Promise<ReadTrace[]> {
+async function judgeTraces(ctx: RunContext, traces: ReadTrace[], options: Pick<RowOptions, "requireVerified">): Promise<ReadTrace[]> {
   const { judgeSetup, judgeMany, formatJudgeResult } = await import("../judge/index.js");
   const { judgeClient } = await import("../judge/client.js");
   const { describeArtifactError, readTrace } = await import("../artifacts/index.js");
@@ -30,6 +31,8 @@ async function judgeTraces(ctx: RunContext, traces: ReadTrace[]): Promise<ReadTr
   for (const [i, t] of traces.entries()) {
     // Traces that already carry a score (an external judge, a plugin) keep it.
     if (!("trace" in t) || t.trace.judge || t.trace.status !== "completed" || !t.trace.contract.ok) continue;
+    // A rollout dataset.require_verified drops anyway is not worth a judgment.
+    if (verifierDrop(t.trace, options)) continue;
     const whole = await readTrace(ctx.upstream.traces!.dir, `items/${t.item}/trace.json`);
     if (whole.ok) candidates.push({ item: t.item, trace: t.trace, whole: whole.value });
     else out[i] = { item: t.item, problem: `not a whole trace for the judge: ${describeArtifactError(whole.error)}` };
@@ -59,31 +62,24 @@ export async function buildDataset(ctx: RunContext, base: BaseModelRef): Promise
   const tasksDir = ctx.upstream.tasks?.dir;
   const tasks = tasksDir ? [...artifactOr(await readTrainTasks(tasksDir), "tasks", []), ...artifactOr(await readHeldOutTasks(tasksDir), "tasks", [])] : [];
   let traces = await readTraces(ctx.upstream.traces!.dir);
-  const dropped = new Map<DropReason, number>();
-  const drop = (reason: DropReason): void => void dropped.set(reason, (dropped.get(reason) ?? 0) + 1);
-  const candidates: { row: TrainingRow; trace: DatasetTrace }[] = [];
+  const options: RowOptions = {
+    judgeThreshold: settings.judge_threshold,
+    maxRepeatedToolCalls: settings.max_repeated_tool_calls,
+    keepReasoning: settings.keep_reasoning,
+    requireVerified: settings.require_verified,
+  };
   if (settings.judge_threshold !== null) {
-    if (ctx.subagent.eval.judge) traces = await judgeTraces(ctx, traces);
+    if (ctx.subagent.eval.judge) traces = await judgeTraces(ctx, traces, options);
     else if (traces.some((t) => "trace" in t && !t.trace.judge)) ctx.log("warning: dataset.judge_threshold is set but no judge is configured (eval.judge): traces without a judge score are kept");
+  }
+  if (settings.require_verified && traces.length && !traces.some((t) => "trace" in t && t.trace.verification)) {
+    ctx.log("warning: dataset.require_verified is set but no trace carries a verifier result (the tasks have no `verify`): every rollout is dropped");
   }
   const unreadable = traces.filter((t) => "problem" in t);
   for (const t of unreadable.slice(0, 5)) ctx.log(`warning: ${t.problem}`);
   if (unreadable.length > 5) ctx.log(`warning: ${unreadable.length - 5} more traces are unreadable`);
-  for (const read of traces) {
-    if ("problem" in read) {
-      drop("unreadable_trace");
-      continue;
-    }
-    const row = traceToRow(read.item, read.trace, {
-      judgeThreshold: settings.judge_threshold,
-      maxRepeatedToolCalls: settings.max_repeated_tool_calls,
-      keepReasoning: settings.keep_reasoning,
-    });
-    if (row.ok) candidates.push({ row: row.value, trace: read.trace });
-    else drop(row.error);
-  }
-  // Rows in task order, whatever order the traces stage listed them in.
-  candidates.sort((a, b) => a.row.meta.task_id.localeCompare(b.row.meta.task_id) || a.row.meta.sample - b.row.meta.sample || a.row.meta.trace_item.localeCompare(b.row.meta.trace_item));
+  const { candidates, dropped, verification } = selectRows(traces, options);
+  const drop = (reason: DropReason): void => void dropped.set(reason, (dropped.get(reason) ?? 0) + 1);
   ctx.progress({ done: 0, total: candidates.length });
   const tokens = await tokenise(ctx, base, candidates.map((c) => c.row));
   ctx.progress({ done: candidates.length, total: candidates.length });
@@ -95,7 +91,7 @@ export async function buildDataset(ctx: RunContext, base: BaseModelRef): Promise
     else kept.push({ row: c.row, tokens: n, turns: c.trace.turns, toolErrors: c.trace.tool_errors, trace: c.trace });
   });
   const { train, validation } = splitByTask(kept, (k) => k.row.meta.task_id, settings.validation);
-  const stats = datasetStats({ traces: traces.length, train, validation, dropped, baseModel: base.kind === "local" ? `local directory, tokenizer ${base.identity}` : base.id, settings });
+  const stats = datasetStats({ traces: traces.length, train, validation, dropped, verification, baseModel: base.kind === "local" ? `local directory, tokenizer ${base.identity}` : base.id, settings });
   const card = datasetCard(stats, provenanceOf({ name: spec.name, description: spec.description }, kept.map((k) => k.trace), taskOrigins(tasks)));
 
   const jsonl = (rows: CountedRow[]): string => rows.map((r) => `${JSON.stringify(r.row)}\n`).join("");
@@ -105,6 +101,7 @@ export async function buildDataset(ctx: RunContext, base: BaseModelRef): Promise
   await writeFile(join(ctx.outDir, "card.md"), card);
   const reasons = Object.entries(stats.dropped.by_reason).map(([r, n]) => `${r} ${n}`).join(", ");
   ctx.log(`${stats.rows} rows (${train.length} train, ${validation.length} validation) from ${traces.length} traces; dropped ${stats.dropped.total}${reasons ? ` (${reasons})` : ""}`);
+  if (verification.traces) ctx.log(`verifier: ${verification.passed} of ${verification.traces} traces passed; ${stats.verification.rows} of ${stats.rows} rows verified`);
   if (!stats.rows) ctx.log("warning: no training rows: see card.md for why each trace was dropped");
 }
 

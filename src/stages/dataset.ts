@@ -23,6 +23,7 @@ export function settingsOf(subagent: ResolvedSubagent): DatasetStats["settings"]
     judge_threshold: d.judge_threshold ?? null,
     max_repeated_tool_calls: d.max_repeated_tool_calls,
     keep_reasoning: d.keep_reasoning,
+    require_verified: d.require_verified,
   };
 }
 
@@ -33,8 +34,8 @@ export function baseModelProblem(project: ProjectConfig, subagent: ResolvedSubag
 }
 
 /**
- * Teacher traces -> training rows: keeps completed rollouts whose contract holds, drops the
- * rest with a counted reason, tokenises the rows under the base model's chat template, splits
+ * Teacher traces -> training rows: keeps completed rollouts whose contract holds (and, with
+ * dataset.require_verified, whose task verifier passed), drops the rest with a counted reason, tokenises the rows under the base model's chat template, splits
  * them by task and writes train.jsonl, validation.jsonl, stats.json and card.md.
  */
 export function datasetStage(): Stage {
@@ -57,6 +58,8 @@ export function datasetStage(): Stage {
       return ok({
         params: {
           // Row filters, the validation split and whether reasoning is kept (stats.json records them).
+          // require_verified among them: it decides which rollouts become rows by their verifier's
+          // result, so turning it on or off must rebuild the rows (the traces stay as they are).
           ...settingsOf(subagent),
           // The tokenizer and chat template rows are counted under (content of a local one, else the hub id).
           base_model: base.value.identity,

@@ -51,14 +51,17 @@ export async function gatherReport(ctx: RunContext): Promise<ReportInput> {
     const traces = await tracesOf(artifacts, up.traces.dir, ctx.log);
     const cost = traces.reduce((n, t) => n + t.usage.cost_usd, 0);
     const ms = traces.reduce((n, t) => n + t.timings.duration_ms, 0);
-    stages.push({ kind: "traces", status: "built", durationMs: ms, costUsd: cost, detail: `${traces.length} rollouts: ${countBy(traces.map((t) => t.status))} (time: sum over rollouts)` });
+    const verified = traces.filter((t) => t.verification);
+    const tests = verified.length ? `; tests passed on ${verified.filter((t) => t.verification!.passed).length} of ${verified.length} verified` : "";
+    stages.push({ kind: "traces", status: "built", durationMs: ms, costUsd: cost, detail: `${traces.length} rollouts: ${countBy(traces.map((t) => t.status))}${tests} (time: sum over rollouts)` });
   }
 
   if (up.dataset) {
     const st = artifacts.artifactOr(await artifacts.readDatasetStats(up.dataset.dir), "dataset", undefined);
     if (st) {
       const dropped = Object.entries(st.dropped.by_reason).map(([k, v]) => `${v} ${k}`).join(", ");
-      stages.push({ kind: "dataset", status: "built", detail: `${st.rows} rows (${st.splits.train.rows} train, ${st.splits.validation.rows} validation), ${st.dropped.total} dropped${dropped ? ` (${dropped})` : ""}` });
+      const verified = st.verification.traces ? `, ${st.verification.rows} verified` : "";
+      stages.push({ kind: "dataset", status: "built", detail: `${st.rows} rows (${st.splits.train.rows} train, ${st.splits.validation.rows} validation${verified}), ${st.dropped.total} dropped${dropped ? ` (${dropped})` : ""}` });
     }
   }
 

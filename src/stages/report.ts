@@ -5,7 +5,8 @@ import type { Stage } from "./types.js";
 export function reportStage(): Stage {
   return {
     kind: "report",
-    version: "1",
+    // 2: verified success (the tasks' tests) per model, per task and in the stage details.
+    version: "2",
     deps: ["import", "tasks", "traces", "dataset", "train", "export", "eval"],
     async inputs({ subagent }) {
       return ok({
