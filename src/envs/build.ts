@@ -4,6 +4,7 @@ import type { Json } from "../engine/key.js";
 import { contextDigest, locateRecipe } from "../sandbox/recipe.js";
 import type { SandboxImage } from "../sandbox/types.js";
 import { checkoutTree, redactUrl, repoCacheDir, resolveCommit } from "./git.js";
+import { redactedEnv } from "./identity.js";
 import type { TaskEnv } from "./types.js";
 
 /**
@@ -13,8 +14,7 @@ import type { TaskEnv } from "./types.js";
  * failure to resolve is kept as `error`: that environment's item fails, the others go on.
  */
 export async function resolveEnvInput(project: ProjectConfig, subagent: ResolvedSubagent, env: TaskEnv): Promise<{ [key: string]: Json }> {
-  // Credentials a URL carries are for the fetch only: never in a key.
-  const written = ("repo" in env ? { ...env, repo: redactUrl(env.repo) } : env) as unknown as Json;
+  const written = redactedEnv(env) as unknown as Json;
   if ("image" in env) return { env: written };
   if ("dockerfile" in env) {
     const dir = isAbsolute(env.dockerfile) ? env.dockerfile : join(project.root, env.dockerfile);

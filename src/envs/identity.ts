@@ -10,9 +10,13 @@ import { DEFAULT_ENV_ID, type TaskEnv } from "./types.js";
  */
 export function envId(env: TaskEnv | undefined): string {
   if (!env) return DEFAULT_ENV_ID;
-  // Credentials a URL carries never reach an id, a tag or a key.
-  const named = "repo" in env ? { ...env, repo: redactUrl(env.repo) } : env;
+  const named = redactedEnv(env);
   return `${envSlug(named)}-${sha256(canonicalJson(named)).slice(0, 12)}`;
+}
+
+/** The environment as written, less the credentials a repository URL may carry: they never reach an id, a tag or a key. */
+export function redactedEnv(env: TaskEnv): TaskEnv {
+  return "repo" in env ? { ...env, repo: redactUrl(env.repo) } : env;
 }
 
 /** A readable name: the image's, the repository's or the Dockerfile folder's. */

@@ -1,4 +1,4 @@
-import { cp, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { cp, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { isAbsolute, join } from "node:path";
 import { canonicalJson, sha256 } from "../engine/key.js";
@@ -85,7 +85,6 @@ async function repoImage(r: EnvImageRequest, env: Extract<TaskEnv, { repo: strin
   const dir = await mkdtemp(join(tmpdir(), "sabuild-env-"));
   try {
     await cp(tree, join(dir, "repo"), { recursive: true, verbatimSymlinks: true });
-    await mkdir(join(dir, "repo"), { recursive: true });
     await writeFile(join(dir, "Dockerfile"), repoDockerfile(base, r.commit, setup));
     const id = await buildTaggedImage({ dir, name: r.id, what: `environment ${r.id}`, tag, digest, baseImage: base.tag, options: progressOf(r), fixHint: setup.length ? `check the setup commands of ${env.repo}; the last lines of the build log are above` : undefined });
     return { ...base, id, tag, contextDigest: digest, baseImage: base.tag, limits: mergeLimits(base.limits, envLimits(env.limits)) };
