@@ -8,6 +8,12 @@ import { generationParams, type GenerationParams } from "../tasks/params.js";
 import { workspaceListing } from "../tasks/workspace.js";
 import { configName } from "./config-name.js";
 import { countTaskEntries, normalizeTaskText, readUserTasks, taskSourceFiles, type SourcedTask, type Task } from "./task-files.js";
+import type { ProjectConfig, ResolvedSubagent } from "../config/index.js";
+import type { RepoEnv } from "../envs/types.js";
+import type { Result } from "../result.js";
+import { teacherAsked } from "../tasks/per-repo.js";
+import type { TaskScope } from "../tasks/teacher-tasks.js";
+import { REPOS_LISTING } from "../tasks/per-repo.js";
 import type { Stage } from "./types.js";
 
 export { normalizeTaskText } from "./task-files.js";
@@ -65,7 +71,15 @@ export function tasksStage(): Stage {
       const executable = files.filter((f) => !t.from.includes(f) && (statSync(join(project.root, f)).mode & 0o111) !== 0);
       if (executable.length) params.executable = executable;
       // How many to write, the teacher and the workspace it is shown: only when it is asked.
-      if (countTaskEntries(project.root, subagent) < t.count) params.generate = generationParams(subagent, await workspaceListing(project, subagent)) as unknown as Json;
+      const repos = await sandboxRepos(project, subagent);
+      if (!repos.ok) return repos;
+      if (teacherAsked(countTaskEntries(project.root, subagent), t.count, repos.value.length, t.per_repo)) {
+        const generate = repos.value.length
+          ? await (await import("../tasks/repo-scopes.js")).repoGenerationInput(project, subagent, repos.value)
+          : ok(generationParams(subagent, await workspaceListing(project, subagent)) as unknown as Json);
+        if (!generate.ok) return generate;
+        params.generate = generate.value;
+      }
       return ok({ params, files });
     },
     async run(ctx) {
@@ -75,14 +89,22 @@ export function tasksStage(): Stage {
       if (problems.length) throw new UserInputError(`invalid tasks for ${ctx.subagent.name}`, problems);
       // Whether to generate follows the entries the user wrote (as the key does); how many, the
       // distinct tasks among them.
-      const needed = countTaskEntries(ctx.project.root, ctx.subagent) < t.count ? t.count - user.length : 0;
+      const repos = await sandboxRepos(ctx.project, ctx.subagent);
+      if (!repos.ok) throw new UserInputError(`invalid sandbox.repos for ${ctx.subagent.name}`, repos.error);
+      const asked = teacherAsked(countTaskEntries(ctx.project.root, ctx.subagent), t.count, repos.value.length, t.per_repo);
+      const missing = Math.max(t.count - user.length, 0);
       let generated: Task[] = [];
       let generation: Record<string, unknown> | null = null;
-      if (needed > 0) {
+      const scopes: TaskScope[] = !asked
+        ? []
+        : repos.value.length
+          ? await (await import("../tasks/repo-scopes.js")).repoScopes(ctx, repos.value, missing)
+          : [{ needed: missing, files: (await workspaceListing(ctx.project, ctx.subagent)).files }];
+      if (scopes.some((s) => s.needed > 0)) {
         // Loaded on demand: the teacher client (and the OpenAI SDK) only when tasks are generated.
         const { teacherTasks } = await import("../tasks/teacher-tasks.js");
-        const params: GenerationParams = generationParams(ctx.subagent, await workspaceListing(ctx.project, ctx.subagent));
-        ({ tasks: generated, summary: generation } = await teacherTasks(ctx, params, user, needed));
+        const params: GenerationParams = generationParams(ctx.subagent, repos.value.length ? REPOS_LISTING : await workspaceListing(ctx.project, ctx.subagent));
+        ({ tasks: generated, summary: generation } = await teacherTasks(ctx, params, user, scopes));
       } else if (user.length < t.count) {
         ctx.log(`warning: ${user.length} distinct tasks of tasks.count ${t.count}: duplicates do not count, but the teacher writes tasks only when fewer than ${t.count} are written`);
       }
@@ -106,6 +128,12 @@ export function tasksStage(): Stage {
       ctx.log(`${tasks.length} tasks${from}: ${train.length} train, ${heldout.length} held out, ${duplicates} duplicates dropped`);
     },
   };
+}
+
+/** sandbox.repos as written; its module (and git's) loads only when the key is set. */
+async function sandboxRepos(project: ProjectConfig, subagent: ResolvedSubagent): Promise<Result<RepoEnv[], Problem[]>> {
+  if (subagent.sandbox.repos === undefined) return ok([]);
+  return (await import("../envs/repos.js")).readSandboxRepos(project, subagent);
 }
 
 function dedupe(raw: SourcedTask[], problems: Problem[]): { tasks: Task[]; duplicates: number } {
