@@ -1,14 +1,16 @@
 import { join } from "node:path";
 import type { BuildStatus, Reason } from "./events.js";
-import { evaluateNode } from "./decide.js";
+import { currentPreimage, evaluateNode } from "./decide.js";
+import { failedFeed, feedFromOutput, type ItemFeed, type LiveFeed } from "./item-feed.js";
 import type { BuildEnv } from "./env.js";
-import { canonicalJson, sha256, type KeyPreimage } from "./key.js";
+import { canonicalJson, computeKey, overNames, sha256, type KeyPreimage } from "./key.js";
 import type { LockEntry } from "./lockfile.js";
-import { runMapStage } from "./map-stage.js";
+import { runMapStage, type MapFeeds, type MapKeying } from "./map-stage.js";
 import { Semaphore } from "./semaphore.js";
 import { materializeUpstream, runStaged } from "./staging.js";
 export type { BuildEnv } from "./env.js";
 import { UserInputError } from "../errors.js";
+import { err, ok } from "../result.js";
 import { writeFileAtomic } from "../store/atomic.js";
 import type { ActionResult, Store } from "../store/index.js";
 import { totalSize } from "../store/manifest.js";
@@ -32,45 +34,123 @@ export interface NodeOutcome {
 /**
  * Runs the selected nodes, dependencies first, at most `jobs` stage runs or map items at a time.
  * Each finished stage (and each finished map item) is committed to the store at once, so an
- * interrupted build keeps everything that completed.
+ * interrupted build keeps everything that completed. A map stage that streams an upstream
+ * (`map.stream`) starts its items as the upstream items they need end, not when it finishes.
  */
 export async function buildNodes(env: BuildEnv, nodes: EngineNode[]): Promise<NodeOutcome[]> {
   const byId = new Map(nodes.map((n) => [n.id, n]));
   const slots = new Semaphore(Math.max(1, env.jobs));
   const memo = new Map<string, Promise<NodeOutcome>>();
-  const outcome = (id: string): Promise<NodeOutcome> => {
-    let p = memo.get(id);
-    if (!p) {
-      p = buildOne(env, byId.get(id)!, outcome, slots).then((o) => {
-        env.events({ type: "stage-end", id: o.id, status: o.status, durationMs: o.durationMs, reasons: o.reasons, ...pick(o) });
-        return o;
-      });
-      memo.set(id, p);
+  const settled = new Map<string, NodeOutcome>();
+  // Each node's items, for downstream items that need them: live while its map runs, else from its output.
+  const feeds = new Map<string, { promise: Promise<ItemFeed>; resolve(feed: ItemFeed): void; set: boolean }>();
+  const feedSlot = (id: string) => {
+    let f = feeds.get(id);
+    if (!f) {
+      let resolve!: (feed: ItemFeed) => void;
+      const promise = new Promise<ItemFeed>((r) => (resolve = r));
+      const slot = { promise, set: false, resolve: (feed: ItemFeed) => ((slot.set = true), resolve(feed)) };
+      feeds.set(id, (f = slot));
     }
-    return p;
+    return f;
   };
-  return Promise.all(nodes.map((n) => outcome(n.id)));
+  const graph: Graph = {
+    outcome(id) {
+      let p = memo.get(id);
+      if (!p) {
+        p = buildOne(env, byId.get(id)!, graph, slots).then((o) => {
+          settled.set(o.id, o);
+          const slot = feedSlot(o.id);
+          if (!slot.set) slot.resolve(o.output ? feedFromOutput(env.store, o.id, o.output, !!byId.get(o.id)!.stage.map) : failedFeed(`${o.id} did not complete`));
+          env.events({ type: "stage-end", id: o.id, status: o.status, durationMs: o.durationMs, reasons: o.reasons, ...pick(o) });
+          return o;
+        });
+        memo.set(id, p);
+      }
+      return p;
+    },
+    feed(id) {
+      void graph.outcome(id);
+      return feedSlot(id).promise;
+    },
+    publish(id, feed) {
+      const slot = feedSlot(id);
+      if (!slot.set) slot.resolve(feed);
+    },
+    settled: (id) => settled.get(id),
+  };
+  return Promise.all(nodes.map((n) => graph.outcome(n.id)));
+}
+
+/** How a node reaches the others while the build runs. */
+interface Graph {
+  outcome(id: string): Promise<NodeOutcome>;
+  /** Settles once the node's items are listed (its map opened) or it ended, whichever is first. */
+  feed(id: string): Promise<ItemFeed>;
+  publish(id: string, feed: LiveFeed): void;
+  /** The node's outcome if it has ended. */
+  settled(id: string): NodeOutcome | undefined;
 }
 
 function pick(o: NodeOutcome): Partial<NodeOutcome> {
   return { ...(o.key ? { key: o.key } : {}), ...(o.output ? { output: o.output } : {}), ...(o.failure ? { failure: o.failure } : {}), ...(o.items ? { items: o.items } : {}) };
 }
 
-async function buildOne(env: BuildEnv, node: EngineNode, outcome: (id: string) => Promise<NodeOutcome>, slots: Semaphore): Promise<NodeOutcome> {
+/** What stops a node when an upstream produced no output, as an outcome. */
+function upstreamEnd(base: { id: string; durationMs: number }, depId: string, dep: NodeOutcome): NodeOutcome {
+  if (dep.status === "unavailable") return { ...base, status: "unavailable", reasons: [{ type: "needs", stage: depId }] };
+  const status = dep.status === "cancelled" ? "cancelled" : "skipped";
+  return { ...base, status, reasons: [{ type: "error", message: `${depId} did not complete` }], failure: { reason: "upstream", stage: depId } };
+}
+
+async function buildOne(env: BuildEnv, node: EngineNode, graph: Graph, slots: Semaphore): Promise<NodeOutcome> {
   const started = Date.now();
   const base = { id: node.id, durationMs: 0 };
   if (node.stage.unavailable) return { ...base, status: "unavailable", reasons: [{ type: "unavailable", message: node.stage.unavailable }] };
+  const streamed = streamedDeps(node);
   const upstream: Record<string, string> = {};
   for (const [name, depId] of Object.entries(node.deps)) {
-    const dep = await outcome(depId);
-    if (dep.status === "unavailable") return { ...base, status: "unavailable", reasons: [{ type: "needs", stage: depId }] };
-    if (!dep.output) {
-      const status = dep.status === "cancelled" ? "cancelled" : "skipped";
-      return { ...base, status, reasons: [{ type: "error", message: `${depId} did not complete` }], failure: { reason: "upstream", stage: depId } };
-    }
+    if (streamed.has(name)) continue;
+    const dep = await graph.outcome(depId);
+    if (!dep.output) return upstreamEnd(base, depId, dep);
     upstream[name] = dep.output;
   }
+  // A streamed upstream that already ended is an upstream like any other; one still running
+  // leaves this stage's key unknown until it ends, so the stage runs, its items keyed one by one.
+  const running: Record<string, string> = {};
+  for (const name of streamed) {
+    const depId = node.deps[name]!;
+    await graph.feed(depId);
+    const dep = graph.settled(depId);
+    if (!dep) running[name] = depId;
+    else if (!dep.output) return upstreamEnd(base, depId, dep);
+    else upstream[name] = dep.output;
+  }
   if (env.signal.aborted) return { ...base, status: "cancelled", reasons: [], failure: { reason: "cancelled" } };
+  const feeds = (): MapFeeds => ({ of: (name) => graph.feed(node.deps[name]!), publish: (feed) => graph.publish(node.id, feed) });
+  if (Object.keys(running).length) {
+    const partial = await currentPreimage(env, node, upstream);
+    if (!partial.ok) {
+      const problems = partial.error;
+      return { ...base, status: "failed", reasons: problems.map((p) => ({ type: "error", message: `${p.file}: ${p.message}` })), failure: { reason: "inputs", problems } };
+    }
+    const reasons: Reason[] = Object.values(running).map((stage) => ({ type: "upstream-will-run", stage }));
+    env.events({ type: "stage-start", id: node.id, reasons });
+    const keying: MapKeying = {
+      preimage: partial.value,
+      async final() {
+        const all = { ...upstream };
+        for (const [name, depId] of Object.entries(running)) {
+          const dep = await graph.outcome(depId);
+          if (!dep.output) return err({ reason: "upstream", stage: depId });
+          all[name] = dep.output;
+        }
+        const preimage = { ...partial.value, upstream: all };
+        return ok({ preimage, key: computeKey(preimage) });
+      },
+    };
+    return runNode(env, node, keying, reasons, upstream, slots, started, feeds());
+  }
   const ev = await evaluateNode(env, node, upstream);
   if (ev.status === "error") return { ...base, status: "failed", reasons: ev.reasons, failure: { reason: "inputs", problems: ev.problems } };
   if (ev.status === "unavailable" || ev.status === "blocked") throw new Error(`unexpected ${ev.status} for ${node.id} with every upstream built`);
@@ -93,53 +173,74 @@ async function buildOne(env: BuildEnv, node: EngineNode, outcome: (id: string) =
   } else {
     env.events({ type: "stage-start", id: node.id, reasons: ev.reasons });
   }
-  return runNode(env, node, ev.preimage, ev.key, ev.reasons, upstream, slots, started);
+  const known = { preimage: ev.preimage, key: ev.key };
+  return runNode(env, node, { preimage: ev.preimage, final: async () => ok(known) }, ev.reasons, upstream, slots, started, feeds());
+}
+
+/** The upstreams a map stage streams; each must be one it fans out over, or its items' keys would miss it. */
+function streamedDeps(node: EngineNode): Set<string> {
+  const stream = node.stage.map?.stream ?? [];
+  const over = new Set(overNames(node.stage.map?.over));
+  for (const name of stream) {
+    if (!over.has(name)) throw new Error(`stage ${node.kind}: map.stream names ${name}, which is not in map.over`);
+    if (!(name in node.deps)) throw new Error(`stage ${node.kind}: map.stream names ${name}, which is not one of its upstreams`);
+  }
+  return new Set(stream);
 }
 
 async function runNode(
   env: BuildEnv,
   node: EngineNode,
-  preimage: KeyPreimage,
-  key: string,
+  keying: MapKeying,
   reasons: Reason[],
   upstream: Record<string, string>,
   slots: Semaphore,
   started: number,
+  feeds: MapFeeds,
 ): Promise<NodeOutcome> {
   const log: string[] = [];
-  const base = { id: node.id, reasons, key };
+  let key = keying.key;
+  const base = (): { id: string; reasons: Reason[]; key?: string } => ({ id: node.id, reasons, ...(key ? { key } : {}) });
   const logFile = join(env.store.root, "logs", `${node.id.replace(/[^\w.-]/g, "_")}.log`);
   try {
     const ups = await materializeUpstream(env.store, upstream);
     const hooks = (outDir: string, lines: string[], prefix = ""): RunHooks => hooksFor(env, node, outDir, ups, lines, prefix);
     let result: ActionResult;
     let items: ItemCounts | undefined;
+    let preimage: KeyPreimage;
     if (node.stage.map) {
-      const mapped = await runMapStage(env, node, preimage, key, ups, hooks, log, slots);
+      const mapped = await runMapStage(env, node, keying, ups, hooks, log, slots, feeds);
       items = mapped.items;
       if (!mapped.run.ok) {
         const failure = mapped.run.error.reason === "items" ? { ...mapped.run.error, log: logFile } : mapped.run.error;
         await writeFileAtomic(logFile, `${log.join("\n")}\n`);
-        return { ...base, status: "failed", durationMs: Date.now() - started, failure, items };
+        const status = failure.reason === "upstream" ? "skipped" : "failed";
+        return { ...base(), status, durationMs: Date.now() - started, failure, items };
       }
       result = mapped.run.value.result;
+      preimage = result.preimage;
+      key = result.key;
     } else {
-      result = await slots.run(() => runStaged(env.store, env.signal, node.id, preimage, key, log, (outDir) => env.executor.run(node, hooks(outDir, log))));
+      const known = await keying.final();
+      if (!known.ok) throw new Error(`bug: ${node.id} runs without its key`);
+      ({ preimage, key } = known.value);
+      const k = key;
+      result = await slots.run(() => runStaged(env.store, env.signal, node.id, preimage, k, log, (outDir) => env.executor.run(node, hooks(outDir, log))));
     }
     await env.remote?.upload(result, (p) =>
       env.events({ type: "stage-progress", id: node.id, done: p.blobs, total: p.totalBlobs, unit: "uploads", bytes: { done: p.bytes, total: p.totalBytes } }),
     );
     const output = result.output;
-    return { ...base, status: "built", durationMs: Date.now() - started, output, lockEntry: await lockEntryOf(env.store, preimage, key, output), ...(items ? { items } : {}) };
+    return { ...base(), status: "built", durationMs: Date.now() - started, output, lockEntry: await lockEntryOf(env.store, preimage, result.key, output), ...(items ? { items } : {}) };
   } catch (e) {
     const durationMs = Date.now() - started;
-    if (env.signal.aborted) return { ...base, status: "cancelled", durationMs, failure: { reason: "cancelled" } };
+    if (env.signal.aborted) return { ...base(), status: "cancelled", durationMs, failure: { reason: "cancelled" } };
     // A stage that finds bad user input mid-run reports it as it would before running.
-    if (e instanceof UserInputError && e.problems.length) return { ...base, status: "failed", durationMs, failure: { reason: "inputs", problems: e.problems } };
+    if (e instanceof UserInputError && e.problems.length) return { ...base(), status: "failed", durationMs, failure: { reason: "inputs", problems: e.problems } };
     const message = e instanceof Error ? e.message : String(e);
     log.push(e instanceof Error && !(e instanceof UserInputError) ? (e.stack ?? message) : message);
     await writeFileAtomic(logFile, `${log.join("\n")}\n`);
-    return { ...base, status: "failed", durationMs, failure: { reason: "threw", message, log: logFile } };
+    return { ...base(), status: "failed", durationMs, failure: { reason: "threw", message, log: logFile } };
   }
 }
 

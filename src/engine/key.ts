@@ -51,8 +51,8 @@ export interface KeyPreimage {
   upstream: Record<string, string>;
   /** Identities of external tools (image digests, package versions). */
   toolchain: Record<string, string>;
-  /** For one item of a map stage: the item's id and its own input digest. */
-  item?: { id: string; input: string };
+  /** For one item of a map stage: the item's id, its own input digest and the output digests of the upstream items it needs. */
+  item?: { id: string; input: string; needs?: Record<string, string> };
 }
 
 export function computeKey(preimage: KeyPreimage): string {
@@ -67,8 +67,15 @@ export function computeKey(preimage: KeyPreimage): string {
  * Several upstreams may be named (traces fan out over tasks and the environments they run in):
  * the item's input must then carry its share of each, e.g. the digest of its environment's image.
  */
-export function itemPreimage(stage: KeyPreimage, item: { id: string; input: Json }, over?: string | readonly string[]): KeyPreimage {
-  const dropped = new Set(typeof over === "string" ? [over] : (over ?? []));
+export function itemPreimage(stage: KeyPreimage, item: { id: string; input: Json }, over?: string | readonly string[], needs?: Record<string, string>): KeyPreimage {
+  const dropped = new Set(overNames(over));
   const upstream = Object.fromEntries(Object.entries(stage.upstream).filter(([name]) => !dropped.has(name)));
-  return { ...stage, upstream, item: { id: item.id, input: sha256(canonicalJson(item.input)) } };
+  // The outputs of the upstream items it needs (by upstream name) stand for its share of those upstreams.
+  const needed = needs && Object.keys(needs).length ? { needs } : {};
+  return { ...stage, upstream, item: { id: item.id, input: sha256(canonicalJson(item.input)), ...needed } };
+}
+
+/** The upstream names a map stage's items fan out over. */
+export function overNames(over?: string | readonly string[]): string[] {
+  return typeof over === "string" ? [over] : [...(over ?? [])];
 }

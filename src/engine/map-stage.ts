@@ -1,7 +1,8 @@
 import type { BuildEnv } from "./env.js";
+import { LiveFeed, type ItemFeed } from "./item-feed.js";
 import { computeKey, itemPreimage, type KeyPreimage } from "./key.js";
 import type { Semaphore } from "./semaphore.js";
-import { combineItems, runStaged } from "./staging.js";
+import { combineItems, materializeUpstream, runStaged } from "./staging.js";
 import { err, ok, type Result } from "../result.js";
 import type { ActionResult } from "../store/index.js";
 import type { EngineNode, ItemCounts, MapItem, RunHooks, StageFailure, UpstreamOutput } from "./types.js";
@@ -12,92 +13,139 @@ export interface MapRun {
   items: ItemCounts;
 }
 
+/**
+ * A map stage's key, which may not be known when it opens: the upstreams it streams
+ * (`map.stream`) are still running. `preimage` lacks them (its items' keys never hold them);
+ * `final` waits for them and gives the stage's own key, or why there is none.
+ */
+export interface MapKeying {
+  preimage: KeyPreimage;
+  /** Set when known from the start (nothing streamed is still running). */
+  key?: string;
+  final(): Promise<Result<{ preimage: KeyPreimage; key: string }, StageFailure>>;
+}
+
+/** Where a map stage's items find the upstream items they need, and where it announces its own. */
+export interface MapFeeds {
+  /** The feed of the upstream a node's deps name `name`. */
+  of(name: string): Promise<ItemFeed>;
+  /** Called once the items are listed, with the feed downstream items wait on. */
+  publish(feed: LiveFeed): void;
+}
+
 type ItemEnd = { id: string; key: string; output: string } | { failed: { id: string; message: string } } | { stopped: { why: string; hint?: string } };
 
 /**
  * Runs a map stage: each item is looked up (store, then remote cache) and run only when
  * missing, committed on its own as it finishes, so an interrupted or failed stage keeps every
- * finished item. The stage's output is committed only when every item finished.
+ * finished item. An item that needs upstream items waits for those only. The stage's output is
+ * committed only when every item finished and every upstream produced its output.
  */
 export async function runMapStage(
   env: BuildEnv,
   node: EngineNode,
-  preimage: KeyPreimage,
-  key: string,
+  keying: MapKeying,
   ups: Record<string, UpstreamOutput>,
   hooks: (outDir: string, log: string[], prefix?: string) => RunHooks,
   log: string[],
   slots: Semaphore,
+  feeds: MapFeeds,
 ): Promise<{ items: ItemCounts; run: Result<Omit<MapRun, "items">, StageFailure> }> {
   const map = node.stage.map!;
   const started = Date.now();
-  const opened = await map.open({ ...node.context, ...hooks("", log), upstream: ups });
+  // What the stage streams reaches its items one by one, never open(): the same whether the
+  // upstream was built before or is still running.
+  const streamed = new Set(map.stream ?? []);
+  const shared = Object.fromEntries(Object.entries(ups).filter(([name]) => !streamed.has(name)));
+  const opened = await map.open({ ...node.context, ...hooks("", log), upstream: shared });
   const items = opened.items;
   checkItemIds(node.id, items);
+  const feed = new LiveFeed(node.id, items.map((i) => i.id));
+  feeds.publish(feed);
   let done = 0;
   const counts: ItemCounts = { run: 0, reused: 0, fetched: 0, failed: 0, stopped: 0 };
   let costUsd: number | undefined;
   const tick = (): void => env.events({ type: "stage-progress", id: node.id, done, total: items.length, ...(costUsd !== undefined ? { costUsd } : {}) });
   tick();
-  const ends = await Promise.all(
-    items.map(async (item): Promise<ItemEnd> => {
-      const itemPre = itemPreimage(preimage, item, map.over);
-      const itemKey = computeKey(itemPre);
-      const found = await env.store.ac.get(itemKey);
-      if (found && (await env.store.cas.isComplete(found.output))) {
-        counts.reused++;
-        done++;
-        tick();
-        return { id: item.id, key: itemKey, output: found.output };
-      }
-      // Another machine may have run this item already (and paid for it).
-      const remote = env.remote?.canRead ? await env.remote.lookup(itemKey) : undefined;
-      if (remote && (await env.remote!.restore(remote))) {
-        counts.fetched++;
-        done++;
-        tick();
-        return { id: item.id, key: itemKey, output: remote.result.output };
-      }
-      return slots.run(async (): Promise<ItemEnd> => {
-        env.signal.throwIfAborted();
-        const itemLog: string[] = [];
-        let stopped: { why: string; hint?: string } | undefined;
-        try {
-          const r = await runStaged(env.store, env.signal, `${node.id}[${item.id}]`, itemPre, itemKey, itemLog, async (outDir) => {
-            const itemHooks: RunHooks = {
-              ...hooks(outDir, itemLog, `[${item.id}] `),
-              // Items report money spent; done/total stay the engine's count of items.
-              progress: (u) => {
-                if (u.costUsd !== undefined) costUsd = u.costUsd;
-                tick();
-              },
-            };
-            const outcome = await env.executor.runItem(node, opened, itemHooks, item);
-            if (outcome.outcome === "stopped") {
-              stopped = { why: outcome.why, ...(outcome.hint ? { hint: outcome.hint } : {}) };
-              // Nothing of a stopped item is committed: throwing leaves its staging unadopted.
-              throw new StoppedItem();
-            }
-          });
-          counts.run++;
-          await env.remote?.upload(r);
-          return { id: item.id, key: itemKey, output: r.output };
-        } catch (e) {
-          if (env.signal.aborted) throw e;
-          if (stopped) {
-            counts.stopped++;
-            return { stopped };
+  const one = async (item: MapItem): Promise<ItemEnd> => {
+    const needed = await neededItems(node, item, feeds);
+    if (!needed.ok) {
+      counts.failed++;
+      done++;
+      tick();
+      return { failed: { id: item.id, message: needed.error } };
+    }
+    const itemPre = itemPreimage(keying.preimage, item, map.over, needed.value);
+    const itemKey = computeKey(itemPre);
+    const found = await env.store.ac.get(itemKey);
+    if (found && (await env.store.cas.isComplete(found.output))) {
+      counts.reused++;
+      done++;
+      tick();
+      return { id: item.id, key: itemKey, output: found.output };
+    }
+    // Another machine may have run this item already (and paid for it).
+    const remote = env.remote?.canRead ? await env.remote.lookup(itemKey) : undefined;
+    if (remote && (await env.remote!.restore(remote))) {
+      counts.fetched++;
+      done++;
+      tick();
+      return { id: item.id, key: itemKey, output: remote.result.output };
+    }
+    return slots.run(async (): Promise<ItemEnd> => {
+      env.signal.throwIfAborted();
+      const itemLog: string[] = [];
+      let stopped: { why: string; hint?: string } | undefined;
+      try {
+        // The items it needs stand, under their upstreams' names, for those upstreams' outputs.
+        const itemUps = { ...shared, ...(await materializeUpstream(env.store, needed.value)) };
+        const r = await runStaged(env.store, env.signal, `${node.id}[${item.id}]`, itemPre, itemKey, itemLog, async (outDir) => {
+          const itemHooks: RunHooks = {
+            ...hooks(outDir, itemLog, `[${item.id}] `),
+            upstream: itemUps,
+            // Items report money spent; done/total stay the engine's count of items.
+            progress: (u) => {
+              if (u.costUsd !== undefined) costUsd = u.costUsd;
+              tick();
+            },
+          };
+          const outcome = await env.executor.runItem(node, opened, itemHooks, item);
+          if (outcome.outcome === "stopped") {
+            stopped = { why: outcome.why, ...(outcome.hint ? { hint: outcome.hint } : {}) };
+            // Nothing of a stopped item is committed: throwing leaves its staging unadopted.
+            throw new StoppedItem();
           }
-          counts.failed++;
-          return { failed: { id: item.id, message: e instanceof Error ? e.message : String(e) } };
-        } finally {
-          log.push(...itemLog);
-          done++;
-          tick();
+        });
+        counts.run++;
+        await env.remote?.upload(r);
+        return { id: item.id, key: itemKey, output: r.output };
+      } catch (e) {
+        if (env.signal.aborted) throw e;
+        if (stopped) {
+          counts.stopped++;
+          return { stopped };
         }
-      });
-    }),
-  );
+        counts.failed++;
+        return { failed: { id: item.id, message: e instanceof Error ? e.message : String(e) } };
+      } finally {
+        log.push(...itemLog);
+        done++;
+        tick();
+      }
+    });
+  };
+  let ends: ItemEnd[];
+  try {
+    ends = await Promise.all(
+      items.map(async (item) => {
+        const end = await one(item);
+        feed.end(item.id, "output" in end ? { ok: true, output: end.output } : { ok: false, message: "failed" in end ? end.failed.message : `stopped: ${end.stopped.why}` });
+        return end;
+      }),
+    );
+  } finally {
+    feed.close(`${node.id} was cancelled`);
+  }
   const finished = ends.filter((r): r is { id: string; key: string; output: string } => "output" in r);
   const kept = finished.length;
   const failed = ends.flatMap((e) => ("failed" in e ? [e.failed] : []));
@@ -107,12 +155,14 @@ export async function runMapStage(
     const first = stops[0]!;
     return { items: counts, run: err({ reason: "stopped", why: first.why, ...(first.hint ? { hint: first.hint } : {}), stopped: stops.length, kept, total: items.length }) };
   }
+  const keyed = await keying.final();
+  if (!keyed.ok) return { items: counts, run: keyed };
   const output = await combineItems(env.store, finished);
   const result: ActionResult = {
     version: 1,
-    key,
+    key: keyed.value.key,
     stage: node.id,
-    preimage,
+    preimage: keyed.value.preimage,
     output,
     log: await env.store.cas.putBytes(`${log.join("\n")}\n`),
     durationMs: Date.now() - started,
@@ -121,6 +171,21 @@ export async function runMapStage(
   };
   await env.store.ac.put(result);
   return { items: counts, run: ok({ output, result }) };
+}
+
+/**
+ * The output digests of the upstream items an item needs, by upstream name, once they have
+ * ended; a need that ended without output fails the item with that item's message.
+ */
+async function neededItems(node: EngineNode, item: MapItem, feeds: MapFeeds): Promise<Result<Record<string, string>, string>> {
+  const out: Record<string, string> = {};
+  for (const [name, id] of Object.entries(item.needs ?? {})) {
+    if (!(name in node.deps)) return err(`${node.id}: item ${item.id} needs ${name}, which is not one of its upstreams`);
+    const end = await (await feeds.of(name)).get(id);
+    if (!end.ok) return err(`${node.deps[name]} item ${id} did not complete: ${end.message}`);
+    out[name] = end.output;
+  }
+  return ok(out);
 }
 
 /** Marks the unwinding of an item the stage stopped; never seen outside this module. */

@@ -3,6 +3,7 @@ import { currentPreimage, evaluateNode, type EvalEnv, type Evaluation } from "./
 import type { EngineNode } from "./types.js";
 import { materializeUpstream } from "./staging.js";
 import { computeKey, itemPreimage, type KeyPreimage } from "./key.js";
+import { feedFromOutput, type ItemFeed } from "./item-feed.js";
 
 /**
  * Decides, without running anything, each node's status. A node downstream of one that will run
@@ -24,7 +25,7 @@ export async function planNodes(env: EvalEnv, nodes: EngineNode[]): Promise<{ pl
   const items = new Map<string, { cached: number; total: number }>();
   for (const n of nodes) {
     const e = evals.get(n.id)!;
-    if (n.stage.map && e.status === "will-run") items.set(n.id, await countCachedItems(env, n, e.preimage));
+    if (n.stage.map && e.status === "will-run") items.set(n.id, await countCachedItems(env, n, e.preimage, (name) => !!byId.get(n.deps[name]!)?.stage.map));
   }
   const estimates = new Map<string, SpendEstimate>();
   for (const n of nodes) {
@@ -77,8 +78,16 @@ async function evaluateOne(env: EvalEnv, node: EngineNode, evaluate: (id: string
  * For a map stage that will run: how many of its items the store already holds, so that plan
  * says "3 of 50 items cached" before anything runs (and spends money).
  */
-async function countCachedItems(env: EvalEnv, node: EngineNode, preimage: KeyPreimage): Promise<{ cached: number; total: number }> {
-  const upstream = await materializeUpstream(env.store, preimage.upstream);
+async function countCachedItems(env: EvalEnv, node: EngineNode, preimage: KeyPreimage, mapped: (name: string) => boolean): Promise<{ cached: number; total: number }> {
+  // As a build opens it: what the stage streams reaches its items one by one, never open().
+  const streamed = new Set(node.stage.map!.stream ?? []);
+  const upstream = await materializeUpstream(env.store, Object.fromEntries(Object.entries(preimage.upstream).filter(([name]) => !streamed.has(name))));
+  const feeds = new Map<string, ItemFeed>();
+  const feed = (name: string): ItemFeed => {
+    let f = feeds.get(name);
+    if (!f) feeds.set(name, (f = feedFromOutput(env.store, node.deps[name]!, preimage.upstream[name]!, mapped(name))));
+    return f;
+  };
   const log = (): void => undefined;
   const { items } = await node.stage.map!.open({
     ...node.context,
@@ -90,7 +99,15 @@ async function countCachedItems(env: EvalEnv, node: EngineNode, preimage: KeyPre
   });
   let cached = 0;
   for (const item of items) {
-    const found = await env.store.ac.get(computeKey(itemPreimage(preimage, item, node.stage.map!.over)));
+    const needs: Record<string, string> = {};
+    let missing = false;
+    for (const [name, id] of Object.entries(item.needs ?? {})) {
+      const end = name in preimage.upstream ? await feed(name).get(id) : undefined;
+      if (end?.ok) needs[name] = end.output;
+      else missing = true;
+    }
+    if (missing) continue;
+    const found = await env.store.ac.get(computeKey(itemPreimage(preimage, item, node.stage.map!.over, needs)));
     if (found && (await env.store.cas.isComplete(found.output))) cached++;
   }
   return { cached, total: items.length };

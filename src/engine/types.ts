@@ -60,6 +60,14 @@ export interface MapItem {
   id: string;
   /** Everything the item's result depends on beyond the stage's params, toolchain and other upstreams. */
   input: Json;
+  /**
+   * Items of upstream map stages this item reads, by upstream name -> that stage's item id (a
+   * rollout needs its environment's image). The item waits for those items only, their output
+   * digests join its key in place of the whole upstream's, and its run hooks' `upstream` holds
+   * those items' outputs under the same names. A plain upstream stage stands whole for any id.
+   * The names must be among `map.over`.
+   */
+  needs?: Record<string, string>;
 }
 
 /**
@@ -77,6 +85,13 @@ export interface MapSpec<C extends object> {
    * item's input must then hold its share of each (the digest of the part of it the item reads).
    */
   over?: string | readonly string[];
+  /**
+   * Upstreams (among `over`) whose items this stage's items need one by one (`MapItem.needs`):
+   * the stage opens as soon as the rest of its upstreams are done, without waiting for these to
+   * finish, and each item starts when the items it needs have ended. An item whose need failed
+   * fails with that item's message; the others go on. `open` sees no entry for these names.
+   */
+  stream?: readonly string[];
   /**
    * Lists the items and returns how to run one. What a run's items share (a client, a budget,
    * an image) lives in this closure, not in module state; it is opened once per build of the

@@ -20,7 +20,9 @@ export function tracesStage(): Stage {
     // 2: items are keyed on the import and sandbox outputs too (version 1 items reused traces
     // of an old prompt, tool list or image), so results built under version 1 are not trusted.
     // 3: a task runs in its own environment and its verifier's result is in the trace.
-    version: "3",
+    // 4: an item needs its environment's sandbox item (keyed on that item's output digest) and
+    // starts when that image is built, not when every environment is.
+    version: "4",
     deps: ["import", "sandbox", "tasks"],
     async inputs({ subagent }) {
       const tr = subagent.traces;
@@ -49,8 +51,10 @@ export function tracesStage(): Stage {
       return estimateRollouts(subagent, items);
     },
     map: {
-      // Each item carries its task and its environment's image record, not the whole of either stage.
+      // Each item carries its task and needs its environment's sandbox item, not the whole of either stage.
       over: ["tasks", "sandbox"],
+      // A rollout waits for its own environment only.
+      stream: ["sandbox"],
       async open(ctx) {
         return (await import("./traces-run.js")).openTraces(ctx);
       },

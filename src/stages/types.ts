@@ -20,6 +20,8 @@ export interface RunContext extends InputContext, Omit<RunHooks, "upstream"> {
 export interface MapSpec {
   /** The upstream kind the items fan out over (see the engine's MapSpec): every other upstream stays in each item's key. */
   over?: StageKind | readonly StageKind[];
+  /** Upstream kinds (among `over`) whose items this stage's items need one by one and start on (see the engine's MapSpec). */
+  stream?: readonly StageKind[];
   /** Lists the items and returns how to run one; what the items share lives in its closure (see the engine's MapSpec). */
   open(ctx: RunContext): Promise<{ items: MapItem[]; runItem(ctx: RunContext, item: MapItem): Promise<ItemOutcome | void> }>;
 }

@@ -15,16 +15,22 @@ export interface AgentFiles {
   spec: SubagentSpec;
   /** The tool names import resolved. */
   tools: string[];
-  /** The images the sandbox stage recorded, by environment id (built again here if gone), with their items' digests. */
+  /**
+   * The images the sandbox stage recorded, by environment id (built again here if gone), with
+   * their items' digests. Traces fill it item by item, as each rollout's environment is built.
+   */
   envs: Map<string, BuiltEnvironment>;
 }
 
-/** Reads them through the typed readers: a malformed file fails with its name and field. */
-export async function readAgentFiles(importDir: string, sandbox: { dir: string; digest: string }): Promise<AgentFiles> {
+/**
+ * Reads them through the typed readers: a malformed file fails with its name and field. Without
+ * `sandbox`, no environment is known yet: the caller adds each as it gets it.
+ */
+export async function readAgentFiles(importDir: string, sandbox?: { dir: string; digest: string }): Promise<AgentFiles> {
   const { expectArtifact, readEnvironments, readImportedTools, readSpec } = await import("../artifacts/index.js");
   const spec = expectArtifact(await readSpec(importDir), "import");
   const tools = expectArtifact(await readImportedTools(importDir), "import").resolved;
-  const envs = expectArtifact(await readEnvironments(sandbox.dir, sandbox.digest), "sandbox");
+  const envs = sandbox ? expectArtifact(await readEnvironments(sandbox.dir, sandbox.digest), "sandbox") : new Map<string, BuiltEnvironment>();
   return { spec, tools, envs };
 }
 
