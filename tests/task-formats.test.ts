@@ -162,6 +162,7 @@ describe("Harbor and Terminal-Bench task directories", () => {
         env: { dockerfile: "tasks/hello-world/environment", limits: { cpus: 2, memory_mb: 4096, network: "bridge" } },
         verify: {
           command: "bash /tests/test.sh",
+          user: "root",
           files: [
             { path: "/tests/data.bin", content: Buffer.from([0, 1, 2, 255]).toString("base64"), encoding: "base64" },
             { path: "/tests/test.sh", content: expect.stringContaining("reward.txt"), encoding: "utf8", mode: 0o755 },
@@ -170,7 +171,7 @@ describe("Harbor and Terminal-Bench task directories", () => {
           timeout_s: 120,
           success: { kind: "reward_file", dir: "/logs/verifier" },
         },
-        solution: { command: "bash /solution/solve.sh", files: [{ path: "/solution/solve.sh", content: "echo hello > /app/out.txt\n", encoding: "utf8" }], timeout_s: 300 },
+        solution: { user: "root", command: "bash /solution/solve.sh", files: [{ path: "/solution/solve.sh", content: "echo hello > /app/out.txt\n", encoding: "utf8" }], timeout_s: 300 },
         origin: "tasks/hello-world/task.toml",
       },
     ]);
@@ -202,6 +203,7 @@ describe("Harbor and Terminal-Bench task directories", () => {
         env: { dockerfile: "tb/count-lines" },
         verify: {
           command: "TEST_DIR=/tests bash /tests/run-tests.sh",
+          user: "root",
           files: [
             { path: "/tests/test_outputs.py", content: "def test_count(): pass\n", encoding: "utf8" },
             { path: "/tests/run-tests.sh", content: expect.stringContaining("pytest"), encoding: "utf8", mode: 0o755 },
@@ -209,7 +211,7 @@ describe("Harbor and Terminal-Bench task directories", () => {
           timeout_s: 30,
           success: { kind: "exit_code" },
         },
-        solution: { command: "bash /solution/solution.sh", files: [{ path: "/solution/solution.sh", content: expect.stringContaining("wc -l"), encoding: "utf8" }], timeout_s: 180 },
+        solution: { user: "root", command: "bash /solution/solution.sh", files: [{ path: "/solution/solution.sh", content: expect.stringContaining("wc -l"), encoding: "utf8" }], timeout_s: 180 },
         origin: "tb/count-lines/task.yaml",
       },
     ]);

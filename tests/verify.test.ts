@@ -142,6 +142,17 @@ describe("verifiers in a real container", () => {
     expect(fail).toMatchObject({ passed: false, reward: 0, exit_code: 4, timed_out: false, output_tail: "nope" });
   });
 
+  it("runs as root when the task says so (Harbor, Terminal-Bench): root may write where only root can, the agent's user may not", async () => {
+    const box = await open();
+    const command = 'echo "$(id -un) $(pwd)"; touch /opt/verified';
+    const asRoot = await runVerifier(box, verifier({ command, user: "root" }));
+    expect(asRoot).toMatchObject({ passed: true, output_tail: "root /workspace" });
+    const asAgent = await runVerifier(box, verifier({ command }));
+    expect(asAgent).toMatchObject({ passed: false, output_tail: expect.stringMatching(/^agent \/workspace\n.*Permission denied/s) });
+    const solved = await runSolution(box, { command: "id -un > /opt/solved-by; cat /opt/solved-by", files: [], timeout_s: 30, user: "root" });
+    expect(solved).toMatchObject({ exit_code: 0, output_tail: "root" });
+  });
+
   it("copies its files only when it runs: a script with its mode, a binary file, files under /tests, the workspace and /tmp", async () => {
     const box = await open();
     const bytes = Buffer.from(Array.from({ length: 256 }, (_, i) => i));

@@ -82,9 +82,17 @@ export const successRuleSchema = z.discriminatedUnion("kind", [
 ]);
 export type SuccessRule = z.output<typeof successRuleSchema>;
 
+/**
+ * Who runs a verifier's or a solution's command: the agent's user (the image's; SWE-bench's test
+ * patch is applied to the agent's own files), or root, as Harbor and Terminal-Bench run theirs
+ * (a test.sh may install what it needs). Root there still holds no capabilities. Unset: the agent.
+ */
+export const runAsSchema = z.enum(["agent", "root"]);
+
 export const verifierSchema = z.strictObject({
   /** Run with `bash -lc` in the workspace, after the files are copied in. */
   command: z.string().min(1),
+  user: runAsSchema.optional(),
   files: z.array(containerFileSchema).default([]),
   timeout_s: z.number().positive().default(600),
   success: successRuleSchema.default({ kind: "exit_code" }),
@@ -94,6 +102,7 @@ export type Verifier = z.output<typeof verifierSchema>;
 /** A reference solution (Harbor's solution/solve.sh): what `sabuild tasks check` runs before the verifier. */
 export const solutionSchema = z.strictObject({
   command: z.string().min(1),
+  user: runAsSchema.optional(),
   files: z.array(containerFileSchema).default([]),
   timeout_s: z.number().positive().default(600),
 });

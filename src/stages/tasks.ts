@@ -35,7 +35,10 @@ export function isHeldOut(text: string, fraction: number): boolean {
 export function tasksStage(): Stage {
   return {
     kind: "tasks",
-    version: "2",
+    // 3: a task's env, verify and solution are read from every format (an old JSONL task's env
+    // was metadata), with sandbox.repos per-repository generation; Harbor and Terminal-Bench
+    // verifiers and solutions run as root.
+    version: "3",
     deps: ["import"],
     async inputs({ project, subagent }) {
       const t = subagent.tasks;

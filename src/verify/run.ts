@@ -6,7 +6,8 @@ import { readReward } from "./reward.js";
 
 /**
  * A task's verifier, run after the agent finishes, in the agent's container: its files are
- * copied in only now, its command runs as the agent's user in the workspace, and its outcome is
+ * copied in only now, its command runs in the workspace as the agent's user (or root, when the
+ * task says so: Harbor's and Terminal-Bench's tests), and its outcome is
  * read by the task's success rule. What goes wrong with the verifier or the container becomes a
  * failed Verification with `error` set; only an abort is thrown.
  */
@@ -39,7 +40,7 @@ export async function runVerifier(session: SandboxSession, verifier: Verifier, o
       const prepared = await prepareRewardDir(session, rule.dir, options);
       if (!prepared.ok) return failed(prepared.error);
     }
-    const result = await runCommand(session, verifier.command, verifier.timeout_s, options);
+    const result = await runCommand(session, verifier, options);
     const base = {
       exit_code: result.exitCode,
       timed_out: result.timedOut,
@@ -72,14 +73,15 @@ export async function runSolution(session: SandboxSession, solution: Solution, o
   const started = performance.now();
   const copied = await copyFiles(session, solution.files, options);
   if (!copied.ok) return { exit_code: null, timed_out: false, output_tail: "", duration_ms: Math.round(performance.now() - started), error: copied.error };
-  const result = await runCommand(session, solution.command, solution.timeout_s, options);
+  const result = await runCommand(session, solution, options);
   return { exit_code: result.exitCode, timed_out: result.timedOut, output_tail: outputTail(result), duration_ms: Math.round(performance.now() - started) };
 }
 
-function runCommand(session: SandboxSession, command: string, timeoutS: number, options: RunOptions): Promise<ExecResult> {
-  return session.exec(["bash", "-lc", command], {
+function runCommand(session: SandboxSession, run: Pick<Verifier, "command" | "timeout_s" | "user">, options: RunOptions): Promise<ExecResult> {
+  return session.exec(["bash", "-lc", run.command], {
     cwd: session.image.workdir,
-    timeoutMs: Math.round(timeoutS * 1000),
+    ...(run.user === "root" ? { user: "0" } : {}),
+    timeoutMs: Math.round(run.timeout_s * 1000),
     outputLimitBytes: OUTPUT_LIMIT_BYTES,
     ...(options.signal ? { signal: options.signal } : {}),
   });

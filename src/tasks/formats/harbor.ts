@@ -65,6 +65,8 @@ export function readHarborTask(root: string, dir: string): { task?: SourcedTask;
     env,
     verify: {
       command: "bash /tests/test.sh",
+      // Its harness runs the tests as root.
+      user: "root",
       files: containerFilesUnder(join(dir, "tests"), "/tests"),
       timeout_s: verifierTimeout ?? 600,
       success: { kind: "reward_file", dir: "/logs/verifier" },
@@ -72,7 +74,7 @@ export function readHarborTask(root: string, dir: string): { task?: SourcedTask;
   };
   if (hasSolution) {
     // The reference solution stands in for the agent, so it gets the agent's time.
-    task.solution = { command: "bash /solution/solve.sh", files: containerFilesUnder(join(dir, "solution"), "/solution"), timeout_s: agentTimeout ?? 600 };
+    task.solution = { user: "root", command: "bash /solution/solve.sh", files: containerFilesUnder(join(dir, "solution"), "/solution"), timeout_s: agentTimeout ?? 600 };
   }
   return { task: { ...task, origin: tomlFile }, problems };
 }

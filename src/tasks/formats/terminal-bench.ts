@@ -56,13 +56,15 @@ export function readTerminalBenchTask(root: string, dir: string): { task?: Sourc
     verify: {
       // Terminal-Bench's harness sets TEST_DIR; its run-tests.sh scripts read the tests from there.
       command: "TEST_DIR=/tests bash /tests/run-tests.sh",
+      // Its harness runs the tests as root.
+      user: "root",
       files,
       timeout_s: typeof testTimeout === "number" ? testTimeout : 600,
       success: { kind: "exit_code" },
     },
   };
   if (existsSync(join(dir, "solution.sh"))) {
-    task.solution = { command: "bash /solution/solution.sh", files: [containerFile(join(dir, "solution.sh"), "/solution/solution.sh")], timeout_s: typeof agentTimeout === "number" ? agentTimeout : 600 };
+    task.solution = { user: "root", command: "bash /solution/solution.sh", files: [containerFile(join(dir, "solution.sh"), "/solution/solution.sh")], timeout_s: typeof agentTimeout === "number" ? agentTimeout : 600 };
   }
   return { task: { ...task, origin: yamlFile }, problems };
 }
