@@ -22,6 +22,7 @@ const COMMANDS: Record<string, { about: string; load: () => Promise<Command> }> 
   cache: { about: "cache ls | verify | export | import | prune-remote", load: async () => (await import("./commands/cache.js")).cacheCommand },
   gc: { about: "delete store entries that sabuild.lock and recent builds do not reference", load: async () => (await import("./commands/gc.js")).gcCommand },
   clean: { about: "remove the store, or the results of some targets", load: async () => (await import("./commands/clean.js")).cleanCommand },
+  tasks: { about: "tasks check: run each task's verifier untouched (must fail) and after its reference solution (must pass)", load: async () => (await import("./commands/tasks-check.js")).tasksCommand },
   init: { about: "scaffold subagents.yaml from the agents and skills in a repo", load: async () => (await import("./commands/init.js")).initCommand },
   setup: { about: "install or build what the pipeline needs here (Docker, images, trainer venv, llama.cpp)", load: async () => (await import("./commands/setup.js")).setupCommand },
   doctor: { about: "report what the pipeline needs here, and how to fix what is missing", load: async () => (await import("./commands/doctor.js")).doctorCommand },

@@ -1,7 +1,8 @@
 import type { ProjectConfig, ResolvedSubagent } from "../config/index.js";
 import type { SubagentSpec } from "../importers/types.js";
 import type { ChatClient } from "../llm/types.js";
-import { ensureImage, openSandbox, projectLabels } from "../sandbox/index.js";
+import { environmentImages } from "../envs/images.js";
+import { openSandbox, projectLabels } from "../sandbox/index.js";
 import type { BuiltEnvironment } from "../artifacts/image.js";
 import { DEFAULT_ENV_ID, type Verifier } from "../envs/types.js";
 import type { SandboxImage, SandboxSession } from "../sandbox/types.js";
@@ -76,17 +77,8 @@ export function openAgentRun(files: AgentFiles, o: AgentRunOptions): AgentRun {
   const tools = toolsNamed(files.tools);
   const toolDefs = toOpenAiTools(tools);
   const instructions = instructionsOf(files.spec);
-  const images = new Map<string, Promise<SandboxImage>>();
-  const ensure = (env = servingEnv(files)): Promise<SandboxImage> => {
-    let image = images.get(env);
-    if (!image) {
-      const built = files.envs.get(env);
-      if (!built) return Promise.reject(new Error(`no environment ${env} in the sandbox stage's output (built: ${[...files.envs.keys()].join(", ") || "none"})`));
-      image = ensureImage(built.image, { projectRoot: o.project.root, log: o.log, ...(o.signal ? { signal: o.signal } : {}), rebuildEnv: (img) => rebuildEnvironment(o, img) });
-      images.set(env, image);
-    }
-    return image;
-  };
+  const images = environmentImages(files.envs, o);
+  const ensure = (env = servingEnv(files)): Promise<SandboxImage> => images(env);
   return {
     spec: files.spec,
     image: ensure,
@@ -116,11 +108,4 @@ export function openAgentRun(files: AgentFiles, o: AgentRunOptions): AgentRun {
       });
     },
   };
-}
-
-/** A task environment's image gone from the engine (or recorded on another machine): built again from what image.json recorded. */
-async function rebuildEnvironment(o: AgentRunOptions, image: SandboxImage): Promise<SandboxImage> {
-  const { environmentImage } = await import("../envs/build.js");
-  const env = image.env!;
-  return environmentImage(o.project, o.subagent, env.id, env.spec, env.commit, { log: o.log, ...(o.signal ? { signal: o.signal } : {}) });
 }
