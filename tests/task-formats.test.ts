@@ -5,6 +5,7 @@ import type { Problem } from "../src/errors.js";
 import { countTaskEntries, readTaskFile, readUserTasks, taskSourceFiles, type SourcedTask } from "../src/stages/task-files.js";
 import { detectFormat } from "../src/tasks/formats/index.js";
 import { makeProject, sabuild, sabuildJson } from "./helpers.js";
+import { harborFiles, tb1Files } from "./support/task-dirs.js";
 
 /**
  * Each format of tasks.from, written here as its datasets write it, imported to the shapes of
@@ -29,39 +30,6 @@ const sweInstance = (over: Record<string, unknown> = {}) => ({
   environment_setup_commit: "feedbeef",
   version: "2.0",
   ...over,
-});
-
-const HARBOR_TOML = [
-  'version = "1.0"',
-  "[metadata]",
-  'difficulty = "easy"',
-  'tags = ["files", "bash"]',
-  "[agent]",
-  "timeout_sec = 300.0",
-  "[verifier]",
-  "timeout_sec = 120.0",
-  "[environment]",
-  "cpus = 2",
-  "memory_mb = 4096",
-  "allow_internet = true",
-  "",
-].join("\n");
-
-const harborFiles = (dir: string, toml = HARBOR_TOML): Record<string, string> => ({
-  [`${dir}/task.toml`]: toml,
-  [`${dir}/instruction.md`]: "Write hello to /app/out.txt\n",
-  [`${dir}/environment/Dockerfile`]: "FROM debian:bookworm-slim\nWORKDIR /app\n",
-  [`${dir}/tests/test.sh`]: "#!/bin/bash\npytest /tests/test_out.py && echo 1 > /logs/verifier/reward.txt\n",
-  [`${dir}/tests/test_out.py`]: "def test_out(): assert open('/app/out.txt').read() == 'hello\\n'\n",
-  [`${dir}/solution/solve.sh`]: "echo hello > /app/out.txt\n",
-});
-
-const tb1Files = (dir: string): Record<string, string> => ({
-  [`${dir}/task.yaml`]: "instruction: |-\n  Count the lines of /data/in.txt\ndifficulty: medium\ntags: [counting]\nmax_agent_timeout_sec: 180\nmax_test_timeout_sec: 30\n",
-  [`${dir}/Dockerfile`]: "FROM debian:bookworm-slim\n",
-  [`${dir}/run-tests.sh`]: "#!/bin/bash\npytest $TEST_DIR/test_outputs.py\n",
-  [`${dir}/tests/test_outputs.py`]: "def test_count(): pass\n",
-  [`${dir}/solution.sh`]: "wc -l /data/in.txt > /app/count\n",
 });
 
 const byId = (tasks: SourcedTask[]): Record<string, SourcedTask> => Object.fromEntries(tasks.map((t) => [t.id, t]));

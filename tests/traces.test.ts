@@ -1,12 +1,10 @@
-import { spawnSync } from "node:child_process";
-import { createHash } from "node:crypto";
-import { appendFileSync, copyFileSync, readFileSync, realpathSync, writeFileSync } from "node:fs";
+import { appendFileSync, copyFileSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Trace } from "../src/traces/types.js";
 import { checkContract } from "../src/traces/contract.js";
 import { exited, makeProject, REPO, sabuild, sabuildJson, spawnSabuild, tempDir, waitFor } from "./helpers.js";
-import { ensureDocker } from "./support/docker.js";
+import { ensureDocker, projectContainers } from "./support/docker.js";
 
 /** One subagent's section: a runner of shell commands on the shell recipe, with `extra` lines under it. */
 function runnerSection(name: string, extra: string[] = [], opts: { priced?: boolean } = {}): string[] {
@@ -55,13 +53,6 @@ function traces(dir: string, id = "runner:traces"): Record<string, Trace> {
 function artifacts(dir: string, id: string): Record<string, string> {
   const art = sabuildJson<{ files: { path: string; blob: string }[] }>(dir, ["artifacts", id]);
   return Object.fromEntries(art.files.map((f) => [f.path, readFileSync(f.blob, "utf8")]));
-}
-
-/** Containers of this test project that are still there (running or not). */
-function leftoverContainers(dir: string): string[] {
-  const label = `sabuild.project=${createHash("sha256").update(realpathSync(dir)).digest("hex").slice(0, 12)}`;
-  const r = spawnSync("docker", ["ps", "-aq", "--filter", `label=${label}`], { encoding: "utf8" });
-  return r.stdout.split("\n").filter(Boolean);
 }
 
 function requests(log: string): string[] {
@@ -244,7 +235,7 @@ describe("traces stage (real sandbox, stand-in teacher over HTTP)", () => {
     expect(bad.status).toBe("completed");
 
     // One container per rollout, each removed when its rollout ended.
-    expect(leftoverContainers(dir)).toEqual([]);
+    expect(projectContainers(dir)).toEqual([]);
     // 2 + (3 + 1) + 2 + 2 requests.
     expect(requests(log)).toHaveLength(10);
 
@@ -303,6 +294,6 @@ describe("traces stage (real sandbox, stand-in teacher over HTTP)", () => {
     expect(st.items!.reused).toBeGreaterThanOrEqual(1);
     expect(st.items!.reused + st.items!.run).toBe(5);
     // The interrupted rollouts' containers are gone.
-    expect(leftoverContainers(dir)).toEqual([]);
+    expect(projectContainers(dir)).toEqual([]);
   }, 240_000);
 });

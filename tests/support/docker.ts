@@ -1,5 +1,6 @@
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, openSync, rmSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { mkdtempSync, openSync, realpathSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -62,6 +63,13 @@ export async function ensureDocker(): Promise<void> {
 /** Whether a container exists (running or not). */
 export function containerExists(id: string): boolean {
   return docker(["container", "inspect", id]).ok;
+}
+
+/** Containers of a test project that are still there (running or not), by its project label. */
+export function projectContainers(dir: string): string[] {
+  const label = `sabuild.project=${createHash("sha256").update(realpathSync(dir)).digest("hex").slice(0, 12)}`;
+  const r = spawnSync("docker", ["ps", "-aq", "--filter", `label=${label}`], { encoding: "utf8" });
+  return r.stdout.split("\n").filter(Boolean);
 }
 
 export function removeImage(ref: string): void {
