@@ -55,9 +55,7 @@ export async function tasksCommand(argv: string[]): Promise<number> {
 
   const { listChecks } = await import("../../verify/check-list.js");
   const list = listChecks(sources, only);
-  const rows: CheckRow[] = list.skipped.map(skippedRow);
-  const checks = await runChecks(session, sources, list.jobs, jobs);
-  rows.unshift(...checks);
+  const rows: CheckRow[] = [...(await runChecks(session, sources, list.jobs, jobs)), ...list.skipped.map(skippedRow)];
   const durationMs = Date.now() - started;
   const count = (status: CheckRow["status"]): number => rows.filter((r) => r.status === status).length;
   const failed = count("broken") + count("error") > 0;
