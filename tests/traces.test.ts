@@ -1,4 +1,4 @@
-import { appendFileSync, copyFileSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Trace } from "../src/traces/types.js";
@@ -262,6 +262,32 @@ describe("traces stage (real sandbox, stand-in teacher over HTTP)", () => {
     expect(t2["t1.s1"]!.usage.cached_requests).toBe(0);
     // Only the new samples reached the server: 2 + 4 + 2 + 2 + 2.
     expect(requests(log).length - before).toBe(12);
+  }, 240_000);
+
+  it("fails only the rollouts of an environment that does not build, naming it with its build log's tail", () => {
+    const dir = project({ tasks: ["run the check"] });
+    appendFileSync(join(dir, "tasks.jsonl"), `${JSON.stringify({ id: "t2", prompt: "run the check there", env: { dockerfile: "envs/broken" } })}\n`);
+    const dockerfile = join(dir, "envs/broken/Dockerfile");
+    mkdirSync(join(dir, "envs/broken"), { recursive: true });
+    writeFileSync(dockerfile, "FROM debian:bookworm-slim\nRUN echo the-step-that-breaks && exit 3\n");
+    const first = sabuildJson<{ stages: { id: string; status: string; items?: { run: number; failed: number }; failure?: { reason: string; failed?: { id: string; message: string }[] } }[] }>(dir, ["build", "runner:traces"]);
+    expect(first.__code).toBe(1);
+    const stage = (id: string) => first.stages.find((s) => s.id === id)!;
+    expect(stage("runner:sandbox").status).toBe("failed");
+    // The rollout in the recipe's environment ran and is kept; the other names its environment and why.
+    expect(stage("runner:traces").items).toMatchObject({ run: 1, failed: 1 });
+    const failed = stage("runner:traces").failure!.failed!;
+    expect(failed.map((f) => f.id)).toEqual(["t2.s0"]);
+    expect(failed[0]!.message).toMatch(/runner:sandbox item broken-[0-9a-f]{12} did not complete/);
+    expect(failed[0]!.message).toContain("the-step-that-breaks");
+    // Fixed: that environment builds and only its rollout runs.
+    writeFileSync(dockerfile, "FROM debian:bookworm-slim\nRUN useradd -m agent\nUSER agent\nWORKDIR /home/agent\n");
+    const fixed = sabuildJson<{ stages: { id: string; items?: { run: number; reused: number } }[] }>(dir, ["build", "runner:traces"]);
+    expect(fixed.__code).toBe(0);
+    expect(fixed.stages.find((s) => s.id === "runner:sandbox")!.items).toMatchObject({ run: 1, reused: 1 });
+    expect(fixed.stages.find((s) => s.id === "runner:traces")!.items).toMatchObject({ run: 1, reused: 1 });
+    expect(Object.keys(traces(dir)).sort()).toEqual(["t1.s0", "t2.s0"]);
+    expect(projectContainers(dir)).toEqual([]);
   }, 240_000);
 
   it("stops at the budget, keeps finished rollouts, and goes on when the budget is raised", () => {
