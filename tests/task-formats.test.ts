@@ -51,7 +51,7 @@ describe("SWE-bench instances", () => {
       env: { repo: "https://github.com/psf/requests.git", commit: "0123abcd" },
       verify: {
         command:
-          'for f in tests/test_core.py; do git checkout 0123abcd -- "$f" 2>/dev/null || rm -f "$f"; done && git apply -v /tmp/sabuild/test.patch && python -m pytest -rA tests/test_core.py tests/test_other.py',
+          'for f in tests/test_core.py; do git checkout 0123abcd -- "$f" 2>/dev/null || git checkout HEAD -- "$f" 2>/dev/null || rm -f "$f"; done && git apply -v /tmp/sabuild/test.patch && "$(command -v python || command -v python3)" -m pytest -rA tests/test_core.py tests/test_other.py',
         files: [{ path: "/tmp/sabuild/test.patch", content: TEST_PATCH, encoding: "utf8" }],
         timeout_s: 1800,
         success: { kind: "tests", fail_to_pass: F2P, pass_to_pass: P2P, log_format: "pytest" },
@@ -80,9 +80,9 @@ describe("SWE-bench instances", () => {
     expect(problems).toEqual([]);
     const t = byId(tasks);
     expect(t["demo-1"]).toMatchObject({ env: { repo: "repos/demo", commit: "0123abcd" }, origin: "swe.jsonl:1", verify: { success: { kind: "tests", fail_to_pass: F2P, pass_to_pass: [] } } });
-    expect(t["demo-1"]!.verify!.command).toMatch(/python -m pytest -rA tests\/test_core\.py$/);
+    expect(t["demo-1"]!.verify!.command).toMatch(/ -m pytest -rA tests\/test_core\.py$/);
     // A Django-style id names no file: pytest runs its own collection; no test patch, nothing to apply.
-    expect(t["demo-2"]).toMatchObject({ env: { repo: "https://example.com/x.git" }, origin: "swe.jsonl:3", verify: { command: "python -m pytest -rA", files: [], success: { fail_to_pass: ["test_a (tests.TestA)"], pass_to_pass: [] } } });
+    expect(t["demo-2"]).toMatchObject({ env: { repo: "https://example.com/x.git" }, origin: "swe.jsonl:3", verify: { command: '"$(command -v python || command -v python3)" -m pytest -rA', files: [], success: { fail_to_pass: ["test_a (tests.TestA)"], pass_to_pass: [] } } });
     expect(countTaskEntries(dir, { tasks: { from: ["swe.jsonl"], seed: [] } })).toBe(2);
   });
 

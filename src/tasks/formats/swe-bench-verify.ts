@@ -26,11 +26,15 @@ export function sweBenchVerifier(tests: TestLists, testPatch: string | undefined
   const steps: string[] = [];
   if (testPatch?.trim()) {
     const touched = [...new Set([...testPatch.matchAll(/^diff --git a\/.* b\/(.*)$/gm)].map((m) => m[1]!))];
-    // A file the patch adds is not at base_commit: remove the agent's copy so the patch can create it.
-    if (baseCommit && touched.length) steps.push(`for f in ${touched.map(quote).join(" ")}; do git checkout ${quote(baseCommit)} -- "$f" 2>/dev/null || rm -f "$f"; done`);
+    // A SWE-bench image holds the repository's history, so base_commit is there; the image of a
+    // repository at a commit (src/sandbox/env-image.ts) holds the tree at base_commit as its one
+    // commit of its own, HEAD. A file the patch adds is in neither: the agent's copy is removed
+    // so the patch can create it.
+    if (baseCommit && touched.length) steps.push(`for f in ${touched.map(quote).join(" ")}; do git checkout ${quote(baseCommit)} -- "$f" 2>/dev/null || git checkout HEAD -- "$f" 2>/dev/null || rm -f "$f"; done`);
     steps.push(`git apply -v ${TEST_PATCH}`);
   }
-  steps.push(["python -m pytest -rA", ...files.map(quote)].join(" "));
+  // SWE-bench's harness runs `python`; an image with Debian's Python (the python-repo recipe) has only python3.
+  steps.push(['"$(command -v python || command -v python3)" -m pytest -rA', ...files.map(quote)].join(" "));
   return {
     command: steps.join(" && "),
     files: testPatch?.trim() ? [{ path: TEST_PATCH, content: testPatch, encoding: "utf8" }] : [],
