@@ -33,7 +33,7 @@ function verificationSection(stats: DatasetStats): string[] {
       `${v.rows} of the ${stats.rows} rows are verified (\`meta.verified\`: their task's tests passed).`,
     "",
     stats.settings.require_verified
-      ? `dataset.require_verified keeps only verified rollouts: the verifier dropped ${failed + unverified} traces (${failed} failed, ${unverified} without a verifier).`
+      ? `dataset.require_verified keeps only verified rollouts: the verifier dropped ${failed + unverified} ${failed + unverified === 1 ? "trace" : "traces"} (${failed} failed, ${unverified} without a verifier).`
       : "dataset.require_verified is off: a rollout whose verifier failed, or that has none, is kept when it passes the other checks.",
     "",
   ];
