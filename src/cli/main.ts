@@ -3,9 +3,11 @@ import * as nodeModule from "node:module";
 import { didYouMean, UserInputError } from "../errors.js";
 import { VERSION } from "../version.js";
 import { printProblems } from "./output.js";
+import { resolveOwnModulesFast } from "./fast-resolve.js";
 
 // Node caches compiled code on disk (in the OS temp dir): later starts skip parsing the modules.
 nodeModule.enableCompileCache?.();
+resolveOwnModulesFast();
 
 const NODE_MAJOR = Number(process.versions.node.split(".")[0]);
 

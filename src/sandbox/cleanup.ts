@@ -1,4 +1,5 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
+import { childProcess } from "../toolchain/child-process.js";
 import { createRequire } from "node:module";
 import { hostname } from "node:os";
 import type Docker from "dockerode";
@@ -140,7 +141,7 @@ function atExit(): void {
   const dockerode = createRequire(import.meta.url).resolve("dockerode");
   const script = `const Docker=require(process.argv[1]);const d=new Docker();Promise.allSettled(process.argv.slice(2).map(id=>d.getContainer(id).remove({force:true})));`;
   try {
-    spawn(process.execPath, ["-e", script, dockerode, ...containers.keys()], { detached: true, stdio: "ignore" }).unref();
+    childProcess().spawn(process.execPath, ["-e", script, dockerode, ...containers.keys()], { detached: true, stdio: "ignore" }).unref();
   } catch {
     // Exiting anyway: the next sabuild process reaps them by label.
   }

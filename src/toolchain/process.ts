@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { childProcess } from "./child-process.js";
 
 export interface SpawnOptions {
   cwd?: string;
@@ -77,7 +77,7 @@ export function lineSplitter(onLine: (line: string) => void): { write(chunk: Buf
 /** Runs a command to completion, streaming its output lines to `log`. Never uses a shell. */
 export function runCommand(cmd: string, args: string[], opts: SpawnOptions = {}): Promise<SpawnResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, {
+    const child = childProcess().spawn(cmd, args, {
       cwd: opts.cwd,
       env: { ...process.env, ...opts.env },
       stdio: [opts.stdin === undefined ? "ignore" : "pipe", "pipe", "pipe"],

@@ -1,4 +1,4 @@
-import { execFileSync } from "node:child_process";
+import { childProcess } from "./child-process.js";
 import { readFileSync } from "node:fs";
 import { err, ok, type Result } from "../result.js";
 
@@ -18,7 +18,7 @@ export function normalizePackageName(name: string): string {
 
 function runPython(python: string, args: string[]): Result<string, string> {
   try {
-    return ok(execFileSync(python, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }));
+    return ok(childProcess().execFileSync(python, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }));
   } catch (e) {
     const error = e as NodeJS.ErrnoException & { stderr?: string; status?: number };
     if (error.code === "ENOENT") return err(`${python} not found`);

@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { childProcess } from "./child-process.js";
 import { ownChild } from "../sandbox/cleanup.js";
 
 /** The JSON lines `python -m trainer.sft` prints on stdout. */
@@ -81,7 +81,7 @@ export interface LocalRun {
 export function runLocal(r: LocalRun): Promise<number> {
   return new Promise((resolve, reject) => {
     if (r.signal.aborted) return reject(new Error("aborted"));
-    const child = spawn(r.python, r.args, { cwd: r.cwd, env: r.env, stdio: ["ignore", "pipe", "pipe"], detached: true });
+    const child = childProcess().spawn(r.python, r.args, { cwd: r.cwd, env: r.env, stdio: ["ignore", "pipe", "pipe"], detached: true });
     // Detached, it would live on after a signal or an exit that never aborted the build.
     ownChild(child, { group: true });
     const out = lineSplitter(feed(r.sink, "stdout"));

@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { childProcess } from "./child-process.js";
 import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
@@ -227,7 +227,7 @@ async function removeStale(dir: string): Promise<void> {
 
 function run(cmd: string, args: string[], opts: { say?: (line: string) => void; signal?: AbortSignal; env?: Record<string, string> }): Promise<string> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(cmd, args, { env: { ...process.env, ...opts.env }, stdio: ["ignore", "pipe", "pipe"], signal: opts.signal });
+    const child = childProcess().spawn(cmd, args, { env: { ...process.env, ...opts.env }, stdio: ["ignore", "pipe", "pipe"], signal: opts.signal });
     let out = "";
     const tail: string[] = [];
     const onData = (d: Buffer, keep: boolean) => {

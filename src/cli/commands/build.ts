@@ -6,7 +6,7 @@ import { describeFailure, describeReason, type EngineEvent } from "../../engine/
 import { localExecutor } from "../../engine/executor.js";
 import type { EngineNode } from "../../engine/types.js";
 import { selectNodes } from "../../engine/graph.js";
-import { readLockfile, writeLockfile, type LockEntries } from "../../engine/lockfile.js";
+import { lockfileDigest, readLockfile, writeLockfile, type LockEntries } from "../../engine/lockfile.js";
 import { planNodes } from "../../engine/plan.js";
 import { openProject, type Session } from "../../project.js";
 import { writeFileAtomic } from "../../store/atomic.js";
@@ -93,8 +93,8 @@ export async function runBuild(session: Session, opts: BuildOptions, command: st
 
   const lock = await acquireStoreLock(session.store.root, command);
   // Another build may have rewritten sabuild.lock while we waited for the store: start from its entries.
-  const fresh = await readLockfile(session.lockPath, "sabuild.lock");
-  if (fresh.ok && fresh.value.digest !== session.lockDigest) {
+  const fresh = (await lockfileDigest(session.lockPath)) === session.lockDigest ? undefined : await readLockfile(session.lockPath, "sabuild.lock");
+  if (fresh?.ok && fresh.value.digest !== session.lockDigest) {
     session.lock = fresh.value.entries;
     session.env.lock = fresh.value.entries;
     session.lockDigest = fresh.value.digest;
