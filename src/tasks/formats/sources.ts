@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync, type Stats } from "node:fs";
 import { join, relative, sep } from "node:path";
 
 /**
@@ -68,29 +68,54 @@ export function filesUnder(abs: string): string[] {
  */
 export function taskSourceFiles(root: string, from: readonly string[]): string[] {
   const files = new Set<string>();
-  const add = (abs: string): void => {
-    if (isDirectory(abs)) for (const f of filesUnder(abs)) files.add(projectPath(root, join(abs, f)));
-    else if (existsSync(abs)) files.add(projectPath(root, abs));
+  const add = (abs: string, withReferences: boolean): void => {
+    const st = statSync(abs, { throwIfNoEntry: false });
+    if (st?.isDirectory()) {
+      for (const f of filesUnder(abs)) files.add(projectPath(root, join(abs, f)));
+      return;
+    }
+    if (!st) return;
+    files.add(projectPath(root, abs));
+    if (withReferences) for (const ref of entryFacts(abs, st)?.references ?? []) add(join(root, ref), false);
   };
-  for (const rel of from) {
-    const abs = join(root, rel);
-    add(abs);
-    if (!isDirectory(abs)) for (const ref of referencedPaths(abs)) add(join(root, ref));
-  }
+  for (const rel of from) add(join(root, rel), true);
   return [...files].sort();
+}
+
+interface EntryFacts {
+  stamp: string;
+  entries: number;
+  references: string[];
+}
+
+/**
+ * What the tasks stage's inputs() needs of a `tasks.from` file (its entry count and the paths its
+ * verifiers name), from one read. Remembered for the process while the file's (inode, size,
+ * mtime, ctime) stay the same, as the stat cache does for digests: plan evaluates the inputs
+ * more than once, and `watch` re-reads only what was edited.
+ */
+const factsByPath = new Map<string, EntryFacts>();
+
+function entryFacts(abs: string, st: Stats): EntryFacts | undefined {
+  const stamp = `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
+  const known = factsByPath.get(abs);
+  if (known?.stamp === stamp) return known;
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(abs);
+  } catch {
+    return undefined;
+  }
+  const facts = { stamp, entries: countEntries(bytes), references: referencedPaths(bytes) };
+  factsByPath.set(abs, facts);
+  return facts;
 }
 
 /**
  * Project paths named by `verify.files` / `solution.files` of a JSONL file's lines. Only lines
  * that mention "files" are parsed (JSON.parse, no schema): most task files have none.
  */
-function referencedPaths(abs: string): string[] {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(abs);
-  } catch {
-    return [];
-  }
+function referencedPaths(bytes: Buffer): string[] {
   // Searched on the bytes: most task files never mention "files", and are not decoded then.
   if (!bytes.includes('"files"')) return [];
   const paths: string[] = [];
@@ -117,13 +142,13 @@ function referencedPaths(abs: string): string[] {
  * counted by its non-blank lines on the bytes (JSONL, ours or SWE-bench's), without decoding.
  */
 export function countSourceEntries(abs: string): number {
-  if (isDirectory(abs)) return taskDirs(abs).length;
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(abs);
-  } catch {
-    return 0;
-  }
+  const st = statSync(abs, { throwIfNoEntry: false });
+  if (!st) return 0;
+  if (st.isDirectory()) return taskDirs(abs).length;
+  return entryFacts(abs, st)?.entries ?? 0;
+}
+
+function countEntries(bytes: Buffer): number {
   let first = 0;
   while (first < bytes.length && isSpace(bytes[first]!)) first++;
   if (bytes[first] === 0x5b /* [ */) {
