@@ -51,7 +51,7 @@ export async function openProject(opts: OpenOptions): Promise<Session> {
   const lockPath = resolve(project.root, "sabuild.lock");
   const lock = await readLockfile(lockPath, "sabuild.lock");
   if (!lock.ok) throw new UserInputError("invalid sabuild.lock", lock.error);
-  const nodes = buildGraph(project, stages, plugins.projectStages);
+  const nodes = buildGraph(project, stages, plugins.projectStages, store.stat);
   const warn = opts.warn ?? ((text: string) => process.stderr.write(`warning: ${text}\n`));
   let remote = resolveRemote(project, process.env, opts.remoteMode);
   if (!remote.ok) {

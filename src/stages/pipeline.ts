@@ -2,6 +2,7 @@ import type { ProjectConfig } from "../config/index.js";
 import { UserInputError } from "../errors.js";
 import { orderGraph } from "../engine/graph.js";
 import type { EngineNode } from "../engine/types.js";
+import type { FileFacts } from "../store/stat-cache.js";
 import { STAGE_KINDS, type InputContext, type ProjectContext, type ProjectStage, type Stage, type StageKind } from "./types.js";
 
 export type PipelineNode = EngineNode<InputContext> | EngineNode<ProjectContext>;
@@ -10,7 +11,7 @@ export type PipelineNode = EngineNode<InputContext> | EngineNode<ProjectContext>
  * The project's graph: every subagent's pipeline (`<subagent>:<kind>`, deps among its own
  * stages, named by kind) and the project-level nodes (`<scope>:<kind>`, deps on any node).
  */
-export function buildGraph(project: ProjectConfig, stages: ReadonlyMap<StageKind, Stage>, projectStages: ProjectStage[] = []): PipelineNode[] {
+export function buildGraph(project: ProjectConfig, stages: ReadonlyMap<StageKind, Stage>, projectStages: ProjectStage[] = [], files?: FileFacts): PipelineNode[] {
   const nodes: PipelineNode[] = [];
   for (const subagent of project.subagents) {
     const last = subagent.until ? STAGE_KINDS.indexOf(subagent.until) : STAGE_KINDS.length - 1;
@@ -20,7 +21,7 @@ export function buildGraph(project: ProjectConfig, stages: ReadonlyMap<StageKind
       // Past `until`, the stage is left out as an unavailable one is: shown by plan, never run.
       if (index > last && !stage.unavailable) stage = { ...stage, unavailable: `${kind} is after ${subagent.name}'s until: ${subagent.until} (subagents.yaml)` };
       const deps = Object.fromEntries(stage.deps.map((d) => [d, `${subagent.name}:${d}`]));
-      nodes.push({ id: `${subagent.name}:${kind}`, scope: subagent.name, kind, stage, context: { project, subagent }, deps });
+      nodes.push({ id: `${subagent.name}:${kind}`, scope: subagent.name, kind, stage, context: { project, subagent, ...(files ? { files } : {}) }, deps });
     }
   }
   const names = new Set(project.subagents.map((s) => s.name));

@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import type { Solution, TaskEnv, Verifier } from "../envs/types.js";
 import type { Problem } from "../errors.js";
+import type { FileFacts } from "../store/stat-cache.js";
 import { countSourceEntries, type TaskFormat } from "../tasks/formats/sources.js";
 
 export { taskSourceFiles } from "../tasks/formats/sources.js";
@@ -87,8 +88,8 @@ export async function readUserTasks(
  * counted on the bytes (non-blank lines), task directories by number, a SWE-bench .json by
  * its array's length; nothing is validated, so the no-op path stays as fast as the stat cache makes it.
  */
-export function countTaskEntries(root: string, subagent: { tasks: { from: string[]; seed: unknown[] } }): number {
+export function countTaskEntries(root: string, subagent: { tasks: { from: string[]; seed: unknown[] } }, files?: FileFacts): number {
   let entries = subagent.tasks.seed.length;
-  for (const rel of subagent.tasks.from) entries += countSourceEntries(join(root, rel));
+  for (const rel of subagent.tasks.from) entries += countSourceEntries(join(root, rel), files);
   return entries;
 }

@@ -40,7 +40,7 @@ export function tasksStage(): Stage {
     // verifiers and solutions run as root.
     version: "3",
     deps: ["import"],
-    async inputs({ project, subagent }) {
+    async inputs({ project, subagent, files: facts }) {
       const t = subagent.tasks;
       const missing: Problem[] = [];
       t.from.forEach((rel, i) => {
@@ -58,7 +58,7 @@ export function tasksStage(): Stage {
       if (missing.length) return err(missing);
       // Directories stand for every file under them (task.toml, tests/, environment/, ...), and
       // JSONL verifiers' files join too: their contents are copied into tasks.jsonl.
-      const files = taskSourceFiles(project.root, t.from);
+      const files = taskSourceFiles(project.root, t.from, facts);
       const params: Record<string, Json> = {
         // The user's tasks: the files' order (their contents are keyed below) and the inline seeds.
         from: t.from,
@@ -76,7 +76,7 @@ export function tasksStage(): Stage {
       // How many to write, the teacher and the workspace it is shown: only when it is asked.
       const repos = await sandboxRepos(project, subagent);
       if (!repos.ok) return repos;
-      if (teacherAsked(countTaskEntries(project.root, subagent), t.count, repos.value.length, t.per_repo)) {
+      if (teacherAsked(countTaskEntries(project.root, subagent, facts), t.count, repos.value.length, t.per_repo)) {
         const generate = repos.value.length
           ? await (await import("../tasks/repo-scopes.js")).repoGenerationInput(project, subagent, repos.value)
           : ok(generationParams(subagent, await workspaceListing(project, subagent)) as unknown as Json);
@@ -94,7 +94,7 @@ export function tasksStage(): Stage {
       // distinct tasks among them.
       const repos = await sandboxRepos(ctx.project, ctx.subagent);
       if (!repos.ok) throw new UserInputError(`invalid sandbox.repos for ${ctx.subagent.name}`, repos.error);
-      const asked = teacherAsked(countTaskEntries(ctx.project.root, ctx.subagent), t.count, repos.value.length, t.per_repo);
+      const asked = teacherAsked(countTaskEntries(ctx.project.root, ctx.subagent, ctx.files), t.count, repos.value.length, t.per_repo);
       const missing = Math.max(t.count - user.length, 0);
       let generated: Task[] = [];
       let generation: Record<string, unknown> | null = null;

@@ -1,6 +1,7 @@
 import type { ProjectConfig, ResolvedSubagent } from "../config/index.js";
 import type { EngineStage, ItemOutcome, MapItem, RunHooks, UpstreamOutput } from "../engine/types.js";
 
+import type { FileFacts } from "../store/stat-cache.js";
 import type { StageKind } from "./kinds.js";
 
 export { STAGE_KINDS, type StageKind } from "./kinds.js";
@@ -10,6 +11,8 @@ export type { MapItem, StageInputs, UpstreamOutput, ItemOutcome } from "../engin
 export interface InputContext {
   project: ProjectConfig;
   subagent: ResolvedSubagent;
+  /** The store's stat cache, for facts derived from input files (absent outside a project session). */
+  files?: FileFacts;
 }
 
 export interface RunContext extends InputContext, Omit<RunHooks, "upstream"> {

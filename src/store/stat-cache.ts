@@ -1,21 +1,34 @@
-import { statSync } from "node:fs";
+import { statSync, type Stats } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { hashPath } from "./hash.js";
 import { writeFileAtomic } from "./atomic.js";
+import type { Json } from "../engine/key.js";
 
 interface StatEntry {
   ino: number;
   size: number;
   mtimeMs: number;
   ctimeMs: number;
-  digest: string;
+  /** Absent when only facts were asked for since the file last changed. */
+  digest?: string;
+  /** Values derived from the contents by `remember`, by name. */
+  facts?: Record<string, Json>;
+}
+
+function sameStat(known: StatEntry | undefined, st: Stats): known is StatEntry {
+  return known !== undefined && known.ino === st.ino && known.size === st.size && known.mtimeMs === st.mtimeMs && known.ctimeMs === st.ctimeMs;
+}
+
+/** Values derived from a file's contents, remembered while the file is unchanged (StatCache). */
+export interface FileFacts {
+  remember<T extends Json>(path: string, name: string, compute: () => T, st?: Stats): T;
 }
 
 /**
  * Remembers each file's digest with its (inode, size, mtime, ctime), so an unchanged large file
  * is never read again. Any change of those fields means a rehash, as in git's index.
  */
-export class StatCache {
+export class StatCache implements FileFacts {
   private entries = new Map<string, StatEntry>();
   private dirty = false;
   /** Number of files actually read and hashed in this process (for benchmarks and tests). */
@@ -39,20 +52,29 @@ export class StatCache {
     // statSync: the common case is a hit, and an async stat costs ~10x more per file.
     const st = statSync(path);
     const known = this.entries.get(path);
-    if (
-      known &&
-      known.ino === st.ino &&
-      known.size === st.size &&
-      known.mtimeMs === st.mtimeMs &&
-      known.ctimeMs === st.ctimeMs
-    ) {
-      return known.digest;
-    }
+    const same = sameStat(known, st);
+    if (same && known.digest !== undefined) return known.digest;
     const digest = await hashPath(path, st.size);
     this.rehashed++;
-    this.entries.set(path, { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, digest });
+    this.entries.set(path, { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, digest, ...(same && known.facts ? { facts: known.facts } : {}) });
     this.dirty = true;
     return digest;
+  }
+
+  /**
+   * A value that `compute` derives from the file's contents alone (a task file's entry count),
+   * remembered by the same rule as the digest: recomputed whenever (inode, size, mtime, ctime)
+   * change, so a no-op plan stats the file instead of reading it. `st` is the caller's stat of it.
+   */
+  remember<T extends Json>(path: string, name: string, compute: () => T, st: Stats = statSync(path)): T {
+    const known = this.entries.get(path);
+    if (sameStat(known, st) && known.facts && name in known.facts) return known.facts[name] as T;
+    const value = compute();
+    const entry: StatEntry = sameStat(known, st) ? known : { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs };
+    entry.facts = { ...entry.facts, [name]: value };
+    this.entries.set(path, entry);
+    this.dirty = true;
+    return value;
   }
 
   /** Best effort: a stat cache that cannot be written (read-only store) only costs rehashing. */

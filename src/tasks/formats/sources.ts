@@ -1,5 +1,6 @@
 import { existsSync, readdirSync, readFileSync, statSync, type Stats } from "node:fs";
 import { join, relative, sep } from "node:path";
+import type { FileFacts } from "../../store/stat-cache.js";
 
 /**
  * What `tasks.from` entries are made of, read with node:fs alone: the tasks stage's inputs()
@@ -66,49 +67,41 @@ export function filesUnder(abs: string): string[] {
  * naming project paths): their contents are written into tasks.jsonl, so they must be keyed.
  * Sorted, deduplicated, project-relative with forward slashes.
  */
-export function taskSourceFiles(root: string, from: readonly string[]): string[] {
-  const files = new Set<string>();
+export function taskSourceFiles(root: string, from: readonly string[], files?: FileFacts): string[] {
+  const out = new Set<string>();
   const add = (abs: string, withReferences: boolean): void => {
     const st = statSync(abs, { throwIfNoEntry: false });
     if (st?.isDirectory()) {
-      for (const f of filesUnder(abs)) files.add(projectPath(root, join(abs, f)));
+      for (const f of filesUnder(abs)) out.add(projectPath(root, join(abs, f)));
       return;
     }
     if (!st) return;
-    files.add(projectPath(root, abs));
-    if (withReferences) for (const ref of entryFacts(abs, st)?.references ?? []) add(join(root, ref), false);
+    out.add(projectPath(root, abs));
+    if (withReferences) for (const ref of entryFacts(abs, st, files)?.references ?? []) add(join(root, ref), false);
   };
   for (const rel of from) add(join(root, rel), true);
-  return [...files].sort();
+  return [...out].sort();
 }
 
-interface EntryFacts {
-  stamp: string;
-  entries: number;
-  references: string[];
-}
+/** What the tasks stage's inputs() needs of a `tasks.from` file, from one read; null when unreadable. */
+type EntryFacts = { entries: number; references: string[] } | null;
 
 /**
- * What the tasks stage's inputs() needs of a `tasks.from` file (its entry count and the paths its
- * verifiers name), from one read. Remembered for the process while the file's (inode, size,
- * mtime, ctime) stay the same, as the stat cache does for digests: plan evaluates the inputs
- * more than once, and `watch` re-reads only what was edited.
+ * A `tasks.from` file's entry count and the paths its verifiers name. With the store's stat
+ * cache (`files`), a no-op plan stats the file instead of reading it: the facts are remembered
+ * until its (inode, size, mtime, ctime) change, as its digest is.
  */
-const factsByPath = new Map<string, EntryFacts>();
-
-function entryFacts(abs: string, st: Stats): EntryFacts | undefined {
-  const stamp = `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
-  const known = factsByPath.get(abs);
-  if (known?.stamp === stamp) return known;
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(abs);
-  } catch {
-    return undefined;
-  }
-  const facts = { stamp, entries: countEntries(bytes), references: referencedPaths(bytes) };
-  factsByPath.set(abs, facts);
-  return facts;
+function entryFacts(abs: string, st: Stats, files: FileFacts | undefined): EntryFacts {
+  const read = (): EntryFacts => {
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(abs);
+    } catch {
+      return null;
+    }
+    return { entries: countEntries(bytes), references: referencedPaths(bytes) };
+  };
+  return files ? files.remember(abs, "tasks.from-entry", read, st) : read();
 }
 
 /**
@@ -141,11 +134,11 @@ function referencedPaths(bytes: Buffer): string[] {
  * counted, a JSON array (SWE-bench's .json) is parsed for its length, and any other file is
  * counted by its non-blank lines on the bytes (JSONL, ours or SWE-bench's), without decoding.
  */
-export function countSourceEntries(abs: string): number {
+export function countSourceEntries(abs: string, files?: FileFacts): number {
   const st = statSync(abs, { throwIfNoEntry: false });
   if (!st) return 0;
   if (st.isDirectory()) return taskDirs(abs).length;
-  return entryFacts(abs, st)?.entries ?? 0;
+  return entryFacts(abs, st, files)?.entries ?? 0;
 }
 
 function countEntries(bytes: Buffer): number {
