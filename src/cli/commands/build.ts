@@ -93,7 +93,7 @@ export async function runBuild(session: Session, opts: BuildOptions, command: st
 
   const lock = await acquireStoreLock(session.store.root, command);
   // Another build may have rewritten sabuild.lock while we waited for the store: start from its entries.
-  const fresh = (await lockfileDigest(session.lockPath)) === session.lockDigest ? undefined : await readLockfile(session.lockPath, "sabuild.lock");
+  const fresh = lockfileDigest(session.lockPath) === session.lockDigest ? undefined : await readLockfile(session.lockPath, "sabuild.lock");
   if (fresh?.ok && fresh.value.digest !== session.lockDigest) {
     session.lock = fresh.value.entries;
     session.env.lock = fresh.value.entries;
