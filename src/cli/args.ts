@@ -1,4 +1,4 @@
-import { parseArgs } from "node:util";
+import { nodeUtil } from "../builtin.js";
 import { didYouMean, UserInputError } from "../errors.js";
 import { parseRemoteMode, type RemoteMode } from "../remote/settings.js";
 
@@ -31,7 +31,7 @@ export interface Parsed {
 export function parseCommandArgs(command: string, argv: string[], options: OptionSpec): Parsed {
   const all = { ...GLOBAL, ...options };
   try {
-    const { values, positionals } = parseArgs({ args: argv, options: all, allowPositionals: true, strict: true });
+    const { values, positionals } = nodeUtil().parseArgs({ args: argv, options: all, allowPositionals: true, strict: true });
     return {
       global: {
         dir: (values.directory as string | undefined) ?? process.cwd(),

@@ -5,6 +5,7 @@ import type { PlanStatus, Reason } from "./events.js";
 import type { EngineNode } from "./types.js";
 export type { EvalEnv } from "./env.js";
 import { computeKey, type KeyPreimage } from "./key.js";
+import { keyFromLock } from "./lock-key.js";
 import type { EvalEnv, RemoteHit } from "./env.js";
 import { err, ok, type Result } from "../result.js";
 
@@ -35,8 +36,8 @@ export async function evaluateNode(
     return { status: "error", reasons: problems.map((p) => ({ type: "error", message: `${p.file}: ${p.message}` })), problems };
   }
   const preimage = current.value;
-  const key = computeKey(preimage);
   const locked = env.lock[node.id];
+  const key = (env.trustLock ? keyFromLock(preimage, locked) : undefined) ?? computeKey(preimage);
   // Fast path of a no-op build: the lock already names this key and its output, so only check
   // that the result and the output's blobs are still in the store, without reading the result.
   if (locked?.key === key && (env.trustLock || (env.store.ac.has(key) && (await env.store.cas.isComplete(locked.output.digest))))) {

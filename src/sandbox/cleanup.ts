@@ -1,5 +1,5 @@
 import type { ChildProcess } from "node:child_process";
-import { childProcess } from "../toolchain/child-process.js";
+import { childProcess } from "../builtin.js";
 import { createRequire } from "node:module";
 import { hostname } from "node:os";
 import type Docker from "dockerode";

@@ -1,4 +1,4 @@
-import { childProcess } from "./child-process.js";
+import { childProcess } from "../builtin.js";
 
 export interface SpawnOptions {
   cwd?: string;

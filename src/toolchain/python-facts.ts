@@ -1,4 +1,4 @@
-import { childProcess } from "./child-process.js";
+import { childProcess } from "../builtin.js";
 import { readFileSync } from "node:fs";
 import { err, ok, type Result } from "../result.js";
 

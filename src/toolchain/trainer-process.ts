@@ -1,4 +1,4 @@
-import { childProcess } from "./child-process.js";
+import { childProcess } from "../builtin.js";
 import { ownChild } from "../sandbox/cleanup.js";
 
 /** The JSON lines `python -m trainer.sft` prints on stdout. */

@@ -1,4 +1,4 @@
-import { childProcess } from "./child-process.js";
+import { childProcess } from "../builtin.js";
 import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";

@@ -1,0 +1,33 @@
+import { canonicalJson, sha256, type KeyPreimage } from "./key.js";
+import type { LockEntry } from "./lockfile.js";
+
+/** The fields of a node's preimage (not of a map item's): what a lock entry records of it. */
+const NODE_FIELDS = ["kind", "version", "params", "files", "upstream", "toolchain"] as const;
+
+/**
+ * The key of a node's preimage when it equals its sabuild.lock entry field by field: the entry's
+ * key, without serialising and hashing the whole preimage (a fifth of the engine's time in a
+ * no-op build of 900 stages). Only the params are hashed, as the entry holds their digest.
+ *
+ * Sound only for entries that lockEntryOf made from the preimage their key hashes, with this
+ * build's key function: the caller passes a trusted lock (env.trustLock, see store/verified.ts,
+ * which also ties the trust to key.js). The kind is the node id's, and so the entry's. Anything
+ * the entry does not record (a map item, a new preimage field) gives undefined: hash it all.
+ */
+export function keyFromLock(preimage: KeyPreimage, locked: LockEntry | undefined): string | undefined {
+  if (!locked) return undefined;
+  const fields = Object.keys(preimage);
+  if (fields.length !== NODE_FIELDS.length || !NODE_FIELDS.every((f) => f in preimage)) return undefined;
+  if (preimage.version !== locked.version) return undefined;
+  if (!sameDigests(preimage.files, locked.files) || !sameDigests(preimage.upstream, locked.upstream) || !sameDigests(preimage.toolchain, locked.toolchain)) return undefined;
+  if (sha256(canonicalJson(preimage.params)) !== locked.params) return undefined;
+  return locked.key;
+}
+
+function sameDigests(now: Record<string, string>, locked: Record<string, string> | undefined): boolean {
+  if (!locked) return false;
+  const keys = Object.keys(now);
+  if (keys.length !== Object.keys(locked).length) return false;
+  // An undefined value is dropped by the canonical JSON but not by this count: hash it all then.
+  return keys.every((k) => typeof now[k] === "string" && now[k] === locked[k]);
+}

@@ -1,0 +1,94 @@
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { canonicalJson, computeKey, sha256, type KeyPreimage } from "../src/engine/key.js";
+import { keyFromLock } from "../src/engine/lock-key.js";
+import type { LockEntry } from "../src/engine/lockfile.js";
+import { isVerified, markVerified } from "../src/store/verified.js";
+import { tempDir } from "./helpers.js";
+
+const preimage: KeyPreimage = {
+  kind: "tasks",
+  version: "2",
+  params: { from: ["tasks/a.jsonl"], seed: [], holdout: 0.1, "10": 1, "2": [null, { b: true }] },
+  files: { "tasks/a.jsonl": "aa".repeat(32), "tasks/b.jsonl": "ab".repeat(32) },
+  upstream: { import: "bb".repeat(32) },
+  toolchain: { "plugin:plugins/x.mjs": "cc".repeat(32) },
+};
+
+/** The entry a build writes for a preimage (engine/build.ts lockEntryOf, less the output's counts). */
+function entryOf(p: KeyPreimage): LockEntry {
+  return { key: computeKey(p), version: p.version, params: sha256(canonicalJson(p.params)), files: { ...p.files }, upstream: { ...p.upstream }, toolchain: { ...p.toolchain }, output: { digest: "dd".repeat(32), files: 1, bytes: 1 } };
+}
+
+describe("a node's key from its sabuild.lock entry", () => {
+  it("is the entry's key when every field matches, whatever the key order, and that is the hashed key", () => {
+    const reordered: KeyPreimage = { toolchain: preimage.toolchain, upstream: preimage.upstream, files: { "tasks/b.jsonl": "ab".repeat(32), "tasks/a.jsonl": "aa".repeat(32) }, params: preimage.params, version: "2", kind: "tasks" };
+    expect(keyFromLock(reordered, entryOf(preimage))).toBe(computeKey(preimage));
+    expect(keyFromLock(preimage, JSON.parse(JSON.stringify(entryOf(preimage))) as LockEntry)).toBe(computeKey(preimage));
+  });
+
+  it("is undefined when any input differs from the entry, or the preimage holds what the entry does not record", () => {
+    const entry = entryOf(preimage);
+    const changed: Record<string, KeyPreimage> = {
+      version: { ...preimage, version: "3" },
+      params: { ...preimage, params: { ...(preimage.params as object), holdout: 0.2 } },
+      "a file's digest": { ...preimage, files: { ...preimage.files, "tasks/a.jsonl": "ee".repeat(32) } },
+      "a file more": { ...preimage, files: { ...preimage.files, "tasks/c.jsonl": "ee".repeat(32) } },
+      "a file less": { ...preimage, files: { "tasks/a.jsonl": "aa".repeat(32) } },
+      upstream: { ...preimage, upstream: { import: "ee".repeat(32) } },
+      "an upstream more": { ...preimage, upstream: { ...preimage.upstream, sandbox: "ee".repeat(32) } },
+      toolchain: { ...preimage, toolchain: { "plugin:plugins/x.mjs": "ee".repeat(32) } },
+      "a toolchain entry set to undefined": { ...preimage, toolchain: { ...preimage.toolchain, "image:x": undefined as unknown as string } },
+      "a map item": { ...preimage, item: { id: "t1", input: "ff".repeat(32) } },
+      "a field the lock does not know": { ...preimage, extra: 1 } as KeyPreimage,
+    };
+    for (const [what, p] of Object.entries(changed)) expect({ what, key: keyFromLock(p, entry) }).toEqual({ what, key: undefined });
+    expect(keyFromLock(preimage, undefined)).toBeUndefined();
+  });
+
+  it("never disagrees with the hashed key: random edits either match the hash or fall back to it", () => {
+    let seed = 7;
+    const pick = (n: number): number => (seed = (seed * 1103515245 + 12345) % 2147483648) % n;
+    const digests = ["aa", "ab", "bb", "ee"].map((d) => d.repeat(32));
+    const edit = (p: KeyPreimage): KeyPreimage => {
+      const q = JSON.parse(JSON.stringify(p)) as KeyPreimage;
+      const field = (["files", "upstream", "toolchain"] as const)[pick(3)];
+      const name = ["a", "b", "import", "x"][pick(4)]!;
+      if (pick(4) === 0) delete q[field][name];
+      else q[field][name] = digests[pick(digests.length)]!;
+      if (pick(5) === 0) q.params = { ...(q.params as object), holdout: pick(3) / 10 };
+      if (pick(7) === 0) q.version = String(pick(3));
+      return q;
+    };
+    let matched = 0;
+    for (let i = 0; i < 2000; i++) {
+      const locked = edit(preimage);
+      const now = pick(2) ? locked : edit(locked);
+      const fromLock = keyFromLock(now, entryOf(locked));
+      if (fromLock !== undefined) {
+        matched++;
+        expect(fromLock).toBe(computeKey(now));
+      } else expect(computeKey(now)).not.toBe(computeKey(locked));
+    }
+    expect(matched).toBeGreaterThan(500);
+  });
+});
+
+describe("the verified-lock record", () => {
+  it("trusts a lock only for the store, lock digest and key function it was recorded with", async () => {
+    const store = tempDir("sabuild-verified-");
+    for (const d of ["cas", "ac"]) mkdirSync(join(store, d));
+    await markVerified(store, "/project", "lock-1");
+    expect(isVerified(store, "/project", "lock-1")).toBe(true);
+    expect(isVerified(store, "/project", "lock-2")).toBe(false);
+    expect(isVerified(store, "/other", "lock-1")).toBe(false);
+    // A record written by another build of the key function (another sabuild) is not trusted.
+    const [name] = readdirSync(join(store, "verified"));
+    const path = join(store, "verified", name!);
+    const record = JSON.parse(readFileSync(path, "utf8")) as Record<string, unknown>;
+    expect(record).toHaveProperty("keys");
+    writeFileSync(path, JSON.stringify({ ...record, keys: "another build" }));
+    expect(isVerified(store, "/project", "lock-1")).toBe(false);
+  });
+});
