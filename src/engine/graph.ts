@@ -14,16 +14,20 @@ export function orderGraph<C extends object>(nodes: EngineNode<C>[]): EngineNode
   if (problems.length) throw new UserInputError(problems.join("\n"));
   const ordered: EngineNode<C>[] = [];
   const state = new Map<string, "visiting" | "done">();
-  const visit = (n: EngineNode<C>, path: string[]): void => {
+  // One stack of the ids being visited, for the message of a cycle (a copy per step was garbage).
+  const path: string[] = [];
+  const visit = (n: EngineNode<C>): void => {
     const s = state.get(n.id);
     if (s === "done") return;
     if (s === "visiting") throw new UserInputError(`dependency cycle: ${[...path.slice(path.indexOf(n.id)), n.id].join(" -> ")}`);
     state.set(n.id, "visiting");
-    for (const dep of Object.values(n.deps)) visit(byId.get(dep)!, [...path, n.id]);
+    path.push(n.id);
+    for (const dep of Object.values(n.deps)) visit(byId.get(dep)!);
+    path.pop();
     state.set(n.id, "done");
     ordered.push(n);
   };
-  for (const n of nodes) visit(n, []);
+  for (const n of nodes) visit(n);
   return ordered;
 }
 
