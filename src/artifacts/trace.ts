@@ -31,7 +31,7 @@ export const traceSchema = z.looseObject({
   subagent: z.string(),
   task: z.looseObject({ id: z.string(), prompt: z.string(), tags: z.array(z.string()).default([]) }),
   sample: z.number().int().min(0),
-  model: z.looseObject({ name: z.string(), base_url: z.string(), role: z.enum(["teacher", "student", "base"]) }),
+  model: z.looseObject({ name: z.string(), base_url: z.string(), role: z.enum(["teacher", "student", "base", "orchestrator"]) }),
   status: statusSchema,
   error: z.string().optional(),
   final_answer: z.string().optional(),

@@ -39,6 +39,7 @@ export function contractInstructions(tag: string): string {
 }
 
 /** Asked once when the turn cap is reached. */
-export function turnCapMessage(tag: string, maxTurns: number): string {
-  return `You have used all ${maxTurns} turns. Do not call any more tools. Give your final answer now, inside <${tag}>...</${tag}>, based on what you found so far.`;
+export function turnCapMessage(tag: string | undefined, maxTurns: number): string {
+  const where = tag ? `, inside <${tag}>...</${tag}>,` : "";
+  return `You have used all ${maxTurns} turns. Do not call any more tools. Give your final answer now${where} based on what you found so far.`;
 }

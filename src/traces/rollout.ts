@@ -12,7 +12,12 @@ export interface RolloutOptions {
   sample: number;
   /** The subagent's own instructions (agent body or SKILL.md); the contract is appended. */
   instructions: string;
-  contractTag: string;
+  /**
+   * The output contract's tag. Unset for an agent whose answer no caller parses (a benchmark's
+   * orchestrator: its verifier decides): its last message is its answer, and the trace's
+   * contract tag is "".
+   */
+  contractTag?: string;
   maxTurns: number;
   client: ChatClient;
   model: Trace["model"];
@@ -39,8 +44,8 @@ export interface RolloutOptions {
   onStep?(step: { turn: number; costUsd: number; toolCalls: number }): void;
 }
 
-export function systemPrompt(instructions: string, tag: string): string {
-  return `${instructions.trim()}\n\n${contractInstructions(tag)}\n`;
+export function systemPrompt(instructions: string, tag?: string): string {
+  return tag ? `${instructions.trim()}\n\n${contractInstructions(tag)}\n` : `${instructions.trim()}\n`;
 }
 
 /** How long the first model call may take before the rollout starts its container beside it. */
@@ -108,7 +113,7 @@ export async function rollout(o: RolloutOptions): Promise<Trace> {
     status,
     ...(extra.error !== undefined ? { error: extra.error } : {}),
     ...(extra.final_answer !== undefined ? { final_answer: extra.final_answer } : {}),
-    contract: { tag: o.contractTag, ok: extra.contractOk ?? false },
+    contract: { tag: o.contractTag ?? "", ok: extra.contractOk ?? false },
     messages,
     tools: o.toolDefs,
     turns,
@@ -120,6 +125,7 @@ export async function rollout(o: RolloutOptions): Promise<Trace> {
   });
 
   const conclude = (content: string | null, status: "completed" | "turn_cap"): Trace => {
+    if (!o.contractTag) return finish(status, { final_answer: content?.trim() ?? "", contractOk: true });
     const check = checkContract(content, o.contractTag);
     if (!check.ok) return finish(status === "turn_cap" ? "turn_cap" : "contract_violation", { error: check.reason, contractOk: false });
     return finish(status, { final_answer: check.answer!, contractOk: true });

@@ -15,7 +15,7 @@ export interface Trace {
   task: { id: string; prompt: string; tags: string[] };
   sample: number;
   /** Who played the subagent: the teacher's model and endpoint (never the key). */
-  model: { name: string; base_url: string; role: "teacher" | "student" | "base" };
+  model: { name: string; base_url: string; role: "teacher" | "student" | "base" | "orchestrator" };
   status: TraceStatus;
   /** Set when status is error (or why the contract failed). */
   error?: string;
