@@ -27,6 +27,9 @@ interface World {
   events: string[];
 }
 
+/** How many times a stage's opened map was closed, by kind. */
+const closed: Record<string, number> = {};
+
 /** What the environments are made from (as tasks are for the sandbox stage): the map fans out over it. */
 function listStage(w: World): EngineStage<object> {
   return {
@@ -53,6 +56,9 @@ function envStage(w: World): EngineStage<object> {
             w.events.push(`env ${item.id} end`);
             if (text.startsWith("fail")) throw new Error(`${text} (build log tail)`);
             writeFileSync(join(ctx.outDir, "image.txt"), text);
+          },
+          async close() {
+            closed.envs = (closed.envs ?? 0) + 1;
           },
         };
       },
@@ -129,6 +135,7 @@ describe("items that need upstream items", () => {
 
   it("fail only where the upstream item they need failed; the others are kept", async () => {
     const store = await openStore(mkdtempSync(join(tmpdir(), "sabuild-stream-")));
+    closed.envs = 0;
     const broken = world({ e1: "image-one", e2: "fail: apt-get exited 100" });
     broken.open();
     const first = await build(store, nodes(broken));
@@ -140,6 +147,8 @@ describe("items that need upstream items", () => {
     if (failure?.reason !== "items") return;
     expect(failure.failed).toEqual([{ id: "r2", message: expect.stringContaining("s:envs item e2 did not complete: ") }]);
     expect(failure.failed[0]!.message).toContain("fail: apt-get exited 100 (build log tail)");
+    // What the items shared is released once, after the last item, though one failed.
+    expect(closed.envs).toBe(1);
     // Fixed: only the environment that failed builds, and only its rollout runs.
     const fixed = world({ e1: "image-one", e2: "image-two" });
     fixed.open();

@@ -145,6 +145,7 @@ export async function runMapStage(
     );
   } finally {
     feed.close(`${node.id} was cancelled`);
+    await opened.close?.();
   }
   const finished = ends.filter((r): r is { id: string; key: string; output: string } => "output" in r);
   const kept = finished.length;

@@ -104,6 +104,11 @@ export interface OpenedMap<C extends object> {
   items: MapItem[];
   /** Writes one item's output into ctx.outDir; nothing returned means done. */
   runItem(ctx: C & RunHooks, item: MapItem): Promise<ItemOutcome | void>;
+  /**
+   * Releases what the items shared (a model server, a client) once every item has ended, run or
+   * not, and also when the build is cancelled or an item failed. Not called by plan.
+   */
+  close?(): Promise<void>;
 }
 
 /**
