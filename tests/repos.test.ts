@@ -8,30 +8,7 @@ import { checkoutTree, redactUrl, repoCacheDir, repoSlug, resolveCommit } from "
 import { readSandboxRepos } from "../src/envs/repos.js";
 import { repoWorkspaceListing } from "../src/envs/workspace.js";
 import { tempDir } from "./helpers.js";
-
-// Fixed names and dates: the same commits, and so the same shas, on every run.
-const GIT_ENV = {
-  ...process.env,
-  GIT_AUTHOR_NAME: "Test Author",
-  GIT_AUTHOR_EMAIL: "author@example.invalid",
-  GIT_COMMITTER_NAME: "Test Committer",
-  GIT_COMMITTER_EMAIL: "committer@example.invalid",
-  GIT_AUTHOR_DATE: "2020-01-01T00:00:00Z",
-  GIT_COMMITTER_DATE: "2020-01-01T00:00:00Z",
-  GIT_CONFIG_GLOBAL: "/dev/null",
-  GIT_CONFIG_NOSYSTEM: "1",
-};
-
-function git(cwd: string, ...args: string[]): string {
-  return execFileSync("git", args, { cwd, env: GIT_ENV, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim();
-}
-
-function write(root: string, files: Record<string, string>): void {
-  for (const [path, content] of Object.entries(files)) {
-    mkdirSync(dirname(join(root, path)), { recursive: true });
-    writeFileSync(join(root, path), content);
-  }
-}
+import { git, GIT_ENV, writeFiles } from "./support/git.js";
 
 /** Every file under a directory, relative, sorted. */
 function filesUnder(dir: string): string[] {
@@ -55,13 +32,13 @@ beforeAll(() => {
   const src = join(project, "src");
   mkdirSync(src);
   git(src, "init", "--quiet", "--initial-branch=main");
-  write(src, { "a.txt": "one\n", "sub/x.txt": "x\n" });
+  writeFiles(src, { "a.txt": "one\n", "sub/x.txt": "x\n" });
   git(src, "add", ".");
   git(src, "commit", "--quiet", "-m", "first");
   first = git(src, "rev-parse", "HEAD");
   git(src, "tag", "-a", "v1", "-m", "version 1");
   git(src, "branch", "old");
-  write(src, { "a.txt": "two\n", "b.txt": "b\n" });
+  writeFiles(src, { "a.txt": "two\n", "b.txt": "b\n" });
   git(src, "add", ".");
   git(src, "commit", "--quiet", "-m", "second");
   second = git(src, "rev-parse", "HEAD");
@@ -203,7 +180,7 @@ describe("repoSlug", () => {
 
 async function projectConfig(sandbox: string[], files: Record<string, string> = {}) {
   const dir = join(project, "projects", String(Math.random()).slice(2));
-  write(dir, {
+  writeFiles(dir, {
     "subagents.yaml": ["version: 1", "subagents:", "  a:", "    source: {agent: agent.md}", "    sandbox:", "      recipe: python", ...sandbox, ""].join("\n"),
     "agent.md": "---\nname: a\ndescription: d\n---\nprompt\n",
     ...files,

@@ -1,4 +1,3 @@
-import { spawn } from "node:child_process";
 import { appendFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -11,7 +10,7 @@ import { estimateJaccard, exactJaccard, minhash, NearDuplicateIndex, shingles } 
 import { parseTextList, parseVerdicts } from "../src/tasks/parse.js";
 import { expandTopicTree, spreadOrder } from "../src/tasks/topic-tree.js";
 import { cleanTaskText, contentStems, rejectTask } from "../src/tasks/validate.js";
-import { CLI, makeProject, sabuild, type CliResult } from "./helpers.js";
+import { makeProject, sabuild, sabuildAsync as cli, sabuildJsonAsync as cliJson } from "./helpers.js";
 
 const PAIRS: [string, string][] = [
   [
@@ -167,27 +166,6 @@ describe("topic tree", () => {
 
 // ---------------------------------------------------------------------------------------------
 // Through the real CLI, with the OpenAI-compatible stand-in as the teacher.
-
-/** The CLI, spawned without blocking this process: the stand-in answers from its event loop. */
-function cli(cwd: string, args: string[], env: Record<string, string> = {}): Promise<CliResult> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd, env: { ...process.env, CI: "1", ...env } });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
-
-async function cliJson<T>(cwd: string, args: string[], env: Record<string, string>): Promise<T> {
-  const r = await cli(cwd, [...args, "--json"], env);
-  try {
-    return JSON.parse(r.stdout) as T;
-  } catch {
-    throw new Error(`not JSON (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
-  }
-}
 
 const LEAVES = [
   ["database fixtures", "temporary directories"],

@@ -6,7 +6,8 @@ import type { ChatRequest } from "../src/llm/types.js";
 import type { Task } from "../src/stages/task-files.js";
 import { startStandin, type Standin, type StandinReply } from "../src/standin/index.js";
 import { spreadOverRepos, teacherAsked } from "../src/tasks/per-repo.js";
-import { CLI, makeProject, type CliResult } from "./helpers.js";
+import { makeProject, sabuildAsync as cli, sabuildJsonAsync as cliJson } from "./helpers.js";
+import { commitFiles, makeRepo } from "./support/git.js";
 
 /**
  * sandbox.repos with a teacher: tasks written per repository from that repository's files at
@@ -30,27 +31,6 @@ describe("spreading teacher tasks over repositories", () => {
   });
 });
 
-function git(cwd: string, ...args: string[]): string {
-  return execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@t", "-c", "init.defaultBranch=main", ...args], { cwd, encoding: "utf8" }).trim();
-}
-
-function repo(dir: string, files: Record<string, string>): string {
-  mkdirSync(dir, { recursive: true });
-  git(dir, "init", "-q");
-  commitFiles(dir, files, "first");
-  return dir;
-}
-
-function commitFiles(dir: string, files: Record<string, string>, message: string): string {
-  for (const [path, text] of Object.entries(files)) {
-    mkdirSync(dirname(join(dir, path)), { recursive: true });
-    writeFileSync(join(dir, path), text);
-  }
-  git(dir, "add", "-A");
-  git(dir, "commit", "-q", "-m", message);
-  return git(dir, "rev-parse", "HEAD");
-}
-
 /** Topics are fixed; each task names the first Python module the request lists, so a task shows which workspace the teacher was shown. */
 function policy(request: ChatRequest): StandinReply {
   const text = request.messages.at(-1)?.content ?? "";
@@ -62,26 +42,6 @@ function policy(request: ChatRequest): StandinReply {
   const [leaf, n] = [asked[1]!, Number(asked[2])];
   const verbs = ["Run the tests that cover", "Explain which test of", "Time the tests for"];
   return { content: JSON.stringify(Array.from({ length: n }, (_, i) => `${verbs[i % verbs.length]} ${module} and report the ${leaf} you find there.`)) };
-}
-
-function cli(cwd: string, args: string[], env: Record<string, string>): Promise<CliResult> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd, env: { ...process.env, CI: "1", ...env } });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
-
-async function cliJson<T>(cwd: string, args: string[], env: Record<string, string>): Promise<T> {
-  const r = await cli(cwd, [...args, "--json"], env);
-  try {
-    return JSON.parse(r.stdout) as T;
-  } catch {
-    throw new Error(`not JSON (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
-  }
 }
 
 describe("sabuild build with sandbox.repos and a teacher", () => {
@@ -120,8 +80,8 @@ describe("sabuild build with sandbox.repos and a teacher", () => {
         "",
       ].join("\n"),
     });
-    repo(join(dir, "repos/alpha"), { "src/parser.py": "def parse(s):\n    return s\n", "tests/test_parser.py": "def test_parse():\n    assert True\n" });
-    repo(join(dir, "repos/beta"), { "src/billing.py": "def total(xs):\n    return sum(xs)\n", "tests/test_billing.py": "def test_total():\n    assert True\n" });
+    makeRepo(join(dir, "repos/alpha"), { "src/parser.py": "def parse(s):\n    return s\n", "tests/test_parser.py": "def test_parse():\n    assert True\n" });
+    makeRepo(join(dir, "repos/beta"), { "src/billing.py": "def total(xs):\n    return sum(xs)\n", "tests/test_billing.py": "def test_total():\n    assert True\n" });
     return dir;
   }
 
