@@ -2,22 +2,25 @@
  * The three inferential tools the benchmark needs: a Wilson interval for a resolve rate, an exact
  * McNemar test for paired resolved/unresolved outcomes, and a seeded percentile bootstrap.
  *
- * simple-statistics (ISC, zero dependencies, one ES module, maintained) gives the normal quantile
- * (`probit`), the binomial mass function (`binomialDistribution`, computed through log-gamma so it
- * stays exact-enough far past 2^53 coefficients) and numpy's type-7 quantile (`quantileSorted`).
+ * simple-statistics (ISC, zero dependencies, one typed ES module, maintained) gives the binomial
+ * mass function (`binomialDistribution`, through log-gamma so it holds far past 2^53 coefficients),
+ * numpy's type-7 quantile (`quantileSorted`), mean and median; not its `probit`, which is accurate
+ * to three digits only (normal-quantile.ts says what is used instead).
  * pure-rand (MIT, zero dependencies, the PRNG behind fast-check) gives a seedable generator and an
  * unbiased uniform integer draw; Math.random cannot be seeded and the same input must give the
- * same bench.json. jstat and @stdlib/* were passed over: jstat's last real work is years old, and
- * @stdlib's binomial test pulls in ~18 packages with their own trees, for what is here a sum of a
- * few binomial cells. Only what neither library offers is written here: the Wilson formula, the
- * two-sided McNemar p from the mass function, and the resampling loop.
+ * same bench.json. jstat and @stdlib/* were passed over: jstat is untyped CommonJS, last published
+ * in 2024, and rounds its binomial CDF to 10 decimals; @stdlib's binomial test installs ~18 direct
+ * packages with their own trees, for what is here a sum of a few binomial cells. Only what neither
+ * library offers is written here: the Wilson formula, the two-sided McNemar p from the mass
+ * function, and the resampling loop.
  *
  * These modules load only when a benchmark computes its statistics: the benchmark node imports
  * this folder with a dynamic import, so a no-op build never loads either library.
  */
-import { binomialDistribution, probit, quantileSorted } from "simple-statistics";
+import { binomialDistribution, quantileSorted } from "simple-statistics";
 import { uniformInt } from "pure-rand/distribution/uniformInt";
 import { xoroshiro128plus } from "pure-rand/generator/xoroshiro128plus";
+import { normalQuantile } from "./normal-quantile.js";
 
 /** A two-sided interval; `level` is its nominal coverage (0.95 for a 95% interval). */
 export interface Interval {
@@ -34,11 +37,11 @@ export interface Interval {
  * 0.181..0.567); Wilson's coverage stays close to nominal on average even for the 10-50 tasks a
  * benchmark has (Brown, Cai & DasGupta 2001 recommend it for small n), it never leaves [0, 1] and
  * still has width at 0/n and n/n, unlike the Wald interval. It also needs only the normal
- * quantile, not a beta quantile, which keeps the dependency light. Null when there are no trials.
+ * quantile, not a beta quantile, which no light library gives. Null when there are no trials.
  */
 export function wilsonInterval(successes: number, trials: number, level = 0.95): Interval | null {
   if (trials <= 0) return null;
-  const z = probit(1 - (1 - level) / 2);
+  const z = normalQuantile(1 - (1 - level) / 2);
   const p = successes / trials;
   const z2n = (z * z) / trials;
   const centre = (p + z2n / 2) / (1 + z2n);
