@@ -85,34 +85,56 @@ export interface BootstrapOptions {
   level: number;
 }
 
+/** One figure's per-task values in the reference and the arm, aligned by task. */
+export interface PairedColumn {
+  reference: Float64Array;
+  arm: Float64Array;
+}
+
+/** Bootstrap intervals of one column's mean difference and relative difference (%). */
+export interface PairedIntervals {
+  diff: Interval | null;
+  /** Null when some resample's reference sum is 0, where the ratio is undefined. */
+  relative: Interval | null;
+}
+
 /**
- * Percentile bootstrap over paired units (tasks): each resample draws `n` units with replacement
- * and evaluates every statistic on it; returns each statistic's interval (null when it was
- * undefined on some resample, e.g. a ratio whose denominator resampled to zero).
- * `statistics` take the drawn indices so they can resample several columns in step.
+ * Percentile bootstrap over tasks for columns that share their tasks: each resample draws n task
+ * indices with replacement and, for every column, takes mean(arm - reference) and
+ * 100 * (sum arm / sum reference - 1) over them. The index stream depends only on the seed and n,
+ * so a column's intervals are the same whichever other columns are passed with it; passing them
+ * together draws the indices once (the draws were half the time of a 500-task benchmark).
  */
-export function bootstrapIntervals(
-  n: number,
-  statistics: ReadonlyArray<(indices: Int32Array) => number | null>,
-  opts: BootstrapOptions,
-): Array<Interval | null> {
-  if (n === 0 || opts.resamples <= 0) return statistics.map(() => null);
+export function bootstrapPaired(n: number, columns: readonly PairedColumn[], opts: BootstrapOptions): PairedIntervals[] {
+  if (n === 0) return columns.map(() => ({ diff: null, relative: null }));
   const rng = xoroshiro128plus(opts.seed);
-  const draws = statistics.map(() => new Float64Array(opts.resamples));
-  const defined = statistics.map(() => true);
+  const diffs = columns.map(() => new Float64Array(opts.resamples));
+  const ratios = columns.map(() => new Float64Array(opts.resamples));
+  const ratioDefined = columns.map(() => true);
   const indices = new Int32Array(n);
   for (let r = 0; r < opts.resamples; r++) {
     for (let i = 0; i < n; i++) indices[i] = uniformInt(rng, 0, n - 1);
-    statistics.forEach((stat, s) => {
-      const v = stat(indices);
-      if (v === null || !Number.isFinite(v)) defined[s] = false;
-      else draws[s]![r] = v;
+    columns.forEach(({ reference, arm }, c) => {
+      let sumRef = 0;
+      let sumArm = 0;
+      for (let i = 0; i < n; i++) {
+        sumRef += reference[indices[i]!]!;
+        sumArm += arm[indices[i]!]!;
+      }
+      diffs[c]![r] = (sumArm - sumRef) / n;
+      if (sumRef === 0) ratioDefined[c] = false;
+      else ratios[c]![r] = 100 * (sumArm / sumRef - 1);
     });
   }
-  const alpha = (1 - opts.level) / 2;
-  return draws.map((d, s) => {
-    if (!defined[s]) return null;
-    const sorted = Array.from(d.sort());
-    return { low: quantileSorted(sorted, alpha), high: quantileSorted(sorted, 1 - alpha), level: opts.level };
-  });
+  return columns.map((_, c) => ({
+    diff: percentileInterval(diffs[c]!, opts.level),
+    relative: ratioDefined[c] ? percentileInterval(ratios[c]!, opts.level) : null,
+  }));
+}
+
+/** The central `level` of a bootstrap distribution, by numpy's default (type 7) quantiles. */
+function percentileInterval(draws: Float64Array, level: number): Interval {
+  const sorted = Array.from(draws.sort());
+  const alpha = (1 - level) / 2;
+  return { low: quantileSorted(sorted, alpha), high: quantileSorted(sorted, 1 - alpha), level };
 }

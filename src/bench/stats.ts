@@ -6,7 +6,7 @@
  */
 import { mean, median } from "simple-statistics";
 import { err, ok, type Result } from "../result.js";
-import { bootstrapIntervals, mcnemarExact, wilsonInterval, type Interval, type McNemar } from "./intervals.js";
+import { bootstrapPaired, mcnemarExact, wilsonInterval, type Interval, type McNemar, type PairedIntervals } from "./intervals.js";
 import { groupByArm, pairTasks, taskMajorityResolved, taskMetricMean, taskResolveRate, type ArmTasks, type BenchItem } from "./pairing.js";
 
 export type { BenchItem } from "./pairing.js";
@@ -114,7 +114,10 @@ export interface Comparison {
 export interface CompareOptions {
   /** Bootstrap resamples (default 10,000). */
   resamples?: number;
-  /** PRNG seed (default 1). Each figure's bootstrap starts from it afresh, so adding a metric changes no other interval. */
+  /**
+   * PRNG seed (default 1). Every figure's resampling starts from it afresh, so a figure's interval
+   * depends only on its own values, the seed and the count: adding a metric changes no other.
+   */
   seed?: number;
   /** Interval coverage (default 0.95). */
   level?: number;
@@ -126,47 +129,47 @@ export type StatsFailure =
   | { reason: "unknown_arm"; arm: string; arms: string[] }
   | { reason: "invalid_option"; option: "resamples" | "seed" | "level"; value: number };
 
-const sum = (xs: Float64Array, idx: Int32Array): number => {
-  let s = 0;
-  for (let i = 0; i < idx.length; i++) s += xs[idx[i]!]!;
-  return s;
-};
+type Settings = Required<Omit<CompareOptions, "arms">>;
 
-/** Paired difference of two columns (one value per task, aligned), with bootstrap intervals over tasks. */
-function pairedDifference(ref: number[], arm: number[], unmeasured: number, opts: Required<Omit<CompareOptions, "arms">>): PairedDifference {
-  const n = ref.length;
-  if (n === 0) {
-    return { tasks: 0, unmeasured, reference_mean: null, arm_mean: null, mean_diff: null, mean_diff_interval: null, relative_pct: null, relative_interval: null };
+/** One figure's values per paired task (aligned), and how many paired tasks it had to leave out. */
+interface PairedValues {
+  reference: number[];
+  arm: number[];
+  unmeasured: number;
+}
+
+function pairedDifference(values: PairedValues, intervals: PairedIntervals): PairedDifference {
+  if (values.reference.length === 0) {
+    return { tasks: 0, unmeasured: values.unmeasured, reference_mean: null, arm_mean: null, mean_diff: null, mean_diff_interval: null, relative_pct: null, relative_interval: null };
   }
-  const r = Float64Array.from(ref);
-  const a = Float64Array.from(arm);
-  const d = a.map((v, i) => v - r[i]!);
-  const refMean = mean(ref);
-  const armMean = mean(arm);
-  const [diffInterval, relInterval] = bootstrapIntervals(
-    n,
-    [
-      (idx) => sum(d, idx) / n,
-      (idx) => {
-        const rs = sum(r, idx);
-        return rs === 0 ? null : 100 * (sum(a, idx) / rs - 1);
-      },
-    ],
-    { resamples: opts.resamples, seed: opts.seed, level: opts.level },
-  );
+  const refMean = mean(values.reference);
+  const armMean = mean(values.arm);
   return {
-    tasks: n,
-    unmeasured,
+    tasks: values.reference.length,
+    unmeasured: values.unmeasured,
     reference_mean: refMean,
     arm_mean: armMean,
     mean_diff: armMean - refMean,
-    mean_diff_interval: diffInterval ?? null,
+    mean_diff_interval: intervals.diff,
     relative_pct: refMean === 0 ? null : 100 * (armMean / refMean - 1),
-    relative_interval: refMean === 0 ? null : (relInterval ?? null),
+    relative_interval: refMean === 0 ? null : intervals.relative,
   };
 }
 
-function compareOne(arm: string, armTasks: ArmTasks, reference: string, refTasks: ArmTasks, metrics: readonly string[], opts: Required<Omit<CompareOptions, "arms">>): Comparison {
+/** Paired differences of several figures; those with the same number of tasks share one bootstrap pass. */
+function pairedDifferences(figures: readonly PairedValues[], opts: Settings): PairedDifference[] {
+  const byTasks = new Map<number, number[]>();
+  figures.forEach((f, i) => byTasks.set(f.reference.length, [...(byTasks.get(f.reference.length) ?? []), i]));
+  const out: PairedDifference[] = [];
+  for (const [n, members] of byTasks) {
+    const columns = members.map((i) => ({ reference: Float64Array.from(figures[i]!.reference), arm: Float64Array.from(figures[i]!.arm) }));
+    const intervals = bootstrapPaired(n, columns, opts);
+    members.forEach((i, k) => (out[i] = pairedDifference(figures[i]!, intervals[k]!)));
+  }
+  return out;
+}
+
+function compareOne(arm: string, armTasks: ArmTasks, reference: string, refTasks: ArmTasks, metrics: readonly string[], opts: Settings): Comparison {
   const { paired, onlyArm, onlyReference } = pairTasks(armTasks, refTasks);
   const refOf = (t: string) => refTasks.get(t)!;
   const armOf = (t: string) => armTasks.get(t)!;
@@ -178,32 +181,34 @@ function compareOne(arm: string, armTasks: ArmTasks, reference: string, refTasks
     if (refResolved && !armResolved) b++;
     if (!refResolved && armResolved) c++;
   }
-  const metricDiffs = metrics.map((m): [string, PairedDifference] => {
-    const ref: number[] = [];
-    const armValues: number[] = [];
+  const resolveRates: PairedValues = { reference: paired.map((t) => taskResolveRate(refOf(t))), arm: paired.map((t) => taskResolveRate(armOf(t))), unmeasured: 0 };
+  const metricValues = metrics.map((m): PairedValues => {
+    const values: PairedValues = { reference: [], arm: [], unmeasured: 0 };
     for (const t of paired) {
       const rv = taskMetricMean(refOf(t), m);
       const av = taskMetricMean(armOf(t), m);
-      if (rv !== null && av !== null) {
-        ref.push(rv);
-        armValues.push(av);
+      if (rv === null || av === null) values.unmeasured++;
+      else {
+        values.reference.push(rv);
+        values.arm.push(av);
       }
     }
-    return [m, pairedDifference(ref, armValues, paired.length - ref.length, opts)];
+    return values;
   });
+  const [rate, ...metricDiffs] = pairedDifferences([resolveRates, ...metricValues], opts);
   return {
     arm,
     reference,
     tasks: { paired: paired.length, only_arm: onlyArm, only_reference: onlyReference },
     resolved: {
-      rate: pairedDifference(paired.map((t) => taskResolveRate(refOf(t))), paired.map((t) => taskResolveRate(armOf(t))), 0, opts),
+      rate: rate!,
       mcnemar: { ...mcnemarExact(b, c), tasks: paired.length, rule: "majority, tie to lowest sample" },
     },
-    metrics: Object.fromEntries(metricDiffs),
+    metrics: Object.fromEntries(metrics.map((m, i) => [m, metricDiffs[i]!])),
   };
 }
 
-function checkOptions(opts: CompareOptions): Result<Required<Omit<CompareOptions, "arms">>, StatsFailure> {
+function checkOptions(opts: CompareOptions): Result<Settings, StatsFailure> {
   const resolved = { resamples: opts.resamples ?? 10_000, seed: opts.seed ?? 1, level: opts.level ?? 0.95 };
   if (!Number.isInteger(resolved.resamples) || resolved.resamples < 1) return err({ reason: "invalid_option", option: "resamples", value: resolved.resamples });
   if (!Number.isInteger(resolved.seed)) return err({ reason: "invalid_option", option: "seed", value: resolved.seed });
