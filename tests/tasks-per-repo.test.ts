@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ChatRequest } from "../src/llm/types.js";
 import type { Task } from "../src/stages/task-files.js";
 import { startStandin, type Standin, type StandinReply } from "../src/standin/index.js";
-import { spreadOverRepos, teacherAsked } from "../src/tasks/per-repo.js";
+import { spreadOverRepos } from "../src/tasks/per-repo.js";
+import { teacherAsked } from "../src/stages/task-files.js";
 import { makeProject, sabuildAsync as cli, sabuildJsonAsync as cliJson } from "./helpers.js";
 import { commitFiles, makeRepo } from "./support/git.js";
 

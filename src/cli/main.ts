@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+// First: V8 flags that must hold before the command's modules load.
+import "./gc-flags.js";
 import * as nodeModule from "node:module";
 import { didYouMean, UserInputError } from "../errors.js";
 import { VERSION } from "../version.js";

@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { nodeCrypto } from "../builtin.js";
 import { existsSync, statSync } from "node:fs";
 import { readdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -32,7 +32,7 @@ export async function resolveBaseModel(root: string, value: string): Promise<Res
     const stat = await StatCache.open(join(tmpdir(), `sabuild-${process.getuid?.() ?? "user"}`, "base-model-stat-cache.json"));
     const digests = await Promise.all(names.map(async (n) => `${n}\u0000${await stat.digest(join(dir, n))}`));
     await stat.save();
-    return ok({ kind: "local", dir, identity: `sha256:${createHash("sha256").update(digests.join("\n")).digest("hex")}` });
+    return ok({ kind: "local", dir, identity: `sha256:${nodeCrypto().createHash("sha256").update(digests.join("\n")).digest("hex")}` });
   }
   if (value.startsWith(".") || value.startsWith("/") || value.startsWith("~") || !HUB_ID.test(value)) {
     return err({ message: `base model directory ${value} not found`, hint: "give a local model directory (relative to the project or absolute) or a Hugging Face id such as Qwen/Qwen3-4B-Instruct-2507" });

@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { nodeCrypto } from "../builtin.js";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ensureVenv, PACKAGE_ROOT, venvDir, type Venv } from "../toolchain/venv.js";
@@ -16,7 +16,7 @@ export function statsPython(root: string, onProgress?: (line: string) => void, s
  * mean creating the venv to plan a dataset, and a dataset with no rows to count needs no Python.
  */
 export function statsToolchain(): Record<string, string> {
-  return { "dataset.stats_code": createHash("sha256").update(readFileSync(STATS_SCRIPT)).digest("hex") };
+  return { "dataset.stats_code": nodeCrypto().createHash("sha256").update(readFileSync(STATS_SCRIPT)).digest("hex") };
 }
 
 export function statsEnv(): NodeJS.ProcessEnv {

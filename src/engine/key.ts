@@ -1,5 +1,6 @@
-import * as crypto from "node:crypto";
+import { nodeCrypto } from "../builtin.js";
 
+const crypto = nodeCrypto();
 const { createHash } = crypto;
 const oneShot = (crypto as { hash?: (algorithm: string, data: string | Uint8Array, encoding: "hex") => string }).hash;
 

@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { nodeCrypto } from "../builtin.js";
 import { readdir, readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import type { Problem } from "../errors.js";
@@ -14,7 +14,7 @@ export function byCodeUnit(a: string, b: string): number {
 }
 
 export function sha256(data: Uint8Array | string): string {
-  return createHash("sha256").update(data).digest("hex");
+  return nodeCrypto().createHash("sha256").update(data).digest("hex");
 }
 
 export async function isFile(abs: string): Promise<boolean> {

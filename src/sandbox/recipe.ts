@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { nodeCrypto } from "../builtin.js";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative, sep } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -85,10 +85,10 @@ export function contextDigest(dir: string, baseImage: string): string {
   const files = contextFiles(dir).map((rel) => {
     const full = join(dir, rel);
     const executable = (statSync(full).mode & 0o111) !== 0;
-    const content = createHash("sha256").update(readFileSync(full)).digest("hex");
+    const content = nodeCrypto().createHash("sha256").update(readFileSync(full)).digest("hex");
     return [rel, executable, content];
   });
-  const digest = createHash("sha256").update(canonicalJson({ baseImage, files })).digest("hex");
+  const digest = nodeCrypto().createHash("sha256").update(canonicalJson({ baseImage, files })).digest("hex");
   digestMemo.set(memoKey, digest);
   return digest;
 }

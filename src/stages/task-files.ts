@@ -4,7 +4,7 @@ import type { Problem } from "../errors.js";
 import type { FileFacts } from "../store/stat-cache.js";
 import { countSourceEntries, type TaskFormat } from "../tasks/formats/sources.js";
 
-export { taskSourceFiles } from "../tasks/formats/sources.js";
+export { scanTaskSources, taskSourceFiles } from "../tasks/formats/sources.js";
 
 /** A task as the pipeline sees it: the prompt the subagent receives, plus where it came from. */
 export interface Task {
@@ -92,4 +92,14 @@ export function countTaskEntries(root: string, subagent: { tasks: { from: string
   let entries = subagent.tasks.seed.length;
   for (const rel of subagent.tasks.from) entries += countSourceEntries(join(root, rel), files);
   return entries;
+}
+
+/**
+ * Whether the teacher is asked at all. With per_repo every repository gets its tasks whatever
+ * the user wrote; otherwise only when the user's entries fall short of tasks.count (counted as
+ * written, as the stage's key counts them).
+ */
+export function teacherAsked(entries: number, count: number, repos: number, perRepo: number | undefined): boolean {
+  if (repos > 0 && perRepo !== undefined) return true;
+  return entries < count;
 }

@@ -1,19 +1,16 @@
 import { writeFile } from "node:fs/promises";
-import { existsSync, statSync } from "node:fs";
+import { statSync } from "node:fs";
 import { join } from "node:path";
 import { UserInputError, type Problem } from "../errors.js";
 import { sha256, type Json } from "../engine/key.js";
 import { err, ok } from "../result.js";
-import { generationParams, type GenerationParams } from "../tasks/params.js";
-import { workspaceListing } from "../tasks/workspace.js";
 import { configName } from "./config-name.js";
-import { countTaskEntries, normalizeTaskText, readUserTasks, taskSourceFiles, type SourcedTask, type Task } from "./task-files.js";
+import { countTaskEntries, normalizeTaskText, readUserTasks, scanTaskSources, teacherAsked, type SourcedTask, type Task } from "./task-files.js";
 import type { ProjectConfig, ResolvedSubagent } from "../config/index.js";
 import type { RepoEnv } from "../envs/types.js";
 import type { Result } from "../result.js";
-import { teacherAsked } from "../tasks/per-repo.js";
 import type { TaskScope } from "../tasks/teacher-tasks.js";
-import { REPOS_LISTING } from "../tasks/per-repo.js";
+import type { GenerationParams } from "../tasks/params.js";
 import type { Stage } from "./types.js";
 
 export { normalizeTaskText } from "./task-files.js";
@@ -42,23 +39,19 @@ export function tasksStage(): Stage {
     deps: ["import"],
     async inputs({ project, subagent, files: facts }) {
       const t = subagent.tasks;
-      const missing: Problem[] = [];
-      t.from.forEach((rel, i) => {
-        if (!existsSync(join(project.root, rel))) {
-          missing.push({
-            file: configName(project),
-            line: 0,
-            column: 0,
-            keyPath: ["subagents", subagent.name, "tasks", "from", i],
-            message: `task file ${rel} not found`,
-            hint: "create it (one JSON task per line, SWE-bench instances, or task directories) or fix the path, relative to the project directory",
-          });
-        }
-      });
-      if (missing.length) return err(missing);
       // Directories stand for every file under them (task.toml, tests/, environment/, ...), and
       // JSONL verifiers' files join too: their contents are copied into tasks.jsonl.
-      const files = taskSourceFiles(project.root, t.from, facts);
+      const sources = scanTaskSources(project.root, t.from, facts);
+      const missing: Problem[] = sources.missing.map((i) => ({
+        file: configName(project),
+        line: 0,
+        column: 0,
+        keyPath: ["subagents", subagent.name, "tasks", "from", i],
+        message: `task file ${t.from[i]} not found`,
+        hint: "create it (one JSON task per line, SWE-bench instances, or task directories) or fix the path, relative to the project directory",
+      }));
+      if (missing.length) return err(missing);
+      const files = sources.files;
       const params: Record<string, Json> = {
         // The user's tasks: the files' order (their contents are keyed below) and the inline seeds.
         from: t.from,
@@ -76,10 +69,11 @@ export function tasksStage(): Stage {
       // How many to write, the teacher and the workspace it is shown: only when it is asked.
       const repos = await sandboxRepos(project, subagent);
       if (!repos.ok) return repos;
-      if (teacherAsked(countTaskEntries(project.root, subagent, facts), t.count, repos.value.length, t.per_repo)) {
+      // The teacher's modules load only when it is asked: a no-op with enough tasks loads none.
+      if (teacherAsked(t.seed.length + sources.entries, t.count, repos.value.length, t.per_repo)) {
         const generate = repos.value.length
           ? await (await import("../tasks/repo-scopes.js")).repoGenerationInput(project, subagent, repos.value)
-          : ok(generationParams(subagent, await workspaceListing(project, subagent)) as unknown as Json);
+          : ok((await import("../tasks/params.js")).generationParams(subagent, await (await import("../tasks/workspace.js")).workspaceListing(project, subagent)) as unknown as Json);
         if (!generate.ok) return generate;
         params.generate = generate.value;
       }
@@ -98,6 +92,7 @@ export function tasksStage(): Stage {
       const missing = Math.max(t.count - user.length, 0);
       let generated: Task[] = [];
       let generation: Record<string, unknown> | null = null;
+      const { workspaceListing } = await import("../tasks/workspace.js");
       const scopes: TaskScope[] = !asked
         ? []
         : repos.value.length
@@ -106,6 +101,8 @@ export function tasksStage(): Stage {
       if (scopes.some((s) => s.needed > 0)) {
         // Loaded on demand: the teacher client (and the OpenAI SDK) only when tasks are generated.
         const { teacherTasks } = await import("../tasks/teacher-tasks.js");
+        const { generationParams } = await import("../tasks/params.js");
+        const { REPOS_LISTING } = await import("../tasks/per-repo.js");
         const params: GenerationParams = generationParams(ctx.subagent, repos.value.length ? REPOS_LISTING : await workspaceListing(ctx.project, ctx.subagent));
         ({ tasks: generated, summary: generation } = await teacherTasks(ctx, params, user, scopes));
       } else if (user.length < t.count) {

@@ -1,10 +1,10 @@
-import { randomBytes } from "node:crypto";
+import { nodeCrypto } from "../builtin.js";
 import { mkdir, rename, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 
 /** A unique name for a temp file or directory beside its final place (same filesystem). */
 export function tempName(dir: string, prefix = ".tmp"): string {
-  return join(dir, `${prefix}-${process.pid}-${randomBytes(6).toString("hex")}`);
+  return join(dir, `${prefix}-${process.pid}-${nodeCrypto().randomBytes(6).toString("hex")}`);
 }
 
 /** Writes a file so that readers see the old content or the new one, never a half-written one. */

@@ -18,15 +18,5 @@ export function spreadOverRepos(repos: readonly RepoEnv[], missing: number, perR
   return repos.map((env, i) => ({ env, count: each + (i < extra ? 1 : 0) })).filter((q) => q.count > 0);
 }
 
-/**
- * Whether the teacher is asked at all. With per_repo every repository gets its tasks whatever
- * the user wrote; otherwise only when the user's entries fall short of tasks.count (counted as
- * written, as the stage's key counts them).
- */
-export function teacherAsked(entries: number, count: number, repos: number, perRepo: number | undefined): boolean {
-  if (repos > 0 && perRepo !== undefined) return true;
-  return entries < count;
-}
-
 /** Where per-repository generation stands for the recipe's workspace: each repository shows its own files. */
 export const REPOS_LISTING = { source: "sandbox.repos", files: [] as string[] };

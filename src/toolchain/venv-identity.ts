@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { nodeCrypto } from "../builtin.js";
 import { err, ok, type Result } from "../result.js";
 import { installedPackages, interpreterVersion, PYTHON_HINT, readRequirements } from "./python-facts.js";
 import { baseInterpreter, notAVenv, TRAINER_REQUIREMENTS, venvDir, venvState } from "./venv.js";
@@ -78,6 +78,6 @@ function askInstalled(python: string, requirements: string): Result<Identity, st
     .filter(([name]) => !(name in wanted.value.pins))
     .map(([name, version]) => `${name}==${version}`)
     .sort();
-  identity["trainer.installed.others"] = createHash("sha256").update(others.join("\n")).digest("hex");
+  identity["trainer.installed.others"] = nodeCrypto().createHash("sha256").update(others.join("\n")).digest("hex");
   return ok(identity);
 }

@@ -1,5 +1,4 @@
-import { childProcess } from "../builtin.js";
-import { createHash } from "node:crypto";
+import { childProcess, nodeCrypto } from "../builtin.js";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { basename, dirname, isAbsolute, join, resolve } from "node:path";
@@ -62,7 +61,7 @@ export function venvDir(projectRoot: string, env: NodeJS.ProcessEnv = process.en
 }
 
 function sha256(data: string | Buffer): string {
-  return createHash("sha256").update(data).digest("hex");
+  return nodeCrypto().createHash("sha256").update(data).digest("hex");
 }
 
 /**
@@ -123,7 +122,7 @@ function stackVersions(python: string, requirements: string): Result<Record<stri
 
 /** The digest of the trainer modules (or another list of trainer/ files), so that editing them re-runs their stage. */
 export function trainerCodeDigest(modules: readonly string[] = TRAINER_MODULES): string {
-  const h = createHash("sha256");
+  const h = nodeCrypto().createHash("sha256");
   for (const name of modules) h.update(`${name}\0`).update(readFileSync(join(PACKAGE_ROOT, "trainer", name))).update("\0");
   return h.digest("hex");
 }

@@ -68,19 +68,51 @@ export function filesUnder(abs: string): string[] {
  * Sorted, deduplicated, project-relative with forward slashes.
  */
 export function taskSourceFiles(root: string, from: readonly string[], files?: FileFacts): string[] {
+  return scanTaskSources(root, from, files).files;
+}
+
+/** What one pass over `tasks.from` tells the tasks stage's inputs(). */
+export interface TaskSources {
+  /** The key's files, as taskSourceFiles gives them. */
+  files: string[];
+  /** The tasks the entries hold, as countSourceEntries counts them (without the inline seeds). */
+  entries: number;
+  /** The indexes of the entries that do not exist. */
+  missing: number[];
+}
+
+/**
+ * taskSourceFiles, countSourceEntries of each entry and which entries are missing, with one stat
+ * per entry: a no-op plan runs this for every subagent, and a task file was statted four times
+ * (exists, its files, its count, its digest) where it is now statted twice (here, its digest).
+ */
+export function scanTaskSources(root: string, from: readonly string[], files?: FileFacts): TaskSources {
   const out = new Set<string>();
-  const add = (abs: string, withReferences: boolean): void => {
-    const st = statSync(abs, { throwIfNoEntry: false });
+  const missing: number[] = [];
+  let entries = 0;
+  const add = (abs: string, st: Stats | undefined, top: boolean): void => {
     if (st?.isDirectory()) {
       for (const f of filesUnder(abs)) out.add(projectPath(root, join(abs, f)));
+      if (top) entries += taskDirs(abs).length;
       return;
     }
     if (!st) return;
     out.add(projectPath(root, abs));
-    if (withReferences) for (const ref of entryFacts(abs, st, files)?.references ?? []) add(join(root, ref), false);
+    if (!top) return;
+    const facts = entryFacts(abs, st, files);
+    entries += facts?.entries ?? 0;
+    for (const ref of facts?.references ?? []) {
+      const refAbs = join(root, ref);
+      add(refAbs, statSync(refAbs, { throwIfNoEntry: false }), false);
+    }
   };
-  for (const rel of from) add(join(root, rel), true);
-  return [...out].sort();
+  from.forEach((rel, i) => {
+    const abs = join(root, rel);
+    const st = statSync(abs, { throwIfNoEntry: false });
+    if (!st) missing.push(i);
+    add(abs, st, true);
+  });
+  return { files: [...out].sort(), entries, missing };
 }
 
 /** What the tasks stage's inputs() needs of a `tasks.from` file, from one read; null when unreadable. */
