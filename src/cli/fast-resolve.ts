@@ -15,6 +15,8 @@ export function resolveOwnModulesFast(): void {
   const root = new URL("../", import.meta.url).href;
   nodeModule.registerHooks({
     resolve(specifier, context, next) {
+      // A built-in named with its scheme (our modules always name it so) is its own URL.
+      if (specifier.startsWith("node:")) return { url: specifier, format: "builtin", shortCircuit: true };
       if (context.parentURL?.startsWith(root) && (specifier.startsWith("./") || specifier.startsWith("../")) && specifier.endsWith(".js")) {
         const url = new URL(specifier, context.parentURL).href;
         if (url.startsWith(root)) return { url, format: "module", shortCircuit: true };
