@@ -47,7 +47,7 @@ export async function openProject(opts: OpenOptions): Promise<Session> {
   const project = loaded.value;
   const store = await openStore(project.store);
   const plugins = await loadPlugins(project.root, project.plugins, store.stat);
-  const stages = stageMap([...builtinStages(), ...plugins.stages]);
+  const stages = stageMap([...(await builtinStages(new Set(plugins.stages.map((s) => s.kind)))), ...plugins.stages]);
   const lockPath = resolve(project.root, "sabuild.lock");
   const lock = await readLockfile(lockPath, "sabuild.lock");
   if (!lock.ok) throw new UserInputError("invalid sabuild.lock", lock.error);

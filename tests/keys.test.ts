@@ -245,7 +245,7 @@ const SPEC: Record<StageKind, Case[]> = {
 const PLUGIN = `import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { builtinStages } from ${JSON.stringify(pathToFileURL(join(REPO, "dist/stages/index.js")).href)};
-export default () => builtinStages().map((stage) => ({
+export default async () => (await builtinStages()).map((stage) => ({
   kind: stage.kind,
   version: stage.version,
   deps: [],
