@@ -5,9 +5,8 @@ import { failedFeed, feedFromOutput, type ItemFeed, type LiveFeed } from "./item
 import type { BuildEnv } from "./env.js";
 import { canonicalJson, computeKey, overNames, sha256, type KeyPreimage } from "./key.js";
 import type { LockEntry } from "./lockfile.js";
-import { runMapStage, type MapFeeds, type MapKeying } from "./map-stage.js";
+import type { MapFeeds, MapKeying } from "./map-stage.js";
 import { Semaphore } from "./semaphore.js";
-import { materializeUpstream, runStaged } from "./staging.js";
 export type { BuildEnv } from "./env.js";
 import { UserInputError } from "../errors.js";
 import { err, ok } from "../result.js";
@@ -203,12 +202,15 @@ async function runNode(
   const base = (): { id: string; reasons: Reason[]; key?: string } => ({ id: node.id, reasons, ...(key ? { key } : {}) });
   const logFile = join(env.store.root, "logs", `${node.id.replace(/[^\w.-]/g, "_")}.log`);
   try {
+    // Loaded when a node runs: a no-op build decides everything without them.
+    const { materializeUpstream, runStaged } = await import("./staging.js");
     const ups = await materializeUpstream(env.store, upstream);
     const hooks = (outDir: string, lines: string[], prefix = ""): RunHooks => hooksFor(env, node, outDir, ups, lines, prefix);
     let result: ActionResult;
     let items: ItemCounts | undefined;
     let preimage: KeyPreimage;
     if (node.stage.map) {
+      const { runMapStage } = await import("./map-stage.js");
       const mapped = await runMapStage(env, node, keying, ups, hooks, log, slots, feeds);
       items = mapped.items;
       if (!mapped.run.ok) {

@@ -1,7 +1,6 @@
 import type { PlannedStage, Reason, SpendEstimate } from "./events.js";
 import { currentPreimage, evaluateNode, type EvalEnv, type Evaluation } from "./decide.js";
 import type { EngineNode } from "./types.js";
-import { materializeUpstream } from "./staging.js";
 import { computeKey, itemPreimage, type KeyPreimage } from "./key.js";
 import { feedFromOutput, type ItemFeed } from "./item-feed.js";
 
@@ -81,6 +80,8 @@ async function evaluateOne(env: EvalEnv, node: EngineNode, evaluate: (id: string
 async function countCachedItems(env: EvalEnv, node: EngineNode, preimage: KeyPreimage, mapped: (name: string) => boolean): Promise<{ cached: number; total: number }> {
   // As a build opens it: what the stage streams reaches its items one by one, never open().
   const streamed = new Set(node.stage.map!.stream ?? []);
+  // Staging's module loads only here, for a map stage that will run: a no-op plan never needs it.
+  const { materializeUpstream } = await import("./staging.js");
   const upstream = await materializeUpstream(env.store, Object.fromEntries(Object.entries(preimage.upstream).filter(([name]) => !streamed.has(name))));
   const feeds = new Map<string, ItemFeed>();
   const feed = (name: string): ItemFeed => {

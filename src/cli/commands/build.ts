@@ -7,12 +7,10 @@ import { localExecutor } from "../../engine/executor.js";
 import type { EngineNode } from "../../engine/types.js";
 import { selectNodes } from "../../engine/graph.js";
 import { lockfileDigest, readLockfile, writeLockfile, type LockEntries } from "../../engine/lockfile.js";
-import { planNodes } from "../../engine/plan.js";
 import { openProject, type Session } from "../../project.js";
 import { writeFileAtomic } from "../../store/atomic.js";
 import { markVerified } from "../../store/verified.js";
 import { acquireStoreLock } from "../store-lock.js";
-import { plainRenderer } from "../../logging/plain.js";
 import { jsonRenderer, type JsonRenderer } from "../../logging/json.js";
 import type { Renderer } from "../../logging/types.js";
 import { parseCommandArgs, positiveInt } from "../args.js";
@@ -180,7 +178,7 @@ async function pickRenderer(opts: BuildOptions): Promise<Renderer> {
   // With --json, stdout is the JSON document; warnings still reach the user on stderr.
   if (opts.json) return jsonRenderer();
   if (process.stderr.isTTY && !process.env.CI) return (await import("../../logging/listr.js")).listrRenderer();
-  return plainRenderer({ verbose: opts.verbose });
+  return (await import("../../logging/plain.js")).plainRenderer({ verbose: opts.verbose });
 }
 
 /** Stages whose inputs no longer match sabuild.lock (a missing output is not drift: it is rebuilt). */
@@ -200,6 +198,7 @@ async function checkGates(session: Session, selected: Session["nodes"], outcomes
 }
 
 async function lockDrift(session: Session, selected: Session["nodes"]): Promise<string[]> {
+  const { planNodes } = await import("../../engine/plan.js");
   const { planned } = await planNodes(session.env, selected);
   return planned
     .filter((s) => s.status === "cached" || ((s.status === "will-run" || s.status === "will-fetch") && !s.reasons.every((r) => r.type === "missing-output" || r.type === "upstream-will-run")) || s.status === "error")
