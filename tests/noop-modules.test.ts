@@ -35,6 +35,9 @@ describe("a no-op build", () => {
       // The tasks stage has enough tasks: neither the teacher's modules nor sandbox.repos' load.
       const teacherOrRepos = /^(tasks\/(params|workspace|per-repo|repo-scopes|teacher-tasks|generate)|envs\/|llm\/client)/;
       expect({ args, own: own.filter((m) => teacherOrRepos.test(m)) }).toEqual({ args, own: [] });
+      // The plugin provides traces: the built-in traces stage and its pricing are never loaded.
+      // Staging and the map runner are for nodes that run.
+      expect({ args, own: own.filter((m) => /^(stages\/traces|llm\/pricing|engine\/(staging|map-stage))$/.test(m)) }).toEqual({ args, own: [] });
       // node:crypto is required, not imported: its ES facade would load all of WebCrypto; and
       // nothing is spawned, so node:child_process stays unloaded.
       expect({ args, builtins: builtins.filter((b) => /webcrypto|^node:child_process$/.test(b)) }).toEqual({ args, builtins: [] });
