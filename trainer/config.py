@@ -31,9 +31,13 @@ class TrainConfig:
     batch_size: int = 4
     grad_accum: int = 4
     max_length: int = 8192
-    packing: bool = False
+    # Pack rows into max_length bins, kept apart by the attention (trainer/throughput.py picks how).
+    packing: bool = True
+    # Real tokens per optimizer step; when set, the micro-batch size comes from it, not batch_size.
+    tokens_per_step: int | None = None
     seed: int = 42
-    gradient_checkpointing: bool = True
+    # None: on with CUDA (memory for longer rows), off on the CPU (where it only costs time).
+    gradient_checkpointing: bool | None = None
     max_steps: int | None = None
     # Where metrics.json goes; output_dir/metrics.json when not set.
     metrics_file: str | None = None
@@ -84,8 +88,10 @@ def parse_config(data: Any) -> TrainConfig:
     _number("seed", cfg.seed, integer=True, positive=False)
     if cfg.max_steps is not None:
         _number("max_steps", cfg.max_steps, integer=True)
-    for key in ("packing", "gradient_checkpointing"):
-        _check(isinstance(getattr(cfg, key), bool), f"{key} must be true or false")
+    if cfg.tokens_per_step is not None:
+        _number("tokens_per_step", cfg.tokens_per_step, integer=True)
+    _check(isinstance(cfg.packing, bool), "packing must be true or false")
+    _check(cfg.gradient_checkpointing is None or isinstance(cfg.gradient_checkpointing, bool), "gradient_checkpointing must be true, false or null (on with CUDA)")
     _check(cfg.validation_file is None or isinstance(cfg.validation_file, str), "validation_file must be a path")
     return cfg
 

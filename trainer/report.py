@@ -1,4 +1,4 @@
-"""What metrics.json says about the machine: versions, peak memory, model FLOPs utilisation."""
+"""What metrics.json says about the machine: versions, peak memory, the GPU's peak FLOP/s (MFU is in throughput.py)."""
 
 from __future__ import annotations
 
@@ -61,10 +61,3 @@ def peak_flops(name: str) -> float | None:
         if all(p in upper for p in parts):
             return flops
     return None
-
-
-def mfu(params: int, tokens_per_s: float | None, device: str, bf16: bool) -> dict[str, Any]:
-    """6 * params * tokens/s over the GPU's bf16 peak: null on CPU, an unknown GPU, or without bf16."""
-    peak = peak_flops(device) if device != "cpu" and bf16 else None
-    value = 6 * params * tokens_per_s / peak if peak and tokens_per_s else None
-    return {"value": value, "peak_flops": peak, "params": params, "formula": "6 * params * tokens_per_s / peak_flops"}

@@ -4,7 +4,8 @@
 
 cfg.json: model (a Hugging Face id or a local directory), train_file, validation_file?,
 output_dir, lora {r, alpha, dropout, target_modules}, epochs, learning_rate, batch_size,
-grad_accum, max_length, packing, seed, gradient_checkpointing, max_steps?, metrics_file?.
+grad_accum, max_length, packing, tokens_per_step?, seed, gradient_checkpointing?, max_steps?,
+metrics_file?.
 
 stdout carries only JSON lines: {"event": "start" | "progress" | "done" | "error", ...};
 warnings and library logs go to stderr. output_dir receives the PEFT adapter
@@ -74,28 +75,33 @@ def encode_sets(cfg: TrainConfig, tokenizer) -> tuple[Any, Any]:
 
 
 def pick_device(cfg: TrainConfig) -> dict[str, Any]:
-    """CUDA with bf16 when there is one; packing only with flash attention, which keeps packed rows apart."""
+    """CUDA with bf16 when there is one; how rows are packed, fused kernels and checkpointing follow from it."""
     import torch
-    from transformers.utils import is_flash_attn_2_available
+
+    from .throughput import liger_status, pick_packing
 
     cuda = torch.cuda.is_available()
     bf16 = cuda and torch.cuda.is_bf16_supported()
-    packing, packing_note = False, None
-    if cfg.packing:
-        if cuda and is_flash_attn_2_available():
-            packing = True
-        else:
-            packing_note = "packing needs CUDA and flash-attn (other attention would mix packed rows); training without it"
-            print(f"warning: {packing_note}", file=sys.stderr)
-    return {"cuda": cuda, "bf16": bf16, "dtype": torch.bfloat16 if bf16 else torch.float32, "packing": packing, "packing_note": packing_note}
+    packing = pick_packing(cfg.packing, cuda)
+    if cfg.packing and not packing.packed:
+        print(f"warning: {packing.note}", file=sys.stderr)
+    checkpointing = cuda if cfg.gradient_checkpointing is None else cfg.gradient_checkpointing
+    return {
+        "cuda": cuda,
+        "bf16": bf16,
+        "dtype": torch.bfloat16 if bf16 else torch.float32,
+        "packing": packing,
+        "liger": liger_status(cuda),
+        "gradient_checkpointing": checkpointing,
+    }
 
 
 def load_model(cfg: TrainConfig, device: dict[str, Any]):
     from transformers import AutoModelForCausalLM
 
     kwargs: dict[str, Any] = {"dtype": device["dtype"]}
-    if device["packing"]:
-        kwargs["attn_implementation"] = "flash_attention_2"
+    if device["packing"].attn_implementation:
+        kwargs["attn_implementation"] = device["packing"].attn_implementation
     try:
         model = AutoModelForCausalLM.from_pretrained(cfg.model, **kwargs)
     except (OSError, ValueError) as e:
@@ -104,13 +110,26 @@ def load_model(cfg: TrainConfig, device: dict[str, Any]):
     return model
 
 
+def plan_for(cfg: TrainConfig, train_set, device):
+    from .throughput import plan_batch
+
+    return plan_batch(
+        batch_size=cfg.batch_size,
+        grad_accum=cfg.grad_accum,
+        tokens_per_step=cfg.tokens_per_step,
+        max_length=cfg.max_length,
+        row_lengths=[len(r.input_ids) for r in train_set.rows],
+        packed=device["packing"].packed,
+    )
+
+
 def to_dataset(encoded):
     from datasets import Dataset
 
     return Dataset.from_dict({"input_ids": [r.input_ids for r in encoded.rows], "assistant_masks": [r.assistant_masks for r in encoded.rows]})
 
 
-def build_trainer(cfg: TrainConfig, model, tokenizer, train_set, val_set, device, scratch: str, callback):
+def build_trainer(cfg: TrainConfig, model, tokenizer, train_set, val_set, device, plan, scratch: str, callback):
     from peft import LoraConfig
     from trl import SFTConfig, SFTTrainer
 
@@ -129,13 +148,20 @@ def build_trainer(cfg: TrainConfig, model, tokenizer, train_set, val_set, device
         lr_scheduler_type="cosine",
         warmup_steps=0.03,
         weight_decay=0.0,
-        per_device_train_batch_size=cfg.batch_size,
-        per_device_eval_batch_size=cfg.batch_size,
-        gradient_accumulation_steps=cfg.grad_accum,
-        gradient_checkpointing=cfg.gradient_checkpointing,
-        gradient_checkpointing_kwargs={"use_reentrant": False} if cfg.gradient_checkpointing else None,
+        per_device_train_batch_size=plan.per_device,
+        per_device_eval_batch_size=plan.per_device,
+        gradient_accumulation_steps=plan.grad_accum,
+        gradient_checkpointing=device["gradient_checkpointing"],
+        gradient_checkpointing_kwargs={"use_reentrant": False} if device["gradient_checkpointing"] else None,
         max_length=cfg.max_length,
-        packing=device["packing"],
+        # Best-fit decreasing into max_length bins, flattened without padding; position ids restart
+        # per row, which flash-attn's varlen kernel and transformers' SDPA mask both keep apart.
+        # Rows are never longer than max_length (encode_file drops them), so "bfd" truncates nothing.
+        packing=device["packing"].packed,
+        packing_strategy="bfd",
+        # Unpacked, rows of similar length share a batch, so less of it is padding.
+        train_sampling_strategy="random" if device["packing"].packed else "group_by_length",
+        use_liger_kernel=device["liger"]["active"],
         bf16=device["bf16"],
         use_cpu=not device["cuda"],
         seed=cfg.seed,
@@ -174,7 +200,7 @@ def token_counts(s) -> dict[str, int] | None:
 def train(cfg: TrainConfig, events) -> dict[str, Any]:
     from transformers import set_seed
 
-    from . import report
+    from . import report, throughput
     from .progress import ProgressCallback
 
     began = time.monotonic()
@@ -183,12 +209,14 @@ def train(cfg: TrainConfig, events) -> dict[str, Any]:
     tokenizer = load_tokenizer(cfg.model)
     train_set, val_set = encode_sets(cfg, tokenizer)
     device = pick_device(cfg)
+    plan = plan_for(cfg, train_set, device)
     model = load_model(cfg, device)
     params = sum(p.numel() for p in model.parameters())
+    flops = throughput.flops_per_epoch(throughput.matmul_params(model), *throughput.attention_width(model.config), [len(r.input_ids) for r in train_set.rows])
     callback = ProgressCallback(events)
     scratch = tempfile.mkdtemp(prefix="sabuild-sft-")
     try:
-        trainer = build_trainer(cfg, model, tokenizer, train_set, val_set, device, scratch, callback)
+        trainer = build_trainer(cfg, model, tokenizer, train_set, val_set, device, plan, scratch, callback)
         trainable = sum(p.numel() for p in trainer.model.parameters() if p.requires_grad)
         dev_name = report.device_name()
         events.emit(
@@ -199,7 +227,7 @@ def train(cfg: TrainConfig, events) -> dict[str, Any]:
             dropped={"train": sum(train_set.dropped.values()), "validation": sum(val_set.dropped.values()) if val_set else 0},
             params=params,
             trainable_params=trainable,
-            packing=device["packing"],
+            packing=device["packing"].packed,
         )
         result = trainer.train()
         state = trainer.state
@@ -234,13 +262,24 @@ def train(cfg: TrainConfig, events) -> dict[str, Any]:
             # Each epoch trains on every assistant token once; a partial last epoch counts its fraction.
             "assistant_trained": round(per_epoch["assistant"] * (state.epoch or 0)),
         },
+        # tokens_per_s counts real tokens only: padding-free batches carry none, padded ones are
+        # counted by their attention mask (Trainer's include_num_input_tokens_seen="non_padding").
         "throughput": {"train_runtime_s": train_runtime, "tokens_per_s": tokens_per_s, "wall_s": time.monotonic() - began},
         "memory": report.peak_memory(),
         "device": dev_name,
         "dtype": str(device["dtype"]).removeprefix("torch."),
-        "packing": {"requested": cfg.packing, "used": device["packing"], "note": device["packing_note"]},
+        "packing": {"requested": cfg.packing, "used": device["packing"].packed, "mode": device["packing"].mode, "note": device["packing"].note},
+        "batch": throughput.as_json(plan),
+        "features": {
+            "packing": device["packing"].mode,
+            "attn_implementation": model.config._attn_implementation,
+            "liger_kernel": device["liger"],
+            "gradient_checkpointing": device["gradient_checkpointing"],
+            "bf16": device["bf16"],
+            "tokens_per_step": cfg.tokens_per_step is not None,
+        },
         "params": {"total": params, "trainable": trainable},
-        "mfu": report.mfu(params, tokens_per_s, dev_name, device["bf16"]),
+        "mfu": throughput.mfu(flops_per_epoch=flops, epochs=state.epoch or 0, train_runtime_s=train_runtime, peak=report.peak_flops(dev_name) if device["bf16"] else None),
         "versions": report.versions(),
     }
     metrics_file = cfg.metrics_file or os.path.join(cfg.output_dir, "metrics.json")

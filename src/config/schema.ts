@@ -179,9 +179,15 @@ const train = z.strictObject({
   batch_size: positiveInt().default(4),
   grad_accum: positiveInt().default(4),
   max_length: positiveInt().default(8192),
-  packing: z.boolean().default(false),
+  packing: z
+    .boolean()
+    .default(true)
+    .describe("Pack rows into max_length bins without padding, kept apart by the attention (flash-attn varlen, else SDPA with a block-diagonal mask); false: padded batches of rows of similar length."),
+  tokens_per_step: positiveInt()
+    .optional()
+    .describe("Real (non-pad) tokens per optimizer step; sets the micro-batch size (rows, or packed bins) instead of batch_size."),
   seed: nonNegativeInt().default(42),
-  gradient_checkpointing: z.boolean().default(true),
+  gradient_checkpointing: z.boolean().optional().describe("Recompute activations in the backward pass to save memory; default: on with CUDA, off on the CPU."),
 });
 
 const exportSection = z.strictObject({

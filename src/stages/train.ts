@@ -88,8 +88,9 @@ export interface TrainCfg {
   grad_accum: number;
   max_length: number;
   packing: boolean;
+  tokens_per_step: number | null;
   seed: number;
-  gradient_checkpointing: boolean;
+  gradient_checkpointing: boolean | null;
 }
 
 /** cfg.json for trainer.sft; paths as the trainer sees them (host or container). */
@@ -114,8 +115,10 @@ function hyperparameters(t: ResolvedSubagent["train"]) {
     grad_accum: t.grad_accum,
     max_length: t.max_length,
     packing: t.packing,
+    // null: the trainer's own choice (batch_size; checkpointing on with CUDA only).
+    tokens_per_step: t.tokens_per_step ?? null,
     seed: t.seed,
-    gradient_checkpointing: t.gradient_checkpointing,
+    gradient_checkpointing: t.gradient_checkpointing ?? null,
   };
 }
 
