@@ -85,6 +85,8 @@ def pick_device(cfg: TrainConfig) -> dict[str, Any]:
     packing = pick_packing(cfg.packing, cuda)
     if cfg.packing and not packing.packed:
         print(f"warning: {packing.note}", file=sys.stderr)
+    elif packing.note:
+        print(f"packing: {packing.note}", file=sys.stderr)
     checkpointing = cuda if cfg.gradient_checkpointing is None else cfg.gradient_checkpointing
     return {
         "cuda": cuda,
@@ -132,6 +134,10 @@ def to_dataset(encoded):
 def build_trainer(cfg: TrainConfig, model, tokenizer, train_set, val_set, device, plan, scratch: str, callback):
     from peft import LoraConfig
     from trl import SFTConfig, SFTTrainer
+
+    from .throughput import quiet_flash_only_warnings
+
+    quiet_flash_only_warnings(device["packing"])
 
     lora = LoraConfig(
         r=cfg.lora.r,

@@ -138,3 +138,22 @@ def mfu(*, flops_per_epoch: float, epochs: float, train_runtime_s: float | None,
 
 def as_json(x: Any) -> dict[str, Any]:
     return asdict(x)
+
+
+class _FlashOnlyWarnings:
+    """Drops TRL's warnings that packing needs flash attention: with transformers' block-diagonal
+    SDPA mask it does not (test_packing checks the logits row by row), and the log should not
+    say that rows may mix when they cannot."""
+
+    def filter(self, record) -> bool:
+        msg = record.getMessage()
+        return not ("Flash Attention variant" in msg and ("Padding-free" in msg or "packing" in msg))
+
+
+def quiet_flash_only_warnings(packing: Packing) -> None:
+    import logging
+
+    if packing.mode == SDPA_BLOCK_DIAGONAL:
+        logger = logging.getLogger("trl.trainer.sft_trainer")
+        if not any(isinstance(f, _FlashOnlyWarnings) for f in logger.filters):
+            logger.addFilter(_FlashOnlyWarnings())
