@@ -221,6 +221,13 @@ describe("the train stage", () => {
     expect(metrics.rows.train).toMatchObject({ read: 4, used: 4, dropped: 0 });
     expect(metrics.val_loss).toBeGreaterThan(0);
     expect(metrics.tokens.train_per_epoch.assistant).toBeGreaterThan(0);
+    // The defaults pack rows; on the CPU SDPA's block-diagonal mask keeps them apart, and what
+    // was active is written down, with the MFU formula (null on the CPU).
+    expect(metrics.packing).toMatchObject({ requested: true, used: true, mode: "sdpa_block_diagonal" });
+    expect(metrics.features).toMatchObject({ packing: "sdpa_block_diagonal", attn_implementation: "sdpa", gradient_checkpointing: false, bf16: false, liger_kernel: { active: false } });
+    expect(metrics.batch.unit).toBe("bins");
+    expect(metrics.mfu.value).toBeNull();
+    expect(metrics.mfu.formula).toContain("4 * N");
     // The base model keeps its project-relative path: the export stage finds it from the project.
     expect(JSON.parse(readFileSync(join(a.tree, "adapter/adapter_config.json"), "utf8")).base_model_name_or_path).toBe("models/tiny");
     const log = readFileSync(join(a.tree, "train.log"), "utf8");
