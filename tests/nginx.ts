@@ -24,14 +24,15 @@ async function freePort(): Promise<number> {
   });
 }
 
-export async function startNginx(opts: { port?: number } = {}): Promise<Nginx> {
+/** `locations`: location blocks added to the server, with `$PORT` standing for its port. */
+export async function startNginx(opts: { port?: number; locations?: string } = {}): Promise<Nginx> {
   const found = spawnSync("nginx", ["-v"], { encoding: "utf8" });
   if (found.error) throw new Error("nginx is not installed: bin/test installs it (apt-get install nginx-light); the remote cache tests need a real server");
   const dir = tempDir("sabuild-nginx-");
   const data = join(dir, "data");
   mkdirSync(data);
   const port = opts.port ?? (await freePort());
-  writeFileSync(join(dir, "nginx.conf"), nginxConf({ dir, data, port }));
+  writeFileSync(join(dir, "nginx.conf"), nginxConf({ dir, data, port, locations: (opts.locations ?? "").replaceAll("$PORT", String(port)) }));
   const child: ChildProcess = spawn("nginx", ["-p", dir, "-c", join(dir, "nginx.conf")], { stdio: "ignore" });
   const url = `http://127.0.0.1:${port}`;
   await waitFor(() => spawnSync("curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", `${url}/`], { encoding: "utf8" }).stdout !== "000", 10_000, "nginx to listen");

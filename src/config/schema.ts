@@ -13,6 +13,7 @@ import {
   relativePath,
   stringOrList,
   target,
+  type IssueParams,
 } from "./fields.js";
 import { FAILURE_FLAGS } from "../judge/flags.js";
 
@@ -252,6 +253,61 @@ const evalSection = z.strictObject({
     .describe("An LLM judge; endpoint, key and model default to the teacher's."),
 });
 
+const webModel = z
+  .strictObject({
+    base_url: baseUrl().describe("An OpenAI-compatible endpoint, e.g. a small local model."),
+    api_key: apiKey().default(""),
+    model: nonEmpty(),
+    max_tokens: positiveInt().default(1024),
+  })
+  .describe("The small model that answers WebFetch's prompt over the page's markdown (as Claude Code does).");
+
+const webSearch = z
+  .strictObject({
+    provider: z.enum(["searxng", "brave", "tavily", "local"]).describe("searxng (its JSON API), brave (Brave Search API), tavily, or local (a folder of documents)."),
+    base_url: baseUrl()
+      .optional()
+      .describe("The provider's endpoint: required for searxng; brave and tavily default to their public APIs; for local, the URL the folder is served at (results link there)."),
+    api_key: apiKey("api_key", "BRAVE_API_KEY").optional().describe("Brave's X-Subscription-Token or Tavily's bearer key, as ${NAME}."),
+    root: relativePath().optional().describe("local: the documents folder or static site (HTML, Markdown, text), relative to the project directory."),
+    max_results: positiveInt().default(8),
+  })
+  .superRefine((s, ctx) => {
+    // Reported on the search mapping itself: the key that is missing has no line to point at.
+    const need = (key: "base_url" | "api_key" | "root", example: string): void => {
+      if (s[key] !== undefined) return;
+      const params: IssueParams = { message: `missing key "${key}": provider ${s.provider} needs it`, hint: `add ${key}: ${example}` };
+      ctx.addIssue({ code: "custom", message: `${key} for provider ${s.provider}`, params });
+    };
+    if (s.provider === "searxng") need("base_url", '"http://localhost:8080"');
+    if (s.provider === "brave") need("api_key", '"${BRAVE_API_KEY}"');
+    if (s.provider === "tavily") need("api_key", '"${TAVILY_API_KEY}"');
+    if (s.provider === "local") need("root", "docs (a folder of the project)");
+  });
+
+const webFetch = z.strictObject({
+  allow: z
+    .array(nonEmpty("a host name, an IP address or a CIDR range"))
+    .default([])
+    .describe("Hosts, addresses or CIDR ranges WebFetch may reach although they are loopback, private, link-local or metadata addresses."),
+  max_bytes: positiveInt().default(5_000_000).describe("Bytes of one response body; a larger page is refused."),
+  timeout_ms: positiveInt().default(30_000).describe("Milliseconds one fetch may take, redirects included."),
+  max_redirects: nonNegativeInt().default(5),
+  max_chars: positiveInt().default(40_000).describe("Characters of markdown returned when no model answers the prompt."),
+  model: webModel.optional(),
+});
+
+const web = z
+  .strictObject({
+    mode: z
+      .enum(["record", "replay", "live"])
+      .default("record")
+      .describe("record: a stored result if there is one, else live and stored; replay: stored results only (offline, deterministic); live: always live, nothing stored."),
+    search: webSearch.optional().describe("The WebSearch provider; without it WebSearch is unavailable."),
+    fetch: webFetch.optional().describe("WebFetch, run on the host; without it WebFetch is unavailable."),
+  })
+  .describe("Web access for WebSearch and WebFetch; sandboxes keep their own network policy.");
+
 /** Every subagent setting; `defaults` holds the same keys. */
 export const settingsSchema = z.strictObject({
   until: z
@@ -268,6 +324,7 @@ export const settingsSchema = z.strictObject({
   train: train.prefault({}),
   export: exportSection.prefault({}),
   eval: evalSection.prefault({}),
+  web: web.optional(),
 });
 
 export const sourceSchema = z.union(

@@ -1,8 +1,5 @@
-import { readdir, readFile } from "node:fs/promises";
-import { join } from "node:path";
 import { canonicalJson, sha256 } from "../engine/key.js";
-import { writeFileAtomic } from "../store/atomic.js";
-import { ContentStore } from "../store/content-store.js";
+import { KeyedBlobs } from "../store/keyed-blobs.js";
 import type { ChatMessage, ChatRequest, Usage } from "./types.js";
 
 /** What a cache entry holds: the reply as first received, with what it cost then. */
@@ -28,29 +25,21 @@ export function requestKey(baseUrl: string, body: ChatRequest, cacheSalt = ""): 
   return sha256(canonicalJson({ v: 1, endpoint: baseUrl.replace(/\/+$/, ""), request: rest, salt: cacheSalt }));
 }
 
-/**
- * Teacher replies in the content store: each reply is a blob (cas/), and `llm/<2 hex>/<key>`
- * names the blob of a request key. The blob is written before the index entry, both by
- * temp file + rename, so a crash leaves either a complete entry or none; an index entry whose
- * blob is gone (gc, cache verify) is a miss.
- */
+/** Teacher replies in the content store, under llm/ (see KeyedBlobs). */
 export class ResponseCache {
   readonly indexDir: string;
-  private readonly cas: ContentStore;
+  private readonly blobsByKey: KeyedBlobs;
 
   constructor(readonly storeRoot: string) {
-    this.cas = new ContentStore(storeRoot);
-    this.indexDir = join(storeRoot, "llm");
-  }
-
-  private indexPath(key: string): string {
-    return join(this.indexDir, key.slice(0, 2), key);
+    this.blobsByKey = new KeyedBlobs(storeRoot, "llm");
+    this.indexDir = this.blobsByKey.indexDir;
   }
 
   async get(key: string): Promise<CachedReply | undefined> {
+    const found = await this.blobsByKey.get(key);
+    if (!found) return undefined;
     try {
-      const digest = (await readFile(this.indexPath(key), "utf8")).trim();
-      const reply = JSON.parse((await this.cas.readBlob(digest)).toString("utf8")) as CachedReply;
+      const reply = JSON.parse(found.bytes.toString("utf8")) as CachedReply;
       return reply.version === 1 ? reply : undefined;
     } catch {
       return undefined;
@@ -58,20 +47,11 @@ export class ResponseCache {
   }
 
   async put(key: string, reply: CachedReply): Promise<void> {
-    const digest = await this.cas.putBytes(canonicalJson(reply));
-    await writeFileAtomic(this.indexPath(key), digest);
+    await this.blobsByKey.put(key, canonicalJson(reply));
   }
 
   /** Blob digests the index refers to: roots for a garbage collector that should keep replies. */
-  async blobs(): Promise<string[]> {
-    const out: string[] = [];
-    for (const shard of await readdir(this.indexDir).catch(() => [] as string[])) {
-      for (const name of await readdir(join(this.indexDir, shard)).catch(() => [] as string[])) {
-        if (name.startsWith(".")) continue;
-        const digest = (await readFile(join(this.indexDir, shard, name), "utf8").catch(() => "")).trim();
-        if (/^[0-9a-f]{64}$/.test(digest)) out.push(digest);
-      }
-    }
-    return out;
+  blobs(): Promise<string[]> {
+    return this.blobsByKey.blobs();
   }
 }

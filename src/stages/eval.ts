@@ -6,6 +6,7 @@ import type { Json } from "../engine/key.js";
 import { teacherFiles, teacherParams } from "../llm/teacher-params.js";
 import { err, ok, type Result } from "../result.js";
 import { TOOLS_VERSION } from "../tools/version.js";
+import { webFiles, webParams } from "../web/params.js";
 import { judgeSetup, type JudgeSetup } from "../judge/settings.js";
 import { configName } from "./config-name.js";
 import { llamaToolchain, localModelDir, localModelFiles } from "./export.js";
@@ -83,6 +84,9 @@ export function evalStage(): Stage {
           // The rollout loop's turn cap and output contract, as in traces.
           max_turns: subagent.traces.max_turns,
           contract: subagent.traces.output_contract.tag,
+          // What WebSearch and WebFetch return: provider, mode, fetch limits and model (never the API
+          // key). Absent without a web section, so such subagents keep the keys they had.
+          ...(subagent.web ? { web: webParams(subagent.web) } : {}),
           // The untrained model converted and rolled out as "base" (its files are keyed below).
           base_model: e.models.includes("base") ? subagent.train.base_model : null,
           // The teacher rolls out (models: teacher) and is the judge's default endpoint. Its pricing
@@ -90,7 +94,7 @@ export function evalStage(): Stage {
           teacher: usesTeacher ? teacherParams(subagent.teacher) : null,
           judge: judgeParams(subagent, setup?.ok ? setup.value : undefined),
         },
-        files: [...(usesTeacher ? teacherFiles(subagent.teacher) : []), ...localModelFiles(project.root, base)],
+        files: [...(usesTeacher ? teacherFiles(subagent.teacher) : []), ...localModelFiles(project.root, base), ...webFiles(project.root, subagent.web)],
         toolchain: { "agent-tools": TOOLS_VERSION, ...tools.value },
       });
     },

@@ -4,6 +4,7 @@ import { estimateCost, rolloutTokens } from "../llm/pricing.js";
 import { teacherFiles, teacherParams } from "../llm/teacher-params.js";
 import { ok } from "../result.js";
 import { TOOLS_VERSION } from "../tools/version.js";
+import { webFiles, webParams } from "../web/params.js";
 import type { Stage } from "./types.js";
 
 export { installSkill, instructionsOf, SKILL_DIR } from "../traces/skill.js";
@@ -24,7 +25,7 @@ export function tracesStage(): Stage {
     // starts when that image is built, not when every environment is.
     version: "4",
     deps: ["import", "sandbox", "tasks"],
-    async inputs({ subagent }) {
+    async inputs({ project, subagent }) {
       const tr = subagent.traces;
       return ok({
         params: {
@@ -38,9 +39,12 @@ export function tracesStage(): Stage {
           // The rollout loop: its turn cap and the output contract checked on the answer.
           max_turns: tr.max_turns,
           contract: tr.output_contract.tag,
+          // What WebSearch and WebFetch return: provider, mode, fetch limits and model (never the API
+          // key). Absent without a web section, so such subagents keep the keys they had.
+          ...(subagent.web ? { web: webParams(subagent.web) } : {}),
         },
-        // The stand-in's policy module: it writes every reply.
-        files: teacherFiles(subagent.teacher),
+        // The stand-in's policy module (it writes every reply) and the local search corpus.
+        files: [...teacherFiles(subagent.teacher), ...webFiles(project.root, subagent.web)],
         // What the tools do and say: every tool result of a rollout.
         toolchain: { "agent-tools": TOOLS_VERSION },
       });

@@ -25,8 +25,8 @@ export const webFetchTool = defineTool({
 - Prefer a more specific tool when one fits (e.g. the workspace's own files).`,
   schema: schema.fetch,
   async run(args, ctx) {
-    const url = args.url.replace(/^http:\/\//i, "https://");
-    return provider(ctx, "WebFetch").fetch(url, args.prompt, ctx.signal);
+    // The provider upgrades http to https (except for hosts the project allow-lists).
+    return provider(ctx, "WebFetch").fetch(args.url, args.prompt, ctx.signal);
   },
 });
 

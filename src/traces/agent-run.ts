@@ -7,6 +7,7 @@ import type { BuiltEnvironment } from "../artifacts/image.js";
 import { DEFAULT_ENV_ID, type Verifier } from "../envs/types.js";
 import type { SandboxImage, SandboxSession } from "../sandbox/types.js";
 import { runToolCall, toolsNamed, toOpenAiTools } from "../tools/index.js";
+import type { WebProvider } from "../tools/types.js";
 import { rollout } from "./rollout.js";
 import { installSkill, instructionsOf } from "./skill.js";
 import type { Trace } from "./types.js";
@@ -79,6 +80,10 @@ export function openAgentRun(files: AgentFiles, o: AgentRunOptions): AgentRun {
   const instructions = instructionsOf(files.spec);
   const images = environmentImages(files.envs, o);
   const ensure = (env = servingEnv(files)): Promise<SandboxImage> => images(env);
+  // One web provider for every rollout (a local search index is built once); loaded only when configured.
+  let web: Promise<WebProvider | undefined> | undefined;
+  const openWebOnce = (): Promise<WebProvider | undefined> =>
+    (web ??= o.subagent.web ? import("../web/provider.js").then((m) => m.openWeb(o.project, o.subagent, "rollout")) : Promise.resolve(undefined));
   return {
     spec: files.spec,
     image: ensure,
@@ -86,6 +91,7 @@ export function openAgentRun(files: AgentFiles, o: AgentRunOptions): AgentRun {
       const img = await ensure(r.env);
       const signal = r.signal ?? o.signal;
       const verifier = r.verify;
+      const webProvider = await openWebOnce();
       return rollout({
         subagent: o.subagent.name,
         task: r.task,
@@ -104,6 +110,7 @@ export function openAgentRun(files: AgentFiles, o: AgentRunOptions): AgentRun {
         image: img,
         ...(r.env ? { env: r.env } : {}),
         ...(verifier ? { verify: async (box: SandboxSession) => (await import("../verify/run.js")).runVerifier(box, verifier, signal ? { signal } : {}) } : {}),
+        ...(webProvider ? { web: webProvider } : {}),
         ...(signal ? { signal } : {}),
       });
     },

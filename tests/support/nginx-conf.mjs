@@ -3,10 +3,11 @@
 import { join } from "node:path";
 
 /**
- * @param {{ dir: string, data: string, port: number, accessLog?: string }} opts
+ * @param {{ dir: string, data: string, port: number, accessLog?: string, locations?: string }} opts
+ *   locations: more location blocks for the server (the web tests' redirects)
  * @returns {string}
  */
-export function nginxConf({ dir, data, port, accessLog }) {
+export function nginxConf({ dir, data, port, accessLog, locations = "" }) {
   const temp = ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"].map((t) => `${t}_temp_path ${join(dir, t)};`).join("\n  ");
   const log = accessLog ? `log_format bench '$request_method $uri $status $request_length';\n  access_log ${accessLog} bench;` : "access_log off;";
   return `${process.getuid?.() === 0 ? "user root;" : ""}
@@ -29,6 +30,7 @@ http {
       create_full_put_path on;
       dav_access user:rw group:r all:r;
     }
+    ${locations}
   }
 }
 `;

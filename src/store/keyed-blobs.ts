@@ -1,0 +1,52 @@
+import { readdir, readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { writeFileAtomic } from "./atomic.js";
+import { ContentStore } from "./content-store.js";
+
+/**
+ * Blobs found by a key of their own rather than by content: `<name>/<2 hex>/<key>` in the store
+ * holds the digest of a blob in cas/. Teacher replies (llm/) and web results (web/) live here.
+ * The blob is written before the index entry, both by temp file + rename, so a crash leaves a
+ * complete entry or none; an entry whose blob is gone (gc, cache verify) is a miss.
+ */
+export class KeyedBlobs {
+  readonly indexDir: string;
+  private readonly cas: ContentStore;
+
+  constructor(storeRoot: string, name: string) {
+    this.cas = new ContentStore(storeRoot);
+    this.indexDir = join(storeRoot, name);
+  }
+
+  private indexPath(key: string): string {
+    return join(this.indexDir, key.slice(0, 2), key);
+  }
+
+  async get(key: string): Promise<{ bytes: Buffer; digest: string } | undefined> {
+    try {
+      const digest = (await readFile(this.indexPath(key), "utf8")).trim();
+      return { bytes: await this.cas.readBlob(digest), digest };
+    } catch {
+      return undefined;
+    }
+  }
+
+  async put(key: string, data: string | Uint8Array): Promise<string> {
+    const digest = await this.cas.putBytes(data);
+    await writeFileAtomic(this.indexPath(key), digest);
+    return digest;
+  }
+
+  /** Blob digests the index refers to: roots for a garbage collector that should keep them. */
+  async blobs(): Promise<string[]> {
+    const out: string[] = [];
+    for (const shard of await readdir(this.indexDir).catch(() => [] as string[])) {
+      for (const name of await readdir(join(this.indexDir, shard)).catch(() => [] as string[])) {
+        if (name.startsWith(".")) continue;
+        const digest = (await readFile(join(this.indexDir, shard, name), "utf8").catch(() => "")).trim();
+        if (/^[0-9a-f]{64}$/.test(digest)) out.push(digest);
+      }
+    }
+    return out;
+  }
+}

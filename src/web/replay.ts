@@ -1,0 +1,38 @@
+import type { Json } from "../engine/key.js";
+import { recordKey, WebRecords, type WebRecord } from "./records.js";
+
+export type WebMode = "record" | "replay" | "live";
+
+/**
+ * A web result that could not be replayed. Not a tool failure the model sees: a replayed build
+ * must not quietly differ from the recorded one, so the rollout fails and says what to do.
+ */
+export class ReplayMissError extends Error {
+  constructor(what: string, configKey: string) {
+    super(`${configKey}.mode is replay and the store holds no recorded result for ${what}; build once with mode: record (or live) to record it, or restore the store that holds it`);
+    this.name = "ReplayMissError";
+  }
+}
+
+/**
+ * One web call under the configured mode. record: the stored result when there is one, else
+ * live and stored (the same call gets the same result across rollouts, so teacher and student
+ * see the same pages in eval); replay: stored only; live: always live, nothing stored.
+ */
+export async function throughStore<R extends WebRecord>(o: {
+  mode: WebMode;
+  records: WebRecords;
+  key: { [key: string]: Json };
+  what: string;
+  configKey: string;
+  live(): Promise<R>;
+}): Promise<R> {
+  if (o.mode === "live") return o.live();
+  const key = recordKey(o.key);
+  const stored = await o.records.get(key);
+  if (stored) return stored.record as R;
+  if (o.mode === "replay") throw new ReplayMissError(o.what, o.configKey);
+  const record = await o.live();
+  await o.records.put(key, record);
+  return record;
+}
