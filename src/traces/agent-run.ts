@@ -83,7 +83,7 @@ export function openAgentRun(files: AgentFiles, o: AgentRunOptions): AgentRun {
   // One web provider for every rollout (a local search index is built once); loaded only when configured.
   let web: Promise<WebProvider | undefined> | undefined;
   const openWebOnce = (): Promise<WebProvider | undefined> =>
-    (web ??= o.subagent.web ? import("../web/provider.js").then((m) => m.openWeb(o.project, o.subagent, "rollout")) : Promise.resolve(undefined));
+    (web ??= o.subagent.web ? import("../web/provider.js").then((m) => m.openWeb(o.project, o.subagent, o.log)) : Promise.resolve(undefined));
   return {
     spec: files.spec,
     image: ensure,

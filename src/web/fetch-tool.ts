@@ -17,7 +17,8 @@ export interface FetchToolOptions {
   mode: "record" | "replay" | "live";
   records: WebRecords;
   configKey: string;
-  label: { subagent: string; stage: string };
+  /** The stage's log: the model client's warnings go there, not to the terminal. */
+  log(line: string): void;
 }
 
 /**
@@ -80,7 +81,7 @@ async function openModel(o: FetchToolOptions): Promise<ChatClient> {
   const m = o.settings.model!;
   const { createChatClient } = await import("../llm/client.js");
   // Cached in the store like teacher replies: a replayed page gets the same answer without a request.
-  return createChatClient({ baseUrl: m.base_url, apiKey: m.api_key, model: m.model, max_tokens: m.max_tokens, temperature: 0, cache: o.project.store, configKey: `${o.configKey}.fetch.model`, label: o.label });
+  return createChatClient({ baseUrl: m.base_url, apiKey: m.api_key, model: m.model, max_tokens: m.max_tokens, temperature: 0, cache: o.project.store, configKey: `${o.configKey}.fetch.model`, warn: o.log });
 }
 
 async function answer(client: ChatClient, f: FetchSettings, page: PageRecord, prompt: string, signal?: AbortSignal): Promise<string> {

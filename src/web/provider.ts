@@ -10,14 +10,14 @@ import { searchTool } from "./search-tool.js";
  * without one (the tools then say they are unavailable). Both run on the host: the sandbox
  * keeps its own network policy. Providers, pages and models open on first use.
  */
-export function openWeb(project: ProjectConfig, subagent: ResolvedSubagent, stage: string): WebProvider | undefined {
+export function openWeb(project: ProjectConfig, subagent: ResolvedSubagent, log: (line: string) => void): WebProvider | undefined {
   const web = subagent.web;
   if (!web) return undefined;
   const records = new WebRecords(project.store);
   const configKey = `subagents.${subagent.name}.web`;
   const common = { project, mode: web.mode, records, configKey };
   const search = web.search ? searchTool({ ...common, settings: web.search }) : undefined;
-  const fetch = web.fetch ? fetchTool({ ...common, settings: web.fetch, label: { subagent: subagent.name, stage } }) : undefined;
+  const fetch = web.fetch ? fetchTool({ ...common, settings: web.fetch, log }) : undefined;
   return {
     fetch(url, prompt, signal) {
       if (!fetch) throw new ToolFailure(`WebFetch is unavailable: ${configKey}.fetch is not configured. Work from the search results or the workspace instead.`);

@@ -24,7 +24,7 @@ export function callTool(web: WebProvider | undefined, name: "WebSearch" | "WebF
 
 export function providerOf(dir: string, web: unknown): WebProvider {
   const { project, subagent } = webProject(dir, web);
-  return openWeb(project, subagent, "test")!;
+  return openWeb(project, subagent, () => undefined)!;
 }
 
 export interface SeenRequest {
