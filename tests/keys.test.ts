@@ -95,6 +95,10 @@ const SKILL: Variant = {
   settings: { source: { skill: "@/skill" } },
   files: { "@/skill/SKILL.md": "---\nname: helper\ndescription: Helps\n---\nRun scripts/run.sh.\n", "@/skill/scripts/run.sh": "echo 1\n" },
 };
+const WEB: Variant = {
+  settings: { web: { search: { provider: "brave", base_url: "http://127.0.0.1:6", api_key: "${OPENAI_API_KEY}" }, fetch: { allow: ["localhost"] } } },
+};
+const LOCAL_SEARCH: Variant = { settings: { web: { search: { provider: "local", root: "@/docs" } } }, files: { "@/docs/index.md": "# Docs\n" } };
 const DOCKER_TRAINER: Settings = { train: { runner: "docker", image: "debian:bookworm-slim" } };
 
 /** Stage kind -> each input it declares, changed in turn, and what plan must say. */
@@ -158,6 +162,15 @@ const SPEC: Record<StageKind, Case[]> = {
     set("teacher.timeout_s", 5, "unchanged"),
     set("teacher.api_key", "${OTHER_KEY}", "unchanged"),
     set("traces.budget", { usd: 1 }, "unchanged"),
+    set("web.search", { provider: "searxng", base_url: "http://127.0.0.1:6" }, param("web")),
+    set("web.mode", "replay", param("web.mode"), WEB),
+    set("web.search.base_url", "http://127.0.0.1:5", param("web.search.base_url"), WEB),
+    set("web.search.max_results", 3, param("web.search.max_results"), WEB),
+    set("web.fetch.allow", ["localhost", "10.0.0.0/8"], param("web.fetch.allow"), WEB),
+    set("web.fetch.max_bytes", 1000, param("web.fetch.max_bytes"), WEB),
+    set("web.fetch.model", { base_url: "http://127.0.0.1:4/v1", model: "small" }, param("web.fetch.model"), WEB),
+    edit("@/docs/index.md", "# Docs, edited\n", file("@/docs/index.md"), LOCAL_SEARCH),
+    set("web.search.api_key", "${OTHER_KEY}", "unchanged", WEB),
   ],
   dataset: [
     set("dataset.max_tokens_per_row", 100, param("max_tokens_per_row")),
@@ -234,6 +247,9 @@ const SPEC: Record<StageKind, Case[]> = {
     set("eval.judge.json_mode", true, param("judge.json_mode"), JUDGE),
     set("eval.judge.api_key", "${JUDGE_KEY}", "unchanged", JUDGE),
     set("teacher.concurrency", 1, "unchanged"),
+    set("web.fetch.timeout_ms", 5000, param("web.fetch.timeout_ms"), WEB),
+    set("web.search.provider", "tavily", param("web.search.provider"), WEB),
+    set("web.search.api_key", "${OTHER_KEY}", "unchanged", WEB),
   ],
   report: [
     set("teacher.standin", "@/policy.mjs", param("standin")),
