@@ -369,7 +369,9 @@ describe("tool calls", () => {
       fetch: async (url, prompt) => `fetched ${url} for ${prompt}`,
       search: async (query, options) => `results for ${query} in ${options.allowed_domains?.join(",")}`,
     };
-    expect(await ok("WebFetch", { url: "http://example.com/a", prompt: "title?" }, { sandbox, web })).toBe("fetched https://example.com/a for title?");
+    // The URL reaches the provider as written: it upgrades http to https itself, except for
+    // allow-listed hosts (tests/web-fetch.test.ts).
+    expect(await ok("WebFetch", { url: "http://example.com/a", prompt: "title?" }, { sandbox, web })).toBe("fetched http://example.com/a for title?");
     expect(await ok("WebSearch", { query: "sabuild", allowed_domains: ["docs.rs"] }, { sandbox, web })).toBe("results for sabuild in docs.rs");
   });
 
