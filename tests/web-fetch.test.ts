@@ -31,7 +31,8 @@ const REDIRECTS = `
     location = /hop3 { return 302 /library/json.html; }
     location = /to-loopback { return 302 http://127.0.0.1:$PORT/library/json.html; }
     location = /to-metadata { return 302 http://169.254.169.254/latest/meta-data/; }
-    location = /to-file { return 302 file:///etc/passwd; }`;
+    location = /to-file { return 302 file:///etc/passwd; }
+    location = /logo.png { default_type image/png; }`;
 
 describe("WebFetch", () => {
   let nginx: Nginx;
@@ -46,6 +47,7 @@ describe("WebFetch", () => {
     mkdirSync(join(nginx.data, "library"));
     writeFileSync(join(nginx.data, "library/json.html"), PAGE);
     writeFileSync(join(nginx.data, "notes.md"), "# Notes\n\nPlain markdown is returned as it is.\n");
+    writeFileSync(join(nginx.data, "logo.png"), Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0]));
     writeFileSync(join(nginx.data, "big.html"), `<html><body><p>${"x".repeat(300_000)}</p></body></html>`);
     dir = tempDir("sabuild-web-fetch-");
     model = await startStandin({
@@ -90,6 +92,11 @@ describe("WebFetch", () => {
     const chain = await callTool(fetchWith({ allow: ["localhost"], max_redirects: 2 }), "WebFetch", { url: `${base}/hop1`, prompt: "x" });
     expect(chain.isError).toBe(true);
     expect(chain.content).toContain(`more than 2 redirects (${base}/hop1 -> ${base}/hop2 -> ${base}/hop3)`);
+  });
+
+  test("binary content is refused", async () => {
+    const result = await callTool(fetchWith({ allow: ["localhost"] }), "WebFetch", { url: `${base}/logo.png`, prompt: "x" });
+    expect(result.content).toBe(`<tool_use_error>${base}/logo.png is image/png content; WebFetch reads web pages and text, not binary files</tool_use_error>`);
   });
 
   test("a page over max_bytes is refused, naming the limit", async () => {

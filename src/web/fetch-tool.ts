@@ -65,9 +65,16 @@ async function livePage(url: string, f: FetchSettings, allow: AllowList, signal?
   const { guardedFetch } = await import("./http.js");
   const fetched = await guardedFetch(url, { allow, maxBytes: f.max_bytes, timeoutMs: f.timeout_ms, maxRedirects: f.max_redirects, ...(signal ? { signal } : {}) });
   if (!fetched.ok) throw new ToolFailure(fetched.error.message);
+  const type = fetched.value.contentType.split(";")[0]!.trim().toLowerCase();
+  if (!isText(type)) throw new ToolFailure(`${fetched.value.url} is ${type} content; WebFetch reads web pages and text, not binary files`);
   const { pageToMarkdown } = await import("./markdown.js");
   const { markdown } = pageToMarkdown(fetched.value.body, fetched.value.contentType, fetched.value.url);
   return { version: 1, kind: "fetch", url, final_url: fetched.value.url, status: fetched.value.status, content_type: fetched.value.contentType, markdown };
+}
+
+/** HTML, markdown, text, JSON and XML; a page without a type is sniffed as HTML or taken as text. */
+function isText(type: string): boolean {
+  return type === "" || type.startsWith("text/") || /^application\/(xhtml\+xml|json|xml|[\w.+-]+\+(json|xml))$/.test(type);
 }
 
 /** The markdown cut to the limit, saying so: the model must know it did not see the whole page. */
