@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { parseConfig } from "../src/config/index.js";
 import { tempDir } from "./helpers.js";
 import { callTool, providerOf, sendJson, wireServer, webProject } from "./support/web.js";
 
@@ -153,6 +154,23 @@ describe("web settings", () => {
     expect(() => webProject(tempDir("sabuild-web-cfg-"), { search: { provider: "searxng" } })).toThrow(/missing key "base_url": provider searxng needs it/);
     expect(() => webProject(tempDir("sabuild-web-cfg-"), { search: { provider: "brave", api_key: "BSAabc123" } })).toThrow(/api_key must not be a literal key/);
     expect(() => webProject(tempDir("sabuild-web-cfg-"), { search: { provider: "local" } })).toThrow(/add root: docs/);
+  });
+
+  test("defaults.web is the project's; a subagent overrides it key by key", () => {
+    const text = JSON.stringify({
+      version: 1,
+      defaults: { web: { mode: "replay", fetch: { allow: ["localhost"], max_bytes: 1000 }, search: { provider: "searxng", base_url: "http://127.0.0.1:8080" } } },
+      subagents: {
+        a: { source: { inline: { description: "d", prompt: "p" } } },
+        b: { source: { inline: { description: "d", prompt: "p" } }, web: { fetch: { max_bytes: 2000 }, search: { provider: "local", root: "docs" } } },
+      },
+    });
+    const parsed = parseConfig(text, join(tempDir("sabuild-web-cfg-"), "subagents.yaml"));
+    if (!parsed.ok) throw new Error(JSON.stringify(parsed.error));
+    const [a, b] = parsed.value.subagents;
+    expect(a!.web).toMatchObject({ mode: "replay", fetch: { allow: ["localhost"], max_bytes: 1000 }, search: { provider: "searxng" } });
+    // Mappings merge key by key, search too (docs/web.md says so).
+    expect(b!.web).toMatchObject({ mode: "replay", fetch: { allow: ["localhost"], max_bytes: 2000, timeout_ms: 30000 }, search: { provider: "local", root: "docs" } });
   });
 
   test("without a section, each tool says it is unavailable", async () => {
