@@ -337,7 +337,7 @@ describe("tool calls", () => {
   test("malformed JSON, non-object arguments and unknown tools are tool errors", async () => {
     expect(await toolError("Read", '{"file_path": "/etc/hostname"')).toContain("The arguments for Read are not valid JSON");
     expect(await toolError("Read", "[1]")).toContain('must be a JSON object, e.g. {"file_path":"..."}');
-    expect(await toolError("Teleport", "{}")).toContain("No such tool available: Teleport. The available tools are: Bash, Glob, Grep, LS, Read");
+    expect(await toolError("Teleport", "{}")).toContain("No such tool available: Teleport. The available tools are: Bash, BashOutput, KillShell, Glob, Grep, LS, Read");
   });
 
   test("arguments are validated against the schema", async () => {
@@ -425,14 +425,14 @@ describe("resolveTools", () => {
 
   test("all means every implemented tool except the disallowed", () => {
     const { tools, unsupported } = resolveTools(set({ all: true, allowed: ["Agent", "Bash"], disallowed: ["Bash", "WebFetch"] }));
-    expect(tools.map((t) => t.name)).toEqual(["Glob", "Grep", "LS", "Read", "Edit", "MultiEdit", "Write", "WebSearch", "TodoWrite"]);
+    expect(tools.map((t) => t.name)).toEqual(["BashOutput", "KillShell", "Glob", "Grep", "LS", "Read", "Edit", "MultiEdit", "Write", "NotebookRead", "NotebookEdit", "WebSearch", "TodoWrite"]);
     expect(unsupported).toEqual([]);
   });
 
   test("names without an implementation are listed, old names are mapped", () => {
-    const { tools, unsupported } = resolveTools(set({ allowed: ["Agent", "GlobTool", "NotebookEdit", "Read", "View"], mcp: ["mcp__linear__create_issue"] }));
+    const { tools, unsupported } = resolveTools(set({ allowed: ["Agent", "GlobTool", "Skill", "Read", "View"], mcp: ["mcp__linear__create_issue"] }));
     expect(tools.map((t) => t.name)).toEqual(["Glob", "Read"]);
-    expect(unsupported).toEqual(["Agent", "NotebookEdit", "mcp__linear__create_issue"]);
+    expect(unsupported).toEqual(["Agent", "Skill", "mcp__linear__create_issue"]);
   });
 
   test("OpenAI definitions carry the schemas", () => {
@@ -449,7 +449,7 @@ describe("the import stage", () => {
       "version: 1",
       "subagents:",
       "  reviewer:",
-      `    source: {inline: {description: Reviews notebooks, prompt: Review the notebook., tools: [Read, NotebookEdit, mcp__jira__search]}}`,
+      `    source: {inline: {description: Reviews notebooks, prompt: Review the notebook., tools: [Read, Skill, mcp__jira__search]}}`,
       extra,
     ].join("\n");
 
@@ -457,7 +457,7 @@ describe("the import stage", () => {
     const dir = makeProject({ "subagents.yaml": `${config("")}\n` });
     const r = sabuild(dir, ["build", "reviewer:import"]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain("subagents.yaml:4:22: subagents.reviewer.source.inline: the subagent's tools include 2 that sabuild cannot run: NotebookEdit, mcp__jira__search");
+    expect(r.stderr).toContain("subagents.yaml:4:22: subagents.reviewer.source.inline: the subagent's tools include 2 that sabuild cannot run: Skill, mcp__jira__search");
     expect(r.stderr).toContain("hint: set unsupported_tools: ignore on the subagent to drop them");
   });
 
@@ -465,10 +465,10 @@ describe("the import stage", () => {
     const dir = makeProject({ "subagents.yaml": `${config("    unsupported_tools: ignore")}\n` });
     const r = sabuild(dir, ["build", "reviewer:import", "--verbose"]);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout + r.stderr).toContain("dropped tools sabuild cannot run (unsupported_tools: ignore): NotebookEdit, mcp__jira__search");
+    expect(r.stdout + r.stderr).toContain("dropped tools sabuild cannot run (unsupported_tools: ignore): Skill, mcp__jira__search");
     const { tree } = sabuildJson<{ tree: string }>(dir, ["artifacts", "reviewer:import"]);
     const tools = JSON.parse(readFileSync(join(tree, "tools.json"), "utf8"));
-    expect(tools).toMatchObject({ resolved: ["Read"], dropped: ["NotebookEdit", "mcp__jira__search"] });
+    expect(tools).toMatchObject({ resolved: ["Read"], dropped: ["Skill", "mcp__jira__search"] });
     expect(tools.definitions).toEqual([expect.objectContaining({ type: "function", function: expect.objectContaining({ name: "Read" }) })]);
   });
 });

@@ -9,6 +9,7 @@ export function borrowed(session: SandboxSession): SandboxSession {
   return {
     containerId: session.containerId,
     image: session.image,
+    limits: session.limits,
     exec: (argv, options) => session.exec(argv, options),
     close: async () => undefined,
   };

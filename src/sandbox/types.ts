@@ -79,6 +79,8 @@ export interface ExecResult {
 export interface SandboxSession {
   readonly containerId: string;
   readonly image: SandboxImage;
+  /** The limits this container runs under: the image's, with the session's overrides. */
+  readonly limits: SandboxLimits;
   /** Runs argv (no shell unless argv says so, e.g. ["bash", "-lc", cmd]). Never throws for a
    * failing command: non-zero exits, timeouts and OOM kills come back in the result. Throws only
    * when the container itself is gone or the engine is unreachable (SandboxError). */

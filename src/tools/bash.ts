@@ -1,32 +1,11 @@
 import { z } from "zod";
 import type { ExecResult } from "../sandbox/types.js";
+import { startShell } from "./background.js";
 import { defineTool, failure, success } from "./define.js";
 import { rejectNul } from "./exec.js";
+import { shellArgv } from "./shell.js";
 
 export const MAX_BASH_TIMEOUT_MS = 600_000;
-
-/** Where the shell's working directory is kept between calls, inside the container. */
-const CWD_FILE = "/tmp/.sabuild-bash-cwd";
-
-// Each call is a fresh `bash -lc`; like Claude Code's shell, the working directory carries over
-// to the next call (a `cd` persists), while variables and functions do not. A login shell reads
-// /etc/profile, which on Debian resets PATH: the image's PATH (a venv's bin, say) is put back in
-// front of what the profile adds.
-const WRAPPER = `if [ -n "\${SABUILD_IMAGE_PATH:-}" ]; then
-  __p=$SABUILD_IMAGE_PATH
-  IFS=: read -ra __dirs <<< "$PATH"
-  for __d in "\${__dirs[@]}"; do case ":$__p:" in *":$__d:"*) ;; *) __p=$__p:$__d ;; esac; done
-  PATH=$__p
-  unset SABUILD_IMAGE_PATH __p __d __dirs
-fi
-if [ -f ${CWD_FILE} ]; then cd -- "$(cat ${CWD_FILE})" 2>/dev/null; fi
-trap 'pwd > ${CWD_FILE} 2>/dev/null' EXIT
-__sabuild_command=$1
-shift
-eval "$__sabuild_command"`;
-
-/** Hands the image's PATH to the login shell, which would otherwise lose it. */
-const LAUNCH = 'SABUILD_IMAGE_PATH=$PATH exec bash -lc "$1" bash "$2"';
 
 const schema = z.strictObject({
   command: z.string().describe("The command to execute"),
@@ -35,6 +14,7 @@ const schema = z.strictObject({
     .string()
     .optional()
     .describe("Clear, concise description of what this command does in 5-10 words, e.g. 'Run the unit tests'"),
+  run_in_background: z.boolean().optional().describe("Set to true to run this command in the background. Use BashOutput to read the output later."),
 });
 
 export const bashTool = defineTool({
@@ -46,19 +26,21 @@ export const bashTool = defineTool({
 - Optional timeout in milliseconds, up to ${MAX_BASH_TIMEOUT_MS}; without one the sandbox's default limit applies.
 - Output beyond the sandbox's limit is cut with a visible marker.
 - Prefer the Glob, Grep, Read, Edit and Write tools over find, grep, cat, sed and echo redirection for searching, reading and editing files.
-- Chain dependent commands with && or ;. Do not use newlines to separate commands (newlines inside quoted strings are fine).`,
+- Chain dependent commands with && or ;. Do not use newlines to separate commands (newlines inside quoted strings are fine).
+- run_in_background: true starts the command and returns its shell ID at once (no timeout applies); read its new output with BashOutput and stop it with KillShell. Do not add '&' to the command.`,
   schema,
   async run(args, ctx) {
     if (args.command.trim() === "") return failure("The command is empty.");
     rejectNul([args.command]);
+    if (args.run_in_background) return `Command running in background with ID: ${await startShell(ctx, args.command)}`;
     const timeoutMs = args.timeout === undefined ? undefined : Math.min(Math.round(args.timeout), MAX_BASH_TIMEOUT_MS);
-    const result = await ctx.sandbox.exec(["bash", "-c", LAUNCH, "bash", WRAPPER, args.command], {
+    const result = await ctx.sandbox.exec(shellArgv(args.command, { keepCwd: true }), {
       ...(timeoutMs === undefined ? {} : { timeoutMs }),
       ...(ctx.signal ? { signal: ctx.signal } : {}),
     });
     const output = joinOutput(result);
     if (result.timedOut) {
-      const limit = timeoutMs ?? ctx.sandbox.image.limits.commandTimeoutMs;
+      const limit = timeoutMs ?? ctx.sandbox.limits.commandTimeoutMs;
       return failure(`Command timed out after ${formatMs(limit)}${output ? `\n${output}` : ""}`);
     }
     if (result.oomKilled) return failure(`Command was killed: the sandbox ran out of memory${output ? `\n${output}` : ""}`);

@@ -6,7 +6,9 @@ import { globTool } from "./glob.js";
 import { grepTool } from "./grep.js";
 import { lsTool } from "./ls.js";
 import { canonicalToolName } from "./names.js";
+import { notebookEditTool, notebookReadTool } from "./notebook-tools.js";
 import { readTool } from "./read.js";
+import { bashOutputTool, killShellTool } from "./shells.js";
 import { todoWriteTool } from "./todo.js";
 import { webFetchTool, webSearchTool } from "./web.js";
 import { writeTool } from "./write.js";
@@ -19,6 +21,8 @@ export { TOOLS_VERSION } from "./version.js";
 /** Every implemented tool, in the order models are shown them. */
 export const TOOLS: readonly AgentTool[] = [
   bashTool,
+  bashOutputTool,
+  killShellTool,
   globTool,
   grepTool,
   lsTool,
@@ -26,6 +30,8 @@ export const TOOLS: readonly AgentTool[] = [
   editTool,
   multiEditTool,
   writeTool,
+  notebookReadTool,
+  notebookEditTool,
   webFetchTool,
   webSearchTool,
   todoWriteTool,
@@ -33,7 +39,7 @@ export const TOOLS: readonly AgentTool[] = [
 
 /**
  * The tools a subagent gets, and the names it asks for that have no implementation here
- * (Agent, NotebookEdit, mcp__* tools, ...). A ToolSet with `all` gets every implemented tool
+ * (Agent, Skill, mcp__* tools, ...). A ToolSet with `all` gets every implemented tool
  * except the disallowed ones, and nothing is unsupported. Patterns such as `Bash(git log:*)`
  * grant permission in Claude Code rather than restrict the tool, so the whole tool is given.
  */

@@ -1,4 +1,5 @@
 import type { SandboxSession } from "../sandbox/types.js";
+import type { BackgroundShell } from "./background.js";
 
 export interface Todo {
   content: string;
@@ -11,6 +12,8 @@ export interface SessionState {
   /** Path -> modification time (stat's %.9Y) when the model last read or wrote it through a tool. */
   seen: Map<string, string>;
   todos: Todo[];
+  /** Background shells started with Bash's run_in_background, by id. */
+  shells: Map<string, BackgroundShell>;
 }
 
 // Keyed by the session object: each rollout has its own container and session, and its state goes
@@ -20,7 +23,7 @@ const states = new WeakMap<SandboxSession, SessionState>();
 export function sessionState(sandbox: SandboxSession): SessionState {
   let state = states.get(sandbox);
   if (!state) {
-    state = { seen: new Map(), todos: [] };
+    state = { seen: new Map(), todos: [], shells: new Map() };
     states.set(sandbox, state);
   }
   return state;
