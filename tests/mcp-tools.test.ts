@@ -4,7 +4,8 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { SandboxSession } from "../src/sandbox/index.js";
 import { runToolCall, toOpenAiTools, type ToolContext } from "../src/tools/index.js";
 import { connectMcp, mcpToolName, type McpConnection } from "../src/tools/mcp.js";
-import { REPO, tempDir } from "./helpers.js";
+import { declaredServers, openMcpTools } from "../src/tools/mcp-declared.js";
+import { makeProject, REPO, sabuild, sabuildJson, tempDir } from "./helpers.js";
 import { shellSandbox } from "./support/tool-sandbox.js";
 
 // MCP tools through the official SDK's client, against a stdio server written with the SDK.
@@ -85,5 +86,63 @@ describe("MCP servers as tool providers", () => {
     await expect(connectMcp({ name: "broken", command: process.execPath, args: ["-e", "console.error('missing API token'); process.exit(2)"] })).rejects.toThrow(
       /cannot start the MCP server "broken": [\s\S]*missing API token/,
     );
+  });
+});
+
+describe("declared MCP servers and the import stage", () => {
+  const server = `{command: ${JSON.stringify(process.execPath)}, args: [${JSON.stringify(SERVER)}]}`;
+  const config = (tools: string, extra = "") =>
+    ["version: 1", "subagents:", "  stocker:", `    source: {inline: {description: Keeps the stock, prompt: Check the stock., tools: [${tools}]}}`, `    mcp_servers: {inventory: ${server}}`, extra, ""].join("\n");
+
+  test("a declared server's tools are given with its schemas; tools of undeclared servers still fail", () => {
+    const failing = makeProject({ "subagents.yaml": config("Read, mcp__inventory__count, mcp__jira__search") });
+    const r = sabuild(failing, ["build", "stocker:import"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("the subagent's tools include one that sabuild cannot run: mcp__jira__search");
+
+    const dir = makeProject({ "subagents.yaml": config("Read, mcp__inventory__count") });
+    const built = sabuild(dir, ["build", "stocker:import"]);
+    expect(built.code, built.stdout + built.stderr).toBe(0);
+    const { tree } = sabuildJson<{ tree: string }>(dir, ["artifacts", "stocker:import"]);
+    const tools = JSON.parse(readFileSync(join(tree, "tools.json"), "utf8"));
+    expect(tools).toMatchObject({ resolved: ["Read", "mcp__inventory__count"], dropped: [], mcp: [{ server: "inventory", tools: [{ name: "mcp__inventory__count", tool: "count" }] }] });
+    expect(tools.definitions[1]).toEqual({
+      type: "function",
+      function: { name: "mcp__inventory__count", description: "How many of an item are in stock.", parameters: expect.objectContaining({ type: "object", required: ["item"] }) },
+    });
+  });
+
+  test("an agent file's mcpServers declare servers; mcp__<server> alone gives all its tools", () => {
+    const dir = makeProject({
+      "agents/stocker.md": `---\nname: stocker\ndescription: Keeps the stock\ntools: Read, mcp__inventory\nmcpServers:\n  inventory:\n    command: ${JSON.stringify(process.execPath)}\n    args: [${JSON.stringify(SERVER)}]\n---\nCheck the stock.\n`,
+      "subagents.yaml": "version: 1\nsubagents:\n  stocker:\n    source: {agent: agents/stocker.md}\n",
+    });
+    const built = sabuild(dir, ["build", "stocker:import"]);
+    expect(built.code, built.stdout + built.stderr).toBe(0);
+    const { tree } = sabuildJson<{ tree: string }>(dir, ["artifacts", "stocker:import"]);
+    const tools = JSON.parse(readFileSync(join(tree, "tools.json"), "utf8"));
+    expect(tools.resolved).toEqual(["Read", "mcp__inventory__count", "mcp__inventory__restock", "mcp__inventory__fail", "mcp__inventory__crash"]);
+  });
+
+  test("a server that does not start fails the import with its message", () => {
+    const dir = makeProject({ "subagents.yaml": config("mcp__inventory__count").replace(JSON.stringify(SERVER), JSON.stringify(join(REPO, "tests/fixtures/mcp/missing.mjs"))) });
+    const r = sabuild(dir, ["build", "stocker:import"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('cannot start the MCP server "inventory"');
+    expect(r.stderr).toContain("Cannot find module");
+  });
+
+  test("a rollout's MCP tools are those import recorded, in their own session", async () => {
+    const servers = declaredServers([{ from: "test", value: { inventory: { command: process.execPath, args: [SERVER] } } }]);
+    if (!servers.ok) throw new Error(servers.error.join("\n"));
+    const opened = await openMcpTools(servers.value, [{ server: "inventory", tools: [{ name: "mcp__inventory__restock", tool: "restock" }] }], REPO);
+    try {
+      expect(opened.tools.map((t) => t.name)).toEqual(["mcp__inventory__restock"]);
+      expect((await runToolCall(opened.tools, "mcp__inventory__restock", '{"item":"apple","amount":1}', ctx)).content).toContain("apple: 13");
+    } finally {
+      await opened.close();
+    }
+    await expect(openMcpTools(servers.value, [{ server: "inventory", tools: [{ name: "mcp__inventory__gone", tool: "gone" }] }], REPO)).rejects.toThrow('the MCP server "inventory" no longer offers gone');
+    expect(declaredServers([{ from: "agents/x.md mcpServers", value: { bad: { args: ["x"] } } }])).toEqual({ ok: false, error: ['agents/x.md mcpServers: server "bad": needs a command (a stdio server) or a url (an HTTP server)'] });
   });
 });

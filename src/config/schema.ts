@@ -315,6 +315,25 @@ export const settingsSchema = z.strictObject({
     .optional()
     .describe("The last stage to build for this subagent (e.g. dataset on a machine without a GPU); later stages are left out."),
   unsupported_tools: z.enum(["error", "ignore"]).default("error"),
+  mcp_servers: z
+    .record(
+      z.string().regex(/^[A-Za-z0-9_-]+$/, "an MCP server name is letters, digits, _ and -"),
+      z.union([
+        z.strictObject({
+          command: nonEmpty().describe("The stdio server's program; ${VAR} references are substituted when it starts"),
+          args: z.array(z.string()).optional(),
+          env: z.record(z.string(), z.string()).optional().describe("Extra environment; secrets as ${VAR} references"),
+          cwd: z.string().optional(),
+        }),
+        z.strictObject({
+          type: z.enum(["http", "streamable-http"]).optional(),
+          url: nonEmpty().describe("The streamable HTTP endpoint"),
+          headers: z.record(z.string(), z.string()).optional().describe("Request headers; secrets as ${VAR} references"),
+        }),
+      ]),
+    )
+    .default({})
+    .describe("MCP servers whose tools the subagent may name as mcp__<server>__<tool>; they replace servers of the same name the agent file or plugin declares."),
   teacher: teacher.prefault({}),
   base_model: nonEmpty().default("Qwen/Qwen3-4B-Instruct-2507"),
   sandbox: sandbox.prefault({}),

@@ -2,10 +2,10 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { UserInputError } from "../errors.js";
 import { listImportInputs } from "../importers/inputs.js";
-import type { ToolSet } from "../importers/types.js";
+import type { SubagentSpec } from "../importers/types.js";
 import { err, ok } from "../result.js";
 import type { Json } from "../engine/key.js";
-import type { ImportedTools } from "../tools/types.js";
+import type { FunctionToolDef, ImportedTools } from "../tools/types.js";
 import { TOOLS_VERSION } from "../tools/version.js";
 import type { RunContext, Stage } from "./types.js";
 import { configName } from "./config-name.js";
@@ -36,6 +36,8 @@ export function importStage(): Stage {
           name: "inline" in source && !source.inline.name?.trim() ? subagent.name : null,
           // Whether tools sabuild cannot run fail the import or are dropped from tools.json.
           unsupported_tools: subagent.unsupported_tools,
+          // MCP servers the subagent's tools may come from (secrets stay ${VAR} templates here).
+          mcp_servers: subagent.mcp_servers as Json,
         },
         // The agent file, SKILL.md and its bundle, or the plugin's manifest and items.
         files: files.value,
@@ -52,15 +54,17 @@ export function importStage(): Stage {
       for (const w of warnings) ctx.log(`warning: ${w.file}${w.line ? `:${w.line}` : ""}: ${w.message}`);
       await writeFile(join(ctx.outDir, "spec.json"), `${JSON.stringify(spec, null, 2)}\n`);
       await writeFile(join(ctx.outDir, "warnings.json"), `${JSON.stringify(warnings, null, 2)}\n`);
-      await writeTools(ctx, spec.tools);
+      await writeTools(ctx, spec);
     },
   };
 }
 
 /** Resolves the spec's tools; unsupported ones fail the stage unless the subagent says to drop them. */
-async function writeTools(ctx: RunContext, toolset: ToolSet): Promise<void> {
+async function writeTools(ctx: RunContext, spec: SubagentSpec): Promise<void> {
+  const toolset = spec.tools;
   const { resolveTools, toOpenAiTools } = await import("../tools/index.js");
-  const { tools, unsupported } = resolveTools(toolset);
+  const listed = await listMcpTools(ctx, spec);
+  const { tools, mcp, unsupported } = resolveTools(toolset, listed.map((t) => t.name));
   if (unsupported.length > 0) {
     const list = unsupported.join(", ");
     if (ctx.subagent.unsupported_tools === "error") {
@@ -78,6 +82,55 @@ async function writeTools(ctx: RunContext, toolset: ToolSet): Promise<void> {
     }
     ctx.log(`warning: dropped tools sabuild cannot run (unsupported_tools: ignore): ${list}`);
   }
-  const out: ImportedTools = { version: TOOLS_VERSION, resolved: tools.map((t) => t.name), dropped: unsupported, definitions: toOpenAiTools(tools) };
+  const offered = listed.filter((t) => mcp.includes(t.name));
+  const out: ImportedTools = {
+    version: TOOLS_VERSION,
+    resolved: [...tools.map((t) => t.name), ...offered.map((t) => t.name)],
+    dropped: unsupported,
+    definitions: [...toOpenAiTools(tools), ...offered.map((t) => t.definition)],
+    mcp: [...new Set(offered.map((t) => t.server))].map((server) => ({ server, tools: offered.filter((t) => t.server === server).map((t) => ({ name: t.name, tool: t.tool })) })),
+  };
   await writeFile(join(ctx.outDir, "tools.json"), `${JSON.stringify(out, null, 2)}\n`);
+}
+
+interface ListedMcpTool {
+  server: string;
+  name: string;
+  tool: string;
+  definition: FunctionToolDef;
+}
+
+/**
+ * Starts each declared MCP server the subagent's tools may name (all of them when it names no
+ * tools), lists its tools and stops it: their schemas go into tools.json, what the teacher and
+ * the student are offered.
+ */
+async function listMcpTools(ctx: RunContext, spec: SubagentSpec): Promise<ListedMcpTool[]> {
+  const { serversOf } = await import("../tools/mcp-declared.js");
+  const servers = serversOf(spec, ctx.subagent.mcp_servers, `${configName(ctx.project)} subagents.${ctx.subagent.name}.mcp_servers`);
+  if (!servers.ok) throw new UserInputError(`${ctx.subagent.name} declares MCP servers sabuild cannot read`, servers.error.map((message) => ({ file: configName(ctx.project), line: 0, column: 0, keyPath: ["subagents", ctx.subagent.name], message })));
+  const named = new Set(spec.tools.mcp.map((n) => n.split("__")[1] ?? ""));
+  const needed = servers.value.filter((s) => spec.tools.all || named.has(s.name));
+  if (needed.length === 0) return [];
+  const { connectMcp, mcpToolName } = await import("../tools/mcp.js");
+  const { expandServer } = await import("../tools/mcp-declared.js");
+  const out: ListedMcpTool[] = [];
+  for (const declared of needed) {
+    const spec = expandServer(declared, process.env, ctx.project.root);
+    if (!spec.ok) throw new UserInputError(`cannot start the MCP server "${declared.name}"`, [{ file: configName(ctx.project), line: 0, column: 0, keyPath: ["subagents", ctx.subagent.name], message: spec.error }]);
+    const conn = await connectMcp(spec.value).catch((e: unknown) => {
+      throw new UserInputError(`cannot list the tools of the MCP server "${declared.name}"`, [
+        { file: configName(ctx.project), line: 0, column: 0, keyPath: ["subagents", ctx.subagent.name], message: (e as Error).message, hint: "check the server's command (or url) and that it starts on this machine" },
+      ]);
+    });
+    try {
+      for (const t of conn.listed) {
+        const name = mcpToolName(declared.name, t.name);
+        out.push({ server: declared.name, name, tool: t.name, definition: { type: "function", function: { name, description: t.description, parameters: t.inputSchema } } });
+      }
+    } finally {
+      await conn.close();
+    }
+  }
+  return out;
 }

@@ -39,21 +39,30 @@ export const TOOLS: readonly AgentTool[] = [
 
 /**
  * The tools a subagent gets, and the names it asks for that have no implementation here
- * (Agent, Skill, mcp__* tools, ...). A ToolSet with `all` gets every implemented tool
- * except the disallowed ones, and nothing is unsupported. Patterns such as `Bash(git log:*)`
- * grant permission in Claude Code rather than restrict the tool, so the whole tool is given.
+ * (Agent, Skill, ...). `mcpAvailable` lists the `mcp__<server>__<tool>` names its declared MCP
+ * servers offer: an MCP name is given when its server offers it (`mcp__<server>` alone gives all
+ * of that server's tools) and unsupported otherwise. A ToolSet with `all` gets every implemented
+ * tool and every offered MCP tool except the disallowed ones, and nothing is unsupported.
+ * Patterns such as `Bash(git log:*)` grant permission in Claude Code rather than restrict the
+ * tool, so the whole tool is given.
  */
-export function resolveTools(toolset: ToolSet): { tools: AgentTool[]; unsupported: string[] } {
+export function resolveTools(toolset: ToolSet, mcpAvailable: readonly string[] = []): { tools: AgentTool[]; mcp: string[]; unsupported: string[] } {
   if (toolset.all) {
     const denied = new Set(toolset.disallowed.map(canonicalToolName));
-    return { tools: TOOLS.filter((t) => !denied.has(t.name)), unsupported: [] };
+    return { tools: TOOLS.filter((t) => !denied.has(t.name)), mcp: mcpAvailable.filter((n) => !denied.has(n)), unsupported: [] };
   }
   const wanted = new Set(toolset.allowed.map(canonicalToolName));
   const tools = TOOLS.filter((t) => wanted.has(t.name));
   const known = new Set(tools.map((t) => t.name));
   const unsupported = [...wanted].filter((name) => !known.has(name));
-  unsupported.push(...toolset.mcp.filter((name) => !wanted.has(name)));
-  return { tools, unsupported: [...new Set(unsupported)].sort() };
+  const mcp = new Set<string>();
+  for (const written of toolset.mcp) {
+    const name = written.replace(/\(.*\)$/s, "");
+    const offered = mcpAvailable.filter((n) => n === name || (name.split("__").length === 2 && n.startsWith(`${name}__`)));
+    if (offered.length === 0) unsupported.push(written);
+    for (const n of offered) mcp.add(n);
+  }
+  return { tools, mcp: mcpAvailable.filter((n) => mcp.has(n)), unsupported: [...new Set(unsupported)].sort() };
 }
 
 /** The tools with these canonical names, in TOOLS order; for stages that read tools.json. */

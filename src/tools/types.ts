@@ -50,6 +50,14 @@ export interface ImportedTools {
   resolved: string[];
   /** Tools the source names that have no implementation, dropped under `unsupported_tools: ignore`. */
   dropped: string[];
-  /** The OpenAI `tools` request field. */
+  /** The OpenAI `tools` request field (MCP tools with the schemas their servers listed). */
   definitions: FunctionToolDef[];
+  /** The MCP tools the subagent gets (also in resolved and definitions), by declared server. */
+  mcp: ImportedMcpServer[];
+}
+
+export interface ImportedMcpServer {
+  server: string;
+  /** `name` as the model calls it (mcp__<server>__<tool>), `tool` as the server names it. */
+  tools: { name: string; tool: string }[];
 }

@@ -6,7 +6,7 @@ import { openSandbox, projectLabels } from "../sandbox/index.js";
 import type { BuiltEnvironment } from "../artifacts/image.js";
 import { DEFAULT_ENV_ID, type Verifier } from "../envs/types.js";
 import type { SandboxImage, SandboxSession } from "../sandbox/types.js";
-import { runToolCall, toolsNamed, toOpenAiTools } from "../tools/index.js";
+import { runToolCall, toolsNamed, toOpenAiTools, type AgentTool, type FunctionToolDef, type ImportedMcpServer } from "../tools/index.js";
 import type { WebProvider } from "../tools/types.js";
 import { rollout } from "./rollout.js";
 import { installSkill, instructionsOf } from "./skill.js";
@@ -17,6 +17,9 @@ export interface AgentFiles {
   spec: SubagentSpec;
   /** The tool names import resolved. */
   tools: string[];
+  /** The MCP tools import listed, by server, and their definitions as the model is shown them. */
+  mcp: ImportedMcpServer[];
+  mcpDefinitions: FunctionToolDef[];
   /**
    * The images the sandbox stage recorded, by environment id (built again here if gone), with
    * their items' digests. Traces fill it item by item, as each rollout's environment is built.
@@ -31,9 +34,10 @@ export interface AgentFiles {
 export async function readAgentFiles(importDir: string, sandbox?: { dir: string; digest: string }): Promise<AgentFiles> {
   const { expectArtifact, readEnvironments, readImportedTools, readSpec } = await import("../artifacts/index.js");
   const spec = expectArtifact(await readSpec(importDir), "import");
-  const tools = expectArtifact(await readImportedTools(importDir), "import").resolved;
+  const imported = expectArtifact(await readImportedTools(importDir), "import");
   const envs = sandbox ? expectArtifact(await readEnvironments(sandbox.dir, sandbox.digest), "sandbox") : new Map<string, BuiltEnvironment>();
-  return { spec, tools, envs };
+  const mcpNames = new Set(imported.mcp.flatMap((s) => s.tools.map((t) => t.name)));
+  return { spec, tools: imported.resolved, mcp: imported.mcp, mcpDefinitions: imported.definitions.filter((d) => mcpNames.has(d.function.name)), envs };
 }
 
 /** The environment requests without one are served in: the subagent's recipe, else the first built. */
@@ -75,8 +79,9 @@ export interface AgentRun {
  * the skill's files installed (a container whose set-up fails is removed, never leaked).
  */
 export function openAgentRun(files: AgentFiles, o: AgentRunOptions): AgentRun {
-  const tools = toolsNamed(files.tools);
-  const toolDefs = toOpenAiTools(tools);
+  const builtin = toolsNamed(files.tools);
+  // MCP tools are shown with the schemas import recorded, so every rollout sees the same tools.
+  const toolDefs = [...toOpenAiTools(builtin), ...files.mcpDefinitions];
   const instructions = instructionsOf(files.spec);
   const images = environmentImages(files.envs, o);
   const ensure = (env = servingEnv(files)): Promise<SandboxImage> => images(env);
@@ -92,27 +97,41 @@ export function openAgentRun(files: AgentFiles, o: AgentRunOptions): AgentRun {
       const signal = r.signal ?? o.signal;
       const verifier = r.verify;
       const webProvider = await openWebOnce();
-      return rollout({
-        subagent: o.subagent.name,
-        task: r.task,
-        sample: r.sample,
-        instructions,
-        contractTag: o.subagent.traces.output_contract.tag,
-        maxTurns: o.subagent.traces.max_turns,
-        client: r.client,
-        model: r.model,
-        sampling: r.sampling,
-        tools,
-        toolDefs,
-        runTool: (name, args, toolCtx) => runToolCall(tools, name, args, toolCtx),
-        // A container whose skill cannot be installed is removed by openSandbox, never leaked.
-        openSandbox: () => openSandbox(img, { labels: projectLabels(o.project.root), ...(signal ? { signal } : {}), prepare: (box) => installSkill(box, o.project, files.spec) }),
-        image: img,
-        ...(r.env ? { env: r.env } : {}),
-        ...(verifier ? { verify: async (box: SandboxSession) => (await import("../verify/run.js")).runVerifier(box, verifier, signal ? { signal } : {}) } : {}),
-        ...(webProvider ? { web: webProvider } : {}),
-        ...(signal ? { signal } : {}),
-      });
+      // Each rollout gets its own MCP sessions (a server may keep state), closed when it ends.
+      const mcp = files.mcp.length > 0 ? await openRolloutMcp(files, o) : undefined;
+      const tools: AgentTool[] = [...builtin, ...(mcp?.tools ?? [])];
+      try {
+        return await rollout({
+          subagent: o.subagent.name,
+          task: r.task,
+          sample: r.sample,
+          instructions,
+          contractTag: o.subagent.traces.output_contract.tag,
+          maxTurns: o.subagent.traces.max_turns,
+          client: r.client,
+          model: r.model,
+          sampling: r.sampling,
+          tools,
+          toolDefs,
+          runTool: (name, args, toolCtx) => runToolCall(tools, name, args, toolCtx),
+          // A container whose skill cannot be installed is removed by openSandbox, never leaked.
+          openSandbox: () => openSandbox(img, { labels: projectLabels(o.project.root), ...(signal ? { signal } : {}), prepare: (box) => installSkill(box, o.project, files.spec) }),
+          image: img,
+          ...(r.env ? { env: r.env } : {}),
+          ...(verifier ? { verify: async (box: SandboxSession) => (await import("../verify/run.js")).runVerifier(box, verifier, signal ? { signal } : {}) } : {}),
+          ...(webProvider ? { web: webProvider } : {}),
+          ...(signal ? { signal } : {}),
+        });
+      } finally {
+        await mcp?.close();
+      }
     },
   };
+}
+
+async function openRolloutMcp(files: AgentFiles, o: AgentRunOptions): Promise<{ tools: AgentTool[]; close(): Promise<void> }> {
+  const { openMcpTools, serversOf } = await import("../tools/mcp-declared.js");
+  const servers = serversOf(files.spec, o.subagent.mcp_servers, `subagents.${o.subagent.name}.mcp_servers`);
+  if (!servers.ok) throw new Error(servers.error.join("; "));
+  return openMcpTools(servers.value, files.mcp, o.project.root);
 }
