@@ -109,6 +109,7 @@ const SPEC: Record<StageKind, Case[]> = {
     set("source.inline.tools", ["Read"], param("source.inline.tools")),
     set("source.inline.name", "helper", param("name")),
     set("unsupported_tools", "ignore", param("unsupported_tools")),
+    set("mcp_servers", { docs: { url: "http://127.0.0.1:9/mcp" } }, param("mcp_servers.docs")),
     edit("@/agent.md", "---\nname: helper\ndescription: Helps\n---\nYou help a lot.\n", file("@/agent.md"), AGENT),
     edit("@/skill/scripts/run.sh", "echo 2\n", file("@/skill/scripts/run.sh"), SKILL),
   ],
