@@ -124,6 +124,21 @@ describe("declared MCP servers and the import stage", () => {
     expect(tools.resolved).toEqual(["Read", "mcp__inventory__count", "mcp__inventory__restock", "mcp__inventory__fail", "mcp__inventory__crash"]);
   });
 
+  test("a plugin's .mcp.json declares servers for its agents, ${CLAUDE_PLUGIN_ROOT} naming the plugin's folder", () => {
+    const dir = makeProject({
+      "plugins/shop/.claude-plugin/plugin.json": JSON.stringify({ name: "shop" }),
+      "plugins/shop/.mcp.json": JSON.stringify({ mcpServers: { inventory: { command: process.execPath, args: ["${CLAUDE_PLUGIN_ROOT}/start.mjs"] } } }),
+      "plugins/shop/start.mjs": `await import(${JSON.stringify(SERVER)});\n`,
+      "plugins/shop/agents/stocker.md": "---\nname: stocker\ndescription: Keeps the stock\ntools: Read, mcp__inventory__count\n---\nCheck the stock.\n",
+      "subagents.yaml": "version: 1\nsubagents:\n  stocker:\n    source: {plugin: plugins/shop, name: stocker}\n",
+    });
+    const built = sabuild(dir, ["build", "stocker:import"]);
+    expect(built.code, built.stdout + built.stderr).toBe(0);
+    const { tree } = sabuildJson<{ tree: string }>(dir, ["artifacts", "stocker:import"]);
+    expect(JSON.parse(readFileSync(join(tree, "tools.json"), "utf8")).resolved).toEqual(["Read", "mcp__inventory__count"]);
+    expect(JSON.parse(readFileSync(join(tree, "spec.json"), "utf8")).mcpServers).toEqual({ inventory: { command: process.execPath, args: ["plugins/shop/start.mjs"] } });
+  });
+
   test("a server that does not start fails the import with its message", () => {
     const dir = makeProject({ "subagents.yaml": config("mcp__inventory__count").replace(JSON.stringify(SERVER), JSON.stringify(join(REPO, "tests/fixtures/mcp/missing.mjs"))) });
     const r = sabuild(dir, ["build", "stocker:import"]);

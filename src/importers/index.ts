@@ -5,6 +5,7 @@ import { importAgentFile, type Imported } from "./agent.js";
 import { fileProblem, isFile, relPath } from "./files.js";
 import { importInline } from "./inline.js";
 import { MANIFEST, pluginDir } from "./plugin-manifest.js";
+import { PLUGIN_MCP } from "./plugin-mcp.js";
 import { importPluginItems, listPluginItems, selectPluginItem, type PluginItem, type PluginItems } from "./plugin.js";
 import { importSkillDir } from "./skill.js";
 import { bundleFiles, SKILL_FILE, skillDir } from "./skill-files.js";
@@ -26,8 +27,10 @@ export async function listPluginImportInputs(root: string, source: { plugin: str
   const { items, item } = picked.value;
   const chosen = item.result.ok ? item.result.value.spec : undefined;
   const bundle = chosen?.provenance.format === "plugin-skill" ? await bundleFiles(path.resolve(root, path.dirname(chosen.provenance.path))) : [];
+  const mcp = path.join(items.manifest.dir, PLUGIN_MCP);
   return ok([
     path.join(items.manifest.dir, MANIFEST),
+    ...((await isFile(mcp)) ? [mcp] : []),
     ...items.agents,
     ...items.skills.map((d) => path.join(d, SKILL_FILE)),
     ...bundle,

@@ -5,6 +5,7 @@ import { err, ok, type Result } from "../result.js";
 import { importAgentFile, type Imported } from "./agent.js";
 import { byCodeUnit, fileProblem, isDirectory, isFile, relPath, walkFiles } from "./files.js";
 import { readPluginManifest, type PluginManifest } from "./plugin-manifest.js";
+import { readPluginMcp } from "./plugin-mcp.js";
 import { importSkillDir } from "./skill.js";
 import { SKILL_FILE } from "./skill-files.js";
 
@@ -83,16 +84,26 @@ export interface PluginItem {
 /** Imports every agent and skill of a plugin; an item that fails keeps its file name as its name. */
 export async function importPluginItems(root: string, items: PluginItems): Promise<PluginItem[]> {
   const plugin = items.manifest.name;
+  const servers = await readPluginMcp(root, items.manifest.dir);
   const out: PluginItem[] = [];
   for (const abs of items.agents) {
-    const result = await importAgentFile(root, abs, "plugin-agent", plugin);
+    const result = withPluginServers(await importAgentFile(root, abs, "plugin-agent", plugin), servers);
     out.push({ name: result.ok ? result.value.spec.name : path.basename(abs, ".md"), format: "plugin-agent", file: relPath(root, abs), result });
   }
   for (const dir of items.skills) {
-    const result = await importSkillDir(root, dir, "plugin-skill", plugin);
+    const result = withPluginServers(await importSkillDir(root, dir, "plugin-skill", plugin), servers);
     out.push({ name: result.ok ? result.value.spec.name : path.basename(dir), format: "plugin-skill", file: relPath(root, path.join(dir, SKILL_FILE)), result });
   }
   return out;
+}
+
+/** The plugin's .mcp.json servers join each item's own (an agent's mcpServers win on a name). */
+function withPluginServers(result: Result<Imported, Problem[]>, servers: Result<Record<string, unknown> | undefined, Problem[]>): Result<Imported, Problem[]> {
+  if (!servers.ok) return result.ok ? servers : err([...result.error, ...servers.error]);
+  if (!result.ok || servers.value === undefined) return result;
+  const own = result.value.spec.mcpServers;
+  const merged = own !== null && typeof own === "object" && !Array.isArray(own) ? { ...servers.value, ...own } : servers.value;
+  return ok({ ...result.value, spec: { ...result.value.spec, mcpServers: merged } });
 }
 
 /**
