@@ -106,19 +106,18 @@ interface ListedMcpTool {
  * the student are offered.
  */
 async function listMcpTools(ctx: RunContext, spec: SubagentSpec): Promise<ListedMcpTool[]> {
-  const { serversOf } = await import("../tools/mcp-declared.js");
+  const { expandServer, serversOf } = await import("../tools/mcp-declared.js");
   const servers = serversOf(spec, ctx.subagent.mcp_servers, `${configName(ctx.project)} subagents.${ctx.subagent.name}.mcp_servers`);
   if (!servers.ok) throw new UserInputError(`${ctx.subagent.name} declares MCP servers sabuild cannot read`, servers.error.map((message) => ({ file: configName(ctx.project), line: 0, column: 0, keyPath: ["subagents", ctx.subagent.name], message })));
   const named = new Set(spec.tools.mcp.map((n) => n.split("__")[1] ?? ""));
   const needed = servers.value.filter((s) => spec.tools.all || named.has(s.name));
   if (needed.length === 0) return [];
   const { connectMcp, mcpToolName } = await import("../tools/mcp.js");
-  const { expandServer } = await import("../tools/mcp-declared.js");
   const out: ListedMcpTool[] = [];
   for (const declared of needed) {
-    const spec = expandServer(declared, process.env, ctx.project.root);
-    if (!spec.ok) throw new UserInputError(`cannot start the MCP server "${declared.name}"`, [{ file: configName(ctx.project), line: 0, column: 0, keyPath: ["subagents", ctx.subagent.name], message: spec.error }]);
-    const conn = await connectMcp(spec.value).catch((e: unknown) => {
+    const expanded = expandServer(declared, process.env, ctx.project.root);
+    if (!expanded.ok) throw new UserInputError(`cannot start the MCP server "${declared.name}"`, [{ file: configName(ctx.project), line: 0, column: 0, keyPath: ["subagents", ctx.subagent.name], message: expanded.error }]);
+    const conn = await connectMcp(expanded.value).catch((e: unknown) => {
       throw new UserInputError(`cannot list the tools of the MCP server "${declared.name}"`, [
         { file: configName(ctx.project), line: 0, column: 0, keyPath: ["subagents", ctx.subagent.name], message: (e as Error).message, hint: "check the server's command (or url) and that it starts on this machine" },
       ]);
