@@ -3,7 +3,7 @@ import { truncationMarker } from "../sandbox/output.js";
 import { shellArgv } from "./shell.js";
 import { ToolFailure } from "./define.js";
 import { runScript } from "./exec.js";
-import { sessionState } from "./state.js";
+import { sessionState, type BackgroundShell } from "./state.js";
 import type { ToolContext } from "./types.js";
 
 /**
@@ -71,16 +71,6 @@ true`;
 
 /** Claude Code's names for a shell's state. */
 export type ShellStatus = "running" | "completed" | "failed" | "killed";
-
-/** What the host remembers of one background shell. */
-export interface BackgroundShell {
-  id: string;
-  command: string;
-  /** Bytes of each stream the model has been shown (or had filtered away). */
-  read: { out: number; err: number };
-  /** Whether the note that a stream reached the output limit was shown. */
-  limitNoted: { out: boolean; err: boolean };
-}
 
 /** Starts the command in the background and returns its id; the shell runs until it ends or is killed. */
 export async function startShell(ctx: ToolContext, command: string): Promise<string> {

@@ -1,10 +1,19 @@
 import type { SandboxSession } from "../sandbox/types.js";
-import type { BackgroundShell } from "./background.js";
 
 export interface Todo {
   content: string;
   status: "pending" | "in_progress" | "completed";
   activeForm?: string;
+}
+
+/** What the host remembers of one background shell (Bash's run_in_background). */
+export interface BackgroundShell {
+  id: string;
+  command: string;
+  /** Bytes of each stream the model has been shown (or had filtered away). */
+  read: { out: number; err: number };
+  /** Whether the note that a stream reached the output limit was shown. */
+  limitNoted: { out: boolean; err: boolean };
 }
 
 /** What the tools remember within one rollout (one sandbox session). */
