@@ -1,5 +1,6 @@
 import * as z from "zod";
 import { apiKey, baseUrl, headerValue, nonEmpty, relativePath } from "./fields.js";
+import { benchmarksSchema } from "./benchmark-schema.js";
 import { settingsSchema, sourceSchema, SUBAGENT_NAME } from "./schema.js";
 
 /**
@@ -107,6 +108,7 @@ export const documentSchema = z.strictObject({
       error: "at least one subagent",
       params: { message: "no subagents defined" },
     }),
+  benchmarks: benchmarksSchema,
 });
 
 export type DocumentAsWritten = z.output<typeof documentSchema>;

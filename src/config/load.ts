@@ -10,6 +10,8 @@ import { expectedText, issuesToProblems } from "./issues.js";
 import { createLocator } from "./locate.js";
 import { isMapping, mergeLayers, resolveChains, type Layer } from "./merge.js";
 import { resolvedSubagentSchema, type ResolvedSubagent } from "./schema.js";
+import type { ResolvedBenchmark } from "./benchmark-schema.js";
+import { didYouMean } from "../errors.js";
 import { templateRefs } from "./template.js";
 
 export interface ProjectConfig {
@@ -26,6 +28,8 @@ export interface ProjectConfig {
   plugins: string[];
   /** In file order, each with every default filled in. */
   subagents: ResolvedSubagent[];
+  /** In file order; built as the project-level nodes bench/<name>. */
+  benchmarks: ResolvedBenchmark[];
   /** Every environment variable the resolved config refers to, sorted. */
   envRefs: string[];
 }
@@ -99,6 +103,7 @@ export function parseConfig(text: string, file: string): Result<ProjectConfig, P
       }),
     );
   }
+  if (checked.success) problems.push(...benchmarkProblems(checked.data.benchmarks, order, locate));
   if (!checked.success || problems.length > 0) return err(inFileOrder(problems));
 
   // The raw layer, not zod's output: that would carry the documented defaults as if written.
@@ -112,7 +117,8 @@ export function parseConfig(text: string, file: string): Result<ProjectConfig, P
     plugins: checked.data.plugins.map((p) => resolve(root, p)),
     ...(checked.data.remote_cache ? { remoteCache: checked.data.remote_cache } : {}),
     subagents: resolved,
-    envRefs: envRefsOf(resolved, checked.data.remote_cache),
+    benchmarks: Object.entries(checked.data.benchmarks).map(([name, b]) => ({ name, ...b })),
+    envRefs: envRefsOf(resolved, checked.data.remote_cache, Object.values(checked.data.benchmarks)),
   });
 }
 
@@ -152,8 +158,27 @@ function subagentOrder(doc: Document): string[] {
   return map.items.flatMap((pair) => (isScalar(pair.key) ? [String(pair.key.value)] : []));
 }
 
-function envRefsOf(subagents: readonly ResolvedSubagent[], remote?: RemoteCacheConfig): string[] {
-  const templates = [...(remote ? [remote.url, remote.hmac_key ?? "", ...Object.values(remote.headers)] : []), ...subagents.flatMap((s) => [
+/** A benchmark offers subagents by name: each must be one of the file's. */
+function benchmarkProblems(benchmarks: Record<string, { subagents: string[] }>, names: string[], locate: ReturnType<typeof createLocator>): Problem[] {
+  const problems: Problem[] = [];
+  for (const [bench, b] of Object.entries(benchmarks)) {
+    b.subagents.forEach((name, i) => {
+      if (names.includes(name)) return;
+      const guess = didYouMean(name, names);
+      problems.push(
+        locate.at(["benchmarks", bench, "subagents", i], "value", {
+          message: `unknown subagent "${name}"`,
+          expected: `one of ${names.join(", ")}`,
+          hint: guess ? `did you mean "${guess}"?` : "offer subagents defined under subagents:",
+        }),
+      );
+    });
+  }
+  return problems;
+}
+
+function envRefsOf(subagents: readonly ResolvedSubagent[], remote?: RemoteCacheConfig, benchmarks: readonly Omit<ResolvedBenchmark, "name">[] = []): string[] {
+  const templates = [...(remote ? [remote.url, remote.hmac_key ?? "", ...Object.values(remote.headers)] : []), ...benchmarks.flatMap((b) => [b.orchestrator.base_url, b.orchestrator.api_key, ...Object.values(b.orchestrator.headers ?? {})]), ...subagents.flatMap((s) => [
     s.teacher.base_url,
     s.teacher.api_key,
     ...Object.values(s.teacher.headers ?? {}),

@@ -29,7 +29,7 @@ const budget = z
   .strictObject({ tokens: positiveInt().optional(), usd: positiveNumber().optional() })
   .describe("Stop spending once either limit is reached.");
 
-const teacher = z
+export const teacherSchema = z
   .strictObject({
     base_url: baseUrl().default("https://api.openai.com/v1"),
     api_key: apiKey().default("${OPENAI_API_KEY}"),
@@ -53,7 +53,7 @@ const teacher = z
   })
   .describe("The OpenAI-compatible model that writes tasks and traces.");
 
-const sandbox = z
+export const sandboxSchema = z
   .strictObject({
     recipe: nonEmpty()
       .default("shell")
@@ -334,9 +334,9 @@ export const settingsSchema = z.strictObject({
     )
     .default({})
     .describe("MCP servers whose tools the subagent may name as mcp__<server>__<tool>; they replace servers of the same name the agent file or plugin declares."),
-  teacher: teacher.prefault({}),
+  teacher: teacherSchema.prefault({}),
   base_model: nonEmpty().default("Qwen/Qwen3-4B-Instruct-2507"),
-  sandbox: sandbox.prefault({}),
+  sandbox: sandboxSchema.prefault({}),
   tasks: tasks.prefault({}),
   traces: traces.prefault({}),
   dataset: dataset.prefault({}),

@@ -7,13 +7,18 @@ import { checkoutTree, redactUrl, repoCacheDir, resolveCommit } from "./git.js";
 import { redactedEnv } from "./identity.js";
 import type { TaskEnv } from "./types.js";
 
+/** Whose sandbox settings an environment builds on: a subagent's, or a benchmark's. */
+export interface SandboxOwner {
+  sandbox: ResolvedSubagent["sandbox"];
+}
+
 /**
  * What an environment resolves to, as the sandbox stage's item input: the environment as
  * written plus what it stands for now (the commit a tag names, the recipe's or the Dockerfile
  * folder's files), so a moved tag or an edited Dockerfile rebuilds that environment only. A
  * failure to resolve is kept as `error`: that environment's item fails, the others go on.
  */
-export async function resolveEnvInput(project: ProjectConfig, subagent: ResolvedSubagent, env: TaskEnv): Promise<{ [key: string]: Json }> {
+export async function resolveEnvInput(project: ProjectConfig, subagent: SandboxOwner, env: TaskEnv): Promise<{ [key: string]: Json }> {
   const written = redactedEnv(env) as unknown as Json;
   if ("image" in env) return { env: written };
   if ("dockerfile" in env) {
@@ -40,7 +45,7 @@ export interface EnvHooks {
 }
 
 /** Builds (or finds) the image of one environment for a subagent's sandbox. */
-export async function environmentImage(project: ProjectConfig, subagent: ResolvedSubagent, id: string, env: TaskEnv, commit: string | undefined, hooks: EnvHooks): Promise<SandboxImage> {
+export async function environmentImage(project: ProjectConfig, subagent: SandboxOwner, id: string, env: TaskEnv, commit: string | undefined, hooks: EnvHooks): Promise<SandboxImage> {
   const { buildEnvImage } = await import("../sandbox/env-image.js");
   const { limitsFromConfig } = await import("../sandbox/limits.js");
   const { SandboxError } = await import("../sandbox/types.js");

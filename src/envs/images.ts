@@ -5,7 +5,8 @@ import type { SandboxImage } from "../sandbox/types.js";
 
 export interface EnvironmentImageOptions {
   project: ProjectConfig;
-  subagent: ResolvedSubagent;
+  /** Whose sandbox settings the environments build on (a subagent, or a benchmark). */
+  subagent: { sandbox: ResolvedSubagent["sandbox"] };
   log(line: string): void;
   signal?: AbortSignal;
 }

@@ -44,6 +44,14 @@ export interface OpenTeacherOptions {
   log?: (line: string) => void;
   /** The sampling temperature for this stage (traces.temperature, else the teacher's). */
   temperature?: number;
+  /** Where errors point in subagents.yaml (default: subagents.<name>.teacher). */
+  configKey?: string;
+}
+
+/** Who a teacher-shaped endpoint plays for: a subagent, or a benchmark's orchestrator (configured like a teacher). */
+export interface TeacherOwner {
+  name: string;
+  teacher: ResolvedSubagent["teacher"];
 }
 
 export interface OpenedTeacher {
@@ -58,11 +66,11 @@ export interface OpenedTeacher {
  * loopback when `teacher.standin` names a policy. Responses are cached in the project's store
  * under a stable endpoint name, so a rebuild replays them without requests.
  */
-export async function openTeacher(project: ProjectConfig, subagent: ResolvedSubagent, options: OpenTeacherOptions): Promise<OpenedTeacher> {
+export async function openTeacher(project: ProjectConfig, subagent: TeacherOwner, options: OpenTeacherOptions): Promise<OpenedTeacher> {
   const t = subagent.teacher;
   const label = { subagent: subagent.name, stage: options.stage };
   const common = {
-    configKey: `subagents.${subagent.name}.teacher`,
+    configKey: options.configKey ?? `subagents.${subagent.name}.teacher`,
     cache: project.store,
     label,
     ...(options.meter ? { meter: options.meter } : {}),

@@ -3,47 +3,18 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { checkTargets, isSuccess, ratios, summarize, type Outcome } from "../eval/metrics.js";
 import type { EvalResult, EvalRole, ModelSummary, TaskOutcome } from "../eval/types.js";
-import { sha256 } from "../engine/key.js";
 import { Meter } from "../llm/accounting.js";
-import { createChatClient } from "../llm/client.js";
 import { openTeacher } from "../llm/teacher.js";
-import type { ChatClient } from "../llm/types.js";
+import { baseGguf, serveGguf, type ServedModel } from "../eval/serve-gguf.js";
 import { envId } from "../envs/identity.js";
 import { openAgentRun, readAgentFiles } from "../traces/agent-run.js";
 import type { Trace } from "../traces/types.js";
 import { configName } from "./config-name.js";
 import type { RunContext } from "./types.js";
 
-/** A model server for the student or the base model, stopped when eval ends. */
-interface Served {
-  client: ChatClient;
-  model: Trace["model"];
-  stop(): Promise<void>;
-}
-
-async function serveGguf(ctx: RunContext, role: "student" | "base", gguf: string, meter: Meter): Promise<Served> {
-  const { ensureLlamaTools } = await import("../toolchain/llamacpp.js");
-  const { trainerPython } = await import("../toolchain/dirs.js");
-  const tools = await ensureLlamaTools(ctx.project.root, ctx.subagent.export.tools, { log: ctx.log, signal: ctx.signal, python: trainerPython(ctx.project.root) });
-  ctx.log(`${role}: serving ${gguf.split("/").pop()} with llama-server (${tools.server.where})`);
-  const server = await tools.server.start({ model: gguf, args: ["--parallel", String(ctx.subagent.eval.concurrency)], log: ctx.log, signal: ctx.signal });
+function serve(ctx: RunContext, role: "student" | "base", gguf: string, meter: Meter): Promise<ServedModel> {
   // The export output is content-addressed: its digest names the model in the response cache.
-  const digest = sha256(`${ctx.upstream.export!.digest}:${gguf.split("/").pop()}`);
-  const client = createChatClient({
-    baseUrl: `${server.url}/v1`,
-    apiKey: "",
-    model: role,
-    temperature: 0,
-    max_tokens: ctx.subagent.eval.max_tokens,
-    concurrency: ctx.subagent.eval.concurrency,
-    cache: ctx.project.store,
-    cacheEndpoint: `gguf:${role}:${digest}`,
-    meter,
-    label: { subagent: ctx.subagent.name, stage: `eval:${role}` },
-    retry: { maxRetries: 2 },
-    warn: ctx.log,
-  });
-  return { client, model: { name: `${role}:${gguf.split("/").pop()}`, base_url: "llama-server", role }, stop: () => server.stop() };
+  return serveGguf({ project: ctx.project, subagent: ctx.subagent, role, gguf, cacheId: ctx.upstream.export!.digest, parallel: ctx.subagent.eval.concurrency, meter, stage: `eval:${role}`, log: ctx.log, signal: ctx.signal });
 }
 
 export async function runEval(ctx: RunContext): Promise<void> {
@@ -65,21 +36,21 @@ export async function runEval(ctx: RunContext): Promise<void> {
   try {
     for (const role of orderOf(e.models)) {
       if (heldout.length === 0) break;
-      let served: Served | undefined;
+      let served: ServedModel | undefined;
       try {
         if (role === "teacher") {
           const t = await openTeacher(ctx.project, s, { stage: "eval", meter, log: ctx.log, temperature: 0 });
           served = { client: t.client, model: { ...t.identity, role: "teacher" }, stop: async () => undefined };
         } else if (role === "student") {
-          served = await serveGguf(ctx, "student", join(ctx.upstream.export!.dir, exportSummary.shipped), meter);
+          served = await serve(ctx, "student", join(ctx.upstream.export!.dir, exportSummary.shipped), meter);
         } else {
-          const base = await baseGguf(ctx, work, exportSummary.gguf_outtype);
+          const base = await baseGguf(ctx.project, s, work, exportSummary.gguf_outtype, ctx);
           if (!base.ok) {
             notes.push(`base model not evaluated: ${base.error}`);
             ctx.log(`warning: base model not evaluated: ${base.error}`);
             continue;
           }
-          served = await serveGguf(ctx, "base", base.value, meter);
+          served = await serve(ctx, "base", base.value, meter);
         }
         const current = served;
         const results: Outcome[] = new Array(heldout.length);
@@ -158,19 +129,6 @@ export async function runEval(ctx: RunContext): Promise<void> {
 /** Teacher first: its traces are the judge's reference for the others. */
 function orderOf(models: readonly EvalRole[]): EvalRole[] {
   return (["teacher", "student", "base"] as const).filter((m) => models.includes(m));
-}
-
-async function baseGguf(ctx: RunContext, work: string, outtype: string): Promise<{ ok: true; value: string } | { ok: false; error: string }> {
-  const { localModelDir, convertToGguf } = await import("./export.js");
-  const dir = localModelDir(ctx.project.root, ctx.subagent.train.base_model);
-  if (!dir) return { ok: false, error: `${ctx.subagent.train.base_model} is not a local directory (download it, and set base_model to its path)` };
-  const { ensureLlamaTools } = await import("../toolchain/llamacpp.js");
-  const { trainerPython } = await import("../toolchain/dirs.js");
-  const tools = await ensureLlamaTools(ctx.project.root, ctx.subagent.export.tools, { log: ctx.log, signal: ctx.signal, python: trainerPython(ctx.project.root) });
-  const out = join(work, `base-${outtype}.gguf`);
-  ctx.log(`base: converting ${ctx.subagent.train.base_model} to GGUF (${outtype})`);
-  await convertToGguf(tools, dir, out, outtype, { log: ctx.log, signal: ctx.signal });
-  return { ok: true, value: out };
 }
 
 async function judgeOutcomes(ctx: RunContext, outcomes: Partial<Record<EvalRole, Outcome[]>>, meter: Meter): Promise<void> {
