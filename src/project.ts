@@ -51,7 +51,9 @@ export async function openProject(opts: OpenOptions): Promise<Session> {
   const lockPath = resolve(project.root, "sabuild.lock");
   const lock = await readLockfile(lockPath, "sabuild.lock");
   if (!lock.ok) throw new UserInputError("invalid sabuild.lock", lock.error);
-  const nodes = buildGraph(project, stages, plugins.projectStages, store.stat);
+  // Benchmarks are project-level nodes; their module loads only for a project that declares one.
+  const benchmarks = project.benchmarks.length ? (await import("./stages/bench.js")).benchmarkStages(project) : [];
+  const nodes = buildGraph(project, stages, [...benchmarks, ...plugins.projectStages], store.stat);
   const warn = opts.warn ?? ((text: string) => process.stderr.write(`warning: ${text}\n`));
   let remote = resolveRemote(project, process.env, opts.remoteMode);
   if (!remote.ok) {

@@ -26,6 +26,7 @@ const COMMANDS: Record<string, { about: string; load: () => Promise<Command> }> 
   init: { about: "scaffold subagents.yaml from the agents and skills in a repo", load: async () => (await import("./commands/init.js")).initCommand },
   setup: { about: "install or build what the pipeline needs here (Docker, images, trainer venv, llama.cpp)", load: async () => (await import("./commands/setup.js")).setupCommand },
   doctor: { about: "report what the pipeline needs here, and how to fix what is missing", load: async () => (await import("./commands/doctor.js")).doctorCommand },
+  bench: { about: "run the orchestrator benchmarks (none / teacher / base / student arms) and print their figures", load: async () => (await import("./commands/bench.js")).benchCommand },
   report: { about: "write each subagent's report page (HTML) and CI summary (markdown)", load: async () => (await import("./commands/report.js")).reportCommand },
   serve: { about: "OpenAI-compatible gateway to the distilled subagents (or --mcp: an MCP server)", load: async () => (await import("./commands/serve.js")).serveCommand },
   schema: { about: "print the JSON Schema of subagents.yaml", load: async () => (await import("./commands/schema.js")).schemaCommand },

@@ -57,7 +57,7 @@ export async function runMapStage(
   // upstream was built before or is still running.
   const streamed = new Set(map.stream ?? []);
   const shared = Object.fromEntries(Object.entries(ups).filter(([name]) => !streamed.has(name)));
-  const opened = await map.open({ ...node.context, ...hooks("", log), upstream: shared });
+  const opened = await map.open({ ...node.context, ...hooks("", log), upstream: shared, fileDigests: keying.preimage.files });
   const items = opened.items;
   checkItemIds(node.id, items);
   const feed = new LiveFeed(node.id, items.map((i) => i.id));
@@ -75,7 +75,7 @@ export async function runMapStage(
       tick();
       return { failed: { id: item.id, message: needed.error } };
     }
-    const itemPre = itemPreimage(keying.preimage, item, map.over, needed.value);
+    const itemPre = itemPreimage(keying.preimage, item, map.over, needed.value, map.overFiles);
     const itemKey = computeKey(itemPre);
     const found = await env.store.ac.get(itemKey);
     if (found && (await env.store.cas.isComplete(found.output))) {

@@ -52,6 +52,8 @@ export interface RunHooks {
   log(line: string, level?: LogLevel): void;
   /** Reports progress for the UI (items done of total, money spent so far). */
   progress(update: { done: number; total: number; costUsd?: number }): void;
+  /** A map stage's open() only: the content digests of the node's input files, as its key has them. */
+  fileDigests?: Record<string, string>;
 }
 
 /** One unit of a map stage: its own cache entry, so adding items runs only the new ones. */
@@ -92,6 +94,13 @@ export interface MapSpec<C extends object> {
    * fails with that item's message; the others go on. `open` sees no entry for these names.
    */
   stream?: readonly string[];
+  /**
+   * Input files (paths as the stage's inputs list them) that the items fan out over, as `over`
+   * does for upstreams: an item's key leaves their digests out, and its input must carry the
+   * digests of those it reads (open() sees them all in `fileDigests`). Editing one reruns only the
+   * items that read it; the node's own key, and so plan, still sees every edit.
+   */
+  overFiles?: readonly string[];
   /**
    * Lists the items and returns how to run one. What a run's items share (a client, a budget,
    * an image) lives in this closure, not in module state; it is opened once per build of the

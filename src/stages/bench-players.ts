@@ -7,6 +7,7 @@ import type { ServedModel } from "../eval/serve-gguf.js";
 import type { Meter } from "../llm/accounting.js";
 import type { OpenedTeacher } from "../llm/teacher.js";
 import type { OfferedSubagent } from "../bench/subagent.js";
+import type { SubagentSpec } from "../importers/types.js";
 import type { Arm } from "../bench/types.js";
 import type { SandboxImage, SandboxSession } from "../sandbox/types.js";
 import type { AgentTool } from "../tools/types.js";
@@ -45,7 +46,7 @@ export async function openArmPlayers(ctx: ProjectContext & RunHooks, b: Resolved
   const main = await shared.main();
   const served: ServedModel[] = [];
   const offered: OfferedSubagent[] = [];
-  const specs = [];
+  const specs: SubagentSpec[] = [];
   try {
     if (arm !== "none") {
       for (const name of b.subagents) {

@@ -8,11 +8,11 @@ import { envId } from "../envs/identity.js";
 import { DEFAULT_ENV_ID, type TaskEnv, type Verifier } from "../envs/types.js";
 import type { Arm } from "../bench/types.js";
 import type { SandboxImage } from "../sandbox/types.js";
-import { benchTasks } from "./bench-tasks.js";
+import { readBenchTasks } from "./bench-tasks.js";
 import { openArmPlayers, type ArmPlayers, type SharedPlayers } from "./bench-players.js";
 import { Meter } from "../llm/accounting.js";
 import type { OpenedTeacher } from "../llm/teacher.js";
-import { teacherParams } from "../llm/teacher-params.js";
+import { teacherFiles, teacherParams } from "../llm/teacher-params.js";
 import type { ProjectContext } from "./types.js";
 
 /** One (task, arm, sample): everything its result depends on beyond the stage's params. */
@@ -37,7 +37,7 @@ export interface BenchItemInput {
 export async function openBenchRuns(ctx: ProjectContext & RunHooks, b: ResolvedBenchmark): Promise<OpenedMap<ProjectContext>> {
   const { project } = ctx;
   const scope = `bench/${b.name}`;
-  const tasks = await benchTasks(project, b);
+  const tasks = await readBenchTasks(ctx.upstream.tasks!.dir);
   const { resolveEnvInput } = await import("../envs/build.js");
   const envs = new Map<string, { spec?: TaskEnv; resolved?: { [key: string]: Json } }>();
   for (const t of tasks) {
@@ -141,7 +141,10 @@ function armInput(ctx: ProjectContext & RunHooks, b: ResolvedBenchmark, arm: Arm
   for (const name of b.subagents) {
     const s = ctx.project.subagents.find((x) => x.name === name)!;
     const imported = ctx.upstream[`${name}:import`]!.digest;
-    if (arm === "teacher") out[name] = { import: imported, teacher: teacherParams(s.teacher), temperature: s.teacher.temperature };
+    if (arm === "teacher") {
+      const files = Object.fromEntries(teacherFiles(s.teacher).map((f) => [f, ctx.fileDigests?.[f] ?? null]));
+      out[name] = { import: imported, teacher: teacherParams(s.teacher), temperature: s.teacher.temperature, files };
+    }
     else if (arm === "student") out[name] = { import: imported, export: ctx.upstream[`${name}:export`]!.digest, max_tokens: s.eval.max_tokens };
     else out[name] = { import: imported, base_model: s.train.base_model, outtype: s.export.gguf_outtype, max_tokens: s.eval.max_tokens };
   }

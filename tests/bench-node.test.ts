@@ -1,0 +1,165 @@
+import { readFileSync, writeFileSync, appendFileSync } from "node:fs";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { makeProject, sabuild, sabuildJson } from "./helpers.js";
+import { ensureDocker } from "./support/docker.js";
+
+/**
+ * The benchmark as a project-level node (bench/<name>:tasks, :runs, :bench): built by
+ * `sabuild build` and `sabuild bench`, in real containers with stand-in models over HTTP. The
+ * main agent writes the task's number to note.txt, asks the runner subagent (or cat, in the
+ * none arm) what it says, and writes it to result.txt, which the task's verifier checks.
+ */
+
+const MAIN = `export async function policy(request) {
+  const task = request.messages.find((m) => m.role === "user")?.content ?? "";
+  const results = request.messages.filter((m) => m.role === "tool").map((m) => m.content ?? "");
+  const offered = (request.tools ?? []).some((t) => t.function.name === "Agent");
+  const n = /number (\\d+)/.exec(task)?.[1] ?? "0";
+  if (results.length === 0) return { tool_calls: [{ name: "Write", arguments: { file_path: "/workspace/note.txt", content: n + "\\n" } }] };
+  if (results.length === 1)
+    return offered
+      ? { tool_calls: [{ name: "Agent", arguments: { description: "read the note", prompt: "What does note.txt say?", subagent_type: "runner" } }] }
+      : { tool_calls: [{ name: "Bash", arguments: { command: "cat note.txt" } }] };
+  if (results.length === 2) {
+    // The wrong task: a subagent that answers wrongly makes the item fail its verifier.
+    const said = /(\\d+)/.exec(results[1])?.[1] ?? "0";
+    return { tool_calls: [{ name: "Bash", arguments: { command: "echo " + said + " > result.txt" } }] };
+  }
+  return { content: "Done: result.txt holds the number." };
+}
+`;
+
+/** The runner's teacher: cats the note and answers inside its contract. */
+const SUB = `export async function policy(request) {
+  const results = request.messages.filter((m) => m.role === "tool").map((m) => m.content ?? "");
+  if (results.length === 0) return { tool_calls: [{ name: "Bash", arguments: { command: "cat note.txt" } }] };
+  return { content: "Read it.\\n<final_answer>" + results[0].trim() + "</final_answer>" };
+}
+`;
+
+const task = (n: number) => JSON.stringify({ id: `n${n}`, prompt: `Put the number ${n} from note.txt into result.txt`, verify: { command: `grep -qx ${n} result.txt` } });
+
+const CONFIG = [
+  "version: 1",
+  "subagents:",
+  "  runner:",
+  "    source:",
+  "      inline:",
+  "        description: Runs shell commands and reports what they print",
+  "        prompt: You run commands in the workspace and report their output.",
+  "        tools: [Bash, Read]",
+  "    teacher:",
+  "      standin: sub.mjs",
+  "      model: scripted-sub",
+  "      pricing: { input_per_mtok: 2, output_per_mtok: 8 }",
+  "    sandbox:",
+  "      recipe: shell",
+  "    tasks:",
+  "      from: train.jsonl",
+  "benchmarks:",
+  "  notes:",
+  "    tasks:",
+  "      from: bench.jsonl",
+  "    orchestrator:",
+  "      standin: main.mjs",
+  "      model: scripted-main",
+  "      pricing: { input_per_mtok: 10, output_per_mtok: 30 }",
+  "      tools: [Bash, Write]",
+  "      max_turns: 6",
+  "    subagents: [runner]",
+  "    arms: [none, teacher]",
+  "    sandbox:",
+  "      recipe: shell",
+  "    concurrency: 2",
+  "",
+].join("\n");
+
+type Built = { __code: number; stages: { id: string; status: string; items?: { run: number; reused: number } }[] };
+
+interface BenchJson {
+  benchmark: string;
+  tasks: number;
+  summary: { arm: string; items: number; resolved: number; metrics: Record<string, { mean: number | null }> }[];
+  comparisons: Record<string, { arm: string; reference: string; tasks: { paired: number } }[]>;
+  items: { id: string; task: string; arm: string; resolved: boolean; delegations: number; terminal_calls: number; cost_usd: number | null; subagent_tokens: number }[];
+}
+
+function benchJson(dir: string): BenchJson {
+  const art = sabuildJson<{ files: { path: string; blob: string }[] }>(dir, ["artifacts", "bench/notes:bench"]);
+  const file = art.files.find((f) => f.path === "bench.json")!;
+  return JSON.parse(readFileSync(file.blob, "utf8")) as BenchJson;
+}
+
+const stage = (b: Built, id: string) => b.stages.find((s) => s.id === id);
+
+describe("the benchmark node (real containers, stand-in models)", () => {
+  let dir: string;
+  let first: Built;
+  beforeAll(async () => {
+    await ensureDocker();
+    dir = makeProject({ "subagents.yaml": CONFIG, "main.mjs": MAIN, "sub.mjs": SUB, "train.jsonl": `${JSON.stringify({ prompt: "run ls" })}\n`, "bench.jsonl": `${task(7)}\n${task(11)}\n` });
+    first = sabuildJson<Built>(dir, ["build", "bench/notes:bench"]);
+  }, 300_000);
+
+  it("runs every task in every arm, each verified, and writes per-item, per-arm and paired figures", () => {
+    expect(first.__code, JSON.stringify(first.stages)).toBe(0);
+    expect(stage(first, "bench/notes:runs")).toMatchObject({ status: "built", items: { run: 4, reused: 0 } });
+    // Only what the arms need: the runner's import, never its traces, training or export.
+    expect(first.stages.map((s) => s.id).sort()).toEqual(["bench/notes:bench", "bench/notes:runs", "bench/notes:tasks", "runner:import"]);
+    const b = benchJson(dir);
+    expect(b.tasks).toBe(2);
+    expect(b.items.map((i) => i.id).sort()).toEqual(["n11.none.s0", "n11.teacher.s0", "n7.none.s0", "n7.teacher.s0"]);
+    for (const i of b.items) expect(i.resolved, i.id).toBe(true);
+    const none = b.items.filter((i) => i.arm === "none");
+    const teacher = b.items.filter((i) => i.arm === "teacher");
+    for (const i of none) expect(i).toMatchObject({ delegations: 0, terminal_calls: 2, subagent_tokens: 0 });
+    for (const i of teacher) {
+      expect(i).toMatchObject({ delegations: 1, terminal_calls: 1 });
+      expect(i.subagent_tokens).toBeGreaterThan(0);
+      // Both models are priced: the teacher arm pays for the subagent too.
+      expect(i.cost_usd).toBeGreaterThan(0);
+    }
+    expect(b.summary.map((s) => [s.arm, s.items, s.resolved])).toEqual([
+      ["none", 2, 2],
+      ["teacher", 2, 2],
+    ]);
+    expect(b.comparisons.vs_none!.map((c) => [c.arm, c.reference, c.tasks.paired])).toEqual([["teacher", "none", 2]]);
+  });
+
+  it("does nothing on a second build, and `sabuild bench` reads the same result", () => {
+    const again = sabuildJson<Built>(dir, ["build", "bench/notes:bench"]);
+    expect(again.__code).toBe(0);
+    for (const s of again.stages) expect(s.status, s.id).toBe("up-to-date");
+    const plan = sabuildJson<{ stages: { id: string; status: string }[] }>(dir, ["plan"]);
+    const benchNodes = plan.stages.filter((x) => x.id.startsWith("bench/"));
+    expect(benchNodes.map((n) => n.id).sort()).toEqual(["bench/notes:bench", "bench/notes:runs", "bench/notes:tasks"]);
+    for (const n of benchNodes) expect(n.status, n.id).toBe("up-to-date");
+    const shown = sabuild(dir, ["bench", "notes"]);
+    expect(shown.code, shown.stderr).toBe(0);
+    expect(shown.stdout).toMatch(/^\s+teacher\s+2\/2 \(100%\)/m);
+    expect(shown.stdout).toMatch(/teacher vs none \(2 paired tasks/);
+  });
+
+  it("reruns only the teacher arm's items when the subagent's teacher changes, and only a new task's items when one is added", () => {
+    writeFileSync(join(dir, "sub.mjs"), `${SUB}// v2\n`);
+    const teacher = sabuildJson<Built>(dir, ["build", "bench/notes:bench"]);
+    expect(teacher.__code, JSON.stringify(teacher.stages)).toBe(0);
+    expect(stage(teacher, "bench/notes:runs")).toMatchObject({ status: "built", items: { run: 2, reused: 2 } });
+    expect(stage(teacher, "bench/notes:tasks")!.status).toBe("up-to-date");
+
+    appendFileSync(join(dir, "bench.jsonl"), `${task(5)}\n`);
+    const added = sabuildJson<Built>(dir, ["build", "bench/notes:bench"]);
+    expect(added.__code, JSON.stringify(added.stages)).toBe(0);
+    expect(stage(added, "bench/notes:runs")).toMatchObject({ status: "built", items: { run: 2, reused: 4 } });
+    expect(benchJson(dir).tasks).toBe(3);
+  });
+
+  it("names the file and line of a bad task", () => {
+    appendFileSync(join(dir, "bench.jsonl"), `{"id": "n7", "prompt": "again"}\n`);
+    const r = sabuild(dir, ["build", "bench/notes:bench"]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr + r.stdout).toMatch(/bench\.jsonl:4.*task id "n7" is already used at bench\.jsonl:1/s);
+    expect(r.stderr + r.stdout).not.toMatch(/\n\s+at /);
+  });
+});
