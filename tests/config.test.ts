@@ -474,6 +474,31 @@ describe("JSON Schema", () => {
     expect(schema.$id).toBe(CONFIG_SCHEMA_ID);
     expect(schema.title).toBe("sabuild subagents.yaml");
     expect(schema.required).toEqual(["version", "subagents"]);
-    expect(Object.keys(schema.properties)).toEqual(["version", "store", "plugins", "remote_cache", "defaults", "subagents"]);
+    expect(Object.keys(schema.properties)).toEqual(["version", "store", "plugins", "remote_cache", "defaults", "subagents", "benchmarks"]);
+  });
+});
+
+describe("benchmarks", () => {
+  const base = ["version: 1", "subagents:", "  runner:", "    source: { inline: { description: d, prompt: p } }", "benchmarks:", "  fix:", "    tasks: { from: bench.jsonl }"];
+
+  it("fills in the defaults: every arm, one sample, the built-in orchestrator tools", () => {
+    const parsed = parseConfig(yaml(...base, "    subagents: [runner]"), FILE);
+    if (!parsed.ok) throw new Error(JSON.stringify(parsed.error));
+    const [b] = parsed.value.benchmarks;
+    expect(b).toMatchObject({ name: "fix", subagents: ["runner"], arms: ["none", "teacher", "base", "student"], samples: 1, concurrency: 4, tasks: { from: ["bench.jsonl"], format: "auto" } });
+    expect(b!.orchestrator.tools).toEqual(["Read", "Grep", "Glob", "Edit", "Write", "Bash"]);
+  });
+
+  it("points at an offered subagent the file does not declare, with a guess", () => {
+    const [p, ...rest] = problemsOf(yaml(...base, "    subagents: [runer]"));
+    expect(rest).toEqual([]);
+    expect(p).toMatchObject({ line: 8, keyPath: ["benchmarks", "fix", "subagents", 0] });
+    expect(p!.message).toMatch(/runer/);
+    expect(p!.hint ?? p!.message).toMatch(/runner/);
+  });
+
+  it("rejects an unknown arm and a bad serving cost at their keys", () => {
+    const problems = problemsOf(yaml(...base, "    subagents: [runner]", "    arms: [none, robot]", "    serving: { usd_per_day: 3 }"));
+    expect(problems.map((p) => p.keyPath.join("."))).toEqual(expect.arrayContaining(["benchmarks.fix.arms.1", "benchmarks.fix.serving.usd_per_day"]));
   });
 });
