@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync, appendFileSync } from "node:fs";
+import { appendFileSync, cpSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { makeProject, sabuild, sabuildJson } from "./helpers.js";
@@ -148,6 +148,12 @@ describe("the benchmark node (real containers, stand-in models)", () => {
     expect(stage(teacher, "bench/notes:runs")).toMatchObject({ status: "built", items: { run: 2, reused: 2 } });
     expect(stage(teacher, "bench/notes:tasks")!.status).toBe("up-to-date");
 
+    // The serving cost prices the figures: bench.json is recomputed, no item runs.
+    writeFileSync(join(dir, "subagents.yaml"), CONFIG.replace("    concurrency: 2", "    concurrency: 2\n    serving: { usd_per_hour: 2 }"));
+    const priced = sabuildJson<Built>(dir, ["build", "bench/notes:bench"]);
+    expect(stage(priced, "bench/notes:runs")!.status).toBe("up-to-date");
+    expect(stage(priced, "bench/notes:bench")!.status).toBe("built");
+
     appendFileSync(join(dir, "bench.jsonl"), `${task(5)}\n`);
     const added = sabuildJson<Built>(dir, ["build", "bench/notes:bench"]);
     expect(added.__code, JSON.stringify(added.stages)).toBe(0);
@@ -161,5 +167,44 @@ describe("the benchmark node (real containers, stand-in models)", () => {
     expect(r.code).not.toBe(0);
     expect(r.stderr + r.stdout).toMatch(/bench\.jsonl:4.*task id "n7" is already used at bench\.jsonl:1/s);
     expect(r.stderr + r.stdout).not.toMatch(/\n\s+at /);
+  });
+});
+
+type Planned = { __code: number; stages: { id: string; status: string; key?: string; reasons: { type: string; path?: string; name?: string }[] }[] };
+
+describe("the benchmark nodes' keys", () => {
+  // Each declared input, changed on its own, changes the key of the node that reads it, and plan names it.
+  const CASES: { change: string; edit: (config: string, dir: string) => string; node: string; reason: { type: string; path?: string } }[] = [
+    { change: "the orchestrator's model", edit: (c) => c.replace("model: scripted-main", "model: scripted-main-2"), node: "runs", reason: { type: "param", path: "orchestrator.model" } },
+    { change: "the orchestrator's tools", edit: (c) => c.replace("tools: [Bash, Write]", "tools: [Bash]"), node: "runs", reason: { type: "param", path: "orchestrator.tools" } },
+    { change: "the orchestrator's turn cap", edit: (c) => c.replace("max_turns: 6", "max_turns: 7"), node: "runs", reason: { type: "param", path: "orchestrator.max_turns" } },
+    { change: "the orchestrator's instructions", edit: (c) => c.replace("max_turns: 6", "max_turns: 6\n      instructions: Be brief."), node: "runs", reason: { type: "param", path: "orchestrator.instructions" } },
+    { change: "the benchmark's recipe", edit: (c) => c.replace("  notes:\n    tasks:", "  notes:\n    tasks:").replace("    sandbox:\n      recipe: shell\n    concurrency", "    sandbox:\n      recipe: python-repo\n    concurrency"), node: "runs", reason: { type: "param", path: "sandbox.recipe" } },
+    { change: "the subagent's turn cap", edit: (c) => c.replace("      from: train.jsonl", "      from: train.jsonl\n    traces:\n      max_turns: 4"), node: "runs", reason: { type: "param", path: "loops.runner.max_turns" } },
+    { change: "the orchestrator's stand-in policy", edit: (c, d) => (writeFileSync(join(d, "main.mjs"), `${MAIN}// v2\n`), c), node: "runs", reason: { type: "file", path: "main.mjs" } },
+    { change: "the subagent's stand-in policy", edit: (c, d) => (writeFileSync(join(d, "sub.mjs"), `${SUB}// v2\n`), c), node: "runs", reason: { type: "file", path: "sub.mjs" } },
+    { change: "a task", edit: (c, d) => (writeFileSync(join(d, "bench.jsonl"), `${task(8)}\n`), c), node: "tasks", reason: { type: "file", path: "bench.jsonl" } },
+    { change: "the task format", edit: (c) => c.replace("      from: bench.jsonl", "      from: bench.jsonl\n      format: jsonl"), node: "tasks", reason: { type: "param", path: "format" } },
+  ];
+  let base: string;
+  beforeAll(() => {
+    base = makeProject({ "subagents.yaml": CONFIG, "main.mjs": MAIN, "sub.mjs": SUB, "train.jsonl": `${JSON.stringify({ prompt: "run ls" })}\n`, "bench.jsonl": `${task(7)}\n` });
+    // The runs node's key needs its upstreams' outputs: the tasks node and the runner's import (neither needs Docker).
+    const built = sabuildJson<Built>(base, ["build", "bench/notes:tasks", "runner:import"]);
+    expect(built.__code, JSON.stringify(built.stages)).toBe(0);
+  });
+
+  it.each(CASES.map((c) => [c.change, c] as const))("%s", (_, c) => {
+    const dir = makeProject({});
+    cpSync(base, dir, { recursive: true });
+    const keyOf = (p: Planned) => p.stages.find((s) => s.id === `bench/notes:${c.node}`)!;
+    const before = keyOf(sabuildJson<Planned>(dir, ["plan"]));
+    expect(before.key).toBeDefined();
+    writeFileSync(join(dir, "subagents.yaml"), c.edit(readFileSync(join(dir, "subagents.yaml"), "utf8"), dir));
+    const after = keyOf(sabuildJson<Planned>(dir, ["plan"]));
+    expect(after.key).toBeDefined();
+    expect(after.key).not.toBe(before.key);
+    // Plan names the change against the lock, where the node was built (the runs node never was: it needs Docker).
+    if (before.status === "up-to-date") expect(after.reasons).toEqual(expect.arrayContaining([expect.objectContaining(c.reason)]));
   });
 });

@@ -2,7 +2,7 @@ import { writeFileSync, readFileSync, utimesSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { canonicalJson, computeKey, type KeyPreimage } from "../src/engine/key.js";
+import { canonicalJson, computeKey, itemPreimage, type KeyPreimage } from "../src/engine/key.js";
 import { StatCache } from "../src/store/stat-cache.js";
 import { ContentStore } from "../src/store/content-store.js";
 import { tempDir } from "./helpers.js";
@@ -89,5 +89,18 @@ describe("content store", () => {
     expect(readFileSync(join(tree, "b.txt"), "utf8")).toBe("same");
     await store.removeBlob(manifest.entries[0]!.digest);
     expect(await store.isComplete(digest)).toBe(false);
+  });
+});
+
+describe("a map item's key", () => {
+  const stage: KeyPreimage = { kind: "runs", version: "1", params: { a: 1 }, files: { "main.mjs": "m1", "sub.mjs": "s1" }, upstream: { tasks: "t1", "x:import": "i1" }, toolchain: {} };
+  const key = (pre: KeyPreimage, input = { arm: "none" }) => computeKey(itemPreimage(pre, { id: "n7.none.s0", input }, ["tasks"], undefined, ["sub.mjs"]));
+
+  it("leaves out the upstreams and files its items fan out over, and keeps every other one", () => {
+    expect(key({ ...stage, upstream: { ...stage.upstream, tasks: "t2" } })).toBe(key(stage));
+    expect(key({ ...stage, files: { ...stage.files, "sub.mjs": "s2" } })).toBe(key(stage));
+    expect(key({ ...stage, files: { ...stage.files, "main.mjs": "m2" } })).not.toBe(key(stage));
+    expect(key({ ...stage, upstream: { ...stage.upstream, "x:import": "i2" } })).not.toBe(key(stage));
+    expect(key(stage, { arm: "teacher" })).not.toBe(key(stage));
   });
 });
