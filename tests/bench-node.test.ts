@@ -194,6 +194,15 @@ describe("the benchmark nodes' keys", () => {
     expect(built.__code, JSON.stringify(built.stages)).toBe(0);
   });
 
+  it("plan estimates the runs' spend: the orchestrator in every arm, the teacher's delegations in its arm", () => {
+    type WithEstimate = { stages: { id: string; estimate?: { calls: number; usd: number; priced: boolean } }[] };
+    const runs = sabuildJson<WithEstimate>(base, ["plan"]).stages.find((s) => s.id === "bench/notes:runs")!;
+    // One task x two arms: 2 orchestrator rollouts of 3 calls (half of max_turns 6), plus the teacher arm's delegation.
+    expect(runs.estimate!.calls).toBeGreaterThan(6);
+    expect(runs.estimate!.priced).toBe(true);
+    expect(runs.estimate!.usd).toBeGreaterThan(0);
+  });
+
   it.each(CASES.map((c) => [c.change, c] as const))("%s", (_, c) => {
     const dir = makeProject({});
     cpSync(base, dir, { recursive: true });

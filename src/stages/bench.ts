@@ -8,7 +8,10 @@ import { contextDigest, locateRecipe } from "../sandbox/recipe.js";
 import { TOOLS_VERSION } from "../tools/version.js";
 import { configName } from "./config-name.js";
 import { localModelDir, localModelFiles } from "./export.js";
-import { taskSourceFiles } from "../tasks/formats/sources.js";
+import { scanTaskSources, taskSourceFiles } from "../tasks/formats/sources.js";
+import { estimateRollouts } from "./traces.js";
+import { estimateCost, rolloutTokens } from "../llm/pricing.js";
+import type { SpendEstimate } from "../engine/types.js";
 import type { ProjectStage } from "./types.js";
 
 /**
@@ -73,6 +76,11 @@ function runsStage(project: ProjectConfig, b: ResolvedBenchmark): ProjectStage {
         toolchain: { "agent-tools": TOOLS_VERSION, [`recipe:${b.sandbox.recipe}`]: contextDigest(found.dir, b.sandbox.base_image) },
       });
     },
+    async estimate({ project }, run) {
+      // Before the tasks node ran, count the entries of the task sources.
+      const items = run.items ?? scanTaskSources(project.root, b.tasks.from).entries * b.arms.length * b.samples;
+      return estimateBench(project, b, items);
+    },
     map: {
       // Every upstream reaches an item only through its input: a new task runs its own items, a
       // new student reruns the student arm alone.
@@ -114,5 +122,29 @@ function summaryStage(b: ResolvedBenchmark): ProjectStage {
     async run(ctx) {
       await (await import("./bench-summary.js")).writeBenchSummary(ctx, b);
     },
+  };
+}
+
+/**
+ * Rough spend of `items` benchmark items, spread evenly over the arms: the orchestrator's
+ * rollout in every arm (half its turn cap, at least 2 calls; a larger first prompt than a
+ * subagent's, with six tools and a task), plus, in the teacher arm, one delegation to each
+ * offered subagent, estimated as that subagent's traces rollouts are. Local models cost no API money.
+ */
+export function estimateBench(project: ProjectConfig, b: ResolvedBenchmark, items: number): SpendEstimate {
+  const o = b.orchestrator;
+  const turns = Math.max(2, Math.ceil(o.max_turns / 2));
+  const perCall = rolloutTokens({ turns, initialPromptTokens: 3000, completionTokensPerTurn: 300, toolResultTokensPerTurn: 800 });
+  const parts = [estimateCost({ model: o.model, ...(o.pricing ? { pricing: o.pricing } : {}), calls: items * turns, ...perCall })];
+  if (b.arms.includes("teacher")) {
+    const teacherItems = Math.round(items / b.arms.length);
+    parts.push(...offered(project, b).map((s) => estimateRollouts(s, teacherItems)));
+  }
+  return {
+    calls: parts.reduce((n, p) => n + p.calls, 0),
+    prompt_tokens: parts.reduce((n, p) => n + p.prompt_tokens, 0),
+    completion_tokens: parts.reduce((n, p) => n + p.completion_tokens, 0),
+    usd: parts.reduce((n, p) => n + p.usd, 0),
+    priced: parts.every((p) => p.priced),
   };
 }
