@@ -1,7 +1,7 @@
 // The bundled benchmark's scripted main agent: a written policy, not a model (a STAND-IN). It
-// reads the task, has the failing tests run (by the test-runner subagent when one is offered,
-// with Bash itself otherwise), applies the fix it knows for that bug, has the tests run again
-// and finishes. Every tool call runs for real in the task's container and the verifier decides;
+// reads the task, has the failing tests run and explained (by the test-runner subagent when one
+// is offered, with Bash itself otherwise), applies the fix it knows for that bug, runs the tests
+// once more itself and finishes. Every tool call runs for real in the task's container and the verifier decides;
 // what differs between arms is who runs the tests and how much of their output comes back.
 // Real use points the benchmark's `orchestrator` at a real endpoint instead.
 //
@@ -22,12 +22,9 @@ export function policy(request) {
   const delegate = (request.tools ?? []).some((t) => t.function.name === "Agent");
   const bug = FIXES.find((f) => f.when.test(task));
   if (!bug) return { content: "I do not know this bug: nothing changed." };
-  const runTests = (why) =>
-    delegate
-      ? call("Agent", { description: why, prompt: `Run the tests in ${bug.tests} and tell me which fail and why.`, subagent_type: "test-runner" })
-      : call("Bash", { command: `python3 -m pytest -q ${bug.tests} 2>&1 | tail -25` });
-  if (steps === 0) return runTests("run the failing tests");
+  const pytest = call("Bash", { command: `python3 -m pytest -q ${bug.tests} 2>&1 | tail -25` });
+  if (steps === 0) return delegate ? call("Agent", { description: "run the failing tests", prompt: `Run the tests in ${bug.tests} and tell me which fail and why.`, subagent_type: "test-runner" }) : pytest;
   if (steps === 1) return call("Bash", { command: bug.fix });
-  if (steps === 2) return runTests("check the fix");
+  if (steps === 2) return pytest;
   return { content: `Fixed: ${bug.tests} should pass now.` };
 }

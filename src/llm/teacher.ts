@@ -46,6 +46,8 @@ export interface OpenTeacherOptions {
   temperature?: number;
   /** Where errors point in subagents.yaml (default: subagents.<name>.teacher). */
   configKey?: string;
+  /** Who the endpoint plays, for notes (default: the teacher). */
+  role?: string;
 }
 
 /** Who a teacher-shaped endpoint plays for: a subagent, or a benchmark's orchestrator (configured like a teacher). */
@@ -81,7 +83,7 @@ export async function openTeacher(project: ProjectConfig, subagent: TeacherOwner
   if (t.standin) {
     const standin = await standinFor(project, t.standin);
     const endpoint = `standin:${t.standin}`;
-    options.log?.(`note: the teacher is a scripted stand-in (${t.standin} on ${standin.url}), not a model: for offline examples and tests`);
+    options.log?.(`note: the ${options.role ?? "teacher"} is a scripted stand-in (${t.standin} on ${standin.url}), not a model: for offline examples and tests`);
     // The policy's content names the endpoint in the response cache: an edited policy answers anew.
     const digest = sha256(await readFile(resolve(project.root, t.standin)));
     const client = createChatClient({ ...teacherClientOptions({ ...t, base_url: standin.url, api_key: "", headers: undefined }, common), cacheEndpoint: `${endpoint}#${digest}` });

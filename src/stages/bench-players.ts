@@ -99,7 +99,7 @@ async function playerOf(ctx: ProjectContext & RunHooks, b: ResolvedBenchmark, ar
   const stage = `bench/${b.name}`;
   if (arm === "teacher") {
     const { openTeacher } = await import("../llm/teacher.js");
-    const t = await openTeacher(ctx.project, s, { stage, meter: shared.meter, log: ctx.log });
+    const t = await openTeacher(ctx.project, s, { stage, meter: shared.meter, log: ctx.log, role: `teacher of ${s.name}` });
     return { client: t.client, model: { ...t.identity, role: "teacher" } };
   }
   const { serveGguf, baseGguf } = await import("../eval/serve-gguf.js");

@@ -123,7 +123,7 @@ export async function openBenchRuns(ctx: ProjectContext & RunHooks, b: ResolvedB
 /** The main agent's client: configured like a teacher (a stand-in policy, or any OpenAI-compatible endpoint). */
 async function openOrchestrator(ctx: ProjectContext & RunHooks, b: ResolvedBenchmark, meter: Meter): Promise<OpenedTeacher> {
   const { openTeacher } = await import("../llm/teacher.js");
-  return openTeacher(ctx.project, { name: `bench/${b.name}`, teacher: b.orchestrator }, { stage: `bench/${b.name}`, meter, log: ctx.log, configKey: `benchmarks.${b.name}.orchestrator` });
+  return openTeacher(ctx.project, { name: `bench/${b.name}`, teacher: b.orchestrator }, { stage: `bench/${b.name}`, meter, log: ctx.log, configKey: `benchmarks.${b.name}.orchestrator`, role: "orchestrator" });
 }
 
 function verifierOf(verify: Verifier, signal: AbortSignal) {
