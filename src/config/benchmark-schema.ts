@@ -44,7 +44,9 @@ export const benchmarkSchema = z.strictObject({
   samples: positiveInt().default(1).describe("Runs of each task in each arm."),
   sandbox: sandboxSchema.prefault({}).describe("For tasks without an env, and the recipe repository environments build on."),
   serving: servingCost.optional(),
-  concurrency: positiveInt().default(4).describe("Items (task x arm x sample) run at once."),
+  concurrency: positiveInt()
+    .default(4)
+    .describe("Slots of each local model server (student, base). Items run as many at once as `-j` allows; the orchestrator's requests at once are orchestrator.concurrency."),
 });
 
 export const BENCH_NAME = /^[a-z0-9][a-z0-9_-]*$/;
