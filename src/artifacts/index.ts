@@ -16,3 +16,4 @@ export { readDatasetStats, datasetStatsSchema } from "./stats.js";
 export { readTrainMetrics, trainMetricsSchema, type TrainMetrics } from "./metrics.js";
 export { readExportSummary, exportSummarySchema, type ExportSummary } from "./export-summary.js";
 export { readEvalResult, evalResultSchema, type ReadEvalResult } from "./eval.js";
+export { readBenchResult, readOrchestratorTrace, benchResultSchema, orchestratorTraceSchema, type BenchResultFile, type BenchItemRow } from "./bench.js";

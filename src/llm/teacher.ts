@@ -7,6 +7,7 @@ import { startStandin, type Standin, type StandinPolicy } from "../standin/serve
 import type { Budget, Meter } from "./accounting.js";
 import { createChatClient, type TeacherClient } from "./client.js";
 import { teacherClientOptions } from "./config.js";
+import { standinEndpoint } from "./teacher-params.js";
 
 export { teacherFiles, teacherParams } from "./teacher-params.js";
 
@@ -82,7 +83,7 @@ export async function openTeacher(project: ProjectConfig, subagent: TeacherOwner
   };
   if (t.standin) {
     const standin = await standinFor(project, t.standin);
-    const endpoint = `standin:${t.standin}`;
+    const endpoint = standinEndpoint(t.standin);
     options.log?.(`note: the ${options.role ?? "teacher"} is a scripted stand-in (${t.standin} on ${standin.url}), not a model: for offline examples and tests`);
     // The policy's content names the endpoint in the response cache: an edited policy answers anew.
     const digest = sha256(await readFile(resolve(project.root, t.standin)));
