@@ -19,18 +19,22 @@ export interface Series {
   color: string;
 }
 
-/** A line chart (the training loss curve): axes with min/max ticks and a legend. */
-export function lineChart(title: string, series: Series[], opts: { width?: number; height?: number; xLabel?: string; yLabel?: string } = {}): string {
+/**
+ * A line chart (the training loss curve): axes with min/max ticks and a legend. A series of one
+ * point is a dot, so one series per point makes a scatter plot (cost against resolve rate per arm);
+ * `xMin` and `yMax` widen the axes past the data (a rate's axis up to 1, a cost's from 0).
+ */
+export function lineChart(title: string, series: Series[], opts: { width?: number; height?: number; xLabel?: string; yLabel?: string; xMin?: number; yMax?: number } = {}): string {
   const width = opts.width ?? 560;
   const height = opts.height ?? 260;
   const pad = { left: 56, right: 16, top: 28, bottom: 40 };
   const all = series.flatMap((s) => s.points).filter((p) => Number.isFinite(p.x) && Number.isFinite(p.y));
   const head = `<svg class="chart" role="img" aria-label="${escapeXml(title)}" xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}"><title>${escapeXml(title)}</title>`;
   if (all.length === 0) return `${head}<text x="${width / 2}" y="${height / 2}" text-anchor="middle" class="muted">no data</text></svg>`;
-  const xMin = Math.min(...all.map((p) => p.x));
+  const xMin = Math.min(...(opts.xMin !== undefined ? [opts.xMin] : []), ...all.map((p) => p.x));
   const xMax = Math.max(...all.map((p) => p.x));
   const yMin = Math.min(0, ...all.map((p) => p.y));
-  const yMax = Math.max(...all.map((p) => p.y)) || 1;
+  const yMax = Math.max(...(opts.yMax !== undefined ? [opts.yMax] : []), ...all.map((p) => p.y)) || 1;
   const sx = (x: number): number => pad.left + ((x - xMin) / (xMax - xMin || 1)) * (width - pad.left - pad.right);
   const sy = (y: number): number => height - pad.bottom - ((y - yMin) / (yMax - yMin || 1)) * (height - pad.top - pad.bottom);
   const parts = [head, `<text x="${pad.left}" y="16" class="chart-title">${escapeXml(title)}</text>`];
@@ -40,10 +44,11 @@ export function lineChart(title: string, series: Series[], opts: { width?: numbe
     parts.push(`<text x="${pad.left - 6}" y="${sy(y) + 4}" text-anchor="end" class="tick">${fmt(y)}</text>`);
   }
   for (const x of [xMin, xMax]) parts.push(`<text x="${sx(x)}" y="${height - pad.bottom + 16}" text-anchor="middle" class="tick">${fmt(x)}</text>`);
+  if (opts.yLabel) parts.push(`<text transform="rotate(-90)" x="${-(height - pad.bottom + pad.top) / 2}" y="12" text-anchor="middle" class="tick">${escapeXml(opts.yLabel)}</text>`);
   if (opts.xLabel) parts.push(`<text x="${(width + pad.left) / 2}" y="${height - 6}" text-anchor="middle" class="tick">${escapeXml(opts.xLabel)}</text>`);
   series.forEach((s, i) => {
     const pts = s.points.filter((p) => Number.isFinite(p.x) && Number.isFinite(p.y));
-    if (pts.length === 1) parts.push(`<circle cx="${sx(pts[0]!.x)}" cy="${sy(pts[0]!.y)}" r="3" fill="${s.color}"/>`);
+    if (pts.length === 1) parts.push(`<circle class="point" data-series="${escapeXml(s.name)}" cx="${sx(pts[0]!.x)}" cy="${sy(pts[0]!.y)}" r="4" fill="${s.color}"><title>${escapeXml(`${s.name}: ${fmt(pts[0]!.x)}, ${fmt(pts[0]!.y)}`)}</title></circle>`);
     else parts.push(`<polyline class="series" data-series="${escapeXml(s.name)}" fill="none" stroke="${s.color}" stroke-width="2" points="${pts.map((p) => `${sx(p.x).toFixed(1)},${sy(p.y).toFixed(1)}`).join(" ")}"/>`);
     parts.push(`<rect x="${width - pad.right - 120}" y="${pad.top + i * 16}" width="10" height="10" fill="${s.color}"/><text x="${width - pad.right - 105}" y="${pad.top + i * 16 + 9}" class="tick">${escapeXml(s.name)}</text>`);
   });
