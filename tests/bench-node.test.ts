@@ -127,13 +127,29 @@ describe("the benchmark node (real containers, stand-in models)", () => {
     expect(b.comparisons.vs_none!.map((c) => [c.arm, c.reference, c.tasks.paired])).toEqual([["teacher", "none", 2]]);
   });
 
+  it("`sabuild report bench/<name>` writes the benchmark's page and summary, naming both arms", () => {
+    const r = sabuildJson<{ ok: boolean; reports: unknown[]; benchmarks: { benchmark: string; html: string; markdown: string }[] }>(dir, ["report", "bench/notes"]);
+    expect(r.__code, JSON.stringify(r)).toBe(0);
+    // Only the benchmark's page: naming it builds no subagent's report.
+    expect(r.reports).toEqual([]);
+    expect(r.benchmarks).toEqual([{ benchmark: "notes", html: join(dir, "reports/bench-notes/index.html"), markdown: join(dir, "reports/bench-notes/summary.md") }]);
+    const html = readFileSync(join(dir, "reports/bench-notes/index.html"), "utf8");
+    expect(html).toContain('<tr data-arm="none">');
+    expect(html).toContain('<tr data-arm="teacher">');
+    expect(html).toContain('details class="delegation" data-subagent="runner"');
+    expect(html).toContain("The main agent (scripted-main) is a scripted stand-in (main.mjs)");
+    const md = readFileSync(join(dir, "reports/bench-notes/summary.md"), "utf8");
+    expect(md).toMatch(/^\| none \| 2\/2 /m);
+    expect(md).toMatch(/^\| teacher \| 2\/2 /m);
+  });
+
   it("does nothing on a second build, and `sabuild bench` reads the same result", () => {
     const again = sabuildJson<Built>(dir, ["build", "bench/notes:bench"]);
     expect(again.__code).toBe(0);
     for (const s of again.stages) expect(s.status, s.id).toBe("up-to-date");
     const plan = sabuildJson<{ stages: { id: string; status: string }[] }>(dir, ["plan"]);
     const benchNodes = plan.stages.filter((x) => x.id.startsWith("bench/"));
-    expect(benchNodes.map((n) => n.id).sort()).toEqual(["bench/notes:bench", "bench/notes:runs", "bench/notes:tasks"]);
+    expect(benchNodes.map((n) => n.id).sort()).toEqual(["bench/notes:bench", "bench/notes:report", "bench/notes:runs", "bench/notes:tasks"]);
     for (const n of benchNodes) expect(n.status, n.id).toBe("up-to-date");
     const shown = sabuild(dir, ["bench", "notes"]);
     expect(shown.code, shown.stderr).toBe(0);

@@ -18,11 +18,12 @@ import type { ProjectStage } from "./types.js";
  * A benchmark is three project-level nodes: `bench/<name>:tasks`, its task sources read;
  * `bench/<name>:runs`, a map over (task, arm, sample)
  * whose items are the orchestrator's rollouts, each cached on its own; and `bench/<name>:bench`,
- * which reads them and writes bench.json (figures per item, per arm, and the paired comparisons).
+ * which reads them and writes bench.json (figures per item, per arm, and the paired comparisons);
+ * and `bench/<name>:report`, the page and markdown summary of bench.json and the runs' traces.
  * Their implementations load only when they run.
  */
 export function benchmarkStages(project: ProjectConfig): ProjectStage[] {
-  return project.benchmarks.flatMap((b) => [tasksStage(b), runsStage(project, b), summaryStage(b)]);
+  return project.benchmarks.flatMap((b) => [tasksStage(b), runsStage(project, b), summaryStage(b), reportStage(b)]);
 }
 
 /** The arms whose subagents are local models: they read each offered subagent's export. */
@@ -146,5 +147,22 @@ export function estimateBench(project: ProjectConfig, b: ResolvedBenchmark, item
     completion_tokens: parts.reduce((n, p) => n + p.completion_tokens, 0),
     usd: parts.reduce((n, p) => n + p.usd, 0),
     priced: parts.every((p) => p.priced),
+  };
+}
+
+function reportStage(b: ResolvedBenchmark): ProjectStage {
+  return {
+    scope: `bench/${b.name}`,
+    kind: "report",
+    version: "1",
+    // The figures from bench.json; the traces the page opens, from the runs.
+    deps: () => ({ bench: `bench/${b.name}:bench`, runs: `bench/${b.name}:runs` }),
+    async inputs() {
+      // Nothing of the config: the page is a function of its two upstreams' outputs.
+      return ok({ params: {}, files: [] });
+    },
+    async run(ctx) {
+      await (await import("./bench-report.js")).writeBenchReport(ctx, b.name);
+    },
   };
 }

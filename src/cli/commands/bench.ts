@@ -2,10 +2,11 @@ import { availableParallelism } from "node:os";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describeFailure } from "../../engine/events.js";
-import { didYouMean, UserInputError } from "../../errors.js";
+import { UserInputError } from "../../errors.js";
 import { openProject } from "../../project.js";
 import { parseCommandArgs, positiveInt } from "../args.js";
 import { printJson } from "../output.js";
+import { namedBenchmarks } from "../subagent-names.js";
 import { runBuild } from "./build.js";
 
 export const benchHelp = `sabuild bench [name...] [-j N] [--json]
@@ -18,14 +19,8 @@ export async function benchCommand(argv: string[]): Promise<number> {
   const args = parseCommandArgs("bench", argv, { jobs: { type: "string", short: "j" } });
   if (args.help) return (console.log(benchHelp), 0);
   const session = await openProject(args.global);
-  const declared = session.project.benchmarks.map((b) => b.name);
-  if (!declared.length) throw new UserInputError("no benchmarks in this project: declare one under benchmarks: in subagents.yaml (see docs/benchmarks.md)");
-  for (const name of args.positionals) {
-    if (declared.includes(name)) continue;
-    const guess = didYouMean(name, declared);
-    throw new UserInputError(`no benchmark named "${name}"${guess ? ` (did you mean "${guess}"?)` : ""}; declared: ${declared.join(", ")}`);
-  }
-  const wanted = args.positionals.length ? args.positionals : declared;
+  if (!session.project.benchmarks.length) throw new UserInputError("no benchmarks in this project: declare one under benchmarks: in subagents.yaml (see docs/benchmarks.md)");
+  const wanted = namedBenchmarks(session.project, args.positionals);
   const summary = await runBuild(
     session,
     { targets: wanted.map((n) => `bench/${n}:bench`), jobs: positiveInt("jobs", args.values.jobs as string | undefined, availableParallelism()), locked: false, json: args.global.json, verbose: false },
