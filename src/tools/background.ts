@@ -80,7 +80,7 @@ export async function startShell(ctx: ToolContext, command: string): Promise<str
   const limit = String(ctx.sandbox.limits.outputLimitBytes);
   const result = await runScript(ctx, LAUNCH, [id, limit, BODY, ...shellArgv(command, { keepCwd: false })]);
   if (result.exitCode !== 0) throw new ToolFailure(`Could not start the background shell: ${result.stderr.trim() || `exit code ${result.exitCode}`}`);
-  shells.set(id, { id, command, read: { out: 0, err: 0 }, limitNoted: { out: false, err: false } });
+  shells.set(id, { id, command, read: { out: 0, err: 0 }, limitNoted: { out: "none", err: "none" } });
   return id;
 }
 
@@ -137,9 +137,17 @@ function takeChunk(shell: BackgroundShell, stream: "out" | "err", line: string, 
   if (!ended) bytes = bytes.subarray(0, completeUtf8Length(bytes));
   shell.read[stream] += bytes.length;
   let text = bytes.toString("utf8");
-  if (!shell.limitNoted[stream] && Number(size) >= limit && shell.read[stream] === Number(size)) {
-    shell.limitNoted[stream] = true;
-    text += dropped === "-" ? `\n[... output limit of ${limit} bytes reached: later output is discarded ...]\n` : dropped === "0" ? "" : truncationMarker(Number(dropped));
+  // A read while the command still writes says the limit was reached; the first read after the
+  // stream closed says how much was discarded (once each: a read that comes late says both).
+  const noted = shell.limitNoted[stream];
+  if (noted !== "counted" && Number(size) >= limit && shell.read[stream] === Number(size)) {
+    if (dropped !== "-") {
+      shell.limitNoted[stream] = "counted";
+      if (dropped !== "0") text += truncationMarker(Number(dropped));
+    } else if (noted === "none") {
+      shell.limitNoted[stream] = "reached";
+      text += `\n[... output limit of ${limit} bytes reached: later output is discarded ...]\n`;
+    }
   }
   return text;
 }

@@ -13,7 +13,8 @@ export interface BackgroundShell {
   /** Bytes of each stream the model has been shown (or had filtered away). */
   read: { out: number; err: number };
   /** Whether the note that a stream reached the output limit was shown. */
-  limitNoted: { out: boolean; err: boolean };
+  /** What a read has said of the output limit: nothing yet, that it was reached (while running), or the count discarded (once ended). */
+  limitNoted: { out: LimitNote; err: LimitNote };
 }
 
 /** What the tools remember within one rollout (one sandbox session). */
@@ -37,3 +38,5 @@ export function sessionState(sandbox: SandboxSession): SessionState {
   }
   return state;
 }
+
+export type LimitNote = "none" | "reached" | "counted";

@@ -1,5 +1,5 @@
 import { dirname, relative, resolve } from "node:path";
-import { watch } from "chokidar";
+import { watch, type FSWatcher } from "chokidar";
 import { UserInputError } from "../../errors.js";
 import { printProblems } from "../output.js";
 import { openProject } from "../../project.js";
@@ -23,7 +23,9 @@ export async function watchCommand(argv: string[]): Promise<number> {
   const ignored = (path: string): boolean =>
     path.startsWith(storeRoot) || path.endsWith("sabuild.lock") || /[\\/](node_modules|\.git|\.tmp-[^\\/]*)([\\/]|$)/.test(path);
   // depth 0: an input's directory is watched for files added beside it, not recursively.
-  const watcher = watch([], { ignoreInitial: true, ignored, depth: 0 });
+  // Made once the first build named the inputs, and awaited until chokidar is ready: an edit
+  // made right after "watching" is printed must not fall before the watches are in place.
+  let watcher: FSWatcher | undefined;
   const watched = new Set<string>();
   const inputs = new Set<string>();
   let timer: NodeJS.Timeout | undefined;
@@ -42,7 +44,11 @@ export async function watchCommand(argv: string[]): Promise<number> {
       // Paths are only ever added: unwatching a directory in chokidar drops the files below it too.
       const fresh = [...files, ...dirs].filter((p) => !watched.has(p));
       for (const p of fresh) watched.add(p);
-      if (fresh.length) watcher.add(fresh);
+      if (!watcher && fresh.length) {
+        watcher = watch(fresh, { ignoreInitial: true, ignored, depth: 0 });
+        watcher.on("all", onEvent);
+        await new Promise<void>((resolve) => watcher!.once("ready", () => resolve()));
+      } else if (watcher && fresh.length) watcher.add(fresh);
       for (const f of files) inputs.add(f);
     } finally {
       building = false;
@@ -53,7 +59,7 @@ export async function watchCommand(argv: string[]): Promise<number> {
       await cycle();
     }
   };
-  watcher.on("all", (event, path) => {
+  function onEvent(event: string, path: string): void {
     // An edit matters when it touches an input; in a watched directory, only files coming or going.
     if (event === "change" && !inputs.has(path)) return;
     if (timer) clearTimeout(timer);
@@ -61,13 +67,13 @@ export async function watchCommand(argv: string[]): Promise<number> {
       process.stderr.write(`[watch] ${relative(args.global.dir, path) || path} changed\n`);
       void cycle();
     }, debounceMs);
-  });
+  }
   await cycle();
   await new Promise<void>((resolve) => {
     process.once("SIGINT", () => resolve());
     process.once("SIGTERM", () => resolve());
   });
-  await watcher.close();
+  await watcher?.close();
   return 0;
 }
 
