@@ -1,8 +1,8 @@
 // Helpers shared by the benchmarks: option parsing, process timing and summaries.
 import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 
 export const REPO = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -76,4 +76,40 @@ export function table(rows) {
 
 export function log(line) {
   process.stderr.write(`${line}\n`);
+}
+
+/** CPU time of the whole machine so far, in ms (user, nice, system, irq, softirq, from /proc/stat). */
+export function machineCpuMs() {
+  const f = readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).slice(1).map(Number);
+  return ((f[0] + f[1] + f[2] + f[5] + f[6]) * 1000) / 100;
+}
+
+/**
+ * The engine floor: `runs` containers of `image` opened, given `commands` (one exec each) and
+ * closed one after another with sabuild's own sandbox code, after one warm-up. Returns the whole
+ * machine's CPU per container (dockerd, containerd, the shims, runc, the kernel: what bounds any
+ * concurrency) and the median wall time of a close, which no trace records. With `batch` below
+ * `runs`, the CPU is measured per batch of that many and the lowest batch counts: other work
+ * on a shared machine only ever adds to it.
+ */
+export async function engineFloor(image, commands, runs, { batch = runs } = {}) {
+  const { openSandbox } = await import(pathToFileURL(join(requireDist(), "sandbox/index.js")).href);
+  const closes = [];
+  const one = async () => {
+    const s = await openSandbox(image);
+    for (const argv of commands) await s.exec(argv);
+    const t = performance.now();
+    await s.close();
+    closes.push(performance.now() - t);
+  };
+  await one();
+  closes.length = 0;
+  const batches = [];
+  for (let done = 0; done < runs; done += batch) {
+    const n = Math.min(batch, runs - done);
+    const cpu0 = machineCpuMs();
+    for (let i = 0; i < n; i++) await one();
+    batches.push((machineCpuMs() - cpu0) / n);
+  }
+  return { cpuMs: Math.min(...batches), batchesCpuMs: batches.map((b) => round(b, 0)), closeMs: summary(closes).median };
 }

@@ -15,8 +15,7 @@ import { spawnSync } from "node:child_process";
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
-import { pathToFileURL } from "node:url";
-import { options, positive, REPO, requireDist } from "./lib.mjs";
+import { engineFloor, machineCpuMs, options, positive, REPO, requireDist } from "./lib.mjs";
 
 const usage = "node bench/rollouts.mjs [--rollouts N] [--latency MS] [--concurrency 1,4,16] [--calibrate N]";
 const o = options(
@@ -50,12 +49,6 @@ function project(concurrency) {
   return dir;
 }
 
-/** CPU time of the whole machine so far, in ms (user, nice, system, irq, softirq). */
-function machineCpuMs() {
-  const f = readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).slice(1).map(Number);
-  return ((f[0] + f[1] + f[2] + f[5] + f[6]) * 1000) / 100;
-}
-
 function build(dir, concurrency) {
   const r = spawnSync(process.execPath, [cli, "build", "bench:traces", "-j", String(concurrency), "--json"], { cwd: dir, encoding: "utf8", env: { ...process.env, ROLLOUT_LATENCY_MS: String(latency) } });
   if (r.status !== 0) throw new Error(`build failed (${r.status}):\n${r.stderr}\n${r.stdout.slice(0, 2000)}`);
@@ -78,16 +71,7 @@ let floorMs;
   spawnSync(process.execPath, [cli, "build", "bench:sandbox"], { cwd: dir });
   const image = imageOf(dir);
   rmSync(dir, { recursive: true, force: true });
-  const { openSandbox } = await import(pathToFileURL(join(requireDist(), "sandbox/index.js")).href);
-  const one = async () => {
-    const s = await openSandbox(image);
-    await s.exec(["sh", "-c", "ls / | wc -l"]);
-    await s.close();
-  };
-  await one();
-  const cpu0 = machineCpuMs();
-  for (let i = 0; i < calibrate; i++) await one();
-  floorMs = (machineCpuMs() - cpu0) / calibrate;
+  floorMs = (await engineFloor(image, [["sh", "-c", "ls / | wc -l"]], calibrate)).cpuMs;
 }
 const cores = availableParallelism();
 const ceiling = (cores * 1000) / floorMs;
