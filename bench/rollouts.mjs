@@ -59,7 +59,8 @@ function build(dir, concurrency) {
 function imageOf(dir) {
   const r = spawnSync(process.execPath, [cli, "artifacts", "bench:sandbox", "--json"], { cwd: dir, encoding: "utf8" });
   if (r.status !== 0) throw new Error(`artifacts failed: ${r.stderr}`);
-  const file = JSON.parse(r.stdout).files.find((f) => f.path === "image.json");
+  // The sandbox stage is a map over environments: items/<env>/image.json.
+  const file = JSON.parse(r.stdout).files.find((f) => f.path.endsWith("image.json"));
   return JSON.parse(readFileSync(file.blob, "utf8"));
 }
 
