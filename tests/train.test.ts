@@ -261,15 +261,18 @@ describe("the train stage", () => {
   it("ends the trainer when the build is interrupted", async () => {
     const cfg = join(dir, "subagents.yaml");
     writeFileSync(cfg, readFileSync(cfg, "utf8").replace("learning_rate: 0.04", "learning_rate: 0.02"));
-    const child = spawnSabuild(dir, ["build", "alpha:train", "--verbose"], env);
+    // A temp folder of its own: other test files train in parallel and make their own config folders.
+    const tmp = tempDir("sabuild-cancel-");
+    const child = spawnSabuild(dir, ["build", "alpha:train", "--verbose"], { ...env, TMPDIR: tmp });
     await waitFor(() => child.output().includes("alpha:train | training on"), 300_000, "training to start");
+    expect(readdirSync(tmp).filter((f) => f.startsWith("sabuild-train-"))).toHaveLength(1);
     const pids = trainerPids(dir);
     expect(pids).toHaveLength(1);
     child.kill("SIGINT");
     await exited(child);
     expect(child.output()).toContain("alpha:train cancelled");
     expect(trainerPids(dir)).toEqual([]);
-    expect(readdirSync(tmpdir()).filter((f) => f.startsWith("sabuild-train-"))).toEqual([]);
+    expect(readdirSync(tmp).filter((f) => f.startsWith("sabuild-train-"))).toEqual([]);
   }, 600_000);
 
   it("points at base_model when it is neither a directory nor a model id", () => {
