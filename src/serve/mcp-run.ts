@@ -10,11 +10,12 @@ import type { Trace } from "../traces/types.js";
 import type { StudentRoute } from "./gateway.js";
 import { serveMcp, type McpSubagent } from "./mcp.js";
 
-async function output(session: Session, id: string): Promise<{ dir: string; digest: string }> {
+/** A node's output for the current inputs, or why there is none (the tool is left out, the server still starts). */
+async function output(session: Session, id: string): Promise<{ dir: string; digest: string } | string> {
   const { selected } = selectNodes(session.nodes, [id]);
   const { evals } = await planNodes(session.env, selected);
   const e = evals.get(id);
-  if (!e || !("hit" in e) || !e.hit) throw new Error(`${id} has no output for its current inputs: run \`sabuild build ${id}\``);
+  if (!e || !("hit" in e) || !e.hit) return `${id} has no output for its current inputs: run \`sabuild build ${id}\``;
   return { dir: await session.store.cas.materialize(e.hit.output), digest: e.hit.output };
 }
 
@@ -28,14 +29,24 @@ export async function runMcp(session: Session, subagents: ResolvedSubagent[], ro
   const tools: McpSubagent[] = [];
   for (const s of subagents) {
     const route = routes.find((r) => r.name === s.name)!;
-    const files = await readAgentFiles((await output(session, `${s.name}:import`)).dir, await output(session, `${s.name}:sandbox`));
+    // Even the teacher needs the agent's instructions, tools and sandbox to run the loop.
+    const imported = await output(session, `${s.name}:import`);
+    const sandbox = await output(session, `${s.name}:sandbox`);
+    if (typeof imported === "string" || typeof sandbox === "string") {
+      // Still listed, so the client connects and a call says what to build.
+      const why: string = typeof imported === "string" ? imported : (sandbox as string);
+      log(`warning: ${s.name} cannot run over MCP yet: ${why}`);
+      tools.push({ name: s.name, description: `The ${s.name} subagent (not ready: ${why}).`, run: () => Promise.reject(new Error(why)) });
+      continue;
+    }
+    const files = await readAgentFiles(imported.dir, sandbox);
     const agent = openAgentRun(files, { project: session.project, subagent: s, log });
     const spec = files.spec;
     const loop = async (prompt: string, signal: AbortSignal, who: "student" | "teacher"): Promise<Trace> => {
       const t = route.teacher;
       const client =
         who === "student"
-          ? createChatClient({ baseUrl: route.baseUrl, apiKey: "", model: route.model, temperature: 0, max_tokens: s.eval.max_tokens, cache: false, timeoutMs: route.timeoutMs, retry: { maxRetries: 1 }, warn: log })
+          ? createChatClient({ baseUrl: route.baseUrl!, apiKey: "", model: route.model, temperature: 0, max_tokens: s.eval.max_tokens, cache: false, timeoutMs: route.timeoutMs, retry: { maxRetries: 1 }, warn: log })
           : createChatClient({ baseUrl: t!.baseUrl, apiKey: t!.apiKey ?? "", ...(t!.headers ? { headers: t!.headers } : {}), model: t!.model, cache: false, timeoutMs: t!.timeoutMs, warn: log });
       return agent.rollout({
         task: { id: "mcp", prompt, tags: [] },
@@ -50,6 +61,10 @@ export async function runMcp(session: Session, subagents: ResolvedSubagent[], ro
       name: s.name,
       description: spec.description,
       async run(prompt, signal) {
+        if (!route.baseUrl) {
+          const trace = await loop(prompt, signal, "teacher");
+          return { answer: trace.final_answer ?? trace.messages.at(-1)?.content ?? "", answeredBy: "teacher", routeReason: "no-student", status: trace.status, turns: trace.turns, toolCalls: trace.tool_calls };
+        }
         let trace: Trace | undefined;
         let studentError = "";
         try {
@@ -58,12 +73,13 @@ export async function runMcp(session: Session, subagents: ResolvedSubagent[], ro
           studentError = (e as Error).message;
         }
         if ((!trace || trace.status !== "completed") && route.teacher) {
+          const studentTrace = trace;
           log(`${s.name}: the student ${trace ? `ended with ${trace.status}` : `failed (${studentError})`}: falling back to the teacher`);
           trace = await loop(prompt, signal, "teacher");
-          return { answer: trace.final_answer ?? trace.messages.at(-1)?.content ?? "", answeredBy: "teacher", status: trace.status, turns: trace.turns, toolCalls: trace.tool_calls };
+          return { answer: trace.final_answer ?? trace.messages.at(-1)?.content ?? "", answeredBy: "teacher", routeReason: !studentTrace || studentTrace.status === "error" ? "error" : studentTrace.status === "turn_cap" ? "hard-checks" : "contract", status: trace.status, turns: trace.turns, toolCalls: trace.tool_calls };
         }
         if (!trace) throw new Error(studentError);
-        return { answer: trace.final_answer ?? trace.messages.at(-1)?.content ?? "", answeredBy: "student", status: trace.status, turns: trace.turns, toolCalls: trace.tool_calls };
+        return { answer: trace.final_answer ?? trace.messages.at(-1)?.content ?? "", answeredBy: "student", routeReason: "passed", status: trace.status, turns: trace.turns, toolCalls: trace.tool_calls };
       },
     });
   }

@@ -8,7 +8,7 @@ export interface McpSubagent {
   name: string;
   description: string;
   /** Runs the student's agent loop (with fallback, when configured) on one prompt. */
-  run(prompt: string, signal: AbortSignal): Promise<{ answer: string; answeredBy: string; status: string; turns: number; toolCalls: number }>;
+  run(prompt: string, signal: AbortSignal): Promise<{ answer: string; answeredBy: string; routeReason: string; status: string; turns: number; toolCalls: number }>;
 }
 
 /** Tool names must be short identifiers; a subagent name already is one, prefixed for clarity. */
@@ -35,7 +35,7 @@ export function createMcpServer(subagents: McpSubagent[]): McpServer {
           const r = await s.run(prompt, extra.signal);
           return {
             content: [{ type: "text" as const, text: r.answer }],
-            _meta: { answered_by: r.answeredBy, status: r.status, turns: r.turns, tool_calls: r.toolCalls },
+            _meta: { answered_by: r.answeredBy, route_reason: r.routeReason, status: r.status, turns: r.turns, tool_calls: r.toolCalls },
           };
         } catch (e) {
           return { isError: true, content: [{ type: "text" as const, text: `${s.name} failed: ${(e as Error).message}` }] };

@@ -13,6 +13,9 @@ export const serveHelp = `sabuild serve [subagent...] [--port N] [--host H] [--f
   OpenAI-compatible endpoint: model "subagent/<name>" goes to that student and falls back to the
   subagent's teacher when the student errors, times out or breaks the output contract; other
   model names pass through to the teacher. GET /metrics (Prometheus), /health, /v1/models.
+  A subagent without an exported student is served by its teacher (a warning at start; answers
+  carry x-sabuild-route-reason: no-student). Every answer says who answered
+  (x-sabuild-answered-by) and why (x-sabuild-route-reason).
   --mcp   an MCP server on stdio instead: one tool per subagent (prompt in, final answer out)
           that runs the student's agent loop with its tools in its sandbox, with teacher fallback.
           Claude Code: claude mcp add sabuild -- sabuild serve --mcp -C /path/to/project`;
@@ -23,25 +26,31 @@ interface Built {
   gguf: string;
 }
 
-/** The export output of each subagent, as the store holds it for the current inputs. */
-async function builtStudents(session: Session, names: string[]): Promise<Built[]> {
+/**
+ * The export output of each subagent, as the store holds it for the current inputs; the
+ * subagents without one (not built yet, or built for other inputs), each with why.
+ */
+async function builtStudents(session: Session, names: string[]): Promise<{ built: Built[]; missing: { subagent: ResolvedSubagent; why: string }[] }> {
   const targets = names.map((n) => `${n}:export`);
   const { selected } = selectNodes(session.nodes, targets);
   const { evals } = await planNodes(session.env, selected);
   const { describeArtifactError, readExportSummary } = await import("../../artifacts/index.js");
   const out: Built[] = [];
+  const missing: { subagent: ResolvedSubagent; why: string }[] = [];
+  const subagentOf = (name: string): ResolvedSubagent => session.project.subagents.find((s) => s.name === name)!;
   for (const name of names) {
     const e = evals.get(`${name}:export`);
     if (!e || !("hit" in e) || !e.hit) {
-      throw new UserInputError(`${name} has no exported model for its current inputs (${e?.status ?? "unknown"}); run \`sabuild build ${name}:export\` first`);
+      missing.push({ subagent: subagentOf(name), why: `no exported model for its current inputs (${e?.status ?? "unknown"}); run \`sabuild build ${name}:export\` for a student` });
+      continue;
     }
     const dir = await session.store.cas.materialize(e.hit.output);
     const summary = await readExportSummary(dir);
     // Not a bug of sabuild's: the export stage (a plugin's, say) wrote something else.
     if (!summary.ok) throw new UserInputError(`${name}:export wrote no export.json that names the model to serve: ${describeArtifactError(summary.error)}`);
-    out.push({ subagent: session.project.subagents.find((s) => s.name === name)!, exportDir: dir, gguf: join(dir, summary.value.shipped) });
+    out.push({ subagent: subagentOf(name), exportDir: dir, gguf: join(dir, summary.value.shipped) });
   }
-  return out;
+  return { built: out, missing };
 }
 
 /** The subagent's teacher as a fallback route: key resolved from the environment now, never logged. */
@@ -80,8 +89,10 @@ export async function serveCommand(argv: string[]): Promise<number> {
   }
   const timeoutMs = Number((args.values.timeout as string | undefined) ?? "120") * 1000;
   if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new UserInputError("--timeout: seconds, a positive number");
-  const built = await builtStudents(session, wanted);
+  const { built, missing } = await builtStudents(session, wanted);
   const log = (line: string): void => void process.stderr.write(`${line}\n`);
+  // Serve what exists: a subagent without a student is still served, by its teacher.
+  for (const m of missing) log(`warning: ${m.subagent.name} has ${m.why}; until then its teacher answers (route reason no-student)`);
 
   const { ensureLlamaTools } = await import("../../toolchain/llamacpp.js");
   const { trainerPython } = await import("../../toolchain/dirs.js");
@@ -117,16 +128,22 @@ export async function serveCommand(argv: string[]): Promise<number> {
       routes.push(route);
       log(`${b.subagent.name}: student ${b.gguf.split("/").pop()} on ${server.url} (${tools.server.where})`);
     }
+    for (const m of missing) {
+      routes.push({ name: m.subagent.name, model: "student", timeoutMs, contractTag: m.subagent.traces.output_contract.tag, teacher: await teacherRoute(session, m.subagent, timeoutMs) });
+    }
+    const order = new Map(wanted.map((n, i) => [n, i]));
+    routes.sort((a, b) => order.get(a.name)! - order.get(b.name)!);
 
     if (args.values.mcp) {
       const { runMcp } = await import("../../serve/mcp-run.js");
-      await runMcp(session, built.map((b) => b.subagent), routes, log);
+      await runMcp(session, routes.map((r) => session.project.subagents.find((s) => s.name === r.name)!), routes, log);
       await stopAll();
       return 0;
     }
 
     const { startGateway } = await import("../../serve/gateway.js");
-    const passthrough = fallbackOn.length ? routes[0]?.teacher : built[0] ? await teacherRoute(session, built[0].subagent, timeoutMs).catch(() => undefined) : undefined;
+    const first = session.project.subagents.find((s) => s.name === routes[0]?.name);
+    const passthrough = routes[0]?.teacher ?? (first ? await teacherRoute(session, first, timeoutMs).catch(() => undefined) : undefined);
     const gateway = await startGateway({
       students: routes,
       ...(passthrough ? { teacher: passthrough } : {}),
@@ -136,9 +153,14 @@ export async function serveCommand(argv: string[]): Promise<number> {
       onRequest: (l) => log(`${l.route}: ${l.status} ${l.answeredBy}${l.fallback ? ` (fallback: ${l.fallback})` : ""} in ${l.ms} ms`),
     });
     if (args.global.json) {
-      process.stdout.write(`${JSON.stringify({ url: `${gateway.url}/v1`, metrics: `${gateway.url}/metrics`, models: routes.map((r) => `subagent/${r.name}`), fallback: fallbackOn })}\n`);
+      const students = routes.filter((r) => r.baseUrl).map((r) => r.name);
+      const teacherOnly = routes.filter((r) => !r.baseUrl).map((r) => r.name);
+      process.stdout.write(`${JSON.stringify({ url: `${gateway.url}/v1`, metrics: `${gateway.url}/metrics`, models: routes.map((r) => `subagent/${r.name}`), students, teacher_only: teacherOnly, fallback: fallbackOn })}\n`);
     } else {
-      console.log(`serving on ${gateway.url}/v1: ${routes.map((r) => `subagent/${r.name}`).join(", ")}; fallback on ${fallbackOn.join(", ") || "nothing"}; metrics at ${gateway.url}/metrics`);
+      const teacherOnly = routes.filter((r) => !r.baseUrl).map((r) => r.name);
+      console.log(
+        `serving on ${gateway.url}/v1: ${routes.map((r) => `subagent/${r.name}`).join(", ")}; fallback on ${fallbackOn.join(", ") || "nothing"}${teacherOnly.length ? `; teacher only (no student yet): ${teacherOnly.join(", ")}` : ""}; metrics at ${gateway.url}/metrics`,
+      );
     }
     await untilShutdown();
     log("shutting down: finishing requests in flight");
