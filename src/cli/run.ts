@@ -29,6 +29,7 @@ const COMMANDS: Record<string, { about: string; load: () => Promise<Command> }> 
   bench: { about: "run the orchestrator benchmarks (none / teacher / base / student arms) and print their figures", load: async () => (await import("./commands/bench.js")).benchCommand },
   report: { about: "write each subagent's report page (HTML) and CI summary (markdown)", load: async () => (await import("./commands/report.js")).reportCommand },
   serve: { about: "OpenAI-compatible gateway to the distilled subagents (or --mcp: an MCP server)", load: async () => (await import("./commands/serve.js")).serveCommand },
+  route: { about: "route curve | calibrate: the learned router's cost-quality curve, and the threshold that meets a goal", load: async () => (await import("./commands/route.js")).routeCommand },
   schema: { about: "print the JSON Schema of subagents.yaml", load: async () => (await import("./commands/schema.js")).schemaCommand },
   standin: { about: "serve an OpenAI-compatible stand-in teacher (tests, offline examples)", load: async () => (await import("./commands/standin.js")).standinCommand },
 };

@@ -308,6 +308,40 @@ const web = z
   })
   .describe("Web access for WebSearch and WebFetch; sandboxes keep their own network policy.");
 
+const route = z
+  .strictObject({
+    policy: z
+      .enum(["student", "teacher", "fallback", "cascade", "learned"])
+      .default("fallback")
+      .describe(
+        "student: always the student; teacher: always the teacher; fallback: the student, the teacher when it errors, times out or breaks the contract; cascade: the student, the teacher when route.checks fail; learned: a router trained on eval outcomes sends the tasks it predicts the student fails to the teacher (see route.threshold).",
+      ),
+    checks: z
+      .strictObject({
+        contract: z.boolean().default(true).describe("Escalate a final reply without the output contract's tag."),
+        hard_checks: z.boolean().default(false).describe("Escalate past traces.max_turns turns or more than dataset.max_repeated_tool_calls identical tool calls."),
+        min_confidence: between(0, 1)
+          .optional()
+          .describe("Escalate a reply whose mean token probability (llama-server's log-probabilities) is below this."),
+        min_judge_score: between(0, 1)
+          .optional()
+          .describe("Escalate a final answer the judge (eval.judge, else the teacher) scores below this; costs a judge call per answer."),
+        combine: z.enum(["any", "all"]).default("any").describe("any: one failing check escalates; all: only when every configured check fails."),
+      })
+      .prefault({})
+      .describe("What a cascade checks before it returns the student's answer."),
+    threshold: between(0, 1)
+      .default(0.5)
+      .describe("learned: the router's predicted student success below which the teacher answers. Higher sends more to the teacher; `sabuild route calibrate` sets it."),
+    drift: z
+      .strictObject({
+        window: positiveInt().default(200).describe("Requests over which the escalation rate is measured."),
+        margin: between(0, 1).default(0.1).describe("Warn when the window's escalation rate exceeds the eval's by more than this."),
+      })
+      .prefault({}),
+  })
+  .describe("How `sabuild serve` routes this subagent's requests between its student and its teacher.");
+
 /** Every subagent setting; `defaults` holds the same keys. */
 export const settingsSchema = z.strictObject({
   until: z
@@ -344,6 +378,7 @@ export const settingsSchema = z.strictObject({
   export: exportSection.prefault({}),
   eval: evalSection.prefault({}),
   web: web.optional(),
+  route: route.prefault({}),
 });
 
 export const sourceSchema = z.union(

@@ -1,23 +1,13 @@
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import type { ResolvedSubagent } from "../config/index.js";
-import { selectNodes } from "../engine/graph.js";
 import { createChatClient } from "../llm/client.js";
-import { planNodes } from "../engine/plan.js";
 import type { Session } from "../project.js";
 import { untilShutdown } from "../sandbox/index.js";
 import { openAgentRun, readAgentFiles } from "../traces/agent-run.js";
 import type { Trace } from "../traces/types.js";
 import type { StudentRoute } from "./gateway.js";
 import { serveMcp, type McpSubagent } from "./mcp.js";
-
-/** A node's output for the current inputs, or why there is none (the tool is left out, the server still starts). */
-async function output(session: Session, id: string): Promise<{ dir: string; digest: string } | string> {
-  const { selected } = selectNodes(session.nodes, [id]);
-  const { evals } = await planNodes(session.env, selected);
-  const e = evals.get(id);
-  if (!e || !("hit" in e) || !e.hit) return `${id} has no output for its current inputs: run \`sabuild build ${id}\``;
-  return { dir: await session.store.cas.materialize(e.hit.output), digest: e.hit.output };
-}
+import { nodeOutput } from "./node-output.js";
 
 /**
  * Runs the MCP server on stdio until the client goes away (stdin closed, SIGINT, SIGTERM or
@@ -30,8 +20,8 @@ export async function runMcp(session: Session, subagents: ResolvedSubagent[], ro
   for (const s of subagents) {
     const route = routes.find((r) => r.name === s.name)!;
     // Even the teacher needs the agent's instructions, tools and sandbox to run the loop.
-    const imported = await output(session, `${s.name}:import`);
-    const sandbox = await output(session, `${s.name}:sandbox`);
+    const imported = await nodeOutput(session, `${s.name}:import`);
+    const sandbox = await nodeOutput(session, `${s.name}:sandbox`);
     if (typeof imported === "string" || typeof sandbox === "string") {
       // Still listed, so the client connects and a call says what to build.
       const why: string = typeof imported === "string" ? imported : (sandbox as string);

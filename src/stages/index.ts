@@ -18,6 +18,7 @@ const BUILTIN: ReadonlyArray<readonly [StageKind, () => Promise<Stage>]> = [
   ["train", async () => (await import("./train.js")).trainStage()],
   ["export", async () => (await import("./export.js")).exportStage()],
   ["eval", async () => (await import("./eval.js")).evalStage()],
+  ["router", async () => (await import("./router.js")).routerStage()],
   ["report", async () => (await import("./report.js")).reportStage()],
 ];
 

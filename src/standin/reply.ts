@@ -9,6 +9,11 @@ export interface StandinReply {
   reasoning?: string;
   /** Default: "tool_calls" when there are tool calls, else "stop". */
   finish_reason?: string;
+  /**
+   * Token log-probabilities, sent as llama-server sends them (`choices[0].logprobs.content`,
+   * one entry per token) when the request asks for `logprobs`.
+   */
+  logprobs?: number[];
 }
 
 export type StandinPolicy = (request: ChatRequest) => StandinReply | Promise<StandinReply>;
@@ -27,6 +32,7 @@ interface Normalised {
   reasoning?: string;
   toolCalls: { id: string; type: "function"; function: { name: string; arguments: string } }[];
   finishReason: string;
+  logprobs?: { content: { token: string; logprob: number; bytes: null; top_logprobs: never[] }[] };
   usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number };
 }
 
@@ -45,6 +51,9 @@ export function normalise(request: ChatRequest, reply: StandinReply, id: string)
     ...(reply.reasoning ? { reasoning: reply.reasoning } : {}),
     toolCalls,
     finishReason: reply.finish_reason ?? (toolCalls.length ? "tool_calls" : "stop"),
+    ...(reply.logprobs && (request as { logprobs?: unknown }).logprobs === true
+      ? { logprobs: { content: reply.logprobs.map((logprob, i) => ({ token: `t${i}`, logprob, bytes: null, top_logprobs: [] })) } }
+      : {}),
     usage: { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion },
   };
 }
@@ -60,7 +69,7 @@ export function completionBody(id: string, model: string, r: Normalised, wire: W
     created: Math.floor(Date.now() / 1000),
     model,
     system_fingerprint: FINGERPRINT,
-    choices: [{ index: 0, message, logprobs: null, finish_reason: r.finishReason }],
+    choices: [{ index: 0, message, logprobs: r.logprobs ?? null, finish_reason: r.finishReason }],
     ...(wire.omitUsage ? {} : { usage: r.usage }),
     x_sabuild_standin: 1,
   };

@@ -108,15 +108,18 @@ export async function serveCommand(argv: string[]): Promise<number> {
   // One llama-server per student, supervised: restarted when /health stops answering.
   const routes: StudentRoute[] = [];
   try {
+    const { routeSetup, needsTeacher } = await import("../../serve/route-setup.js");
     for (const b of built) {
       const tools = await ensureLlamaTools(session.project.root, b.subagent.export.tools, { log, python: trainerPython(session.project.root) });
+      const setup = await routeSetup(session, b.subagent, fallbackOn, log);
       const route: StudentRoute = {
         name: b.subagent.name,
         baseUrl: "",
         model: "student",
         timeoutMs,
         contractTag: b.subagent.traces.output_contract.tag,
-        ...(fallbackOn.length ? { teacher: await teacherRoute(session, b.subagent, timeoutMs) } : {}),
+        ...setup,
+        ...(needsTeacher(setup.policy!) ? { teacher: await teacherRoute(session, b.subagent, timeoutMs) } : {}),
       };
       const server = await superviseServer(() => tools.server.start({ model: b.gguf, args: ["--parallel", "4"], log: () => undefined }), {
         name: b.subagent.name,
@@ -126,7 +129,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
       servers.push(server);
       route.baseUrl = `${server.url}/v1`;
       routes.push(route);
-      log(`${b.subagent.name}: student ${b.gguf.split("/").pop()} on ${server.url} (${tools.server.where})`);
+      log(`${b.subagent.name}: student ${b.gguf.split("/").pop()} on ${server.url} (${tools.server.where}); route policy ${setup.policy!.name}`);
     }
     for (const m of missing) {
       routes.push({ name: m.subagent.name, model: "student", timeoutMs, contractTag: m.subagent.traces.output_contract.tag, teacher: await teacherRoute(session, m.subagent, timeoutMs) });
@@ -150,7 +153,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
       fallbackOn,
       host: (args.values.host as string | undefined) ?? "127.0.0.1",
       port: portOf(args.values.port as string | undefined),
-      onRequest: (l) => log(`${l.route}: ${l.status} ${l.answeredBy}${l.fallback ? ` (fallback: ${l.fallback})` : ""} in ${l.ms} ms`),
+      onRequest: (l) => log(`${l.route}: ${l.status} ${l.answeredBy}${l.reason ? ` (${l.reason})` : ""} in ${l.ms} ms`),
     });
     if (args.global.json) {
       const students = routes.filter((r) => r.baseUrl).map((r) => r.name);
