@@ -252,6 +252,8 @@ const SPEC: Record<StageKind, Case[]> = {
     set("web.search.provider", "tavily", param("web.search.provider"), WEB),
     set("web.search.api_key", "${OTHER_KEY}", "unchanged", WEB),
   ],
+  // The router's inputs are eval's output and its method: the threshold and policy are read when serving.
+  router: [set("route.threshold", 0.8, "unchanged"), set("route.policy", "learned", "unchanged"), set("route.checks.min_confidence", 0.5, "unchanged")],
   report: [
     set("teacher.standin", "@/policy.mjs", param("standin")),
     set("eval.gate", false, param("gate")),

@@ -9,6 +9,8 @@ import { costQualityCurve, interp, routeLlmFigures } from "../src/route/curve.js
 import type { RoutePolicy } from "../src/route/policy.js";
 import { openRouter, routerFile } from "../src/route/router.js";
 import { writeThreshold } from "../src/route/write-threshold.js";
+import { renderReportHtml } from "../src/report/html.js";
+import { renderReportMarkdown } from "../src/report/markdown.js";
 import { startGateway, type Gateway, type StudentRoute } from "../src/serve/gateway.js";
 import { startStandin, type Standin } from "../src/standin/server.js";
 
@@ -71,6 +73,17 @@ describe("the cost-quality curve and RouteLLM's figures", () => {
     expect(calibrate(curve, { maxEscalation: 0.3 })).toMatchObject({ escalated: 0.25, success: 0.75 });
     expect(calibrate(curve, { minSuccess: 0.7 })).toMatchObject({ escalated: 0.25 });
     expect(calibrate(curve, { minSuccess: 0.9 })).toMatch(/no threshold reaches success 0.9 .*best is 0.750/);
+  });
+
+  it("shows on the report page and in its markdown summary", () => {
+    const curve = costQualityCurve([{ score: 0.9, student: true, teacher: true }, { score: 0.2, student: false, teacher: true }], { student: 0, teacher: 0.01 });
+    const input = { subagent: "searcher", generatedAt: "2026-12-06", stages: [], traces: {}, notes: [], routing: curve };
+    const md = renderReportMarkdown(input);
+    expect(md).toMatch(/Learned router: APGR [\d.]+, CPT\(50%\) [\d.]+% to the teacher, CPT\(80%\) [\d.]+% to the teacher over 2 eval tasks/);
+    expect(md).toContain("| 0.5 | 50.0% | 100.0% | $0.00500 |");
+    const html = renderReportHtml(input);
+    expect(html).toContain("<h2>Routing</h2>");
+    expect(html).toContain('data-series="router"');
   });
 
   it("writes the threshold into subagents.yaml and keeps its comments", async () => {

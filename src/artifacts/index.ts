@@ -17,3 +17,4 @@ export { readTrainMetrics, trainMetricsSchema, type TrainMetrics } from "./metri
 export { readExportSummary, exportSummarySchema, type ExportSummary } from "./export-summary.js";
 export { readEvalResult, evalResultSchema, type ReadEvalResult } from "./eval.js";
 export { readBenchResult, readOrchestratorTrace, benchResultSchema, orchestratorTraceSchema, type BenchResultFile, type BenchItemRow } from "./bench.js";
+export { readCurve, curveSchema } from "./curve.js";

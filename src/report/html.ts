@@ -2,6 +2,7 @@ import type { EvalRole, ModelSummary } from "../eval/types.js";
 import type { Trace } from "../traces/types.js";
 import { CSS, ms, num, pct, renderMessage, usd, verifierBadge, verifierDetail } from "./html-parts.js";
 import { barChart, escapeXml as esc, lineChart, type BarGroup } from "./svg.js";
+import { routingHtml } from "./routing.js";
 import type { ReportInput } from "./types.js";
 
 const ROLES: EvalRole[] = ["student", "base", "teacher"];
@@ -119,6 +120,7 @@ ${input.notes.map((n) => `<div class="note">${esc(n)}</div>`).join("")}
 <h2>Charts</h2><div id="charts">${charts.join("") || `<p class="muted">No training or eval results yet.</p>`}</div>
 <h2>Eval on held-out tasks</h2>${ev ? evalTable(ev.models, ev.ratios) : `<p class="muted">Not evaluated yet.</p>`}
 <h2>Targets</h2>${gate}${targets}
+${input.routing ? `<h2>Routing</h2>${routingHtml(input.routing)}` : ""}
 <h2>Tasks</h2><p class="muted">Open a task to see the student's and the teacher's traces side by side.</p><div id="tasks">${drillDown(input)}</div>
 </body></html>
 `;

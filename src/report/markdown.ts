@@ -1,4 +1,5 @@
 import type { EvalRole } from "../eval/types.js";
+import { routingMarkdown } from "./routing.js";
 import type { ReportInput } from "./types.js";
 
 const ROLES: EvalRole[] = ["student", "base", "teacher"];
@@ -38,6 +39,7 @@ export function renderReportMarkdown(input: ReportInput): string {
     if (ev.targets.length) lines.push("");
     lines.push(ev.gate.enabled ? `Gate: **${ev.gate.passed ? "passed" : "missed"}**.` : `Gate: off${ev.gate.reason ? ` (${ev.gate.reason})` : ""}.`, "");
   }
+  if (input.routing) lines.push(...routingMarkdown(input.routing));
   const timed = input.stages.filter((s) => s.durationMs !== undefined);
   if (timed.length) lines.push(`Stages: ${timed.map((s) => `${s.kind} ${s.status}${s.durationMs ? ` ${(s.durationMs / 1000).toFixed(1)} s` : ""}`).join(", ")}.`, "");
   return `${lines.join("\n").trimEnd()}\n`;

@@ -1,4 +1,5 @@
 import type { EvalResult } from "../eval/types.js";
+import type { CostQualityCurve } from "../route/curve.js";
 import type { Trace } from "../traces/types.js";
 
 /** One pipeline stage as the report shows it. */
@@ -30,6 +31,8 @@ export interface ReportInput {
   eval?: EvalResult;
   /** Traces referenced by eval.tasks[].results[role].trace, by that path. */
   traces: Record<string, Trace>;
+  /** The learned router's cost-quality curve (the router stage's curve.json), when built. */
+  routing?: CostQualityCurve;
   /** Notes shown at the top (e.g. a stand-in teacher was used). */
   notes: string[];
 }

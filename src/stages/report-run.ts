@@ -109,6 +109,7 @@ export async function gatherReport(ctx: RunContext): Promise<ReportInput> {
       for (const n of read.notes) notes.push(n);
     }
   }
+  const routing = up.router ? artifacts.artifactOr(await artifacts.readCurve(up.router.dir), "router", undefined) : undefined;
   return {
     subagent: ctx.subagent.name,
     generatedAt: new Date().toISOString().slice(0, 10),
@@ -116,6 +117,7 @@ export async function gatherReport(ctx: RunContext): Promise<ReportInput> {
     stages,
     ...(training ? { training } : {}),
     ...(ev ? { eval: ev } : {}),
+    ...(routing ? { routing } : {}),
     traces,
     notes,
   };

@@ -6,8 +6,9 @@ export function reportStage(): Stage {
   return {
     kind: "report",
     // 2: verified success (the tasks' tests) per model, per task and in the stage details.
-    version: "2",
-    deps: ["import", "tasks", "traces", "dataset", "train", "export", "eval"],
+    // 3: the learned router's cost-quality curve (the router stage).
+    version: "3",
+    deps: ["import", "tasks", "traces", "dataset", "train", "export", "eval", "router"],
     async inputs({ subagent }) {
       return ok({
         params: {

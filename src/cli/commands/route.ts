@@ -1,5 +1,4 @@
-import { readFile } from "node:fs/promises";
-import { join, relative } from "node:path";
+import { relative } from "node:path";
 import { UserInputError } from "../../errors.js";
 import { openProject, type Session } from "../../project.js";
 import type { CostQualityCurve } from "../../route/curve.js";
@@ -20,12 +19,10 @@ async function curveOf(session: Session, name: string): Promise<CostQualityCurve
   const { nodeOutput } = await import("../../serve/node-output.js");
   const out = await nodeOutput(session, `${name}:router`);
   if (typeof out === "string") throw new UserInputError(out);
-  const { CURVE_FILE } = await import("../../stages/router-run.js");
-  try {
-    return JSON.parse(await readFile(join(out.dir, CURVE_FILE), "utf8")) as CostQualityCurve;
-  } catch (e) {
-    throw new UserInputError(`${name}:router wrote no readable ${CURVE_FILE} (${(e as Error).message}); rebuild it with \`sabuild build ${name}:router\``);
-  }
+  const { readCurve, describeArtifactError } = await import("../../artifacts/index.js");
+  const curve = await readCurve(out.dir);
+  if (!curve.ok) throw new UserInputError(`${name}:router: ${describeArtifactError(curve.error)}; rebuild it with \`sabuild build ${name}:router\``);
+  return curve.value;
 }
 
 function fraction(flag: string, text: string): number {
