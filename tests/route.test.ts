@@ -122,14 +122,17 @@ describe("gateway routing policies", () => {
   });
 
   const policy = (p: Partial<RoutePolicy> & Pick<RoutePolicy, "name">): RoutePolicy => ({ escalateOn: new Set(["error", "timeout", "contract"]), checks: { contract: true, combine: "any" }, threshold: 0.5, ...p });
+  const warnings: string[] = [];
   async function gateway(route: Partial<StudentRoute>): Promise<OpenAI> {
     const g = await startGateway({
       students: [{ name: "searcher", baseUrl: student.url, model: "student", timeoutMs: 5000, contractTag: "final_answer", ...route }],
-      teacher: { baseUrl: teacher.url, model: "big", timeoutMs: 5000 },
+      teacher: { baseUrl: teacher.url, model: "big", timeoutMs: 5000, pricing: { input_per_mtok: 2, output_per_mtok: 8 } },
+      warn: (l) => warnings.push(l),
     });
     gateways.push(g);
     return new OpenAI({ baseURL: `${g.url}/v1`, apiKey: "unused", maxRetries: 0 });
   }
+  const metricsOf = async (): Promise<string> => (await fetch(`${gateways.at(-1)!.url}/metrics`)).text();
   async function ask(client: OpenAI, content: string, extra: ChatRequest["messages"] = []) {
     const r = await client.chat.completions.create({ model: "subagent/searcher", messages: [{ role: "user", content }, ...(extra as [])] }).withResponse();
     const body = r.data as unknown as { sabuild: { answered_by: string; route_reason: string; route_detail?: string; router_score?: number; confidence?: number }; choices: { logprobs?: unknown }[] };
@@ -195,6 +198,28 @@ describe("gateway routing policies", () => {
     const before = student.stats.requests;
     expect(await ask(t, "where is retry")).toMatchObject({ who: "teacher", reason: "policy" });
     expect(student.stats.requests).toBe(before);
+  });
+
+  it("/metrics per subagent: escalations by reason, contract breaks, latency by who answered, money saved, router scores; a drift warning", async () => {
+    const router = openRouter(routerFile(OUTCOMES));
+    const client = await gateway({ policy: policy({ name: "learned", threshold: 0.5 }), router, drift: { expected: 0.25, window: 4, margin: 0.2 } });
+    await ask(client, "rename the variable total in parser.py");
+    await ask(client, "debug the flaky network timeout");
+    await ask(client, "rename and break it");
+    expect(warnings).toEqual([]);
+    await ask(client, "debug the network pool race");
+    // 3 of the last 4 went to the teacher: 75% > 25% + 20 points.
+    expect(warnings).toEqual([expect.stringMatching(/^warning: searcher: 75\.0% of the last 4 requests went to the teacher, over eval's 25\.0% by more than 20 points/)]);
+    const text = await metricsOf();
+    expect(text).toMatch(/sabuild_gateway_routed_total\{answered_by="teacher",reason="router",route="searcher"\} 2/);
+    expect(text).toMatch(/sabuild_gateway_routed_total\{answered_by="teacher",reason="contract",route="searcher"\} 1/);
+    expect(text).toMatch(/sabuild_gateway_routed_total\{answered_by="student",reason="passed",route="searcher"\} 1/);
+    expect(text).toMatch(/sabuild_gateway_contract_breaks_total\{route="searcher"\} 1/);
+    expect(text).toMatch(/sabuild_gateway_answer_duration_seconds_count\{answered_by="teacher",route="searcher"\} 3/);
+    expect(text).toMatch(/sabuild_gateway_router_score_count\{route="searcher"\} 4/);
+    expect(Number(/sabuild_gateway_saved_usd_total\{route="searcher"\} ([\d.e-]+)/.exec(text)?.[1])).toBeGreaterThan(0);
+    expect(text).toMatch(/sabuild_gateway_escalation_drift\{route="searcher"\} 1/);
+    expect(text).toMatch(/sabuild_gateway_expected_escalation_ratio\{route="searcher"\} 0.25/);
   });
 
   it("no student exported: the teacher answers with route reason no-student", async () => {

@@ -54,3 +54,6 @@ export function fallbackPolicy(on: Iterable<"error" | "timeout" | "contract"> = 
   const escalateOn = new Set(on);
   return { name: "fallback", escalateOn, checks: { contract: escalateOn.has("contract"), combine: "any" }, threshold: 0.5 };
 }
+
+/** k of the learned router's nearest neighbours: a constant of the method, not a user's knob (route.threshold is). */
+export const NEIGHBOURS = 5;

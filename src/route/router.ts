@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import MiniSearch from "minisearch";
+import { NEIGHBOURS } from "./policy.js";
 
 /**
  * The learned router: k nearest neighbours over BM25. A task's predicted student success is the
@@ -17,7 +18,6 @@ import MiniSearch from "minisearch";
  */
 
 export const ROUTER_FILE = "router.json";
-export const NEIGHBOURS = 5;
 
 /** One recorded outcome: a task's text and whether the student succeeded on it. */
 export interface Outcome {

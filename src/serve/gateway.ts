@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { fallbackPolicy, type RouteReason } from "../route/policy.js";
+import { DriftMonitor } from "./drift.js";
 import { GatewayMetrics } from "./metrics.js";
 import { routeRequest, type Routed } from "./route-request.js";
 import type { StudentRoute, TeacherRoute } from "./routes.js";
@@ -16,6 +17,8 @@ export interface GatewayOptions {
   fallbackOn?: FallbackReason[];
   host?: string;
   port?: number;
+  /** Warnings while serving (escalation drift). */
+  warn?(line: string): void;
   /** Called for each request, for logs (never with bodies or keys). */
   onRequest?(line: { route: string; answeredBy: string; status: number; ms: number; reason?: RouteReason; fallback?: string; detail?: string }): void;
 }
@@ -75,6 +78,27 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   /** Student-side reasons the teacher answered for; sent as x-sabuild-fallback as before routing policies. */
   const FALLBACKS: ReadonlySet<RouteReason> = new Set(["error", "timeout", "contract", "hard-checks", "confidence", "judge"]);
 
+  const drift = new Map<string, DriftMonitor>();
+  for (const s of options.students) {
+    if (!s.drift) continue;
+    drift.set(s.name, new DriftMonitor(s.name, s.drift.expected, s.drift.window, s.drift.margin, options.warn ?? (() => undefined)));
+    metrics.expectedEscalation.set({ route: s.name }, s.drift.expected);
+    metrics.drift.set({ route: s.name }, 0);
+  }
+
+  /** Per-subagent monitoring of one answered request (see metrics.ts for what each series means). */
+  function observe(route: StudentRoute, r: Routed, started: number): void {
+    metrics.routed.inc({ route: route.name, answered_by: r.answeredBy, reason: r.reason });
+    metrics.answerLatency.observe({ route: route.name, answered_by: r.answeredBy }, (Date.now() - started) / 1000);
+    for (const f of r.failures ?? []) {
+      metrics.checkFailures.inc({ route: route.name, check: f });
+      if (f === "contract") metrics.contractBreaks.inc({ route: route.name });
+    }
+    if (r.routerScore !== undefined) metrics.routerScore.observe({ route: route.name }, r.routerScore);
+    const monitor = drift.get(route.name);
+    if (monitor) metrics.drift.set({ route: route.name }, monitor.record(r.answeredBy === "teacher") ? 1 : 0);
+  }
+
   async function handleStudent(route: StudentRoute, body: Json, res: ServerResponse, started: number): Promise<void> {
     const routed = await routeRequest(route, body, teacher, defaultPolicy);
     if (!routed.ok) {
@@ -90,6 +114,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     if (r.answeredBy === "student") metrics.saved.inc({ route: route.name }, teacherCost(route, u));
     const fallback = r.answeredBy === "teacher" && FALLBACKS.has(r.reason) ? r.reason : undefined;
     if (fallback) metrics.fallbacks.inc({ route: route.name, reason: fallback });
+    observe(route, r, started);
     const out = { ...r.reply, model: `subagent/${route.name}`, sabuild: sabuildField(route.name, r) };
     finish(res, out, body.stream === true, r.answeredBy, route.name, started, r.reason, fallback);
   }

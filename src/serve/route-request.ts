@@ -17,6 +17,8 @@ export interface Routed {
   confidence?: number;
   /** The student was asked before the teacher answered (its turn was spent). */
   studentTried: boolean;
+  /** Checks the student's reply failed, escalated or not (combine: all may keep a failing reply). */
+  failures?: CheckFailure["reason"][];
 }
 
 /** A request no model could answer: the status and message the client gets. */
@@ -113,10 +115,11 @@ export async function routeRequest(route: StudentRoute, body: Json, gatewayTeach
       failures.push({ reason: "judge", detail: `the judge did not answer: ${(e as Error).message}` });
     }
   }
+  const failed = failures.length ? { failures: failures.map((f) => f.reason) } : {};
   if (escalates(failures, ran, checks.combine)) {
     const first = failures[0]!;
     const r = await askTeacher(first.reason, failures.map((f) => f.detail).join("; "), measured);
-    return r.ok ? { ok: true, value: { ...r.value, studentTried: true } } : r;
+    return r.ok ? { ok: true, value: { ...r.value, studentTried: true, ...failed } } : r;
   }
-  return { ok: true, value: { answeredBy: "student", reason: "passed", reply: clientReply, studentTried: true, ...measured } };
+  return { ok: true, value: { answeredBy: "student", reason: "passed", reply: clientReply, studentTried: true, ...measured, ...failed } };
 }

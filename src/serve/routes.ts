@@ -20,6 +20,8 @@ export interface StudentRoute {
   policy?: RoutePolicy;
   /** learned: the router's predicted chance that the student succeeds on a task text. */
   router?: { score(task: string): number };
+  /** The escalation rate eval predicts for this route's policy, and route.drift: the drift warning's inputs. */
+  drift?: { expected: number; window: number; margin: number };
   /** cascade with a judge: the judge's score (0..1) of a final answer to the conversation. */
   judge?(messages: unknown[], answer: string, signal: AbortSignal): Promise<number>;
 }

@@ -1,4 +1,5 @@
 import { ok } from "../result.js";
+import { NEIGHBOURS } from "../route/policy.js";
 import type { Stage } from "./types.js";
 
 /**
@@ -17,7 +18,7 @@ export function routerStage(): Stage {
         params: {
           // The model and its one constant: another method or k is another router.
           method: "knn-bm25",
-          k: (await import("../route/router.js")).NEIGHBOURS,
+          k: NEIGHBOURS,
         },
         files: [],
       });

@@ -153,6 +153,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
       fallbackOn,
       host: (args.values.host as string | undefined) ?? "127.0.0.1",
       port: portOf(args.values.port as string | undefined),
+      warn: log,
       onRequest: (l) => log(`${l.route}: ${l.status} ${l.answeredBy}${l.reason ? ` (${l.reason})` : ""} in ${l.ms} ms`),
     });
     if (args.global.json) {
