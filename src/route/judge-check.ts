@@ -3,7 +3,8 @@ import { UserInputError } from "../errors.js";
 import { judgeClient } from "../judge/client.js";
 import { judgeTrace } from "../judge/judge.js";
 import { judgeSetup } from "../judge/settings.js";
-import type { ChatMessage } from "../llm/types.js";
+import type { ChatClient, ChatMessage } from "../llm/types.js";
+import type { Rubric } from "../judge/types.js";
 import { checkContract } from "../traces/contract.js";
 import type { Trace } from "../traces/types.js";
 
@@ -16,16 +17,21 @@ export async function cascadeJudge(project: ProjectConfig, subagent: ResolvedSub
   const setup = judgeSetup(subagent);
   if (!setup.ok) throw new UserInputError(`${subagent.name}: route.checks.min_judge_score needs a judge: ${setup.error.map((p) => p.message).join("; ")}`);
   const client = await judgeClient(project, subagent, setup.value, { stage: "serve", log });
-  const tag = subagent.traces.output_contract.tag;
+  return answerJudge({ client, model: setup.value.model, rubric: setup.value.rubric, subagent: subagent.name, tag: subagent.traces.output_contract.tag });
+}
+
+/** The judge over one answer: the conversation and the answer read as a finished trace, graded by the rubric. */
+export function answerJudge(o: { client: ChatClient; model: string; rubric: Rubric; subagent: string; tag: string }): (messages: unknown[], answer: string, signal: AbortSignal) => Promise<number> {
+  const { tag } = o;
   return async (messages, answer, signal) => {
     const conversation = [...(messages as ChatMessage[]), { role: "assistant", content: answer } as ChatMessage];
     const contract = checkContract(answer, tag);
     const trace: Trace = {
       version: 1,
-      subagent: subagent.name,
+      subagent: o.subagent,
       task: { id: "serve", prompt: conversation.find((m) => m.role === "user")?.content ?? "", tags: [] },
       sample: 0,
-      model: { name: `subagent/${subagent.name}`, base_url: "llama-server", role: "student" },
+      model: { name: `subagent/${o.subagent}`, base_url: "llama-server", role: "student" },
       status: contract.ok ? "completed" : "contract_violation",
       ...(contract.ok ? { final_answer: contract.answer! } : {}),
       contract: { tag, ok: contract.ok },
@@ -38,7 +44,7 @@ export async function cascadeJudge(project: ProjectConfig, subagent: ResolvedSub
       timings: { started_at: new Date().toISOString(), duration_ms: 0, model_ms: 0, tool_ms: 0 },
       sandbox: { recipe: "none", id: "none", tag: "none" },
     };
-    const result = await judgeTrace({ client, model: setup.value.model, rubric: setup.value.rubric, trace, signal });
+    const result = await judgeTrace({ client: o.client, model: o.model, rubric: o.rubric, trace, signal });
     return result.score ?? 0;
   };
 }
