@@ -12,6 +12,7 @@ import { writeThreshold } from "../src/route/write-threshold.js";
 import { renderReportHtml } from "../src/report/html.js";
 import { renderReportMarkdown } from "../src/report/markdown.js";
 import { startGateway, type Gateway, type StudentRoute } from "../src/serve/gateway.js";
+import { routeAgentRun } from "../src/serve/mcp-route.js";
 import { startStandin, type Standin } from "../src/standin/server.js";
 
 const lastUser = (req: ChatRequest): string => [...req.messages].reverse().find((m) => m.role === "user")?.content ?? "";
@@ -225,5 +226,56 @@ describe("gateway routing policies", () => {
   it("no student exported: the teacher answers with route reason no-student", async () => {
     const client = await gateway({ baseUrl: undefined });
     expect(await ask(client, "where is retry")).toMatchObject({ who: "teacher", reason: "no-student" });
+  });
+});
+
+describe("route policies over MCP (a whole agent loop)", () => {
+  const trace = (who: "student" | "teacher", status: "completed" | "turn_cap" | "contract_violation", calls = 1): import("../src/traces/types.js").Trace => {
+    const call = (i: number) => ({ id: `c${i}`, type: "function" as const, function: { name: "Grep", arguments: '{"pattern":"x"}' } });
+    const turns = Array.from({ length: calls }, (_, i) => [
+      { role: "assistant" as const, content: null, tool_calls: [call(i)] },
+      { role: "tool" as const, tool_call_id: `c${i}`, content: "src/x.py:1" },
+    ]).flat();
+    return {
+      version: 1,
+      subagent: "searcher",
+      task: { id: "mcp", prompt: "p", tags: [] },
+      sample: 0,
+      model: { name: who, base_url: "x", role: who },
+      status,
+      ...(status === "completed" ? { final_answer: `${who} answer` } : {}),
+      contract: { tag: "final_answer", ok: status === "completed" },
+      messages: [{ role: "user", content: "p" }, ...turns, { role: "assistant", content: status === "completed" ? `<final_answer>${who} answer</final_answer>` : "hmm" }],
+      tools: [],
+      turns: calls + 1,
+      tool_calls: calls,
+      tool_errors: 0,
+      usage: { prompt_tokens: 0, completion_tokens: 0, requests: 0, cached_requests: 0, cost_usd: 0 },
+      timings: { started_at: "2026-12-06T00:00:00Z", duration_ms: 1, model_ms: 1, tool_ms: 0 },
+      sandbox: { recipe: "shell", id: "x", tag: "x" },
+    };
+  };
+  const base = { name: "searcher", baseUrl: "http://student", model: "student", timeoutMs: 1000, contractTag: "final_answer", teacher: { baseUrl: "http://teacher", model: "big", timeoutMs: 1000 } };
+  const p = (x: Partial<RoutePolicy> & Pick<RoutePolicy, "name">): RoutePolicy => ({ escalateOn: new Set(["error", "timeout", "contract"]), checks: { contract: true, combine: "any" }, threshold: 0.5, ...x });
+  const signal = new AbortController().signal;
+  async function run(route: Partial<StudentRoute>, student: ReturnType<typeof trace>) {
+    const asked: string[] = [];
+    const r = await routeAgentRun({ ...base, ...route }, "rename the variable total in parser.py", async (who) => (asked.push(who), who === "student" ? student : trace("teacher", "completed")), () => undefined, signal);
+    return { who: r.answeredBy, reason: r.reason, asked };
+  }
+
+  it("keeps a completed student run, and escalates a broken one, a looping one, a low-judged one; learned and teacher skip the student", async () => {
+    expect(await run({ policy: p({ name: "fallback" }) }, trace("student", "completed"))).toMatchObject({ who: "student", reason: "passed" });
+    expect(await run({ policy: p({ name: "fallback" }) }, trace("student", "contract_violation"))).toMatchObject({ who: "teacher", reason: "contract", asked: ["student", "teacher"] });
+    expect(await run({ policy: p({ name: "fallback" }) }, trace("student", "turn_cap"))).toMatchObject({ who: "teacher", reason: "hard-checks" });
+    const cascade = p({ name: "cascade", checks: { contract: true, hardChecks: { maxTurns: 10, maxRepeatedToolCalls: 2 }, minJudgeScore: 0.5, combine: "any" } });
+    expect(await run({ policy: cascade }, trace("student", "completed", 3))).toMatchObject({ who: "teacher", reason: "hard-checks" });
+    expect(await run({ policy: cascade, judge: async () => 0.1 }, trace("student", "completed"))).toMatchObject({ who: "teacher", reason: "judge" });
+    expect(await run({ policy: cascade, judge: async () => 0.9 }, trace("student", "completed"))).toMatchObject({ who: "student", reason: "passed" });
+    expect(await run({ policy: p({ name: "teacher" }) }, trace("student", "completed"))).toMatchObject({ who: "teacher", reason: "policy", asked: ["teacher"] });
+    const router = openRouter(routerFile(OUTCOMES.map((o) => ({ ...o, success: !o.success }))));
+    expect(await run({ policy: p({ name: "learned" }), router }, trace("student", "completed"))).toMatchObject({ who: "teacher", reason: "router", asked: ["teacher"] });
+    expect(await run({ policy: p({ name: "student" }) }, trace("student", "contract_violation"))).toMatchObject({ who: "student", reason: "policy" });
+    expect(await run({ baseUrl: undefined }, trace("student", "completed"))).toMatchObject({ who: "teacher", reason: "no-student", asked: ["teacher"] });
   });
 });

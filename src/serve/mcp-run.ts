@@ -7,6 +7,7 @@ import { openAgentRun, readAgentFiles } from "../traces/agent-run.js";
 import type { Trace } from "../traces/types.js";
 import type { StudentRoute } from "./gateway.js";
 import { serveMcp, type McpSubagent } from "./mcp.js";
+import { routeAgentRun } from "./mcp-route.js";
 import { nodeOutput } from "./node-output.js";
 
 /**
@@ -51,25 +52,8 @@ export async function runMcp(session: Session, subagents: ResolvedSubagent[], ro
       name: s.name,
       description: spec.description,
       async run(prompt, signal) {
-        if (!route.baseUrl) {
-          const trace = await loop(prompt, signal, "teacher");
-          return { answer: trace.final_answer ?? trace.messages.at(-1)?.content ?? "", answeredBy: "teacher", routeReason: "no-student", status: trace.status, turns: trace.turns, toolCalls: trace.tool_calls };
-        }
-        let trace: Trace | undefined;
-        let studentError = "";
-        try {
-          trace = await loop(prompt, signal, "student");
-        } catch (e) {
-          studentError = (e as Error).message;
-        }
-        if ((!trace || trace.status !== "completed") && route.teacher) {
-          const studentTrace = trace;
-          log(`${s.name}: the student ${trace ? `ended with ${trace.status}` : `failed (${studentError})`}: falling back to the teacher`);
-          trace = await loop(prompt, signal, "teacher");
-          return { answer: trace.final_answer ?? trace.messages.at(-1)?.content ?? "", answeredBy: "teacher", routeReason: !studentTrace || studentTrace.status === "error" ? "error" : studentTrace.status === "turn_cap" ? "hard-checks" : "contract", status: trace.status, turns: trace.turns, toolCalls: trace.tool_calls };
-        }
-        if (!trace) throw new Error(studentError);
-        return { answer: trace.final_answer ?? trace.messages.at(-1)?.content ?? "", answeredBy: "student", routeReason: "passed", status: trace.status, turns: trace.turns, toolCalls: trace.tool_calls };
+        const r = await routeAgentRun(route, prompt, (who) => loop(prompt, signal, who), log, signal);
+        return { answer: r.trace.final_answer ?? r.trace.messages.at(-1)?.content ?? "", answeredBy: r.answeredBy, routeReason: r.reason, status: r.trace.status, turns: r.trace.turns, toolCalls: r.trace.tool_calls };
       },
     });
   }
