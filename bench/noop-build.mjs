@@ -1,5 +1,5 @@
 // No-op build benchmark: how long `sabuild build` takes when nothing changed, on a project of
-// 100 subagents x 9 stages with ~2 GiB in the store, next to `turbo run build` with everything
+// 100 subagents x 10 stages with ~2 GiB in the store, next to `turbo run build` with everything
 // cached on a 100-package npm workspace. Both are timed from spawn to exit, as a user sees them.
 import { cpSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync, existsSync, copyFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
@@ -7,7 +7,7 @@ import { dirname, join } from "node:path";
 import { log, options, positive, REPO, requireDist, round, summary, table, timed } from "./lib.mjs";
 
 const USAGE = `node bench/noop-build.mjs [options]
-  --subagents N       subagents in the sabuild project (default 100; 9 stages each)
+  --subagents N       subagents in the sabuild project (default 100; 10 stages each)
   --total-gib X       artifact bytes in the store, spread over the subagents (default 2)
   --runs N            timed no-op runs of each command (default 5)
   --jobs N            sabuild -j (default 2)
