@@ -232,6 +232,22 @@ describe("problems point at the source", () => {
     expect(problems[1]!.hint).toBe('did you mean "bridge"?');
   });
 
+  it("reports a route policy typo and an out-of-range threshold at their keys, with a hint", () => {
+    const problems = problemsOf(yaml("version: 1", "subagents:", "  a:", AGENT, "    route: {policy: casade, threshold: 1.5, checks: {combine: every}}"));
+    expect(problems.map(brief)).toEqual([
+      '5:21 subagents.a.route.policy: invalid value "casade"',
+      "5:40 subagents.a.route.threshold: invalid value 1.5",
+      '5:63 subagents.a.route.checks.combine: invalid value "every"',
+    ]);
+    expect(problems[0]!.hint).toBe('did you mean "cascade"?');
+    expect(problems[1]!.expected).toMatch(/0.*1/);
+  });
+
+  it("resolves route to fallback with the contract check by default", () => {
+    const r = subagent(configOf(yaml("version: 1", "subagents:", "  a:", AGENT)), "a");
+    expect(r.route).toEqual({ policy: "fallback", checks: { contract: true, hard_checks: false, combine: "any" }, threshold: 0.5, drift: { window: 200, margin: 0.1 } });
+  });
+
   it("reports every problem at once, in file order", async () => {
     const result = await loadConfig(join(FIXTURES, "many-problems.yaml"));
     expect(result.ok).toBe(false);

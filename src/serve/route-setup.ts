@@ -14,6 +14,10 @@ export async function routeSetup(session: Session, subagent: ResolvedSubagent, f
   let policy: RoutePolicy = routePolicy(subagent, fallbackOn);
   const out: Pick<StudentRoute, "policy" | "judge" | "router" | "drift"> = {};
   let expected: number | undefined;
+  // Checks are a cascade's: set under another policy they would silently do nothing.
+  const c = subagent.route.checks;
+  const unused = [c.hard_checks ? "hard_checks" : "", c.min_confidence !== undefined ? "min_confidence" : "", c.min_judge_score !== undefined ? "min_judge_score" : ""].filter(Boolean);
+  if (policy.name !== "cascade" && unused.length) log(`warning: ${subagent.name}: route.checks.${unused.join(", ")} apply to route.policy: cascade only; its policy is ${policy.name}`);
   if (policy.checks.minJudgeScore !== undefined) {
     const { cascadeJudge } = await import("../route/judge-check.js");
     out.judge = await cascadeJudge(session.project, subagent, log);
