@@ -46,9 +46,6 @@ export type RouteReason =
   | "judge"
   | "passthrough"; // not a subagent's model: straight to the teacher
 
-/** The escalations a check can cause, for metrics labels. */
-export const ESCALATION_REASONS = ["no-student", "router", "error", "timeout", "contract", "hard-checks", "confidence", "judge", "policy"] as const;
-
 /** Today's behaviour: the student, with the teacher when it errors, times out or breaks the contract. */
 export function fallbackPolicy(on: Iterable<"error" | "timeout" | "contract"> = ["error", "timeout", "contract"]): RoutePolicy {
   const escalateOn = new Set(on);

@@ -10,9 +10,12 @@ import { namedSubagents } from "../subagent-names.js";
 
 export const serveHelp = `sabuild serve [subagent...] [--port N] [--host H] [--fallback error,timeout,contract|off] [--timeout S] [--mcp] [--json]
   Serves the built subagents' students (their exported GGUF on llama-server) behind one
-  OpenAI-compatible endpoint: model "subagent/<name>" goes to that student and falls back to the
-  subagent's teacher when the student errors, times out or breaks the output contract; other
-  model names pass through to the teacher. GET /metrics (Prometheus), /health, /v1/models.
+  OpenAI-compatible endpoint: model "subagent/<name>" goes to that student or its teacher by the
+  subagent's route.policy: fallback (the default: the teacher when the student errors, times out
+  or breaks the output contract; --fallback picks which), student, teacher, cascade (route.checks:
+  contract, hard checks, token confidence, the judge) or learned (the <name>:router stage's router
+  against route.threshold; see sabuild route). Other model names pass through to the teacher.
+  GET /metrics (Prometheus, per subagent), /health, /v1/models.
   A subagent without an exported student is served by its teacher (a warning at start; answers
   carry x-sabuild-route-reason: no-student). Every answer says who answered
   (x-sabuild-answered-by) and why (x-sabuild-route-reason).
