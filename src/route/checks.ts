@@ -62,6 +62,6 @@ export function cheapChecks(turn: StudentTurn, checks: CascadeChecks, contractTa
 }
 
 /** Whether the failures escalate: any failing check, or (combine: all) every check that ran. */
-export function escalates(failures: readonly CheckFailure[], ran: number, combine: CascadeChecks["combine"]): boolean {
+export function escalates(failures: readonly unknown[], ran: number, combine: CascadeChecks["combine"]): boolean {
   return combine === "any" ? failures.length > 0 : ran > 0 && failures.length === ran;
 }

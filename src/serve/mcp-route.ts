@@ -1,5 +1,5 @@
 import { hardChecks } from "../judge/hard-checks.js";
-import { escalates, type CheckFailure } from "../route/checks.js";
+import { escalates } from "../route/checks.js";
 import { fallbackPolicy, type RouteReason } from "../route/policy.js";
 import type { Trace } from "../traces/types.js";
 import type { StudentRoute } from "./routes.js";
@@ -9,13 +9,17 @@ export interface AgentRouted {
   trace: Trace;
   answeredBy: "student" | "teacher";
   reason: RouteReason;
+  /** Why the student's run was not the answer, in words. */
+  detail?: string;
 }
 
+type RunFailure = { reason: RouteReason; detail: string };
+
 /** Why a student's finished loop is not its answer: the trace's own status first. */
-function statusFailure(trace: Trace | undefined, error: string): CheckFailure | undefined {
-  if (!trace) return { reason: "contract", detail: error };
+function statusFailure(trace: Trace | undefined, error: string): RunFailure | undefined {
+  if (!trace) return { reason: "error", detail: error };
   if (trace.status === "completed") return undefined;
-  return { reason: trace.status === "turn_cap" ? "hard-checks" : "contract", detail: trace.error ?? trace.status };
+  return { reason: trace.status === "turn_cap" ? "hard-checks" : trace.status === "error" ? "error" : "contract", detail: trace.error ?? trace.status };
 }
 
 /**
@@ -42,7 +46,7 @@ export async function routeAgentRun(route: StudentRoute, prompt: string, run: (w
     if (!trace) throw new Error(error);
     return { trace, answeredBy: "student", reason: "policy" };
   }
-  const failures: CheckFailure[] = [];
+  const failures: RunFailure[] = [];
   let ran = 1;
   const status = statusFailure(trace, error);
   if (status) failures.push(status);
@@ -63,7 +67,7 @@ export async function routeAgentRun(route: StudentRoute, prompt: string, run: (w
   if (route.teacher && (escalates(failures, ran, combine) || !trace)) {
     const first = failures[0]!;
     log(`${route.name}: the student's run ${trace ? `failed ${first.reason} (${first.detail})` : `failed (${error})`}: the teacher runs it`);
-    return teacher(first.reason);
+    return { ...(await teacher(first.reason)), detail: failures.map((f) => f.detail).join("; ") };
   }
   if (!trace) throw new Error(error);
   return { trace, answeredBy: "student", reason: "passed" };

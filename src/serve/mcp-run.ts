@@ -53,7 +53,8 @@ export async function runMcp(session: Session, subagents: ResolvedSubagent[], ro
       description: spec.description,
       async run(prompt, signal) {
         const r = await routeAgentRun(route, prompt, (who) => loop(prompt, signal, who), log, signal);
-        return { answer: r.trace.final_answer ?? r.trace.messages.at(-1)?.content ?? "", answeredBy: r.answeredBy, routeReason: r.reason, status: r.trace.status, turns: r.trace.turns, toolCalls: r.trace.tool_calls };
+        const t = r.trace;
+        return { answer: t.final_answer ?? t.messages.at(-1)?.content ?? "", answeredBy: r.answeredBy, status: t.status, turns: t.turns, toolCalls: t.tool_calls, trace: t, reason: r.reason, ...(r.detail ? { detail: r.detail } : {}) };
       },
     });
   }
