@@ -194,7 +194,10 @@ describe("gateway routing policies", () => {
     const s = await gateway({ policy: policy({ name: "student" }) });
     expect(await ask(s, "break it")).toMatchObject({ who: "student", reason: "policy" });
     student.inject({ count: 1, status: 500 });
-    await expect(ask(s, "x")).rejects.toMatchObject({ status: 502 });
+    // Even a failure says why: the student errored and the policy has no one else to ask.
+    const failed = await ask(s, "x").catch((e: { status: number; headers: Headers }) => e);
+    expect(failed).toMatchObject({ status: 502 });
+    expect((failed as { headers: Headers }).headers.get("x-sabuild-route-reason")).toBe("error");
     const t = await gateway({ policy: policy({ name: "teacher" }) });
     const before = student.stats.requests;
     expect(await ask(t, "where is retry")).toMatchObject({ who: "teacher", reason: "policy" });

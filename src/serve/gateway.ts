@@ -104,7 +104,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     if (!routed.ok) {
       metrics.requests.inc({ route: route.name, answered_by: "none" });
       options.onRequest?.({ route: route.name, answeredBy: "none", status: routed.error.status, ms: Date.now() - started, ...(routed.error.reason ? { reason: routed.error.reason } : {}), detail: routed.error.message });
-      openAiError(res, routed.error.status, routed.error.message, "upstream_error");
+      const error = { error: { message: routed.error.message, type: "upstream_error", param: null, code: null } };
+      sendJson(res, routed.error.status, error, routed.error.reason ? { "x-sabuild-route-reason": routed.error.reason } : {});
       return;
     }
     const r = routed.value;
