@@ -263,7 +263,8 @@ describe("route policies over MCP (a whole agent loop)", () => {
   const signal = new AbortController().signal;
   async function run(route: Partial<StudentRoute>, student: ReturnType<typeof trace>) {
     const asked: string[] = [];
-    const r = await routeAgentRun({ ...base, ...route }, "rename the variable total in parser.py", async (who) => (asked.push(who), who === "student" ? student : trace("teacher", "completed")), () => undefined, signal);
+    const merged = { ...base, ...route };
+    const r = await routeAgentRun({ ...merged, hasStudent: !!merged.baseUrl, hasTeacher: !!merged.teacher }, "rename the variable total in parser.py", async (who) => (asked.push(who), who === "student" ? student : trace("teacher", "completed")), () => undefined, signal);
     return { who: r.answeredBy, reason: r.reason, asked };
   }
 

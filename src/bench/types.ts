@@ -3,9 +3,10 @@ import type { Trace } from "../traces/types.js";
 /**
  * The orchestrator benchmark's shapes (issue: does the main agent do as well, for less, with our
  * subagents?). An arm says who plays the offered subagents: nobody (`none`: no delegation tool),
- * the subagent's teacher, the untrained base model or the distilled student.
+ * the subagent's teacher, the untrained base model, the distilled student, or student and teacher
+ * as the subagent's route policy decides per delegation (`routed`).
  */
-export const ARMS = ["none", "teacher", "base", "student"] as const;
+export const ARMS = ["none", "teacher", "base", "student", "routed"] as const;
 export type Arm = (typeof ARMS)[number];
 
 /** One call of the delegation tool: what the orchestrator asked, what went back, and the subagent's own rollout. */

@@ -8,7 +8,7 @@ import { sandboxSchema, SUBAGENT_NAME, teacherSchema } from "./schema.js";
  * See docs/benchmarks.md.
  */
 
-export const BENCH_ARMS = ["none", "teacher", "base", "student"] as const;
+export const BENCH_ARMS = ["none", "teacher", "base", "student", "routed"] as const;
 
 const orchestrator = teacherSchema
   .extend({
@@ -39,8 +39,8 @@ export const benchmarkSchema = z.strictObject({
   arms: z
     .array(z.enum(BENCH_ARMS))
     .min(1)
-    .default([...BENCH_ARMS])
-    .describe("Who plays the offered subagents: nobody (none), their teacher, the untrained base model, the distilled student."),
+    .default(["none", "teacher", "base", "student"])
+    .describe("Who plays the offered subagents: nobody (none), their teacher, the untrained base model, the distilled student, or the student and the teacher as the subagent's route: says (routed: as `sabuild serve` would)."),
   samples: positiveInt().default(1).describe("Runs of each task in each arm."),
   sandbox: sandboxSchema.prefault({}).describe("For tasks without an env, and the recipe repository environments build on."),
   serving: servingCost.optional(),

@@ -20,7 +20,7 @@ export const SHOWN_METRICS: readonly [metric: string, label: string][] = [
   ["cost_usd", "cost"],
 ];
 
-export const ARM_COLORS: Record<string, string> = { none: "#5f6368", teacher: "#e07b39", base: "#9aa0a6", student: "#2f7ed8" };
+export const ARM_COLORS: Record<string, string> = { none: "#5f6368", teacher: "#e07b39", base: "#9aa0a6", student: "#2f7ed8", routed: "#16a34a" };
 
 const pct = (x: number): string => `${(x * 100).toFixed(1)}%`;
 

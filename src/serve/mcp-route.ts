@@ -4,7 +4,10 @@ import { fallbackPolicy, type RouteReason } from "../route/policy.js";
 import type { Trace } from "../traces/types.js";
 import type { StudentRoute } from "./routes.js";
 
-/** Who ran a delegation over MCP, and why. */
+/** A subagent as a whole-loop route sees it: who can play it, the policy, its router and judge. */
+export type AgentRoute = Pick<StudentRoute, "name" | "policy" | "router" | "judge"> & { hasStudent: boolean; hasTeacher: boolean };
+
+/** Who ran a delegation over MCP (or in the benchmark's routed arm), and why. */
 export interface AgentRouted {
   trace: Trace;
   answeredBy: "student" | "teacher";
@@ -23,15 +26,15 @@ function statusFailure(trace: Trace | undefined, error: string): RunFailure | un
 }
 
 /**
- * The route policy over a whole agent loop (MCP): as the gateway's routeRequest does per turn,
+ * The route policy over a whole agent loop (MCP, the benchmark's routed arm): as the gateway's routeRequest does per turn,
  * but the checks read the finished trace. The contract and the turn cap are the trace's status;
  * hard checks add repeated tool calls; the judge grades the final answer. There is no token
  * confidence here (the loop's client does not ask for log-probabilities).
  */
-export async function routeAgentRun(route: StudentRoute, prompt: string, run: (who: "student" | "teacher") => Promise<Trace>, log: (line: string) => void, signal: AbortSignal): Promise<AgentRouted> {
+export async function routeAgentRun(route: AgentRoute, prompt: string, run: (who: "student" | "teacher") => Promise<Trace>, log: (line: string) => void, signal: AbortSignal): Promise<AgentRouted> {
   const policy = route.policy ?? fallbackPolicy();
   const teacher = async (reason: RouteReason): Promise<AgentRouted> => ({ trace: await run("teacher"), answeredBy: "teacher", reason });
-  if (!route.baseUrl) return teacher("no-student");
+  if (!route.hasStudent) return teacher("no-student");
   if (policy.name === "teacher") return teacher("policy");
   if (policy.name === "learned" && route.router && route.router.score(prompt) < policy.threshold) return teacher("router");
 
@@ -64,7 +67,7 @@ export async function routeAgentRun(route: StudentRoute, prompt: string, run: (w
     }
   }
   const combine = policy.name === "cascade" ? policy.checks.combine : "any";
-  if (route.teacher && (escalates(failures, ran, combine) || !trace)) {
+  if (route.hasTeacher && (escalates(failures, ran, combine) || !trace)) {
     const first = failures[0]!;
     log(`${route.name}: the student's run ${trace ? `failed ${first.reason} (${first.detail})` : `failed (${error})`}: the teacher runs it`);
     return { ...(await teacher(first.reason)), detail: failures.map((f) => f.detail).join("; ") };

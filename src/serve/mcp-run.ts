@@ -52,7 +52,7 @@ export async function runMcp(session: Session, subagents: ResolvedSubagent[], ro
       name: s.name,
       description: spec.description,
       async run(prompt, signal) {
-        const r = await routeAgentRun(route, prompt, (who) => loop(prompt, signal, who), log, signal);
+        const r = await routeAgentRun({ ...route, hasStudent: !!route.baseUrl, hasTeacher: !!route.teacher }, prompt, (who) => loop(prompt, signal, who), log, signal);
         const t = r.trace;
         return { answer: t.final_answer ?? t.messages.at(-1)?.content ?? "", answeredBy: r.answeredBy, status: t.status, turns: t.turns, toolCalls: t.tool_calls, trace: t, reason: r.reason, ...(r.detail ? { detail: r.detail } : {}) };
       },

@@ -53,10 +53,10 @@ export async function openArmPlayers(ctx: ProjectContext & RunHooks, b: Resolved
         const s = ctx.project.subagents.find((x) => x.name === name)!;
         const files = await readAgentFiles(ctx.upstream[`${name}:import`]!.dir);
         specs.push(files.spec);
-        const player = await playerOf(ctx, b, arm, s, shared);
-        if ("stop" in player) served.push(player);
-        offered.push(
-          offeredSubagent({
+        const play = async (who: Exclude<Arm, "none" | "routed">): Promise<OfferedSubagent> => {
+          const player = await playerOf(ctx, b, who, s, shared);
+          if ("stop" in player) served.push(player);
+          return offeredSubagent({
             name,
             description: files.spec.description,
             instructions: instructionsOf(files.spec),
@@ -65,9 +65,10 @@ export async function openArmPlayers(ctx: ProjectContext & RunHooks, b: Resolved
             maxTurns: s.traces.max_turns,
             client: player.client,
             model: player.model,
-            sampling: arm === "teacher" ? { temperature: s.teacher.temperature, max_tokens: s.teacher.max_tokens } : { temperature: 0, max_tokens: s.eval.max_tokens },
-          }),
-        );
+            sampling: who === "teacher" ? { temperature: s.teacher.temperature, max_tokens: s.teacher.max_tokens } : { temperature: 0, max_tokens: s.eval.max_tokens },
+          });
+        };
+        offered.push(arm === "routed" ? await routedSubagent(ctx, s, await play("student"), await play("teacher")) : await play(arm));
       }
     }
   } catch (e) {
@@ -95,7 +96,34 @@ export async function openArmPlayers(ctx: ProjectContext & RunHooks, b: Resolved
 
 type Player = { client: OpenedTeacher["client"]; model: ServedModel["model"] } | ServedModel;
 
-async function playerOf(ctx: ProjectContext & RunHooks, b: ResolvedBenchmark, arm: Exclude<Arm, "none">, s: ResolvedSubagent, shared: SharedPlayers): Promise<Player> {
+/**
+ * The routed arm's subagent: the student and the teacher, chosen per delegation by the
+ * subagent's route policy as `sabuild serve --mcp` chooses (serve/mcp-route.ts), with the
+ * router of a learned policy read from the subagent's router output.
+ */
+async function routedSubagent(ctx: ProjectContext & RunHooks, s: ResolvedSubagent, student: OfferedSubagent, teacher: OfferedSubagent): Promise<OfferedSubagent> {
+  const { routePolicy } = await import("../route/resolve.js");
+  const { routeAgentRun } = await import("../serve/mcp-route.js");
+  const policy = routePolicy(s, ["error", "timeout", "contract"]);
+  const route: import("../serve/mcp-route.js").AgentRoute = { name: s.name, policy, hasStudent: true, hasTeacher: true };
+  if (policy.name === "learned") {
+    const { readRouter } = await import("../route/router.js");
+    const router = await readRouter(ctx.upstream[`${s.name}:router`]!.dir);
+    if (typeof router === "string") throw new Error(`the routed arm cannot route ${s.name}: ${router}`);
+    route.router = router;
+  }
+  if (policy.checks.minJudgeScore !== undefined) route.judge = await (await import("../route/judge-check.js")).cascadeJudge(ctx.project, s, ctx.log);
+  return {
+    name: s.name,
+    description: student.description,
+    async run(prompt, session, signal) {
+      const r = await routeAgentRun(route, prompt, (who) => (who === "student" ? student : teacher).run(prompt, session, signal), ctx.log, signal ?? new AbortController().signal);
+      return r.trace;
+    },
+  };
+}
+
+async function playerOf(ctx: ProjectContext & RunHooks, b: ResolvedBenchmark, arm: Exclude<Arm, "none" | "routed">, s: ResolvedSubagent, shared: SharedPlayers): Promise<Player> {
   const stage = `bench/${b.name}`;
   if (arm === "teacher") {
     const { openTeacher } = await import("../llm/teacher.js");

@@ -141,9 +141,18 @@ function armInput(ctx: ProjectContext & RunHooks, b: ResolvedBenchmark, arm: Arm
   for (const name of b.subagents) {
     const s = ctx.project.subagents.find((x) => x.name === name)!;
     const imported = ctx.upstream[`${name}:import`]!.digest;
-    if (arm === "teacher") {
-      const files = Object.fromEntries(teacherFiles(s.teacher).map((f) => [f, ctx.fileDigests?.[f] ?? null]));
-      out[name] = { import: imported, teacher: teacherParams(s.teacher), temperature: s.teacher.temperature, files };
+    const teacher = (): { [k: string]: Json } => ({
+      teacher: teacherParams(s.teacher),
+      temperature: s.teacher.temperature,
+      files: Object.fromEntries(teacherFiles(s.teacher).map((f) => [f, ctx.fileDigests?.[f] ?? null])),
+    });
+    if (arm === "teacher") out[name] = { import: imported, ...teacher() };
+    else if (arm === "routed") {
+      // Both players, and everything that decides between them: the policy, its checks and
+      // threshold, the router (learned), the judge (a judged cascade).
+      const router = ctx.upstream[`${name}:router`]?.digest ?? null;
+      const judge = s.route.policy === "cascade" && s.route.checks.min_judge_score !== undefined ? { model: s.eval.judge?.model ?? s.teacher.model, base_url: s.eval.judge?.base_url ?? s.teacher.base_url } : null;
+      out[name] = { import: imported, export: ctx.upstream[`${name}:export`]!.digest, max_tokens: s.eval.max_tokens, ...teacher(), route: s.route as unknown as Json, router, judge, max_turns: s.traces.max_turns, max_repeated_tool_calls: s.dataset.max_repeated_tool_calls };
     }
     else if (arm === "student") out[name] = { import: imported, export: ctx.upstream[`${name}:export`]!.digest, max_tokens: s.eval.max_tokens };
     else out[name] = { import: imported, base_model: s.train.base_model, outtype: s.export.gguf_outtype, max_tokens: s.eval.max_tokens };

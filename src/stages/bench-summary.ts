@@ -70,6 +70,7 @@ function pricingOf(project: ProjectConfig, b: ResolvedBenchmark, arm: Arm): Pric
   const priced = (t: { pricing?: unknown; model: string }): boolean => t.pricing !== undefined || builtinPricing(t.model) !== undefined;
   const main = priced(b.orchestrator);
   if (arm === "student" || arm === "base") return { main, subagents: { kind: "local", ...(b.serving ? { cost: b.serving } : {}) } };
+  // routed: priced as the teacher arm (its student part is local, counted as free unless serving is set).
   const teachers = b.subagents.map((n) => project.subagents.find((s) => s.name === n)!.teacher);
   return { main, subagents: { kind: "api", priced: teachers.every(priced) } };
 }

@@ -27,7 +27,10 @@ export function benchmarkStages(project: ProjectConfig): ProjectStage[] {
 }
 
 /** The arms whose subagents are local models: they read each offered subagent's export. */
-export const servesLocal = (b: ResolvedBenchmark): boolean => b.arms.includes("student") || b.arms.includes("base");
+export const servesLocal = (b: ResolvedBenchmark): boolean => b.arms.includes("student") || b.arms.includes("base") || b.arms.includes("routed");
+
+/** The arms in which the subagents' teachers answer delegations (routed: those its policy escalates). */
+const usesTeachers = (b: ResolvedBenchmark): boolean => b.arms.includes("teacher") || b.arms.includes("routed");
 
 function offered(project: ProjectConfig, b: ResolvedBenchmark): ResolvedSubagent[] {
   return b.subagents.map((name) => project.subagents.find((s) => s.name === name)!);
@@ -39,11 +42,13 @@ function runsStage(project: ProjectConfig, b: ResolvedBenchmark): ProjectStage {
   for (const s of offered(project, b)) {
     upstream[`${s.name}:import`] = `${s.name}:import`;
     if (servesLocal(b)) upstream[`${s.name}:export`] = `${s.name}:export`;
+    // The routed arm of a learned policy asks the subagent's router first.
+    if (b.arms.includes("routed") && s.route.policy === "learned") upstream[`${s.name}:router`] = `${s.name}:router`;
   }
   const deps = (): Record<string, string> => upstream;
   // The offered subagents' stand-in policies reach the teacher arm's items only, through their input.
   const mainFiles = new Set(teacherFiles(b.orchestrator));
-  const teacherArmFiles = b.arms.includes("teacher") ? offered(project, b).flatMap((s) => teacherFiles(s.teacher)).filter((f) => !mainFiles.has(f)) : [];
+  const teacherArmFiles = usesTeachers(b) ? offered(project, b).flatMap((s) => teacherFiles(s.teacher)).filter((f) => !mainFiles.has(f)) : [];
   return {
     scope,
     kind: "runs",
@@ -66,11 +71,13 @@ function runsStage(project: ProjectConfig, b: ResolvedBenchmark): ProjectStage {
           sandbox: { recipe: b.sandbox.recipe, base_image: b.sandbox.base_image },
           // Each offered subagent's own loop, whoever plays it: turn cap, contract, reply cap.
           loops: Object.fromEntries(subs.map((s) => [s.name, { max_turns: s.traces.max_turns, contract: s.traces.output_contract.tag, max_tokens: s.eval.max_tokens }])),
+          // The routed arm: what decides between student and teacher (its items carry it too).
+          ...(b.arms.includes("routed") ? { routes: Object.fromEntries(subs.map((s) => [s.name, { ...s.route, max_repeated_tool_calls: s.dataset.max_repeated_tool_calls } as unknown as Json])) } : {}),
         },
         // The stand-ins' policies; the base models' files (the base arm converts them).
         files: [
           ...teacherFiles(o),
-          ...(b.arms.includes("teacher") ? subs.flatMap((s) => teacherFiles(s.teacher)) : []),
+          ...(usesTeachers(b) ? subs.flatMap((s) => teacherFiles(s.teacher)) : []),
           ...bases.flatMap((dir) => localModelFiles(project.root, dir)),
         ],
         // The tools' behaviour, and the recipe by content (a shipped one lies outside the project).
@@ -137,8 +144,9 @@ export function estimateBench(project: ProjectConfig, b: ResolvedBenchmark, item
   const turns = Math.max(2, Math.ceil(o.max_turns / 2));
   const perCall = rolloutTokens({ turns, initialPromptTokens: 3000, completionTokensPerTurn: 300, toolResultTokensPerTurn: 800 });
   const parts = [estimateCost({ model: o.model, ...(o.pricing ? { pricing: o.pricing } : {}), calls: items * turns, ...perCall })];
-  if (b.arms.includes("teacher")) {
-    const teacherItems = Math.round(items / b.arms.length);
+  // The routed arm counted as the teacher's: at most every delegation escalates.
+  if (usesTeachers(b)) {
+    const teacherItems = Math.round((items * b.arms.filter((a) => a === "teacher" || a === "routed").length) / b.arms.length);
     parts.push(...offered(project, b).map((s) => estimateRollouts(s, teacherItems)));
   }
   return {
