@@ -60,9 +60,10 @@ function sabuildField(route: string, r: Routed): Json {
 }
 
 /**
- * The OpenAI-compatible gateway: `model: "subagent/<name>"` goes to that subagent's student,
- * with the teacher as fallback when the student errors, times out or breaks the output
- * contract; any other model passes through to the teacher's endpoint.
+ * The OpenAI-compatible gateway: `model: "subagent/<name>"` goes to that subagent's student or
+ * its teacher as the route's policy decides (route-request.ts; by default the teacher as
+ * fallback when the student errors, times out or breaks the output contract); any other model
+ * passes through to the teacher's endpoint.
  */
 export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const metrics = new GatewayMetrics();

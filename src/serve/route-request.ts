@@ -1,4 +1,5 @@
 import type { ChatMessage } from "../llm/types.js";
+import type { Result } from "../result.js";
 import { cheapChecks, escalates, type CheckFailure } from "../route/checks.js";
 import { fallbackPolicy, type RoutePolicy, type RouteReason } from "../route/policy.js";
 import type { StudentRoute, TeacherRoute } from "./routes.js";
@@ -53,14 +54,14 @@ function withoutLogprobs(reply: Json): Json {
  * student, or a learned router that predicts failure), else to the student, whose reply the
  * policy's checks may send on to the teacher. The teacher sees the same request.
  */
-export async function routeRequest(route: StudentRoute, body: Json, gatewayTeacher: TeacherRoute | undefined, defaultPolicy: RoutePolicy = fallbackPolicy()): Promise<{ ok: true; value: Routed } | { ok: false; error: Unrouted }> {
+export async function routeRequest(route: StudentRoute, body: Json, gatewayTeacher: TeacherRoute | undefined, defaultPolicy: RoutePolicy = fallbackPolicy()): Promise<Result<Routed, Unrouted>> {
   const policy = route.policy ?? defaultPolicy;
   const teacher = route.teacher ?? gatewayTeacher;
   const upstreamBody: Json = { ...body, model: route.model, stream: false };
   delete upstreamBody.stream_options;
   const messages = (Array.isArray(body.messages) ? body.messages : []) as ChatMessage[];
 
-  const askTeacher = async (reason: RouteReason, detail: string | undefined, extra: Partial<Routed> = {}): Promise<{ ok: true; value: Routed } | { ok: false; error: Unrouted }> => {
+  const askTeacher = async (reason: RouteReason, detail: string | undefined, extra: Partial<Routed> = {}): Promise<Result<Routed, Unrouted>> => {
     const before = detail ? `the student for ${route.name} ${reason === "no-student" || reason === "router" ? "was not asked" : "failed"} (${detail})` : `${route.name} routes to its teacher`;
     if (!teacher) return { ok: false, error: { status: 502, message: `${before} and no teacher is configured`, reason } };
     try {
