@@ -44,7 +44,7 @@ export interface OrchestrateOptions {
  */
 export async function orchestrate(o: OrchestrateOptions): Promise<OrchestratorTrace> {
   const delegations: Delegation[] = [];
-  const tools = o.arm !== "none" && o.offered.length ? [...o.tools, delegationTool(o.offered, (d) => delegations.push(d))] : [...o.tools];
+  const tools = o.arm !== "none" && o.offered.length ? [...o.tools, delegationTool(o.offered, `${o.task.id}.s${o.sample}`, (d) => delegations.push(d))] : [...o.tools];
   const trace = await rollout({
     subagent: "orchestrator",
     task: o.task,

@@ -10,6 +10,11 @@ export interface RolloutOptions {
   subagent: string;
   task: { id: string; prompt: string; tags: string[] };
   sample: number;
+  /**
+   * What keeps this rollout's model replies apart in the reply cache from other rollouts that send
+   * the same request; `sample:<sample>` unless the caller knows better (a delegation names its item).
+   */
+  cacheSalt?: string;
   /** The subagent's own instructions (agent body or SKILL.md); the contract is appended. */
   instructions: string;
   /**
@@ -94,7 +99,7 @@ export async function rollout(o: RolloutOptions): Promise<Trace> {
       ...(o.sampling.max_tokens !== undefined ? { max_tokens: o.sampling.max_tokens } : {}),
       ...extra,
     };
-    const result = await o.client.complete(request, { signal: o.signal, cacheSalt: `sample:${o.sample}` });
+    const result = await o.client.complete(request, { signal: o.signal, cacheSalt: o.cacheSalt ?? `sample:${o.sample}` });
     usage.requests++;
     if (result.cached) usage.cached_requests++;
     usage.prompt_tokens += result.usage.prompt_tokens;
