@@ -1,7 +1,7 @@
 import type { ChatClient, ChatMessage, ChatRequest, ChatResult } from "../llm/types.js";
 import type { Verification } from "../envs/types.js";
 import type { SandboxImage, SandboxSession } from "../sandbox/types.js";
-import type { AgentTool, FunctionToolDef, ToolContext, ToolResult, WebProvider } from "../tools/types.js";
+import type { AgentTool, FunctionToolDef, RecordedResult, ToolContext, ToolResult, WebProvider } from "../tools/types.js";
 import { checkContract, contractInstructions, turnCapMessage } from "./contract.js";
 import type { Trace, TraceStatus } from "./types.js";
 
@@ -78,6 +78,7 @@ export async function rollout(o: RolloutOptions): Promise<Trace> {
   const timings: { model_ms: number; tool_ms: number; sandbox_ms?: number; sandbox_wait_ms: number } = { model_ms: 0, tool_ms: 0, sandbox_wait_ms: 0 };
   let toolCalls = 0;
   let toolErrors = 0;
+  const recorded: NonNullable<Trace["recorded"]> = [];
   let turns = 0;
   let session: SandboxSession | undefined;
   // Opened once, awaited at the first tool call: a failure to open only matters if a tool runs.
@@ -127,6 +128,7 @@ export async function rollout(o: RolloutOptions): Promise<Trace> {
     usage: { ...usage, cost_usd: Math.round(usage.cost_usd * 1e8) / 1e8 },
     timings: { started_at: new Date(started).toISOString(), duration_ms: Date.now() - started, ...timings },
     sandbox: { recipe: o.image.recipe, id: o.image.id, tag: o.image.tag, ...(o.env ? { env: o.env } : {}) },
+    ...(recorded.length ? { recorded } : {}),
   });
 
   const conclude = (content: string | null, status: "completed" | "turn_cap"): Trace => {
@@ -168,7 +170,8 @@ export async function rollout(o: RolloutOptions): Promise<Trace> {
           timings.sandbox_wait_ms = Date.now() - waitFrom;
         }
         const t0 = Date.now();
-        const result = await o.runTool(call.function.name, call.function.arguments, { sandbox: session, signal: o.signal, ...(o.web ? { web: o.web } : {}) });
+        const noteRecorded = (r: RecordedResult) => recorded.push({ tool_call_id: call.id, ...r });
+        const result = await o.runTool(call.function.name, call.function.arguments, { sandbox: session, signal: o.signal, recorded: noteRecorded, ...(o.web ? { web: o.web } : {}) });
         timings.tool_ms += Date.now() - t0;
         toolCalls++;
         if (result.isError) toolErrors++;
