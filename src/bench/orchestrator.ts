@@ -35,6 +35,8 @@ export interface OrchestrateOptions {
   openSandbox(): Promise<SandboxSession>;
   /** The task's verifier, run in that container when the orchestrator ends. */
   verify?(session: SandboxSession): Promise<Verification>;
+  /** Takes the container's removal instead of waiting for it (see RolloutOptions.onClosing). */
+  onClosing?(closing: Promise<void>): void;
   signal?: AbortSignal;
 }
 
@@ -61,6 +63,7 @@ export async function orchestrate(o: OrchestrateOptions): Promise<OrchestratorTr
     image: o.image,
     ...(o.env ? { env: o.env } : {}),
     ...(o.verify ? { verify: o.verify } : {}),
+    ...(o.onClosing ? { onClosing: o.onClosing } : {}),
     ...(o.signal ? { signal: o.signal } : {}),
   });
   return { ...trace, arm: o.arm, delegations };

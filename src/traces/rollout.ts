@@ -43,6 +43,12 @@ export interface RolloutOptions {
    * tool ran); its result is recorded in the trace.
    */
   verify?(session: SandboxSession): Promise<Verification>;
+  /**
+   * When given, the rollout returns without waiting for its container's removal (~100 ms of
+   * Docker's time) and hands the removal here; the caller awaits it before it ends. Unset, the
+   * rollout returns once the container is gone.
+   */
+  onClosing?(closing: Promise<void>): void;
   web?: WebProvider;
   signal?: AbortSignal;
   /** Called after every model reply and tool result, for progress and running cost. */
@@ -199,10 +205,12 @@ export async function rollout(o: RolloutOptions): Promise<Trace> {
     if (o.verify) trace.verification = await o.verify(session ?? (await openSandbox()));
     return trace;
   } finally {
-    await opening?.then(
+    const closing = opening?.then(
       (s) => s.close(),
       () => undefined,
     );
+    if (closing && o.onClosing) o.onClosing(closing);
+    else await closing;
   }
 }
 
