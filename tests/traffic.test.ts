@@ -9,6 +9,11 @@ import type { ChatRequest } from "../src/llm/types.js";
 import { openRecorder } from "../src/traffic/record.js";
 import { readTraffic } from "../src/traffic/read.js";
 import { trafficFiles } from "../src/traffic/log.js";
+import { recordingTools } from "../src/traffic/mcp-tools.js";
+import { createMcpServer, mcpToolName } from "../src/serve/mcp.js";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
+import type { Trace } from "../src/traces/types.js";
 import { makeProject, sabuild, sabuildJson, tempDir } from "./helpers.js";
 
 /**
@@ -158,6 +163,38 @@ describe("serve.record through the gateway", () => {
     const summary = JSON.parse(readFileSync(join(sabuildJson<{ tree: string }>(dir, ["artifacts", "searcher:tasks"]).tree, "summary.json"), "utf8"));
     expect(summary).toMatchObject({ total: 3, recorded: 2, recorded_duplicates: 1 });
     expect(status()).toBe("up-to-date");
+  });
+});
+
+describe("serve.record through the MCP server", () => {
+  it("records the whole trace of the model that answered and why it answered, redacted, through a real MCP client", async () => {
+    const store = tempDir("sabuild-traffic-mcp-");
+    const recorder = openRecorder({ store, serve: { record: true, redact: [], max_bytes: 50_000_000, keep: 5 } }, () => undefined);
+    const teacherTrace = (prompt: string): Trace => ({
+      version: 1, subagent: "searcher", task: { id: "mcp", prompt, tags: [] }, sample: 0,
+      model: { name: "big", base_url: "http://127.0.0.1:1/v1", role: "teacher" }, status: "completed", final_answer: "in retry.ts",
+      contract: { tag: "final_answer", ok: true },
+      messages: [{ role: "system", content: "You find code." }, { role: "user", content: prompt }, { role: "assistant", content: "<final_answer>in retry.ts</final_answer>" }],
+      tools: [], turns: 1, tool_calls: 0, tool_errors: 0,
+      usage: { prompt_tokens: 30, completion_tokens: 7, requests: 1, cached_requests: 0, cost_usd: 0 },
+      timings: { started_at: "2026-01-01T00:00:00.000Z", duration_ms: 3, model_ms: 3, tool_ms: 0 },
+      sandbox: { recipe: "shell", id: "sha256:0", tag: "sabuild/shell:0" },
+    });
+    // As mcp-run.ts answers when the student hit its turn cap and the teacher took over.
+    const tool = { name: "searcher", description: "Finds code", run: async (prompt: string) => ({ answer: "in retry.ts", answeredBy: "teacher", status: "completed", turns: 1, toolCalls: 0, trace: teacherTrace(prompt), reason: "turn_cap", detail: "10 turns" }) };
+    const server = createMcpServer(recordingTools([tool], recorder));
+    const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+    await server.connect(serverSide);
+    const client = new Client({ name: "test", version: "1" });
+    await client.connect(clientSide);
+    const r = await client.callTool({ name: mcpToolName("searcher"), arguments: { prompt: `where is retry? mail ${EMAIL}` } });
+    expect((r.content as { text: string }[])[0]!.text).toBe("in retry.ts");
+    await client.close();
+    await recorder.flush();
+    const [only] = (await readTraffic(store, "searcher")).records.map((x) => x.record);
+    expect(only).toMatchObject({ mode: "mcp", answered_by: "teacher", route_reason: "turn_cap", detail: "10 turns", prompt: "where is retry? mail [redacted]", tokens: { prompt: 30, completion: 7 } });
+    expect(only!.trace!.messages[1]!.content).toBe("where is retry? mail [redacted]");
+    expect(filesHolding(store, EMAIL)).toEqual([]);
   });
 });
 
