@@ -138,6 +138,7 @@ describe("serve.record through the gateway", () => {
     expect(exported.lines).toBe(2);
     expect(readFileSync(out, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l).prompt)).toContain("where is the retry helper");
     expect(sabuild(dir, ["traffic", "export"]).stdout.split("\n").filter(Boolean)).toHaveLength(2);
+    expect(sabuildJson<{ lines: { answered_by: string }[] }>(dir, ["traffic", "export"]).lines.map((r) => r.answered_by)).toEqual(["student", "teacher"]);
 
     const bad = sabuild(dir, ["traffic", "ls", "nobody"]);
     expect(bad.code).toBe(2);

@@ -11,7 +11,8 @@ export const trafficHelp = `sabuild traffic ls|stats|export [subagent...] [--jso
   ls      one line per delegation: time, who answered and why, tokens, latency, prompt
           --limit N (the last N; default 20, 0 for all)   --escalated (the teacher answered)
   stats   per subagent: delegations, escalation rate by reason, tokens, latency, log size
-  export  the records as JSONL on stdout, or --out FILE (written whole, then renamed into place)
+  export  the records as JSONL on stdout (--json: one document {as, lines}), or --out FILE
+          (written whole, then renamed into place)
           --as records (default: the whole records) | tasks (one {"id", "prompt"} per distinct prompt)`;
 
 export async function trafficCommand(argv: string[]): Promise<number> {
@@ -54,7 +55,9 @@ export async function trafficCommand(argv: string[]): Promise<number> {
   const text = exportLines(read.records, as);
   const out = args.values.out as string | undefined;
   if (out === undefined) {
-    process.stdout.write(text);
+    // JSONL is already machine-readable; --json makes it one document like every other command's.
+    if (args.global.json) printJson({ as, lines: text.split("\n").filter(Boolean).map((l) => JSON.parse(l) as unknown) });
+    else process.stdout.write(text);
     return 0;
   }
   const file = resolve(process.cwd(), out);
