@@ -113,6 +113,8 @@ export function tasksStage(): Stage {
         ctx.log(`warning: ${user.length} distinct tasks of tasks.count ${t.count}: duplicates do not count, but the teacher writes tasks only when fewer than ${t.count} are written`);
       }
       const recorded = t.from_recorded ? await (await import("../traffic/tasks.js")).recordedTasks(ctx.project.store, ctx.subagent.name, [...user, ...generated], t.generate.dedup_threshold) : undefined;
+      if (recorded && !recorded.records) ctx.log("warning: tasks.from_recorded is on but nothing is recorded for this subagent yet (serve: {record: true} records what `sabuild serve` answers)", "warn");
+      if (recorded?.skipped) ctx.log(`warning: ${recorded.skipped} lines of the traffic log are not records and were skipped (\`sabuild traffic ls\` names them)`, "warn");
       const tasks = [...user, ...generated, ...(recorded?.tasks ?? [])];
       const train = tasks.filter((x) => !isHeldOut(x.prompt, t.holdout));
       const heldout = tasks.filter((x) => isHeldOut(x.prompt, t.holdout));

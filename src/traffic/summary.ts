@@ -66,7 +66,7 @@ export async function trafficStats(store: string, subagents: string[], records: 
       prompts: new Set(mine.map((r) => normalizeTaskText(r.prompt))).size,
       by_answerer: { student: mine.length - teacher.length, teacher: teacher.length },
       escalations: { rate: mine.length ? teacher.length / mine.length : 0, by_reason: byReason },
-      answer_tokens: { mean: mine.length ? total / mine.length : 0, max: Math.max(0, ...completion), total },
+      answer_tokens: { mean: mine.length ? total / mine.length : 0, max: completion.reduce((a, b) => Math.max(a, b), 0), total },
       latency_ms: { p50: percentile(latency, 0.5), p95: percentile(latency, 0.95) },
       files: files.length,
       bytes,

@@ -9,7 +9,7 @@ import { recordedTaskId } from "./summary.js";
  * a task already there or of an earlier recorded one. The held-out split is the caller's, by
  * the same hash of the text as every task, so a recorded prompt lands where its text says.
  */
-export async function recordedTasks(store: string, subagent: string, existing: Task[], threshold: number): Promise<{ tasks: Task[]; duplicates: number; skipped: number }> {
+export async function recordedTasks(store: string, subagent: string, existing: Task[], threshold: number): Promise<{ tasks: Task[]; duplicates: number; skipped: number; records: number }> {
   const { records, skipped } = await readTraffic(store, subagent);
   const index = new NearDuplicateIndex(threshold);
   for (const t of existing) index.add(t.prompt);
@@ -31,5 +31,5 @@ export async function recordedTasks(store: string, subagent: string, existing: T
       origin: `traffic:${record.id}`,
     });
   }
-  return { tasks, duplicates, skipped: skipped.length };
+  return { tasks, duplicates, skipped: skipped.length, records: records.length };
 }
