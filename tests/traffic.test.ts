@@ -167,6 +167,30 @@ describe("serve.record through the gateway", () => {
   });
 });
 
+describe("a delegation no model answered", () => {
+  it("is recorded as answered by none, and its prompt still becomes a task", async () => {
+    const dir = makeProject({ "subagents.yaml": CONFIG() });
+    const store = join(dir, "cache");
+    const recorder = openRecorder({ store, serve: { record: true, redact: [], max_bytes: 50_000_000, keep: 5 } }, () => undefined);
+    // Nothing listens on port 9, and fallback is only on timeouts: the client gets a 502.
+    const gw = await startGateway({ students: [{ name: "searcher", baseUrl: "http://127.0.0.1:9/v1", model: "student", timeoutMs: 5000, contractTag: "final_answer" }], fallbackOn: ["timeout"], onDelegation: (d) => recorder.gateway(d) });
+    try {
+      const client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: "unused", maxRetries: 0 });
+      await expect(client.chat.completions.create({ model: "subagent/searcher", messages: [{ role: "user", content: "list the flaky tests" }] })).rejects.toThrow(/502/);
+      await recorder.flush();
+      const [only] = (await readTraffic(store, "searcher")).records.map((r) => r.record);
+      expect(only).toMatchObject({ answered_by: "none", route_reason: "failed", prompt: "list the flaky tests", answer: "" });
+      expect(only!.reply).toBeUndefined();
+      expect(sabuildJson<{ subagents: { by_answerer: Record<string, number> }[] }>(dir, ["traffic", "stats"]).subagents[0]!.by_answerer).toEqual({ student: 0, teacher: 0, none: 1 });
+      expect(sabuild(dir, ["build", "searcher:tasks"]).code).toBe(0);
+      const tree = sabuildJson<{ tree: string }>(dir, ["artifacts", "searcher:tasks"]).tree;
+      expect(readFileSync(join(tree, "tasks.jsonl"), "utf8")).toContain("list the flaky tests");
+    } finally {
+      await gw.close();
+    }
+  });
+});
+
 describe("serve.record through the MCP server", () => {
   it("records the whole trace of the model that answered and why it answered, redacted, through a real MCP client", async () => {
     const store = tempDir("sabuild-traffic-mcp-");

@@ -279,6 +279,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
           const route = students.get(model.slice("subagent/".length));
           if (!route) return openAiError(res, 404, `unknown subagent "${model.slice(9)}"; served: ${[...students.keys()].map((n) => `subagent/${n}`).join(", ") || "none"}`);
           await handleStudent(route, body, res, started);
+          if (res.statusCode >= 500) options.onDelegation?.({ route: route.name, request: body, answeredBy: "none", ms: Date.now() - started });
         } else {
           await passThrough(raw, res, started);
         }

@@ -7,7 +7,14 @@ export function recordingTools(tools: McpSubagent[], recorder: Recorder): McpSub
     ...t,
     async run(prompt, signal) {
       const started = Date.now();
-      const r = await t.run(prompt, signal);
+      let r: Awaited<ReturnType<McpSubagent["run"]>>;
+      try {
+        r = await t.run(prompt, signal);
+      } catch (e) {
+        // No model answered: the prompt is still worth a task.
+        recorder.mcp({ subagent: t.name, prompt, answer: "", answeredBy: "none", reason: "failed", detail: (e as Error).message, ms: Date.now() - started });
+        throw e;
+      }
       recorder.mcp({
         subagent: t.name,
         prompt,

@@ -12,7 +12,7 @@ const recordSchema = z.looseObject({
   subagent: z.string(),
   mode: z.enum(["gateway", "mcp"]),
   prompt: z.string(),
-  answered_by: z.enum(["student", "teacher"]),
+  answered_by: z.enum(["student", "teacher", "none"]),
   route_reason: z.string(),
   detail: z.string().optional(),
   answer: z.string(),

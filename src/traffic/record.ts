@@ -20,6 +20,10 @@ function firstUserText(messages: unknown): string {
   return contentText(first?.content);
 }
 
+function answerer(who: string): TrafficRecord["answered_by"] {
+  return who === "teacher" || who === "student" ? who : "none";
+}
+
 export interface Recorder {
   gateway(d: GatewayDelegation): void;
   mcp(d: McpDelegation): void;
@@ -47,9 +51,10 @@ export function openRecorder(project: Pick<ProjectConfig, "store" | "serve">, lo
   };
   return {
     gateway(d) {
-      const usage = (d.reply.usage ?? {}) as { prompt_tokens?: number; completion_tokens?: number };
-      const message = ((d.reply.choices as Json[] | undefined)?.[0]?.message ?? {}) as Json;
-      const meta = (d.reply.sabuild ?? {}) as { fallback_detail?: string; route_reason?: string };
+      const reply = d.reply ?? {};
+      const usage = (reply.usage ?? {}) as { prompt_tokens?: number; completion_tokens?: number };
+      const message = ((reply.choices as Json[] | undefined)?.[0]?.message ?? {}) as Json;
+      const meta = (reply.sabuild ?? {}) as { fallback_detail?: string; route_reason?: string };
       write({
         v: 1,
         id: randomUUID(),
@@ -57,14 +62,14 @@ export function openRecorder(project: Pick<ProjectConfig, "store" | "serve">, lo
         subagent: d.route,
         mode: "gateway",
         prompt: firstUserText(d.request.messages),
-        answered_by: d.answeredBy === "teacher" ? "teacher" : "student",
-        route_reason: meta.route_reason ?? d.fallback ?? "student",
+        answered_by: answerer(d.answeredBy),
+        route_reason: meta.route_reason ?? d.fallback ?? (d.answeredBy === "none" ? "failed" : "student"),
         ...(meta.fallback_detail ? { detail: meta.fallback_detail } : {}),
         answer: contentText(message.content),
         tokens: { prompt: usage.prompt_tokens ?? 0, completion: usage.completion_tokens ?? 0 },
         latency_ms: d.ms,
         request: { messages: Array.isArray(d.request.messages) ? d.request.messages : [], ...(Array.isArray(d.request.tools) ? { tools: d.request.tools } : {}) },
-        reply: message,
+        ...(d.reply ? { reply: message } : {}),
       });
     },
     mcp(d) {
@@ -75,7 +80,7 @@ export function openRecorder(project: Pick<ProjectConfig, "store" | "serve">, lo
         subagent: d.subagent,
         mode: "mcp",
         prompt: d.prompt,
-        answered_by: d.answeredBy === "teacher" ? "teacher" : "student",
+        answered_by: answerer(d.answeredBy),
         route_reason: d.reason,
         ...(d.detail ? { detail: d.detail } : {}),
         answer: d.answer,

@@ -33,7 +33,7 @@ export interface TrafficStats {
   delegations: number;
   /** Distinct prompts (as tasks compare them: case and spacing aside). */
   prompts: number;
-  by_answerer: { student: number; teacher: number };
+  by_answerer: { student: number; teacher: number; none: number };
   escalations: { rate: number; by_reason: Record<string, number> };
   /** Completion tokens of the model that answered: what the orchestrator reads back, at most. */
   answer_tokens: { mean: number; max: number; total: number };
@@ -64,7 +64,7 @@ export async function trafficStats(store: string, subagents: string[], records: 
       subagent,
       delegations: mine.length,
       prompts: new Set(mine.map((r) => normalizeTaskText(r.prompt))).size,
-      by_answerer: { student: mine.length - teacher.length, teacher: teacher.length },
+      by_answerer: { student: mine.filter((r) => r.answered_by === "student").length, teacher: teacher.length, none: mine.filter((r) => r.answered_by === "none").length },
       escalations: { rate: mine.length ? teacher.length / mine.length : 0, by_reason: byReason },
       answer_tokens: { mean: mine.length ? total / mine.length : 0, max: completion.reduce((a, b) => Math.max(a, b), 0), total },
       latency_ms: { p50: percentile(latency, 0.5), p95: percentile(latency, 0.95) },

@@ -14,7 +14,8 @@ export interface TrafficRecord {
   mode: "gateway" | "mcp";
   /** The task as delegated: the first user message (gateway) or the tool's prompt (MCP). */
   prompt: string;
-  answered_by: "student" | "teacher";
+  /** none: neither model gave an answer (the student failed and the teacher did too, or no fallback). */
+  answered_by: "student" | "teacher" | "none";
   /**
    * Why that model answered: "student" when the student's answer stood, else why it was escalated
    * (the gateway's fallback reason, or the student's trace status in MCP mode); a router that
@@ -40,8 +41,8 @@ export interface GatewayDelegation {
   route: string;
   /** The request body as sent upstream (headers are not part of it). */
   request: Record<string, unknown>;
-  /** The chat completion returned to the client. */
-  reply: Record<string, unknown>;
+  /** The chat completion returned to the client; absent when none was (an error was). */
+  reply?: Record<string, unknown>;
   answeredBy: string;
   /** The gateway's fallback reason, when the teacher answered. */
   fallback?: string;

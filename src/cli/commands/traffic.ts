@@ -45,7 +45,7 @@ export async function trafficCommand(argv: string[]): Promise<number> {
     else
       for (const s of stats) {
         const reasons = Object.entries(s.escalations.by_reason).map(([r, n]) => `${r} ${n}`).join(", ");
-        console.log(`${s.subagent}: ${s.delegations} delegations (${s.prompts} distinct prompts), ${s.by_answerer.student} student, ${s.by_answerer.teacher} teacher; escalated ${(s.escalations.rate * 100).toFixed(1)}%${reasons ? ` (${reasons})` : ""}`);
+        console.log(`${s.subagent}: ${s.delegations} delegations (${s.prompts} distinct prompts), ${s.by_answerer.student} student, ${s.by_answerer.teacher} teacher${s.by_answerer.none ? `, ${s.by_answerer.none} unanswered` : ""}; escalated ${(s.escalations.rate * 100).toFixed(1)}%${reasons ? ` (${reasons})` : ""}`);
         console.log(`  answer tokens mean ${s.answer_tokens.mean.toFixed(0)}, max ${s.answer_tokens.max}; latency p50 ${s.latency_ms.p50} ms, p95 ${s.latency_ms.p95} ms; log ${s.files} files, ${formatBytes(s.bytes)}`);
       }
     return 0;
