@@ -68,7 +68,7 @@ export function tasksStage(): Stage {
       if (t.from_recorded) params.from_recorded = { dedup_threshold: t.generate.dedup_threshold };
       // Files copied into a container carry mode 0o755 when executable, which a content digest
       // does not see. The entries of tasks.from that are files themselves are read, not copied.
-      const executable = files.filter((f) => !t.from.includes(f) && (statSync(join(project.root, f)).mode & 0o111) !== 0);
+      const executable = sources.files.filter((f) => !t.from.includes(f) && (statSync(join(project.root, f)).mode & 0o111) !== 0);
       if (executable.length) params.executable = executable;
       // How many to write, the teacher and the workspace it is shown: only when it is asked.
       const repos = await sandboxRepos(project, subagent);
