@@ -474,7 +474,7 @@ describe("JSON Schema", () => {
     expect(schema.$id).toBe(CONFIG_SCHEMA_ID);
     expect(schema.title).toBe("sabuild subagents.yaml");
     expect(schema.required).toEqual(["version", "subagents"]);
-    expect(Object.keys(schema.properties)).toEqual(["version", "store", "plugins", "remote_cache", "defaults", "subagents", "benchmarks"]);
+    expect(Object.keys(schema.properties)).toEqual(["version", "store", "plugins", "remote_cache", "serve", "defaults", "subagents", "benchmarks"]);
   });
 });
 

@@ -28,6 +28,7 @@ const COMMANDS: Record<string, { about: string; load: () => Promise<Command> }> 
   doctor: { about: "report what the pipeline needs here, and how to fix what is missing", load: async () => (await import("./commands/doctor.js")).doctorCommand },
   bench: { about: "run the orchestrator benchmarks (none / teacher / base / student arms) and print their figures", load: async () => (await import("./commands/bench.js")).benchCommand },
   report: { about: "write each subagent's report page (HTML) and CI summary (markdown)", load: async () => (await import("./commands/report.js")).reportCommand },
+  traffic: { about: "traffic ls | stats | export: the delegations `sabuild serve` recorded (serve.record)", load: async () => (await import("./commands/traffic.js")).trafficCommand },
   serve: { about: "OpenAI-compatible gateway to the distilled subagents (or --mcp: an MCP server)", load: async () => (await import("./commands/serve.js")).serveCommand },
   schema: { about: "print the JSON Schema of subagents.yaml", load: async () => (await import("./commands/schema.js")).schemaCommand },
   standin: { about: "serve an OpenAI-compatible stand-in teacher (tests, offline examples)", load: async () => (await import("./commands/standin.js")).standinCommand },

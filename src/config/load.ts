@@ -4,7 +4,7 @@ import * as z from "zod";
 import { isAlias, isMap, isScalar, LineCounter, parseDocument, type Document } from "yaml";
 import type { Problem } from "../errors.js";
 import { err, ok, type Result } from "../result.js";
-import { documentSchema, type RemoteCacheConfig } from "./file-schema.js";
+import { documentSchema, type RemoteCacheConfig, type ServeConfig } from "./file-schema.js";
 import { interpolationProblems } from "./interpolation.js";
 import { expectedText, issuesToProblems } from "./issues.js";
 import { createLocator } from "./locate.js";
@@ -26,6 +26,8 @@ export interface ProjectConfig {
   remoteCache?: RemoteCacheConfig;
   /** Absolute paths of stage plugin modules. */
   plugins: string[];
+  /** `serve:`: whether and how `sabuild serve` records traffic (docs/traffic.md). */
+  serve: ServeConfig;
   /** In file order, each with every default filled in. */
   subagents: ResolvedSubagent[];
   /** In file order; built as the project-level nodes bench/<name>. */
@@ -116,6 +118,7 @@ export function parseConfig(text: string, file: string): Result<ProjectConfig, P
     store: resolve(root, checked.data.store),
     plugins: checked.data.plugins.map((p) => resolve(root, p)),
     ...(checked.data.remote_cache ? { remoteCache: checked.data.remote_cache } : {}),
+    serve: checked.data.serve,
     subagents: resolved,
     benchmarks: Object.entries(checked.data.benchmarks).map(([name, b]) => ({ name, ...b })),
     envRefs: envRefsOf(resolved, checked.data.remote_cache, Object.values(checked.data.benchmarks)),
