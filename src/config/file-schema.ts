@@ -1,6 +1,7 @@
 import * as z from "zod";
 import { apiKey, baseUrl, headerValue, nonEmpty, relativePath } from "./fields.js";
 import { benchmarksSchema } from "./benchmark-schema.js";
+import { librariesSchema } from "./library-schema.js";
 import { settingsSchema, sourceSchema, SUBAGENT_NAME } from "./schema.js";
 
 /**
@@ -109,6 +110,7 @@ export const documentSchema = z.strictObject({
       params: { message: "no subagents defined" },
     }),
   benchmarks: benchmarksSchema,
+  libraries: librariesSchema,
 });
 
 export type DocumentAsWritten = z.output<typeof documentSchema>;

@@ -1,0 +1,138 @@
+import path from "node:path";
+import type { Imported } from "../importers/agent.js";
+import { importAgentFile } from "../importers/agent.js";
+import { byCodeUnit, readText, relPath, walkFiles } from "../importers/files.js";
+import { importPluginItems, listPluginItems } from "../importers/plugin.js";
+import { importSkillDir } from "../importers/skill.js";
+import { SKILL_FILE } from "../importers/skill-files.js";
+import type { Problem } from "../errors.js";
+import { metaOf, readMarketplace, wordList, type PluginMeta } from "./marketplace.js";
+import type { EntryKind, EntrySource, IndexWarning, LibraryEntry, LibraryIndex, UnresolvedPlugin } from "./types.js";
+
+/** Folders never searched: dependencies, VCS data, build output. */
+const SKIP = new Set(["node_modules", ".git", "dist", "build", ".venv", "__pycache__"]);
+/** Markdown that documents a collection rather than being one of its agents. */
+const NOT_AGENTS = /^(readme|changelog|contributing|license|code_of_conduct|security|claude|agents)\.md$/i;
+
+export const enterFolder = (name: string): boolean => !SKIP.has(name);
+export const candidateFile = (name: string): boolean => name.endsWith(".md") || name === "plugin.json" || name === "marketplace.json";
+
+const under = (file: string, dirs: string[]) => dirs.some((d) => file.startsWith(d + path.sep));
+
+/**
+ * Finds every agent and skill in a library folder, in any of the layouts the importers read:
+ * marketplace.json catalogues (for their local plugins' categories and keywords), plugin folders,
+ * SKILL.md folders, and agent Markdown files (under `agents/` or `.claude/agents/`, or anywhere
+ * with `name` and `description` in their frontmatter, as flat community collections lay them
+ * out). A file that does not import is a warning naming it; the rest still indexes.
+ */
+export async function scanLibrary(library: string, commit: string | null, dir: string): Promise<LibraryIndex> {
+  const files = await walkFiles(dir, enterFolder, candidateFile);
+  const found: Omit<LibraryEntry, "id">[] = [];
+  const warnings: IndexWarning[] = [];
+  const unresolved: UnresolvedPlugin[] = [];
+  const meta = new Map<string, PluginMeta>();
+  const problems = (ps: Problem[]) => ps.forEach((p) => warnings.push({ file: p.file + (p.line ? `:${p.line}` : ""), message: p.message }));
+  const add = (kind: EntryKind, imported: Imported, source: EntrySource, inherited: PluginMeta | undefined) =>
+    found.push(entryOf(library, commit, kind, imported, source, inherited));
+
+  for (const abs of files.filter((f) => f.endsWith(path.join(".claude-plugin", "marketplace.json")))) {
+    const read = await readMarketplace(dir, abs);
+    for (const [pluginDir, m] of read.plugins) meta.set(pluginDir, m);
+    unresolved.push(...read.unresolved);
+    warnings.push(...read.warnings);
+  }
+
+  const plugins: string[] = [];
+  for (const abs of files.filter((f) => f.endsWith(path.join(".claude-plugin", "plugin.json")))) {
+    const pluginDir = path.dirname(path.dirname(abs));
+    const items = await listPluginItems(dir, pluginDir);
+    if (!items.ok) {
+      problems(items.error);
+      continue;
+    }
+    plugins.push(pluginDir);
+    const inherited = mergeMeta(meta.get(pluginDir), await manifestMeta(abs));
+    for (const item of await importPluginItems(dir, items.value)) {
+      if (!item.result.ok) problems(item.result.error);
+      else add(item.format === "plugin-agent" ? "agent" : "skill", item.result.value, { plugin: relPath(dir, pluginDir) || ".", name: item.name }, inherited);
+    }
+  }
+
+  const skills: string[] = [];
+  for (const abs of files.filter((f) => path.basename(f) === SKILL_FILE && !under(f, plugins))) {
+    const skillDir = path.dirname(abs);
+    skills.push(skillDir);
+    const imported = await importSkillDir(dir, skillDir, "skill");
+    if (!imported.ok) problems(imported.error);
+    else add("skill", imported.value, { skill: relPath(dir, skillDir) || "." }, undefined);
+  }
+
+  for (const abs of files.filter((f) => f.endsWith(".md") && !NOT_AGENTS.test(path.basename(f)) && !under(f, plugins) && !under(f, skills))) {
+    const rel = relPath(dir, abs);
+    if (/(^|\/)commands\//.test(rel)) continue;
+    if (!(await readText(abs))?.startsWith("---")) continue;
+    const imported = await importAgentFile(dir, abs, "claude-agent");
+    const inAgents = /(^|\/)agents\//.test(rel);
+    if (!imported.ok) {
+      if (inAgents || looksLikeAgent(await readText(abs))) problems(imported.error);
+      continue;
+    }
+    const fm = imported.value.spec.provenance.frontmatter;
+    if (inAgents || (fm.name !== undefined && fm.description !== undefined)) add("agent", imported.value, { agent: rel }, undefined);
+  }
+  return { library, commit, entries: withIds(library, found), warnings, unresolved };
+}
+
+/** A file that opens with frontmatter mentioning a description: meant as an agent, so failing to read it is worth a warning. */
+function looksLikeAgent(text: string | undefined): boolean {
+  return /^description\s*:/m.test(text?.slice(0, 2000) ?? "");
+}
+
+function entryOf(library: string, commit: string | null, kind: EntryKind, imported: Imported, source: EntrySource, inherited: PluginMeta | undefined): Omit<LibraryEntry, "id"> {
+  const { spec } = imported;
+  const own = metaOf(spec.provenance.frontmatter);
+  const category = own.category ?? inherited?.category;
+  const license = own.license ?? inherited?.license;
+  return {
+    name: spec.name,
+    kind,
+    description: spec.description,
+    tools: [...spec.tools.allowed, ...spec.tools.mcp],
+    allTools: spec.tools.all,
+    body: spec.prompt,
+    ...(category ? { category } : {}),
+    keywords: [...new Set([...own.keywords, ...(inherited?.keywords ?? [])])],
+    ...(license ? { license } : {}),
+    ...(spec.provenance.plugin ? { plugin: spec.provenance.plugin } : {}),
+    library,
+    path: spec.provenance.path,
+    commit,
+    source,
+  };
+}
+
+/** A name is the id's tail; a name taken twice in the library is told apart by its plugin or folder, then its path. */
+function withIds(library: string, found: Omit<LibraryEntry, "id">[]): LibraryEntry[] {
+  const sorted = found.toSorted((a, b) => byCodeUnit(a.path, b.path));
+  const count = (ids: string[]) => ids.reduce((m, id) => m.set(id, (m.get(id) ?? 0) + 1), new Map<string, number>());
+  const byName = count(sorted.map((e) => e.name));
+  const qualified = sorted.map((e) => (byName.get(e.name)! > 1 ? `${e.plugin ?? path.posix.basename(path.posix.dirname(e.kind === "skill" ? path.posix.dirname(e.path) : e.path))}/${e.name}` : e.name));
+  const again = count(qualified);
+  return sorted.map((e, i) => ({ id: `${library}/${again.get(qualified[i]!)! > 1 ? e.path : qualified[i]}`, ...e }));
+}
+
+async function manifestMeta(abs: string): Promise<PluginMeta> {
+  try {
+    return metaOf(JSON.parse((await readText(abs)) ?? "{}") as Record<string, unknown>);
+  } catch {
+    return { keywords: [] };
+  }
+}
+
+function mergeMeta(a: PluginMeta | undefined, b: PluginMeta): PluginMeta {
+  const category = a?.category ?? b.category;
+  const license = a?.license ?? b.license;
+  return { ...(category ? { category } : {}), keywords: [...new Set([...(a?.keywords ?? []), ...b.keywords])], ...(license ? { license } : {}) };
+}
+
