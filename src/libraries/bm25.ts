@@ -59,8 +59,8 @@ export const bm25Ranker: Ranker = {
       search(query, { kind, library, limit }) {
         const found = index.search(query, {
           boost: BOOST,
-          // Prefixes catch "test" in "tests" the stemmer leaves apart; short ones would match everything.
-          prefix: (term) => term.length > 4,
+          // Typos in long words only; prefix matching cost a top-1 hit on the relevance set
+          // (stemming already joins "tests" and "test"), see docs/libraries.md.
           fuzzy: (term) => (term.length > 6 ? 0.15 : false),
           combineWith: "OR",
           filter: (r) => (!kind || r.kind === kind) && (!library || r.library === library),
