@@ -17,7 +17,11 @@ const NOT_AGENTS = /^(readme|changelog|contributing|license|code_of_conduct|secu
 export const enterFolder = (name: string): boolean => !SKIP.has(name);
 export const candidateFile = (name: string): boolean => name.endsWith(".md") || name === "plugin.json" || name === "marketplace.json";
 
-const under = (file: string, dirs: string[]) => dirs.some((d) => file.startsWith(d + path.sep));
+/** Whether a folder above `file` is one of `dirs`: by walking up, as a library has thousands of each. */
+function under(file: string, dirs: Set<string>): boolean {
+  for (let dir = path.dirname(file); dir !== path.dirname(dir); dir = path.dirname(dir)) if (dirs.has(dir)) return true;
+  return false;
+}
 
 /**
  * Finds every agent and skill in a library folder, in any of the layouts the importers read:
@@ -43,45 +47,69 @@ export async function scanLibrary(library: string, commit: string | null, dir: s
     warnings.push(...read.warnings);
   }
 
-  const plugins: string[] = [];
-  for (const abs of files.filter((f) => f.endsWith(path.join(".claude-plugin", "plugin.json")))) {
+  const plugins = new Set<string>();
+  const pluginManifests = files.filter((f) => f.endsWith(path.join(".claude-plugin", "plugin.json")));
+  for (const read of await inParallel(pluginManifests, async (abs) => {
     const pluginDir = path.dirname(path.dirname(abs));
     const items = await listPluginItems(dir, pluginDir);
-    if (!items.ok) {
-      problems(items.error);
-      continue;
-    }
-    plugins.push(pluginDir);
+    if (!items.ok) return { pluginDir, problems: items.error, imported: [] };
     const inherited = mergeMeta(meta.get(pluginDir), await manifestMeta(abs));
-    for (const item of await importPluginItems(dir, items.value)) {
+    return { pluginDir, problems: [], inherited, imported: await importPluginItems(dir, items.value) };
+  })) {
+    problems(read.problems);
+    if (read.problems.length) continue;
+    plugins.add(read.pluginDir);
+    for (const item of read.imported) {
       if (!item.result.ok) problems(item.result.error);
-      else add(item.format === "plugin-agent" ? "agent" : "skill", item.result.value, { plugin: relPath(dir, pluginDir) || ".", name: item.name }, inherited);
+      else add(item.format === "plugin-agent" ? "agent" : "skill", item.result.value, { plugin: relPath(dir, read.pluginDir) || ".", name: item.name }, read.inherited);
     }
   }
 
-  const skills: string[] = [];
-  for (const abs of files.filter((f) => path.basename(f) === SKILL_FILE && !under(f, plugins))) {
-    const skillDir = path.dirname(abs);
-    skills.push(skillDir);
-    const imported = await importSkillDir(dir, skillDir, "skill");
+  const skillFiles = files.filter((f) => path.basename(f) === SKILL_FILE && !under(f, plugins));
+  const skills = new Set(skillFiles.map((f) => path.dirname(f)));
+  for (const [i, imported] of (await inParallel(skillFiles, (abs) => importSkillDir(dir, path.dirname(abs), "skill"))).entries()) {
     if (!imported.ok) problems(imported.error);
-    else add("skill", imported.value, { skill: relPath(dir, skillDir) || "." }, undefined);
+    else add("skill", imported.value, { skill: relPath(dir, path.dirname(skillFiles[i]!)) || "." }, undefined);
   }
 
-  for (const abs of files.filter((f) => f.endsWith(".md") && !NOT_AGENTS.test(path.basename(f)) && !under(f, plugins) && !under(f, skills))) {
-    const rel = relPath(dir, abs);
-    if (/(^|\/)commands\//.test(rel)) continue;
-    if (!(await readText(abs))?.startsWith("---")) continue;
-    const imported = await importAgentFile(dir, abs, "claude-agent");
-    const inAgents = /(^|\/)agents\//.test(rel);
-    if (!imported.ok) {
-      if (inAgents || looksLikeAgent(await readText(abs))) problems(imported.error);
-      continue;
-    }
-    const fm = imported.value.spec.provenance.frontmatter;
-    if (inAgents || (fm.name !== undefined && fm.description !== undefined)) add("agent", imported.value, { agent: rel }, undefined);
+  const agentFiles = files.filter((f) => f.endsWith(".md") && !NOT_AGENTS.test(path.basename(f)) && !under(f, plugins) && !under(f, skills) && !/(^|\/)commands\//.test(relPath(dir, f)));
+  for (const read of await inParallel(agentFiles, readAgent.bind(null, dir))) {
+    if (read.problems) problems(read.problems);
+    else if (read.imported) add("agent", read.imported, { agent: read.rel }, undefined);
   }
   return { library, commit, entries: withIds(library, found), warnings, unresolved };
+}
+
+/**
+ * An agent file: under `agents/`, or anywhere with a name and a description in its frontmatter.
+ * Markdown without frontmatter is documentation and is passed over without a word.
+ */
+async function readAgent(dir: string, abs: string): Promise<{ rel: string; imported?: Imported; problems?: Problem[] }> {
+  const rel = relPath(dir, abs);
+  const text = await readText(abs);
+  if (!text?.startsWith("---")) return { rel };
+  const imported = await importAgentFile(dir, abs, "claude-agent");
+  const inAgents = /(^|\/)agents\//.test(rel);
+  if (!imported.ok) return inAgents || looksLikeAgent(text) ? { rel, problems: imported.error } : { rel };
+  const fm = imported.value.spec.provenance.frontmatter;
+  return inAgents || (fm.name !== undefined && fm.description !== undefined) ? { rel, imported: imported.value } : { rel };
+}
+
+/** Files are read this many at a time: the scan waits on the disk more than it computes. */
+const READS_AT_ONCE = 32;
+
+/** `fn` over the items, READS_AT_ONCE at a time, results in the items' order. */
+async function inParallel<T, R>(items: T[], fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(READS_AT_ONCE, items.length) }, worker));
+  return out;
 }
 
 /** A file that opens with frontmatter mentioning a description: meant as an agent, so failing to read it is worth a warning. */
