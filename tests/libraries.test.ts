@@ -215,4 +215,15 @@ describe("libraries: bad input", () => {
     expect(readFileSync(join(dir, "subagents.yaml"), "utf8")).not.toContain("libraries");
     expect(existsSync(join(dir, "libs/skills"))).toBe(true);
   });
+
+  it("an edit in a local library re-indexes that library and makes the import of its sources stale, nothing else", () => {
+    const dir = project();
+    for (const lib of ["community", "skills"]) expect(sabuild(dir, ["library", "add", `libs/${lib}`]).code).toBe(0);
+    expect(sabuild(dir, ["add", "skills/pdf"]).code).toBe(0);
+    expect(sabuild(dir, ["add", "community/debugger"]).code).toBe(0);
+    expect(sabuild(dir, ["build"]).code).toBe(0);
+    writeFileSync(join(dir, "libs/skills/skills/pdf/SKILL.md"), readFileSync(join(dir, "libs/skills/skills/pdf/SKILL.md"), "utf8") + "\nAlso rotate pages.\n");
+    const now = statuses(dir);
+    expect(now).toMatchObject({ "library/skills:index": "will-run", "pdf:import": "will-run", "library/community:index": "up-to-date", "debugger:import": "up-to-date", "helper:import": "up-to-date" });
+  });
 });

@@ -1,6 +1,6 @@
 import MiniSearch from "minisearch";
 import { stemmer } from "stemmer";
-import type { Ranker, SearchHit } from "./ranker.js";
+import { BM25, type Ranker, type SearchHit } from "./ranker.js";
 import type { EntryKind, LibraryEntry } from "./types.js";
 
 /**
@@ -39,8 +39,7 @@ const STORED = ["name", "kind", "library", "description", "category"];
 const options = { fields: FIELDS, storeFields: STORED, processTerm: analyse };
 
 export const bm25Ranker: Ranker = {
-  name: "bm25",
-  version: "1",
+  ...BM25,
   build(entries: LibraryEntry[]): string {
     const index = new MiniSearch<Doc>(options);
     index.addAll(

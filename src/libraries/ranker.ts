@@ -17,6 +17,9 @@ export interface Ranker {
   load(serialized: string): LoadedRanker;
 }
 
+/** The built-in ranker's identity, apart from its implementation: keys are computed on every plan without loading MiniSearch. */
+export const BM25 = { name: "bm25", version: "1" } as const;
+
 export interface LoadedRanker {
   search(query: string, options: SearchOptions): SearchHit[];
 }

@@ -2,6 +2,8 @@ import { resolve } from "node:path";
 import type { ProjectConfig } from "../config/index.js";
 import type { ResolvedLibrary } from "../config/library-schema.js";
 import { isDirectory, relPath, walkFiles } from "../importers/files.js";
+import { candidateFile, enterFolder } from "../libraries/walk.js";
+import { BM25 } from "../libraries/ranker.js";
 import { err, ok } from "../result.js";
 import { configName } from "./config-name.js";
 import type { ProjectStage } from "./types.js";
@@ -19,6 +21,8 @@ export function libraryStages(project: ProjectConfig): ProjectStage[] {
 
 export const libraryNode = (name: string): string => `library/${name}:index`;
 export const SEARCH_SCOPE = "search/libraries";
+/** The node `sabuild search` reads: the ranker's index over every library. */
+export const SEARCH_NODE = `${SEARCH_SCOPE}:${BM25.name}`;
 
 function indexStage(lib: ResolvedLibrary): ProjectStage {
   return {
@@ -33,7 +37,6 @@ function indexStage(lib: ResolvedLibrary): ProjectStage {
       if (!(await isDirectory(dir))) {
         return err([{ file: configName(project), line: 0, column: 0, keyPath: ["libraries", lib.name, "path"], message: `library folder not found: ${lib.path}`, hint: "point path at an existing folder, or `sabuild library remove` it" }]);
       }
-      const { enterFolder, candidateFile } = await import("../libraries/scan.js");
       const files = await walkFiles(dir, enterFolder, candidateFile);
       // The entries' library and ids carry the name; a local folder has no commit.
       return ok({ params: { library: lib.name, commit: null }, files: files.map((f) => relPath(project.root, f)) });
@@ -47,13 +50,12 @@ function indexStage(lib: ResolvedLibrary): ProjectStage {
 function searchStage(): ProjectStage {
   return {
     scope: SEARCH_SCOPE,
-    kind: "bm25",
+    kind: BM25.name,
     version: "1",
     deps: (project) => Object.fromEntries(project.libraries.map((l) => [l.name, libraryNode(l.name)])),
     async inputs() {
       // Fields, weights and analysis are the ranker's code: its version and the stage's.
-      const { bm25Ranker } = await import("../libraries/bm25.js");
-      return ok({ params: { ranker: bm25Ranker.name }, files: [], toolchain: { ranker: `${bm25Ranker.name}@${bm25Ranker.version}` } });
+      return ok({ params: { ranker: BM25.name }, files: [], toolchain: { ranker: `${BM25.name}@${BM25.version}` } });
     },
     async run(ctx) {
       await (await import("../libraries/index-run.js")).writeSearchIndex(ctx);

@@ -8,7 +8,7 @@ import { deleteLibrary, editConfig, setLibrary, setLibraryCommit } from "../../l
 import { readLibraryIndex } from "../../libraries/index-run.js";
 import { gitUrl } from "../../libraries/root.js";
 import { openProject } from "../../project.js";
-import { libraryNode, SEARCH_SCOPE } from "../../stages/library.js";
+import { libraryNode, SEARCH_NODE } from "../../stages/library.js";
 import { parseCommandArgs } from "../args.js";
 import { buildLibraryNodes } from "../library-nodes.js";
 import { printJson } from "../output.js";
@@ -116,10 +116,11 @@ async function addLibrary(ctx: Ctx, where: string, ref: string | undefined, give
   return 0;
 }
 
-/** Builds one library's index and counts what it holds. */
+/** Builds one library's index (and the search index over all) and counts what the library holds. */
 async function indexed1(ctx: Ctx, name: string): Promise<{ agents: number; skills: number; warnings: number; unresolved: number; status: string }> {
   const session = await openProject(ctx);
-  const built = await buildLibraryNodes(session, [libraryNode(name)], `library ${name}`);
+  // The search node too, so the first search after an add does not wait for the ranker.
+  const built = await buildLibraryNodes(session, [libraryNode(name), SEARCH_NODE], `library ${name}`);
   const node = built.get(libraryNode(name))!;
   const index = await readLibraryIndex(node.dir);
   const skills = index.entries.filter((e) => e.kind === "skill").length;
@@ -166,7 +167,7 @@ async function updateLibraries(ctx: Ctx, names: string[]): Promise<number> {
   // A local folder is keyed by its files: whatever changed in it is re-indexed here too.
   const session = await openProject(ctx);
   const targets = libs.map((l) => libraryNode(l.name));
-  const built = libs.length ? await buildLibraryNodes(session, [...targets, `${SEARCH_SCOPE}:bm25`], "library update") : new Map();
+  const built = libs.length ? await buildLibraryNodes(session, [...targets, SEARCH_NODE], "library update") : new Map();
   const reindexed = targets.filter((t) => built.get(t)?.status === "built").map((t) => t.slice("library/".length, -":index".length));
   if (ctx.json) printJson({ ok: true, moved, reindexed });
   else {

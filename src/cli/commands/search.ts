@@ -6,7 +6,7 @@ import type { TaskQuery } from "../../libraries/for-tasks.js";
 import type { SearchHit } from "../../libraries/ranker.js";
 import type { EntryKind } from "../../libraries/types.js";
 import { openProject } from "../../project.js";
-import { SEARCH_SCOPE } from "../../stages/library.js";
+import { SEARCH_NODE } from "../../stages/library.js";
 import { parseCommandArgs, positiveInt } from "../args.js";
 import { buildLibraryNodes } from "../library-nodes.js";
 import { printJson } from "../output.js";
@@ -40,7 +40,7 @@ export async function searchCommand(argv: string[]): Promise<number> {
     throw new UserInputError(`--library ${library}: no such library${guess ? ` (did you mean "${guess}"?)` : ""}; libraries: ${names.join(", ")}`);
   }
   const tasks = forTasks ? await tasksOf(project, forTasks) : [];
-  const node = `${SEARCH_SCOPE}:bm25`;
+  const node = SEARCH_NODE;
   const built = await buildLibraryNodes(session, [node], "search");
   const { bm25Ranker } = await import("../../libraries/bm25.js");
   const { RANKER_FILE } = await import("../../libraries/index-run.js");
