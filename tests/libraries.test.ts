@@ -164,6 +164,10 @@ describe("libraries: add, search, add a hit, build it, update", () => {
     expect(r.hits.map((h) => h.id)).toContain("market/css-refactorer");
     const human = sabuild(dir, ["search", "--for-tasks", "bench.jsonl", "-n", "2"]);
     expect(human.stdout).toMatch(/for \d of 3 tasks: ci-1, ci-2/);
+    // A benchmark's tasks, by its name.
+    writeFileSync(join(dir, "subagents.yaml"), readFileSync(join(dir, "subagents.yaml"), "utf8") + "benchmarks:\n  fix:\n    tasks: { from: bench.jsonl }\n    subagents: [helper]\n");
+    const bench = sabuildJson<{ tasks: number; hits: { id: string }[] }>(dir, ["search", "--for-tasks", "fix", "-n", "1", "--kind", "agent"]);
+    expect(bench).toMatchObject({ tasks: 3, hits: [{ id: "market/ci-fixer" }] });
   });
 });
 
@@ -221,7 +225,7 @@ describe("libraries: bad input", () => {
     for (const lib of ["community", "skills"]) expect(sabuild(dir, ["library", "add", `libs/${lib}`]).code).toBe(0);
     expect(sabuild(dir, ["add", "skills/pdf"]).code).toBe(0);
     expect(sabuild(dir, ["add", "community/debugger"]).code).toBe(0);
-    expect(sabuild(dir, ["build"]).code).toBe(0);
+    expect(sabuild(dir, ["build", "pdf:import", "debugger:import", "helper:import", "library/community:index", "library/skills:index"]).code).toBe(0);
     writeFileSync(join(dir, "libs/skills/skills/pdf/SKILL.md"), readFileSync(join(dir, "libs/skills/skills/pdf/SKILL.md"), "utf8") + "\nAlso rotate pages.\n");
     const now = statuses(dir);
     expect(now).toMatchObject({ "library/skills:index": "will-run", "pdf:import": "will-run", "library/community:index": "up-to-date", "debugger:import": "up-to-date", "helper:import": "up-to-date" });
