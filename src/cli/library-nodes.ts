@@ -1,4 +1,5 @@
 import { availableParallelism } from "node:os";
+import { relative } from "node:path";
 import { describeFailure } from "../engine/events.js";
 import { UserInputError } from "../errors.js";
 import type { Session } from "../project.js";
@@ -20,7 +21,8 @@ export async function buildLibraryNodes(session: Session, targets: string[], com
   const summary = await runBuild(session, { targets, jobs: availableParallelism(), locked: false, json: true, verbose: false }, command);
   const failed = summary.outcomes.filter((o) => o.failure);
   const problems = failed.flatMap((o) => (o.failure?.reason === "inputs" ? o.failure.problems : []));
-  if (problems.length) throw new UserInputError("cannot index the libraries", problems);
+  // Problems of a node's inputs are about subagents.yaml (a library's path): named after it.
+  if (problems.length) throw new UserInputError(relative(process.cwd(), session.project.file) || session.project.file, problems);
   const first = failed.find((o) => o.failure?.reason !== "upstream") ?? failed[0];
   if (first?.failure) throw new UserInputError(`cannot index the libraries: ${first.id}: ${describeFailure(first.failure)}`);
   const built = new Map<string, BuiltNode>();

@@ -100,13 +100,13 @@ async function addLibrary(ctx: Ctx, where: string, ref: string | undefined, give
     const recorded = remote ? where : relative(project.root, resolve(process.cwd(), where)) || ".";
     const url = gitUrl(project, recorded);
     const commit = await resolveRef(project.store, url, ref);
-    if (!commit.ok) throw new UserInputError(`library add: ${commit.error}`, [{ file: where, line: 0, column: 0, keyPath: [], message: commit.error, hint: "check the URL and --ref; the host's git clones it (its credentials apply)" }]);
+    if (!commit.ok) throw new UserInputError(`library add: ${commit.error}\nhint: check the URL and --ref; the host's git clones it, with its credentials`);
     const tree = await checkout(project.store, url, commit.value);
     if (!tree.ok) throw new UserInputError(`library add: ${tree.error}`);
     value = { git: recorded, commit: commit.value, ...(ref !== undefined ? { ref } : {}) };
   } else {
     const abs = resolve(process.cwd(), where);
-    if (!(await isDir(abs))) throw new UserInputError(`library add: ${where} is not a folder or a git repository`, [{ file: where, line: 0, column: 0, keyPath: [], message: "not found", hint: "give a folder of agents, skills or plugins, or a git URL" }]);
+    if (!(await isDir(abs))) throw new UserInputError(`library add: ${where} is not a folder or a git repository\nhint: give a folder of agents, skills or plugins, or a git URL`);
     value = { path: relative(project.root, abs) || "." };
   }
   await editConfig(ctx.configFile, (doc) => setLibrary(doc, name, value));
