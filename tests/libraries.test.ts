@@ -79,7 +79,9 @@ describe("libraries: add, search, add a hit, build it, update", () => {
     const added = sabuildJson(dir, ["add", "team/ci-fixer"]);
     expect(added).toMatchObject({ __code: 0, subagent: "ci-fixer", source: { plugin: "plugins/ops-kit", name: "ci-fixer", library: "team" }, commit: first, tasks: "tasks/ci-fixer.jsonl" });
     expect(readFileSync(join(dir, "tasks/ci-fixer.jsonl"), "utf8")).toBe("");
-    expect(readFileSync(join(dir, "subagents.yaml"), "utf8")).toContain("# the team's subagents");
+    // Only new lines: every line the user wrote is there as written.
+    const edited = readFileSync(join(dir, "subagents.yaml"), "utf8").split("\n");
+    for (const line of CONFIG.trimEnd().split("\n")) expect(edited).toContain(line);
     expect(sabuildJson(dir, ["add", "skills/frontend-design", "--as", "designer"])).toMatchObject({ __code: 0, subagent: "designer" });
 
     const build = sabuild(dir, ["build", "ci-fixer:import", "designer:import"]);

@@ -13,7 +13,21 @@ export async function editConfig(file: string, edit: (doc: Document) => void): P
   const doc = parseDocument(text);
   if (doc.errors.length) throw new UserInputError(`cannot edit ${file}: ${doc.errors[0]!.message}`);
   edit(doc);
-  await writeFile(file, doc.toString());
+  await writeFile(file, keepLayout(text, doc.toString({ lineWidth: 0 })));
+}
+
+/**
+ * The printer re-spaces flow collections (`{a: 1}` and `{ a: 1 }` come out alike) and this
+ * file's style may mix both: a printed line that differs from a line of the original only in
+ * that spacing is given back as the user wrote it, so an edit shows in a diff as its own lines.
+ */
+function keepLayout(original: string, printed: string): string {
+  const bare = (line: string) => line.replace(/([{[])\s+/g, "$1").replace(/\s+([}\]])/g, "$1");
+  const written = new Map(original.split("\n").map((line) => [bare(line), line]));
+  return printed
+    .split("\n")
+    .map((line) => written.get(bare(line)) ?? line)
+    .join("\n");
 }
 
 export function setLibrary(doc: Document, name: string, value: Record<string, string>): void {
