@@ -232,4 +232,20 @@ describe("libraries: bad input", () => {
     const now = statuses(dir);
     expect(now).toMatchObject({ "library/skills:index": "will-run", "pdf:import": "will-run", "library/community:index": "up-to-date", "debugger:import": "up-to-date", "helper:import": "up-to-date" });
   });
+
+  it("a project can start from a library: subagents.yaml is started, and its first subagent comes from a search", () => {
+    const dir = tempDir("sabuild-lib-new-");
+    cpSync(join(FIXTURES, "skills-repo"), join(dir, "skills"), { recursive: true });
+    expect(sabuildJson(dir, ["library", "add", "skills"])).toMatchObject({ __code: 0, library: "skills", skills: 10 });
+    const hit = sabuildJson<{ hits: { id: string }[] }>(dir, ["search", "pull the tables out of a pdf invoice", "-n", "1"]).hits[0]!;
+    expect(sabuildJson(dir, ["add", hit.id])).toMatchObject({ __code: 0, subagent: "pdf" });
+    const build = sabuild(dir, ["build", "pdf:import"]);
+    expect(build.code, build.stderr).toBe(0);
+    // Without libraries, a file with no subagents is still an error.
+    writeFileSync(join(dir, "subagents.yaml"), "version: 1\nsubagents: {}\n");
+    const bad = sabuild(dir, ["plan"]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("subagents.yaml:2:12: subagents: no subagents defined");
+    expect(bad.stderr).toContain("sabuild library add");
+  });
 });

@@ -103,12 +103,8 @@ export const documentSchema = z.strictObject({
     .nullable()
     .optional()
     .describe("Settings every subagent starts from (all keys but source and extends)."),
-  subagents: z
-    .record(subagentName, subagentLayerSchema)
-    .refine((subagents) => Object.keys(subagents).length > 0, {
-      error: "at least one subagent",
-      params: { message: "no subagents defined" },
-    }),
+  // At least one, unless the project declares libraries to pick from (checked in load.ts, which sees both).
+  subagents: z.record(subagentName, subagentLayerSchema),
   benchmarks: benchmarksSchema,
   libraries: librariesSchema,
 });

@@ -91,6 +91,11 @@ export function parseConfig(text: string, file: string): Result<ProjectConfig, P
   problems.push(...misplaced);
 
   const subagents = isMapping(data) && isMapping(data.subagents) ? data.subagents : {};
+  // A project may start from its libraries alone: search them, then `sabuild add` what to distill.
+  const libraries = isMapping(data) && isMapping(data.libraries) ? Object.keys(data.libraries) : [];
+  if (isMapping(data) && isMapping(data.subagents) && Object.keys(subagents).length === 0 && libraries.length === 0) {
+    problems.push(locate.at(["subagents"], "value", { message: "no subagents defined", expected: "at least one subagent", hint: "declare one (see docs/config.md), or add a library to pick from with `sabuild library add`" }));
+  }
   const order = subagentOrder(doc);
   const { chains, problems: chainProblems } = resolveChains(subagents, order, locate);
   problems.push(...chainProblems);

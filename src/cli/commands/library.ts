@@ -1,5 +1,6 @@
-import { stat } from "node:fs/promises";
-import { basename, relative, resolve } from "node:path";
+import { readFile, stat, writeFile } from "node:fs/promises";
+import { basename, dirname, relative, resolve } from "node:path";
+import { parseDocument } from "yaml";
 import type { ProjectConfig } from "../../config/index.js";
 import { loadConfigCached } from "../../config/cached.js";
 import { LIBRARY_NAME, type ResolvedLibrary } from "../../config/library-schema.js";
@@ -88,8 +89,32 @@ function libraryName(where: string, given: string | undefined): string {
   return base.toLowerCase().replace(/[^a-z0-9_-]+/g, "-").replace(/^[^a-z0-9]+/, "").replace(/-+$/, "") || "library";
 }
 
+/** A new project's file, when `library add` is the first command run: libraries first, subagents picked from them. */
+const STARTER = `# sabuild: distill Claude Code subagents and skills into small local models.
+# Search the libraries below (sabuild search "<what you need>") and add hits (sabuild add <id>).
+version: 1
+subagents: {}
+`;
+
+/**
+ * What adding a library needs of the project. A project with no subagents yet is what a first
+ * library is for: its only complaint ("no subagents defined") is lifted by the library itself,
+ * and a missing subagents.yaml is started.
+ */
+async function projectForAdd(ctx: Ctx): Promise<Pick<ProjectConfig, "root" | "store" | "libraries">> {
+  if (!(await exists(ctx.configFile))) {
+    await writeFile(ctx.configFile, STARTER);
+    return { root: dirname(ctx.configFile), store: resolve(dirname(ctx.configFile), "cache"), libraries: [] };
+  }
+  const loaded = await loadConfigCached(ctx.configFile);
+  if (loaded.ok) return loaded.value;
+  if (!loaded.error.every((p) => p.keyPath.length === 1 && p.keyPath[0] === "subagents" && p.message === "no subagents defined")) return loadProject(ctx);
+  const store = parseDocument(await readFile(ctx.configFile, "utf8")).get("store");
+  return { root: dirname(ctx.configFile), store: resolve(dirname(ctx.configFile), typeof store === "string" ? store : "cache"), libraries: [] };
+}
+
 async function addLibrary(ctx: Ctx, where: string, ref: string | undefined, given: string | undefined): Promise<number> {
-  const project = await loadProject(ctx);
+  const project = await projectForAdd(ctx);
   const name = libraryName(where, given);
   if (project.libraries.some((l) => l.name === name)) throw await configKeyError(ctx.configFile, ["libraries", name], `a library named "${name}" is already declared`, "pick another name with --name, or `sabuild library update` this one");
   let value: Record<string, string>;
