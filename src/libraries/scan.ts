@@ -6,13 +6,12 @@ import { importPluginItems, listPluginItems } from "../importers/plugin.js";
 import { importSkillDir } from "../importers/skill.js";
 import { SKILL_FILE } from "../importers/skill-files.js";
 import type { Problem } from "../errors.js";
-import { metaOf, readMarketplace, wordList, type PluginMeta } from "./marketplace.js";
+import { metaOf, readMarketplace, type PluginMeta } from "./marketplace.js";
 import { candidateFile, enterFolder } from "./walk.js";
 import type { EntryKind, EntrySource, IndexWarning, LibraryEntry, LibraryIndex, UnresolvedPlugin } from "./types.js";
 
 /** Markdown that documents a collection rather than being one of its agents. */
 const NOT_AGENTS = /^(readme|changelog|contributing|license|code_of_conduct|security|claude|agents)\.md$/i;
-
 
 /** Whether a folder above `file` is one of `dirs`: by walking up, as a library has thousands of each. */
 function under(file: string, dirs: Set<string>): boolean {
