@@ -33,6 +33,8 @@ function git(args: string[], cwd?: string): Promise<Ran> {
   });
 }
 
+/** A temp name no other extraction of this or another process uses (the index and an import may extract one commit at once). */
+const unique = () => `${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
 const exists = (path: string) => stat(path).then(() => true, () => false);
 const why = (r: Ran) => r.stderr.trim().split("\n").pop() || `git exited with ${r.code}`;
 
@@ -45,7 +47,7 @@ async function mirror(store: string, url: string, refresh: boolean): Promise<Res
     return r.code === 0 ? ok(dir) : err(`cannot fetch ${url}: ${why(r)}`);
   }
   await mkdir(dirname(dir), { recursive: true });
-  const tmp = `${dir}.tmp-${process.pid}`;
+  const tmp = `${dir}.tmp-${unique()}`;
   await rm(tmp, { recursive: true, force: true });
   const r = await git(["clone", "--bare", "--quiet", url, tmp]);
   if (r.code !== 0) return (await rm(tmp, { recursive: true, force: true }), err(`cannot clone ${url}: ${why(r)}`));
@@ -74,7 +76,7 @@ export async function checkout(store: string, url: string, commit: string): Prom
     if (!dir.ok) return dir;
     if (!(await has(dir.value))) return err(`${url} has no commit ${commit}`);
   }
-  const tmp = `${tree}.tmp-${process.pid}`;
+  const tmp = `${tree}.tmp-${unique()}`;
   await rm(tmp, { recursive: true, force: true });
   await mkdir(tmp, { recursive: true });
   // A worktree-less extraction: no .git inside, so nothing in the tree can drift from the commit.
