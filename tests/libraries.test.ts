@@ -94,7 +94,7 @@ describe("libraries: add, search, add a hit, build it, update", () => {
     const before = statuses(dir);
     expect(before["ci-fixer:import"]).toBe("up-to-date");
     const second = remote.push("plugins/ops-kit/agents/flaky-test-hunter.md", "---\nname: flaky-test-hunter\ndescription: Finds tests that fail only sometimes.\n---\nRe-run the suite many times.\n");
-    const updated = sabuildJson(dir, ["library", "update"]);
+    const updated = sabuildJson(dir, ["library", "update", "team"]);
     expect(updated).toMatchObject({ __code: 0, moved: [{ library: "team", from: first, to: second }], reindexed: ["team"] });
     expect(readFileSync(join(dir, "subagents.yaml"), "utf8")).toContain(`commit: ${second}`);
     const after = statuses(dir);
@@ -111,7 +111,10 @@ describe("libraries: add, search, add a hit, build it, update", () => {
   it("a fresh clone of the project re-extracts the git library at its pinned commit", () => {
     const dir = project();
     const remote = gitLibrary("skills-repo");
-    expect(sabuild(dir, ["library", "add", remote.bare, "--name", "team"]).code).toBe(0);
+    git(remote.work, "tag", "v1");
+    git(remote.work, "push", "-q", remote.bare, "v1");
+    expect(sabuildJson(dir, ["library", "add", remote.bare, "--name", "team", "--ref", "v1"])).toMatchObject({ __code: 0, ref: "v1" });
+    expect(readFileSync(join(dir, "subagents.yaml"), "utf8")).toContain("    ref: v1");
     expect(sabuild(dir, ["add", "team/pdf"]).code).toBe(0);
     const clone = makeProject({});
     for (const f of ["subagents.yaml", "tasks", "libs"]) cpSync(join(dir, f), join(clone, f), { recursive: true });
@@ -121,6 +124,8 @@ describe("libraries: add, search, add a hit, build it, update", () => {
     const build = sabuild(clone, ["build", "pdf:import"]);
     expect(build.code, build.stderr).toBe(0);
     expect(sabuildJson(clone, ["search", "not at the pinned commit"]).hits.map((h: { id: string }) => h.id)).not.toContain("team/extra");
+    // The tag has not moved: an update keeps the pin.
+    expect(sabuildJson(clone, ["library", "update"])).toMatchObject({ __code: 0, moved: [] });
   });
 
   it("indexes around malformed files, warning with each one's name, and reports marketplace plugins it cannot reach", () => {
