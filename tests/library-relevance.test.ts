@@ -15,7 +15,7 @@ interface Judged {
 }
 
 /**
- * The relevance set (tests/fixtures/libraries/relevance.json): 30 requests phrased as users
+ * The relevance set (tests/fixtures/libraries/relevance.json): 40 requests phrased as users
  * write them, never the entry's name, each with its acceptable answers. The floors are what the
  * ranker measured when it was written (docs/libraries.md has the ablation); a change to fields,
  * weights or analysis that loses a hit fails here.
@@ -31,7 +31,7 @@ describe("search relevance on the fixture libraries", async () => {
     for (const q of set) for (const id of q.accept) expect(ids.has(id), `${q.query}: ${id}`).toBe(true);
   });
 
-  it("keeps its top-1 and top-5 hit rates (measured: 30/30 and 30/30)", () => {
+  it("keeps its top-1 and top-5 hit rates (measured: 38/40 and 40/40)", () => {
     const misses: string[] = [];
     let top1 = 0;
     let top5 = 0;
@@ -41,8 +41,9 @@ describe("search relevance on the fixture libraries", async () => {
       else misses.push(`${q.query} -> ${hits.slice(0, 3).join(", ")}`);
       if (hits.some((h) => q.accept.includes(h))) top5++;
     }
-    expect(set.length).toBe(30);
-    expect({ top1: top1 / set.length, top5: top5 / set.length, misses }).toMatchObject({ top1: 1, top5: 1 });
+    expect(set.length).toBe(40);
+    expect({ top1, misses }).toEqual({ top1: expect.toSatisfy((n: number) => n >= 38), misses });
+    expect(top5).toBeGreaterThanOrEqual(40);
   });
 
   it("filters by kind and library", () => {
