@@ -6,9 +6,12 @@ import { err, ok, type Result } from "../result.js";
 /** The commit a library is pinned at; null for a local folder (its files are keyed instead). */
 export const commitOf = (lib: ResolvedLibrary): string | null => ("git" in lib ? lib.commit : null);
 
+/** A URL (`https://`, `ssh://`, `file://`...) or an scp-style `user@host:path`, rather than a local path. */
+export const isRemote = (where: string): boolean => /^[a-z][a-z0-9+.-]*:\/\//i.test(where) || /^[^/]+@[^/]+:/.test(where);
+
 /** A git library's URL as git needs it: a local path is taken relative to the project, as every path in subagents.yaml is. */
 export function gitUrl(project: Pick<ProjectConfig, "root">, url: string): string {
-  return /^[a-z][a-z0-9+.-]*:\/\//i.test(url) || /^[^/]+@[^/]+:/.test(url) ? url : resolve(project.root, url);
+  return isRemote(url) ? url : resolve(project.root, url);
 }
 
 /** The folder a library's paths are relative to: the local folder, or the pinned commit's tree in the store (extracted when missing). */

@@ -7,7 +7,7 @@ import { LIBRARY_NAME, type ResolvedLibrary } from "../../config/library-schema.
 import { didYouMean, UserInputError } from "../../errors.js";
 import { deleteLibrary, editConfig, setLibrary, setLibraryCommit } from "../../libraries/config-edit.js";
 import { readLibraryIndex } from "../../libraries/index-run.js";
-import { gitUrl } from "../../libraries/root.js";
+import { gitUrl, isRemote } from "../../libraries/root.js";
 import { openProject } from "../../project.js";
 import { libraryNode, SEARCH_NODE } from "../../stages/library.js";
 import { parseCommandArgs } from "../args.js";
@@ -75,7 +75,7 @@ const exists = (p: string) => stat(p).then(() => true, () => false);
 
 /** A URL, scp-style address, a path ending in .git, or a bare repository is cloned; any other folder is read where it is. */
 async function isGit(where: string): Promise<boolean> {
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(where) || /^[^/]+@[^/]+:/.test(where) || where.replace(/\/+$/, "").endsWith(".git")) return true;
+  if (isRemote(where) || where.replace(/\/+$/, "").endsWith(".git")) return true;
   const abs = resolve(process.cwd(), where);
   return (await exists(resolve(abs, "HEAD"))) && (await isDir(resolve(abs, "objects"))) && (await isDir(resolve(abs, "refs")));
 }
@@ -121,8 +121,7 @@ async function addLibrary(ctx: Ctx, where: string, ref: string | undefined, give
   if (ref !== undefined || (await isGit(where))) {
     const { checkout, resolveRef } = await import("../../libraries/git.js");
     // A local repository is recorded relative to the project, as every path in subagents.yaml is.
-    const remote = /^[a-z][a-z0-9+.-]*:\/\//i.test(where) || /^[^/]+@[^/]+:/.test(where);
-    const recorded = remote ? where : relative(project.root, resolve(process.cwd(), where)) || ".";
+    const recorded = isRemote(where) ? where : relative(project.root, resolve(process.cwd(), where)) || ".";
     const url = gitUrl(project, recorded);
     const commit = await resolveRef(project.store, url, ref);
     if (!commit.ok) throw new UserInputError(`library add: ${commit.error}\nhint: check the URL and --ref; the host's git clones it, with its credentials`);
