@@ -8,6 +8,7 @@ import { didYouMean, UserInputError } from "../../errors.js";
 import { deleteLibrary, editConfig, setLibrary, setLibraryCommit } from "../../libraries/config-edit.js";
 import { readLibraryIndex } from "../../libraries/index-run.js";
 import { gitUrl, isRemote } from "../../libraries/root.js";
+import { sanitizeName } from "../../importers/init-config.js";
 import { openProject } from "../../project.js";
 import { libraryNode, SEARCH_NODE } from "../../stages/library.js";
 import { parseCommandArgs } from "../args.js";
@@ -86,7 +87,7 @@ function libraryName(where: string, given: string | undefined): string {
     return given;
   }
   const base = basename(where.replace(/\/+$/, "").replace(/\.git$/, "").replace(/^.*:/, ""));
-  return base.toLowerCase().replace(/[^a-z0-9_-]+/g, "-").replace(/^[^a-z0-9]+/, "").replace(/-+$/, "") || "library";
+  return base ? sanitizeName(base) : "library";
 }
 
 /** A new project's file, when `library add` is the first command run: libraries first, subagents picked from them. */
