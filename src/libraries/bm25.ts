@@ -7,8 +7,7 @@ import type { EntryKind, LibraryEntry } from "./types.js";
  * Fielded BM25 with MiniSearch, Porter-stemmed by `stemmer`. MiniSearch is already our local
  * web-search corpus's index (one full-text library, not two), has no dependencies, ranks with
  * BM25+ with per-field boosts, and serializes to JSON, so the index node stores it and a search
- * loads it without re-analysing 5,000 bodies (figures in docs/libraries.md). FlexSearch has no
- * BM25; Orama would do, at several times the size; SQLite FTS5 needs a native module or wasm.
+ * loads it without re-analysing 5,000 bodies (docs/libraries.md weighs the alternatives).
  */
 
 /** Field weights: a hit in the name says most about an entry, one in its long body the least. */
