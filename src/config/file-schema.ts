@@ -1,6 +1,7 @@
 import * as z from "zod";
 import { apiKey, baseUrl, headerValue, nonEmpty, positiveInt, relativePath } from "./fields.js";
 import { benchmarksSchema } from "./benchmark-schema.js";
+import { librariesSchema } from "./library-schema.js";
 import { settingsSchema, sourceSchema, SUBAGENT_NAME } from "./schema.js";
 
 /**
@@ -130,13 +131,10 @@ export const documentSchema = z.strictObject({
     .nullable()
     .optional()
     .describe("Settings every subagent starts from (all keys but source and extends)."),
-  subagents: z
-    .record(subagentName, subagentLayerSchema)
-    .refine((subagents) => Object.keys(subagents).length > 0, {
-      error: "at least one subagent",
-      params: { message: "no subagents defined" },
-    }),
+  // At least one, unless the project declares libraries to pick from (checked in load.ts, which sees both).
+  subagents: z.record(subagentName, subagentLayerSchema),
   benchmarks: benchmarksSchema,
+  libraries: librariesSchema,
 });
 
 export type DocumentAsWritten = z.output<typeof documentSchema>;

@@ -368,13 +368,18 @@ export const settingsSchema = z.strictObject({
   web: web.optional(),
 });
 
+const fromLibrary = nonEmpty("a library's name")
+  .optional()
+  .describe("A library declared under libraries: the path is then relative to the library's folder (its pinned commit for a git library).");
+
 export const sourceSchema = z.union(
   [
-    z.strictObject({ agent: relativePath().describe("A Claude Code agent .md file.") }),
-    z.strictObject({ skill: relativePath().describe("A skill directory or its SKILL.md.") }),
+    z.strictObject({ agent: relativePath().describe("A Claude Code agent .md file."), library: fromLibrary }),
+    z.strictObject({ skill: relativePath().describe("A skill directory or its SKILL.md."), library: fromLibrary }),
     z.strictObject({
       plugin: relativePath().describe("A Claude Code plugin directory."),
       name: nonEmpty().optional().describe("Which agent or skill of the plugin."),
+      library: fromLibrary,
     }),
     z.strictObject({
       inline: z.strictObject({
