@@ -1,9 +1,10 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { fallbackPolicy, type RouteReason } from "../route/policy.js";
+import type { GatewayDelegation } from "../traffic/types.js";
 import { DriftMonitor } from "./drift.js";
 import { GatewayMetrics } from "./metrics.js";
-import { routeRequest, type Routed } from "./route-request.js";
+import { routeRequest, upstreamBodyOf, type Routed } from "./route-request.js";
 import type { StudentRoute, TeacherRoute } from "./routes.js";
 import { authHeaders, openAiError, readBody, sendJson, usageOf, type FallbackReason, type Json } from "./wire.js";
 
@@ -21,6 +22,8 @@ export interface GatewayOptions {
   warn?(line: string): void;
   /** Called for each request, for logs (never with bodies or keys). */
   onRequest?(line: { route: string; answeredBy: string; status: number; ms: number; reason?: RouteReason; fallback?: string; detail?: string }): void;
+  /** Called after each answered `subagent/<name>` request with its bodies (serve.record). */
+  onDelegation?(d: GatewayDelegation): void;
 }
 
 export interface Gateway {
@@ -118,10 +121,10 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     if (fallback) metrics.fallbacks.inc({ route: route.name, reason: fallback });
     observe(route, r, started);
     const out = { ...r.reply, model: `subagent/${route.name}`, sabuild: sabuildField(route.name, r) };
-    finish(res, out, body.stream === true, r.answeredBy, route.name, started, r.reason, fallback);
+    finish(res, out, body.stream === true, r.answeredBy, route.name, started, r.reason, fallback, upstreamBodyOf(route, body));
   }
 
-  function finish(res: ServerResponse, out: Json, stream: boolean, answeredBy: string, route: string, started: number, reason: RouteReason, fallback?: string): void {
+  function finish(res: ServerResponse, out: Json, stream: boolean, answeredBy: string, route: string, started: number, reason: RouteReason, fallback?: string, request?: Json): void {
     const headers = { "x-sabuild-answered-by": answeredBy, "x-sabuild-route-reason": reason, ...(fallback ? { "x-sabuild-fallback": fallback } : {}) };
     if (stream) sendAsStream(res, out, headers);
     else sendJson(res, 200, out, headers);
@@ -129,6 +132,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     metrics.requests.inc({ route, answered_by: answeredBy });
     metrics.latency.observe({ route }, ms / 1000);
     options.onRequest?.({ route, answeredBy, status: 200, ms, reason, ...(fallback ? { fallback } : {}) });
+    if (request) options.onDelegation?.({ route, request, reply: out, answeredBy, ms, ...(fallback ? { fallback } : {}) });
   }
 
   async function passThrough(body: Buffer, res: ServerResponse, started: number): Promise<void> {
@@ -181,6 +185,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
           const route = students.get(model.slice("subagent/".length));
           if (!route) return openAiError(res, 404, `unknown subagent "${model.slice(9)}"; served: ${[...students.keys()].map((n) => `subagent/${n}`).join(", ") || "none"}`);
           await handleStudent(route, body, res, started);
+          if (res.statusCode >= 500) options.onDelegation?.({ route: route.name, request: body, answeredBy: "none", ms: Date.now() - started });
         } else {
           await passThrough(raw, res, started);
         }

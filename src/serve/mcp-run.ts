@@ -66,10 +66,12 @@ export async function runMcp(session: Session, subagents: ResolvedSubagent[], ro
     process.stdin.once("end", () => resolve("stdin closed"));
     void untilShutdown(gone.signal).then(resolve);
   });
-  const server = await serveMcp(tools, transport);
+  const recorder = session.project.serve.record ? (await import("../traffic/record.js")).openRecorder(session.project, log) : undefined;
+  const server = await serveMcp(recorder ? (await import("../traffic/mcp-tools.js")).recordingTools(tools, recorder) : tools, transport);
   log(`MCP server on stdio: ${tools.map((t) => t.name).join(", ")}`);
   log(`client went away (${await closed}): stopping the model servers`);
   // From here a signal ends the process at once, removing what is left (see untilShutdown).
   gone.abort();
   await server.close().catch(() => undefined);
+  await recorder?.flush();
 }

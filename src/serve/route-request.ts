@@ -29,6 +29,12 @@ export interface Unrouted {
   reason?: RouteReason;
 }
 
+/** The request as sent upstream: the student's model name, never streamed (the gateway re-streams the reply). */
+export function upstreamBodyOf(route: StudentRoute, body: Json): Json {
+  const { stream_options: _, ...rest } = body;
+  return { ...rest, model: route.model, stream: false };
+}
+
 /** The task a router scores: the delegation's first user message (later turns are tool results). */
 export function taskText(messages: readonly ChatMessage[]): string {
   const first = messages.find((m) => m.role === "user");
@@ -57,8 +63,7 @@ function withoutLogprobs(reply: Json): Json {
 export async function routeRequest(route: StudentRoute, body: Json, gatewayTeacher: TeacherRoute | undefined, defaultPolicy: RoutePolicy = fallbackPolicy()): Promise<Result<Routed, Unrouted>> {
   const policy = route.policy ?? defaultPolicy;
   const teacher = route.teacher ?? gatewayTeacher;
-  const upstreamBody: Json = { ...body, model: route.model, stream: false };
-  delete upstreamBody.stream_options;
+  const upstreamBody = upstreamBodyOf(route, body);
   const messages = (Array.isArray(body.messages) ? body.messages : []) as ChatMessage[];
 
   const askTeacher = async (reason: RouteReason, detail: string | undefined, extra: Partial<Routed> = {}): Promise<Result<Routed, Unrouted>> => {

@@ -116,8 +116,8 @@ async function routedSubagent(ctx: ProjectContext & RunHooks, s: ResolvedSubagen
   return {
     name: s.name,
     description: student.description,
-    async run(prompt, session, signal) {
-      const r = await routeAgentRun(route, prompt, (who) => (who === "student" ? student : teacher).run(prompt, session, signal), ctx.log, signal ?? new AbortController().signal);
+    async run(prompt, session, at, signal) {
+      const r = await routeAgentRun(route, prompt, (who) => (who === "student" ? student : teacher).run(prompt, session, at, signal), ctx.log, signal ?? new AbortController().signal);
       return r.trace;
     },
   };

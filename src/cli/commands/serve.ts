@@ -21,7 +21,9 @@ export const serveHelp = `sabuild serve [subagent...] [--port N] [--host H] [--f
   (x-sabuild-answered-by) and why (x-sabuild-route-reason).
   --mcp   an MCP server on stdio instead: one tool per subagent (prompt in, final answer out)
           that runs the student's agent loop with its tools in its sandbox, with teacher fallback.
-          Claude Code: claude mcp add sabuild -- sabuild serve --mcp -C /path/to/project`;
+          Claude Code: claude mcp add sabuild -- sabuild serve --mcp -C /path/to/project
+  With serve.record: true in subagents.yaml, every delegation is recorded in the store
+  (redacted; never keys or headers): see \`sabuild traffic\` and docs/traffic.md.`;
 
 interface Built {
   subagent: ResolvedSubagent;
@@ -148,6 +150,8 @@ export async function serveCommand(argv: string[]): Promise<number> {
     }
 
     const { startGateway } = await import("../../serve/gateway.js");
+    const recorder = session.project.serve.record ? (await import("../../traffic/record.js")).openRecorder(session.project, log) : undefined;
+    if (recorder) log(`recording delegations to ${session.project.store}/traffic (serve.record)`);
     const first = session.project.subagents.find((s) => s.name === routes[0]?.name);
     const passthrough = routes[0]?.teacher ?? (first ? await teacherRoute(session, first, timeoutMs).catch(() => undefined) : undefined);
     const gateway = await startGateway({
@@ -158,6 +162,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
       port: portOf(args.values.port as string | undefined),
       warn: log,
       onRequest: (l) => log(`${l.route}: ${l.status} ${l.answeredBy}${l.reason ? ` (${l.reason})` : ""} in ${l.ms} ms`),
+      ...(recorder ? { onDelegation: (d) => recorder.gateway(d) } : {}),
     });
     if (args.global.json) {
       const students = routes.filter((r) => r.baseUrl).map((r) => r.name);
@@ -172,6 +177,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
     await untilShutdown();
     log("shutting down: finishing requests in flight");
     await gateway.close();
+    await recorder?.flush();
     return 0;
   } finally {
     await stopAll();
