@@ -82,6 +82,8 @@ export async function openBenchRuns(ctx: ProjectContext & RunHooks, b: ResolvedB
     }
     return p;
   };
+  // A CLI as the main agent (kind claude-code or command) runs its items its own way.
+  const cli = b.orchestrator.kind === "builtin" ? undefined : (await import("./bench-cli.js")).cliRunner(ctx, b, async () => (await shared()).work);
   let done = 0;
   return {
     items,
@@ -89,35 +91,45 @@ export async function openBenchRuns(ctx: ProjectContext & RunHooks, b: ResolvedB
       const input = item.input as unknown as BenchItemInput;
       const img = await image(input.env, itemCtx.log, itemCtx.signal);
       const arm = await playersOf(input.arm);
-      const { orchestrate } = await import("../bench/orchestrator.js");
-      const trace = await orchestrate({
-        arm: input.arm,
-        task: input.task,
-        sample: input.sample,
-        ...(b.orchestrator.instructions ? { instructions: b.orchestrator.instructions } : {}),
-        tools: arm.mainTools,
-        offered: arm.offered,
-        maxTurns: b.orchestrator.max_turns,
-        client: arm.main.client,
-        model: { ...arm.main.identity, role: "orchestrator" },
-        sampling: { temperature: b.orchestrator.temperature, max_tokens: b.orchestrator.max_tokens },
-        image: img,
-        ...(input.env.id !== DEFAULT_ENV_ID ? { env: input.env.id } : {}),
-        openSandbox: () => arm.openSandbox(img, itemCtx.signal),
-        ...(input.verify ? { verify: verifierOf(input.verify, itemCtx.signal) } : {}),
-        signal: itemCtx.signal,
-      });
+      const verify = input.verify ? verifierOf(input.verify, itemCtx.signal) : undefined;
+      const trace = cli
+        ? await cli.run(input, img, arm, { signal: itemCtx.signal, ...(verify ? { verify } : {}) })
+        : await orchestrateBuiltin(input, img, arm, itemCtx.signal, verify);
       await writeFile(join(itemCtx.outDir, "trace.json"), `${JSON.stringify(trace, null, 1)}\n`);
       itemCtx.progress({ done: ++done, total: items.length, costUsd: arm.meter.total().cost_usd });
       const verdict = trace.verification ? (trace.verification.passed ? "resolved" : "not resolved") : "no verifier";
-      itemCtx.log(`${scope} ${item.id}: ${trace.status}, ${verdict}, ${trace.turns} turns, ${trace.delegations.length} delegations`);
+      itemCtx.log(`${scope} ${item.id}: ${trace.status}${trace.error ? ` (${trace.error.slice(0, 300)})` : ""}, ${verdict}, ${trace.turns} turns, ${trace.delegations.length} delegations`);
     },
     async close() {
       const opened = await Promise.allSettled([...armPlayers.values()]);
       for (const o of opened) if (o.status === "fulfilled") await o.value.close();
+      await cli?.close();
       if (work) await rm(await work, { recursive: true, force: true });
     },
   };
+
+  async function orchestrateBuiltin(input: BenchItemInput, img: SandboxImage, arm: ArmPlayers, signal: AbortSignal, verify: ReturnType<typeof verifierOf> | undefined) {
+    const { orchestrate } = await import("../bench/orchestrator.js");
+    // Opened for every arm when the orchestrator is the built-in loop.
+    if (!arm.main) throw new Error("the built-in orchestrator has no client");
+    return orchestrate({
+      arm: input.arm,
+      task: input.task,
+      sample: input.sample,
+      ...(b.orchestrator.instructions ? { instructions: b.orchestrator.instructions } : {}),
+      tools: arm.mainTools,
+      offered: arm.offered,
+      maxTurns: b.orchestrator.max_turns,
+      client: arm.main.client,
+      model: { ...arm.main.identity, role: "orchestrator" },
+      sampling: { temperature: b.orchestrator.temperature, max_tokens: b.orchestrator.max_tokens },
+      image: img,
+      ...(input.env.id !== DEFAULT_ENV_ID ? { env: input.env.id } : {}),
+      openSandbox: () => arm.openSandbox(img, signal),
+      ...(verify ? { verify } : {}),
+      signal,
+    });
+  }
 }
 
 /** The main agent's client: configured like a teacher (a stand-in policy, or any OpenAI-compatible endpoint). */

@@ -61,7 +61,18 @@ function runsStage(project: ProjectConfig, b: ResolvedBenchmark): ProjectStage {
       return ok({
         params: {
           // Who plays the main agent, with what tools, turn cap, instructions and sampling.
-          orchestrator: { ...(teacherParams(o) as { [k: string]: Json }), temperature: o.temperature, tools: o.tools, max_turns: o.max_turns, instructions: o.instructions ?? null },
+          // A CLI as the main agent: which one, and Claude Code's release (a new one reruns every item).
+          orchestrator: {
+            ...(teacherParams(o) as { [k: string]: Json }),
+            temperature: o.temperature,
+            tools: o.tools,
+            max_turns: o.max_turns,
+            instructions: o.instructions ?? null,
+            kind: o.kind,
+            ...(o.kind === "claude-code" ? { claude_code_version: o.claude_code_version } : {}),
+            ...(o.kind === "command" ? { command: o.command ?? null, timeout_s: o.timeout_s } : {}),
+            ...(o.kind === "claude-code" ? { timeout_s: o.timeout_s } : {}),
+          },
           // Where tasks without an env run (and what repository environments build on).
           sandbox: { recipe: b.sandbox.recipe, base_image: b.sandbox.base_image },
           // Each offered subagent's own loop, whoever plays it: turn cap, contract, reply cap.
