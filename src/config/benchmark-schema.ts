@@ -38,9 +38,10 @@ const orchestrator = teacherSchema
       .describe("kind: command: a shell command run in the task's container; it reads the task from $SABUILD_PROMPT and prints its usage as JSON."),
   })
   .superRefine((o, ctx) => {
-    if (o.kind === "command" && !o.command) ctx.addIssue({ code: "custom", path: ["command"], message: "kind: command needs a command to run" });
+    const issue = (key: string, message: string): void => ctx.addIssue({ code: "custom", path: [key], message, params: { message } });
+    if (o.kind === "command" && !o.command) issue("command", "kind: command needs a command to run");
     if (o.kind === "claude-code" && !o.standin && o.base_url.includes("api.openai.com")) {
-      ctx.addIssue({ code: "custom", path: ["base_url"], message: "Claude Code speaks Anthropic's Messages API: set base_url (https://api.anthropic.com) and api_key (\"${ANTHROPIC_API_KEY}\")" });
+      issue("base_url", "Claude Code speaks Anthropic's Messages API: set base_url (https://api.anthropic.com) and api_key (\"${ANTHROPIC_API_KEY}\")");
     }
   })
   .describe("The main agent: any OpenAI-compatible endpoint, configured like a teacher, or Claude Code (kind: claude-code).");
