@@ -164,3 +164,39 @@ describe("Claude Code as the orchestrator (real claude binary in a container wit
     for (const s of again.stages) expect(s.status, s.id).toBe("up-to-date");
   });
 });
+
+/**
+ * Any other CLI (orchestrator.kind: command), held to the contract of docs/benchmarks.md: a
+ * shell command in the task's container that reads $SABUILD_PROMPT, reaches its model at
+ * $SABUILD_MODEL_BASE_URL (the same socket proxy; here the OpenAI-compatible stand-in) and
+ * prints its usage as one JSON line. This one asks the model once and writes the answer.
+ */
+const AGENT = [
+  "const r = await fetch(process.env.SABUILD_MODEL_BASE_URL + '/chat/completions', { method: 'POST',",
+  "  headers: { 'content-type': 'application/json', authorization: 'Bearer ' + process.env.OPENAI_API_KEY },",
+  "  body: JSON.stringify({ model: process.env.SABUILD_MODEL, messages: [{ role: 'user', content: process.env.SABUILD_PROMPT }] }) });",
+  "const j = await r.json();",
+  "(await import('node:fs')).writeFileSync('result.txt', j.choices[0].message.content + '\\n');",
+  "console.log('wrote result.txt');",
+  "console.log(JSON.stringify({ usage: { input_tokens: j.usage.prompt_tokens, output_tokens: j.usage.completion_tokens }, num_turns: 1, model_calls: 1, tool_calls: { Write: 1 }, result: 'done' }));",
+].join(" ");
+
+describe("a command as the orchestrator (kind: command)", () => {
+  it("runs it in the container, reaching the model only through the socket, and reads its usage JSON", async () => {
+    await ensureDocker();
+    const config = CONFIG.replace("      kind: claude-code", `      kind: command\n      command: ${JSON.stringify(`/opt/sabuild/node --input-type=module -e "${AGENT}"`)}`)
+      .replace("    arms: [none, teacher]", "    arms: [none]");
+    const numberPolicy = `export function policy(request) { return { content: /number (\\d+)/.exec(request.messages.at(-1).content)?.[1] ?? "0" }; }\n`;
+    const dir = makeProject({ "subagents.yaml": config, "main.mjs": numberPolicy, "sub.mjs": SUB, "train.jsonl": `${JSON.stringify({ prompt: "run ls" })}\n`, "bench.jsonl": `${task(7)}\n` });
+    const built = sabuildJson<Built>(dir, ["build", "bench/notes:bench"]);
+    expect(built.__code, JSON.stringify(built)).toBe(0);
+    const b = JSON.parse(artifact(dir, "bench/notes:bench", "bench.json")) as { items: Item[] };
+    expect(b.items).toHaveLength(1);
+    expect(b.items[0]).toMatchObject({ arm: "none", resolved: true, main_calls: 1, tool_calls_by_tool: { Write: 1 }, terminal_calls: 0, delegations: 0 });
+    expect(b.items[0]!.main_prompt_tokens).toBeGreaterThan(0);
+    expect(b.items[0]!.cost_usd).toBeGreaterThan(0);
+    const trace = JSON.parse(artifact(dir, "bench/notes:runs", `items/${b.items[0]!.id}/trace.json`)) as Trace;
+    expect(trace.cli).toMatchObject({ kind: "command", exit_code: 0 });
+    expect(trace.cli.version).toBeUndefined();
+  }, 300_000);
+});
