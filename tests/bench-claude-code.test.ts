@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { makeProject, sabuildJson } from "./helpers.js";
 import { ensureDocker } from "./support/docker.js";
@@ -156,6 +157,14 @@ describe("Claude Code as the orchestrator (real claude binary in a container wit
     // Claude Code's Bash ran in the task's container, which had its loopback and nothing else.
     const first = trace.messages.find((m) => m.role === "tool")!;
     expect(first.content).toMatch(/^interfaces: lo\s*$/);
+  });
+
+  it("names Claude Code and the stand-in on the report", () => {
+    const r = sabuildJson<{ ok: boolean }>(dir, ["report", "bench/notes"]);
+    expect(r.__code, JSON.stringify(r)).toBe(0);
+    const md = readFileSync(join(dir, "reports/bench-notes/summary.md"), "utf8");
+    expect(md).toContain("The main agent ran in Claude Code 2.1.332");
+    expect(md).toContain("The main agent (scripted-main) is a scripted stand-in (main.mjs)");
   });
 
   it("does nothing on a second build", () => {
