@@ -2,6 +2,7 @@ import { realpathSync } from "node:fs";
 import type { ResolvedBenchmark } from "../config/benchmark-schema.js";
 import { DEFAULT_ENV_ID, type Verification } from "../envs/types.js";
 import { builtinPricing } from "../llm/pricing.js";
+import { shellQuote } from "../sandbox/shell.js";
 import type { SandboxImage, SandboxSession } from "../sandbox/types.js";
 import type { OrchestratorTrace } from "../bench/types.js";
 import type { CliEndpoint } from "../bench/cli/endpoint.js";
@@ -74,8 +75,4 @@ export function cliRunner(ctx: ProjectContext & RunHooks, b: ResolvedBenchmark, 
       if (endpoint) await (await endpoint).close();
     },
   };
-}
-
-function shellQuote(s: string): string {
-  return /^[A-Za-z0-9_./:=,@+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
