@@ -86,6 +86,8 @@ export async function orchestrateCli(o: CliOrchestrateOptions): Promise<Orchestr
           DISABLE_TELEMETRY: "1",
           DISABLE_AUTOUPDATER: "1",
           CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1",
+          // A delegation may take as long as the whole run (a student on a CPU); 75 s ones passed without it on 2.1.332.
+          MCP_TOOL_TIMEOUT: String(o.timeoutMs),
         },
         timeoutMs: o.timeoutMs,
         outputLimitBytes: 64 * 1024 * 1024,
