@@ -83,6 +83,9 @@ export async function orchestrateCli(o: CliOrchestrateOptions): Promise<Orchestr
           OPENAI_BASE_URL: sockets.baseUrl,
           OPENAI_API_KEY: "sabuild-proxy",
           HOME: "/tmp/sabuild-home",
+          // Task images may run as root (SWE-bench's do), where Claude Code refuses bypassPermissions
+          // unless told it is in a sandbox: it is (no network, no capabilities, no secret).
+          IS_SANDBOX: "1",
           DISABLE_TELEMETRY: "1",
           DISABLE_AUTOUPDATER: "1",
           CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1",
