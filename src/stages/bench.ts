@@ -140,13 +140,16 @@ function summaryStage(b: ResolvedBenchmark): ProjectStage {
 /**
  * Rough spend of `items` benchmark items, spread evenly over the arms: the orchestrator's
  * rollout in every arm (half its turn cap, at least 2 calls; a larger first prompt than a
- * subagent's, with six tools and a task), plus, in the teacher arm, one delegation to each
+ * subagent's, with six tools and a task, larger still for Claude Code), plus, in the teacher arm, one delegation to each
  * offered subagent, estimated as that subagent's traces rollouts are. Local models cost no API money.
  */
 export function estimateBench(project: ProjectConfig, b: ResolvedBenchmark, items: number): SpendEstimate {
   const o = b.orchestrator;
   const turns = Math.max(2, Math.ceil(o.max_turns / 2));
-  const perCall = rolloutTokens({ turns, initialPromptTokens: 3000, completionTokensPerTurn: 300, toolResultTokensPerTurn: 800 });
+  // Claude Code's own system prompt and tool schemas make its first prompt larger: its requests
+  // with six tools measured ~5.5k tokens (the example's fix-bugs-claude-code).
+  const initialPromptTokens = o.kind === "claude-code" ? 6000 : 3000;
+  const perCall = rolloutTokens({ turns, initialPromptTokens, completionTokensPerTurn: 300, toolResultTokensPerTurn: 800 });
   const parts = [estimateCost({ model: o.model, ...(o.pricing ? { pricing: o.pricing } : {}), calls: items * turns, ...perCall })];
   if (b.arms.includes("teacher")) {
     const teacherItems = Math.round(items / b.arms.length);

@@ -65,7 +65,10 @@ export async function startMessagesStandin(options: { policy: MessagesPolicy; po
       return;
     }
     if (req.method === "POST" && path === "/v1/messages/count_tokens") {
-      void readBody(req).then((text) => send(res, 200, { input_tokens: estimateTextTokens(text) }));
+      readBody(req).then(
+        (text) => send(res, 200, { input_tokens: estimateTextTokens(text) }),
+        () => res.destroy(),
+      );
       return;
     }
     if (req.method === "HEAD" || (req.method === "GET" && path === "")) return send(res, 200, {});

@@ -83,7 +83,7 @@ export async function serveItemSockets(o: ItemSocketsOptions): Promise<ItemSocke
       const server = createMcpServer(o.subagents);
       socket.once("close", () => void server.close().catch(() => undefined));
       socket.on("error", () => socket.destroy());
-      void server.connect(new StdioServerTransport(socket, socket));
+      server.connect(new StdioServerTransport(socket, socket)).catch(() => socket.destroy());
     });
     await listen(mcp, "mcp.sock");
     const config = { mcpServers: { sabuild: { type: "stdio", command: "/opt/sabuild/node", args: [`${ITEM_MOUNT}/bridge.mjs`, "stdio", `${ITEM_MOUNT}/mcp.sock`] } } };
@@ -113,7 +113,11 @@ function proxy(req: IncomingMessage, res: ServerResponse, upstream: string, apiK
   const out = send({ protocol: target.protocol, hostname: target.hostname, port: target.port || undefined, method: req.method, path: req.url, headers }, (up) => {
     res.writeHead(up.statusCode ?? 502, up.headers);
     up.pipe(res);
+    // A stream cut off on either side ends the other; neither may take sabuild down.
+    up.on("error", () => res.destroy());
   });
+  req.on("error", () => out.destroy());
+  res.on("error", () => out.destroy());
   out.on("error", (e) => {
     if (!res.headersSent) res.writeHead(502, { "content-type": "application/json" });
     res.end(JSON.stringify({ type: "error", error: { type: "api_error", message: `sabuild's proxy could not reach the model endpoint: ${e.message}` } }));
