@@ -1,8 +1,10 @@
+import { execFileSync } from "node:child_process";
 import { appendFileSync, cpSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { makeProject, sabuild, sabuildJson } from "./helpers.js";
 import { ensureDocker } from "./support/docker.js";
+import { projectLabels } from "../src/sandbox/cleanup.js";
 
 /**
  * The benchmark as a project-level node (bench/<name>:tasks, :runs, :bench): built by
@@ -125,6 +127,10 @@ describe("the benchmark node (real containers, stand-in models)", () => {
       ["teacher", 2, 2],
     ]);
     expect(b.comparisons.vs_none!.map((c) => [c.arm, c.reference, c.tasks.paired])).toEqual([["teacher", "none", 2]]);
+    // Items hand their containers' removal on rather than wait for it; the node still waits for
+    // every removal before it ends, so none is left once the build returns.
+    const left = execFileSync("docker", ["ps", "-aq", "--filter", `label=sabuild.project=${projectLabels(dir)["sabuild.project"]}`], { encoding: "utf8" });
+    expect(left.trim()).toBe("");
   });
 
   it("`sabuild report bench/<name>` writes the benchmark's page and summary, naming both arms", () => {

@@ -1,7 +1,7 @@
 import type { SandboxSession } from "../sandbox/types.js";
 import type { AgentTool, ToolResult } from "../tools/types.js";
 import type { Delegation } from "./types.js";
-import type { OfferedSubagent } from "./subagent.js";
+import type { DelegationAt, OfferedSubagent } from "./subagent.js";
 
 /** The delegation tool's name, as Claude Code calls its own. */
 export const DELEGATION_TOOL = "Agent";
@@ -9,10 +9,11 @@ export const DELEGATION_TOOL = "Agent";
 /**
  * The orchestrator's delegation tool, shaped like Claude Code's Agent tool (`description`,
  * `prompt`, `subagent_type`). Only the subagent's final answer goes back; its turns stay in the
- * Delegation that `record` receives. Bad arguments are tool errors the orchestrator can correct.
+ * Delegation that `record` receives; `item` names the benchmark item (task and sample). Bad arguments are tool errors the orchestrator can correct.
  */
-export function delegationTool(offered: readonly OfferedSubagent[], record: (d: Delegation) => void): AgentTool {
+export function delegationTool(offered: readonly OfferedSubagent[], item: string, record: (d: Delegation) => void): AgentTool {
   const byName = new Map(offered.map((s) => [s.name, s]));
+  let index = 0;
   const list = offered.map((s) => `- ${s.name}: ${s.description}`).join("\n");
   return {
     name: DELEGATION_TOOL,
@@ -40,7 +41,7 @@ export function delegationTool(offered: readonly OfferedSubagent[], record: (d: 
       if (!prompt) return { content: "The Agent tool needs a non-empty `prompt`.", isError: true };
       const sub = byName.get(type);
       if (!sub) return { content: `No subagent "${type}". Available: ${[...byName.keys()].join(", ")}.`, isError: true };
-      const d = await delegate(sub, typeof a.description === "string" ? a.description : "", prompt, ctx.sandbox, ctx.signal);
+      const d = await delegate(sub, typeof a.description === "string" ? a.description : "", prompt, ctx.sandbox, { item, index: index++ }, ctx.signal);
       record(d);
       return { content: d.answer, isError: d.trace.final_answer === undefined };
     },
@@ -52,8 +53,8 @@ export function delegationTool(offered: readonly OfferedSubagent[], record: (d: 
  * when a CLI plays the orchestrator): the subagent's loop in the orchestrator's container, and
  * the answer that goes back.
  */
-export async function delegate(sub: OfferedSubagent, description: string, prompt: string, session: SandboxSession, signal?: AbortSignal): Promise<Delegation> {
-  const trace = await sub.run(prompt, session, signal);
+export async function delegate(sub: OfferedSubagent, description: string, prompt: string, session: SandboxSession, at: DelegationAt, signal?: AbortSignal): Promise<Delegation> {
+  const trace = await sub.run(prompt, session, at, signal);
   const answer = trace.final_answer ?? `The ${sub.name} subagent ended without an answer (${trace.status}${trace.error ? `: ${trace.error}` : ""}).`;
   return { subagent: sub.name, description, prompt, answer, trace };
 }

@@ -85,6 +85,8 @@ export async function openBenchRuns(ctx: ProjectContext & RunHooks, b: ResolvedB
   // A CLI as the main agent (kind claude-code or command) runs its items its own way.
   const cli = b.orchestrator.kind === "builtin" ? undefined : (await import("./bench-cli.js")).cliRunner(ctx, b, async () => (await shared()).work);
   let done = 0;
+  // Container removals under way; the node waits for all of them before it ends.
+  const closing = new Set<Promise<void>>();
   return {
     items,
     async runItem(itemCtx, item) {
@@ -101,6 +103,9 @@ export async function openBenchRuns(ctx: ProjectContext & RunHooks, b: ResolvedB
       itemCtx.log(`${scope} ${item.id}: ${trace.status}${trace.error ? ` (${trace.error.slice(0, 300)})` : ""}, ${verdict}, ${trace.turns} turns, ${trace.delegations.length} delegations`);
     },
     async close() {
+      // A removal that failed is said, not fatal: the items are done, and what is left of the
+      // container is removed at exit or reaped by the next sabuild (sandbox/cleanup.ts).
+      for (const r of await Promise.allSettled(closing)) if (r.status === "rejected") ctx.log(`${scope}: ${(r.reason as Error).message}`);
       const opened = await Promise.allSettled([...armPlayers.values()]);
       for (const o of opened) if (o.status === "fulfilled") await o.value.close();
       await cli?.close();
@@ -127,6 +132,8 @@ export async function openBenchRuns(ctx: ProjectContext & RunHooks, b: ResolvedB
       ...(input.env.id !== DEFAULT_ENV_ID ? { env: input.env.id } : {}),
       openSandbox: () => arm.openSandbox(img, signal),
       ...(verify ? { verify } : {}),
+      // The item is done when its verdict is in: the container goes while the next item starts.
+      onClosing: (p) => void closing.add(p),
       signal,
     });
   }

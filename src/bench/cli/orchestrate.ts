@@ -60,7 +60,9 @@ export async function orchestrateCli(o: CliOrchestrateOptions): Promise<Orchestr
   const delegations: Delegation[] = [];
   const session = await o.openSandbox([...o.mounts.map((m) => ({ ...m, readOnly: true })), { source: dir, target: ITEM_MOUNT, readOnly: true }]);
   try {
-    const subagents: McpSubagent[] = o.arm === "none" ? [] : o.offered.map((sub) => mcpSubagent(sub, session, (d) => delegations.push(d)));
+    // The item's delegations are numbered in the order they are asked, as the built-in Agent tool numbers them.
+    const next = { item: `${o.task.id}.s${o.sample}`, index: 0 };
+    const subagents: McpSubagent[] = o.arm === "none" ? [] : o.offered.map((sub) => mcpSubagent(sub, session, next, (d) => delegations.push(d)));
     const sockets = await serveItemSockets({ dir, upstream: o.upstream, apiKey: o.apiKey, subagents });
     let ran;
     try {
@@ -166,14 +168,14 @@ export async function orchestrateCli(o: CliOrchestrateOptions): Promise<Orchestr
 }
 
 /** An offered subagent as sabuild's MCP server offers it to the CLI: the same delegation as the built-in Agent tool's. */
-function mcpSubagent(sub: OfferedSubagent, session: SandboxSession, record: (d: Delegation) => void): McpSubagent {
+function mcpSubagent(sub: OfferedSubagent, session: SandboxSession, next: { item: string; index: number }, record: (d: Delegation) => void): McpSubagent {
   return {
     name: sub.name,
     description: sub.description,
     // The same words in every arm: the orchestrator must not learn who plays the subagent.
     about: "Runs this subagent in your workspace (it sees your edits) and returns only its final answer; give it a complete, self-contained prompt.",
     async run(prompt, signal) {
-      const d = await delegate(sub, "", prompt, session, signal);
+      const d = await delegate(sub, "", prompt, session, { item: next.item, index: next.index++ }, signal);
       record(d);
       return { answer: d.answer, answeredBy: "subagent", status: d.trace.status, turns: d.trace.turns, toolCalls: d.trace.tool_calls };
     },
