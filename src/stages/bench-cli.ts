@@ -2,7 +2,6 @@ import { realpathSync } from "node:fs";
 import type { ResolvedBenchmark } from "../config/benchmark-schema.js";
 import { DEFAULT_ENV_ID, type Verification } from "../envs/types.js";
 import { builtinPricing } from "../llm/pricing.js";
-import { shellQuote } from "../sandbox/shell.js";
 import type { SandboxImage, SandboxSession } from "../sandbox/types.js";
 import type { OrchestratorTrace } from "../bench/types.js";
 import type { CliEndpoint } from "../bench/cli/endpoint.js";
@@ -32,7 +31,7 @@ export function cliRunner(ctx: ProjectContext & RunHooks, b: ResolvedBenchmark, 
     async run(input, image, arm, item) {
       const { openCliEndpoint } = await import("../bench/cli/endpoint.js");
       const { orchestrateCli, NODE_MOUNT } = await import("../bench/cli/orchestrate.js");
-      const { claudeCodeArgv, claudeCodeBinary } = await import("../bench/cli/claude-code.js");
+      const { claudeCodeCommand, claudeCodeBinary } = await import("../bench/cli/claude-code.js");
       const e = await (endpoint ??= openCliEndpoint(ctx.project, b, ctx.log));
       // The Node running sabuild runs the in-container bridge: one file, bound read-only.
       const mounts = [{ source: realpathSync(process.execPath), target: NODE_MOUNT }];
@@ -40,9 +39,7 @@ export function cliRunner(ctx: ProjectContext & RunHooks, b: ResolvedBenchmark, 
       if (o.kind === "claude-code") {
         mounts.push({ source: await (binary ??= claudeCodeBinary(o.claude_code_version, { log: ctx.log, signal: item.signal })), target: CLAUDE_MOUNT });
         command = (mcpConfig) =>
-          claudeCodeArgv(CLAUDE_MOUNT, { model: o.model, maxTurns: o.max_turns, tools: o.tools, ...(mcpConfig ? { mcpConfig } : {}), ...(o.instructions ? { instructions: o.instructions } : {}) })
-            .map((a) => (a === "$SABUILD_PROMPT" ? `"$SABUILD_PROMPT"` : shellQuote(a)))
-            .join(" ");
+          claudeCodeCommand(CLAUDE_MOUNT, { model: o.model, maxTurns: o.max_turns, tools: o.tools, ...(mcpConfig ? { mcpConfig } : {}), ...(o.instructions ? { instructions: o.instructions } : {}) });
       } else {
         const line = o.command ?? "";
         command = () => line;
@@ -72,7 +69,8 @@ export function cliRunner(ctx: ProjectContext & RunHooks, b: ResolvedBenchmark, 
       });
     },
     async close() {
-      if (endpoint) await (await endpoint).close();
+      // An endpoint that failed to open has nothing to close (its items already failed saying why).
+      if (endpoint) await (await endpoint.catch(() => undefined))?.close();
     },
   };
 }

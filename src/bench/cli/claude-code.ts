@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, rename, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
+import { shellQuote } from "../../sandbox/shell.js";
 import { runChecked } from "../../toolchain/process.js";
 import { userCacheDir } from "../../toolchain/dirs.js";
 
@@ -56,15 +57,13 @@ export interface ClaudeCodeArgs {
 }
 
 /**
- * `claude -p` headless, streaming its messages (the tool calls) and ending with the JSON result;
- * permissions bypassed, which is safe only because the container has no network and no secret.
- * The prompt is read from $SABUILD_PROMPT by the shell, so it needs no quoting.
+ * `claude -p` headless as a shell line, streaming its messages (the tool calls) and ending with
+ * the JSON result; permissions bypassed, which is safe only because the container has no
+ * network and no secret. The prompt is read from $SABUILD_PROMPT by the shell: no quoting of
+ * the task's text, and it stays out of the command line sabuild logs.
  */
-export function claudeCodeArgv(binary: string, a: ClaudeCodeArgs): string[] {
-  return [
-    binary,
-    "-p",
-    "$SABUILD_PROMPT",
+export function claudeCodeCommand(binary: string, a: ClaudeCodeArgs): string {
+  const args = [
     "--output-format",
     "stream-json",
     "--verbose",
@@ -80,4 +79,5 @@ export function claudeCodeArgv(binary: string, a: ClaudeCodeArgs): string[] {
     ...(a.mcpConfig ? ["--mcp-config", a.mcpConfig] : []),
     ...(a.instructions ? ["--append-system-prompt", a.instructions] : []),
   ];
+  return [shellQuote(binary), "-p", '"$SABUILD_PROMPT"', ...args.map(shellQuote)].join(" ");
 }
