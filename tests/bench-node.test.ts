@@ -181,6 +181,13 @@ describe("the benchmark node (real containers, stand-in models)", () => {
     expect(added.__code, JSON.stringify(added.stages)).toBe(0);
     expect(stage(added, "bench/notes:runs")).toMatchObject({ status: "built", items: { run: 2, reused: 4 } });
     expect(benchJson(dir).tasks).toBe(3);
+
+    // A second sample runs the new sample's items only (the arms and samples key the item list, not each item).
+    writeFileSync(join(dir, "subagents.yaml"), CONFIG.replace("    concurrency: 2", "    concurrency: 2\n    serving: { usd_per_hour: 2 }\n    samples: 2"));
+    const sampled = sabuildJson<Built>(dir, ["build", "bench/notes:bench"]);
+    expect(sampled.__code, JSON.stringify(sampled.stages)).toBe(0);
+    expect(stage(sampled, "bench/notes:runs")).toMatchObject({ status: "built", items: { run: 6, reused: 6 } });
+    expect(benchJson(dir).items).toHaveLength(12);
   });
 
   it("names the file and line of a bad task", () => {

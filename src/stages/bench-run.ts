@@ -8,7 +8,7 @@ import { envId } from "../envs/identity.js";
 import { DEFAULT_ENV_ID, type TaskEnv, type Verifier } from "../envs/types.js";
 import type { Arm } from "../bench/types.js";
 import type { SandboxImage } from "../sandbox/types.js";
-import { readBenchTasks } from "./bench-tasks.js";
+import { readBenchGrid, readBenchTasks } from "./bench-tasks.js";
 import { openArmPlayers, type ArmPlayers, type SharedPlayers } from "./bench-players.js";
 import { Meter } from "../llm/accounting.js";
 import type { OpenedTeacher } from "../llm/teacher.js";
@@ -38,18 +38,20 @@ export async function openBenchRuns(ctx: ProjectContext & RunHooks, b: ResolvedB
   const { project } = ctx;
   const scope = `bench/${b.name}`;
   const tasks = await readBenchTasks(ctx.upstream.tasks!.dir);
+  // The arms and samples as the tasks node listed them: this node's key sees them through its output.
+  const grid = await readBenchGrid(ctx.upstream.tasks!.dir);
   const { resolveEnvInput } = await import("../envs/build.js");
   const envs = new Map<string, { spec?: TaskEnv; resolved?: { [key: string]: Json } }>();
   for (const t of tasks) {
     const id = envId(t.env);
     if (!envs.has(id)) envs.set(id, t.env ? { spec: t.env, resolved: await resolveEnvInput(project, b, t.env) } : {});
   }
-  const players = Object.fromEntries(b.arms.map((arm) => [arm, armInput(ctx, b, arm)]));
+  const players = Object.fromEntries(grid.arms.map((arm) => [arm, armInput(ctx, b, arm)]));
   const items: MapItem[] = [];
   for (const t of tasks) {
     const env = { id: envId(t.env), ...envs.get(envId(t.env)) };
-    for (const arm of b.arms) {
-      for (let sample = 0; sample < b.samples; sample++) {
+    for (const arm of grid.arms) {
+      for (let sample = 0; sample < grid.samples; sample++) {
         const input: BenchItemInput = { task: { id: t.id, prompt: t.prompt, tags: t.tags }, env, ...(t.verify ? { verify: t.verify } : {}), arm, sample, players: players[arm]! };
         items.push({ id: `${t.id}.${arm}.s${sample}`, input: input as unknown as Json });
       }

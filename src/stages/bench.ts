@@ -15,7 +15,8 @@ import type { SpendEstimate } from "../engine/types.js";
 import type { ProjectStage } from "./types.js";
 
 /**
- * A benchmark is three project-level nodes: `bench/<name>:tasks`, its task sources read;
+ * A benchmark is four project-level nodes: `bench/<name>:tasks`, its task sources read (and
+ * the arms and samples the items span);
  * `bench/<name>:runs`, a map over (task, arm, sample)
  * whose items are the orchestrator's rollouts, each cached on its own; and `bench/<name>:bench`,
  * which reads them and writes bench.json (figures per item, per arm, and the paired comparisons);
@@ -112,8 +113,10 @@ function tasksStage(b: ResolvedBenchmark): ProjectStage {
     version: "1",
     deps: () => ({}),
     async inputs({ project }) {
-      // The sources file by file; a named format reads the same bytes differently.
-      return ok({ params: { format: b.tasks.format, from: b.tasks.from }, files: taskSourceFiles(project.root, b.tasks.from) });
+      // The sources file by file; a named format reads the same bytes differently. The arms and
+      // samples are listed here, not in the runs node's params (which every item's key holds):
+      // a new arm or sample changes this output, so the runs node reopens and runs only the new items.
+      return ok({ params: { format: b.tasks.format, from: b.tasks.from, arms: b.arms, samples: b.samples }, files: taskSourceFiles(project.root, b.tasks.from) });
     },
     async run(ctx) {
       await (await import("./bench-tasks.js")).writeBenchTasks(ctx, b);
