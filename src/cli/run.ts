@@ -30,7 +30,7 @@ const COMMANDS: Record<string, { about: string; load: () => Promise<Command> }> 
   report: { about: "write each subagent's report page (HTML) and CI summary (markdown)", load: async () => (await import("./commands/report.js")).reportCommand },
   serve: { about: "OpenAI-compatible gateway to the distilled subagents (or --mcp: an MCP server)", load: async () => (await import("./commands/serve.js")).serveCommand },
   schema: { about: "print the JSON Schema of subagents.yaml", load: async () => (await import("./commands/schema.js")).schemaCommand },
-  standin: { about: "serve an OpenAI-compatible stand-in teacher (tests, offline examples)", load: async () => (await import("./commands/standin.js")).standinCommand },
+  standin: { about: "serve a stand-in model: OpenAI-compatible, or Anthropic's Messages API with --messages (tests, offline examples)", load: async () => (await import("./commands/standin.js")).standinCommand },
 };
 
 function usage(): string {

@@ -51,7 +51,7 @@ export function blockText(content: string | MessagesBlock[] | { type: string; te
     .join("");
 }
 
-export async function startMessagesStandin(options: { policy: MessagesPolicy; port?: number; host?: string }): Promise<MessagesStandin> {
+export async function startMessagesStandin(options: { policy: MessagesPolicy; port?: number; host?: string; latencyMs?: number }): Promise<MessagesStandin> {
   const bodies: MessagesRequest[] = [];
   let counter = 0;
   const server = createServer((req, res) => {
@@ -86,6 +86,7 @@ export async function startMessagesStandin(options: { policy: MessagesPolicy; po
       return sendError(res, 400, "invalid_request_error", "model and a non-empty messages array are required");
     }
     bodies.push(body);
+    if (options.latencyMs) await new Promise((r) => setTimeout(r, options.latencyMs));
     const reply = await options.policy(body);
     const id = `msg_standin${++counter}`;
     const content = replyBlocks(reply, id);
