@@ -44,7 +44,7 @@ export function cliRunner(ctx: ProjectContext & RunHooks, b: ResolvedBenchmark, 
         const line = o.command ?? "";
         command = () => line;
       }
-      const pricing = o.pricing ?? builtinPricing(o.model);
+      const table = builtinPricing(o.model);
       return orchestrateCli({
         kind: o.kind === "claude-code" ? "claude-code" : "command",
         ...(o.kind === "claude-code" ? { version: o.claude_code_version } : {}),
@@ -57,7 +57,8 @@ export function cliRunner(ctx: ProjectContext & RunHooks, b: ResolvedBenchmark, 
         model: { name: o.model, base_url: e.identity, role: "orchestrator" },
         upstream: e.upstream,
         apiKey: e.apiKey,
-        ...(pricing ? { pricing } : {}),
+        ...(o.pricing ? { pricing: o.pricing } : {}),
+        ...(table ? { tablePricing: table } : {}),
         image,
         ...(input.env.id !== DEFAULT_ENV_ID ? { env_id: input.env.id } : {}),
         mounts,

@@ -29,8 +29,12 @@ export interface CliOrchestrateOptions {
   /** The model endpoint the socket proxy forwards to, and its real key (never put in the container). */
   upstream: string;
   apiKey: string;
-  /** The benchmark's pricing of the main model; without one, the CLI's own cost figure is used. */
+  /**
+   * The benchmark's pricing of the main model, else the CLI's own cost figure (Claude Code prices
+   * cache reads and writes as the API bills them; a flat price would not), else sabuild's table.
+   */
   pricing?: ModelPricing;
+  tablePricing?: ModelPricing;
   image: SandboxImage;
   env_id?: string;
   /** Host paths the CLI needs, bound read-only (its binary, Node for the bridge). */
@@ -149,7 +153,7 @@ export async function orchestrateCli(o: CliOrchestrateOptions): Promise<Orchestr
         completion_tokens: completion,
         requests: r.model_calls ?? 0,
         cached_requests: 0,
-        cost_usd: o.pricing ? costUsd(o.pricing, prompt, completion) : (r.total_cost_usd ?? 0),
+        cost_usd: o.pricing ? costUsd(o.pricing, prompt, completion) : (r.total_cost_usd ?? costUsd(o.tablePricing, prompt, completion)),
       },
       cli: {
         kind: o.kind,
