@@ -84,7 +84,7 @@ interface BenchJson {
   tasks: number;
   summary: { arm: string; items: number; resolved: number; metrics: Record<string, { mean: number | null }> }[];
   comparisons: Record<string, { arm: string; reference: string; tasks: { paired: number } }[]>;
-  items: { id: string; task: string; arm: string; resolved: boolean; delegations: number; terminal_calls: number; cost_usd: number | null; subagent_tokens: number }[];
+  items: { id: string; task: string; arm: string; resolved: boolean; delegations: number; terminal_calls: number; cost_usd: number | null; subagent_tokens: number; answer_tokens: number; answer_chars: number }[];
 }
 
 function benchJson(dir: string): BenchJson {
@@ -115,9 +115,12 @@ describe("the benchmark node (real containers, stand-in models)", () => {
     for (const i of b.items) expect(i.resolved, i.id).toBe(true);
     const none = b.items.filter((i) => i.arm === "none");
     const teacher = b.items.filter((i) => i.arm === "teacher");
-    for (const i of none) expect(i).toMatchObject({ delegations: 0, terminal_calls: 2, subagent_tokens: 0 });
+    for (const i of none) expect(i).toMatchObject({ delegations: 0, terminal_calls: 2, subagent_tokens: 0, answer_tokens: 0 });
     for (const i of teacher) {
       expect(i).toMatchObject({ delegations: 1, terminal_calls: 1 });
+      // What the delegation handed back, in tokens as well as characters.
+      expect(i.answer_tokens).toBeGreaterThan(0);
+      expect(i.answer_tokens).toBeLessThanOrEqual(i.answer_chars);
       expect(i.subagent_tokens).toBeGreaterThan(0);
       // Both models are priced: the teacher arm pays for the subagent too.
       expect(i.cost_usd).toBeGreaterThan(0);
