@@ -184,6 +184,13 @@ describe("the benchmark node (real containers, stand-in models)", () => {
     expect(added.__code, JSON.stringify(added.stages)).toBe(0);
     expect(stage(added, "bench/notes:runs")).toMatchObject({ status: "built", items: { run: 2, reused: 4 } });
     expect(benchJson(dir).tasks).toBe(3);
+
+    // A second sample runs the new sample's items only (the arms and samples key the item list, not each item).
+    writeFileSync(join(dir, "subagents.yaml"), CONFIG.replace("    concurrency: 2", "    concurrency: 2\n    serving: { usd_per_hour: 2 }\n    samples: 2"));
+    const sampled = sabuildJson<Built>(dir, ["build", "bench/notes:bench"]);
+    expect(sampled.__code, JSON.stringify(sampled.stages)).toBe(0);
+    expect(stage(sampled, "bench/notes:runs")).toMatchObject({ status: "built", items: { run: 6, reused: 6 } });
+    expect(benchJson(dir).items).toHaveLength(12);
   });
 
   it("names the file and line of a bad task", () => {
@@ -206,6 +213,7 @@ describe("the benchmark nodes' keys", () => {
     { change: "the orchestrator's instructions", edit: (c) => c.replace("max_turns: 6", "max_turns: 6\n      instructions: Be brief."), node: "runs", reason: { type: "param", path: "orchestrator.instructions" } },
     { change: "the benchmark's recipe", edit: (c) => c.replace("  notes:\n    tasks:", "  notes:\n    tasks:").replace("    sandbox:\n      recipe: shell\n    concurrency", "    sandbox:\n      recipe: python-repo\n    concurrency"), node: "runs", reason: { type: "param", path: "sandbox.recipe" } },
     { change: "the subagent's turn cap", edit: (c) => c.replace("      from: train.jsonl", "      from: train.jsonl\n    traces:\n      max_turns: 4"), node: "runs", reason: { type: "param", path: "loops.runner.max_turns" } },
+    { change: "who drives the main agent (Claude Code)", edit: (c) => c.replace("model: scripted-main", "model: scripted-main\n      kind: claude-code"), node: "runs", reason: { type: "param", path: "orchestrator.kind" } },
     { change: "the orchestrator's stand-in policy", edit: (c, d) => (writeFileSync(join(d, "main.mjs"), `${MAIN}// v2\n`), c), node: "runs", reason: { type: "file", path: "main.mjs" } },
     { change: "the subagent's stand-in policy", edit: (c, d) => (writeFileSync(join(d, "sub.mjs"), `${SUB}// v2\n`), c), node: "runs", reason: { type: "file", path: "sub.mjs" } },
     { change: "a task", edit: (c, d) => (writeFileSync(join(d, "bench.jsonl"), `${task(8)}\n`), c), node: "tasks", reason: { type: "file", path: "bench.jsonl" } },
@@ -226,6 +234,20 @@ describe("the benchmark nodes' keys", () => {
     expect(runs.estimate!.calls).toBeGreaterThan(6);
     expect(runs.estimate!.priced).toBe(true);
     expect(runs.estimate!.usd).toBeGreaterThan(0);
+  });
+
+  it("Claude Code's version (a new release reruns every item)", () => {
+    const dir = makeProject({});
+    cpSync(base, dir, { recursive: true });
+    const runsKey = () => sabuildJson<Planned>(dir, ["plan"]).stages.find((s) => s.id === "bench/notes:runs")!.key;
+    const claudeCode = CONFIG.replace("model: scripted-main", "model: scripted-main\n      kind: claude-code");
+    writeFileSync(join(dir, "subagents.yaml"), claudeCode);
+    const pinned = runsKey();
+    writeFileSync(join(dir, "subagents.yaml"), claudeCode.replace("kind: claude-code", "kind: claude-code\n      claude_code_version: 2.1.100"));
+    const other = runsKey();
+    expect(pinned).toBeDefined();
+    expect(other).toBeDefined();
+    expect(other).not.toBe(pinned);
   });
 
   it.each(CASES.map((c) => [c.change, c] as const))("%s", (_, c) => {

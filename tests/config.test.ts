@@ -517,6 +517,20 @@ describe("benchmarks", () => {
     const problems = problemsOf(yaml(...base, "    subagents: [runner]", "    arms: [none, robot]", "    serving: { usd_per_day: 3 }"));
     expect(problems.map((p) => p.keyPath.join("."))).toEqual(expect.arrayContaining(["benchmarks.fix.arms.1", "benchmarks.fix.serving.usd_per_day"]));
   });
+
+  it("takes Claude Code (pinned) or a command as the orchestrator, and says what each needs", () => {
+    const parsed = configOf(yaml(...base, "    subagents: [runner]", "    orchestrator:", "      kind: claude-code", "      base_url: https://api.anthropic.com", '      api_key: "${ANTHROPIC_API_KEY}"'));
+    expect(parsed.benchmarks[0]!.orchestrator).toMatchObject({ kind: "claude-code", claude_code_version: expect.stringMatching(/^\d+\.\d+\.\d+$/) });
+    expect(configOf(yaml(...base, "    subagents: [runner]")).benchmarks[0]!.orchestrator.kind).toBe("builtin");
+    const problems = problemsOf(yaml(...base, "    subagents: [runner]", "    orchestrator:", "      kind: command"));
+    expect(problems.map((p) => [p.keyPath.join("."), p.message])).toEqual([["benchmarks.fix.orchestrator.command", "kind: command needs a command to run"]]);
+    // Claude Code speaks Anthropic's API: the teacher-shaped default (OpenAI's) would only fail later.
+    const openai = problemsOf(yaml(...base, "    subagents: [runner]", "    orchestrator:", "      kind: claude-code"));
+    expect(openai.map((p) => p.keyPath.join("."))).toEqual(["benchmarks.fix.orchestrator.base_url"]);
+    expect(problemsOf(yaml(...base, "    subagents: [runner]", "    orchestrator:", "      kind: claude-code", "      standin: main.mjs", "      claude_code_version: latest"))[0]!.keyPath.join(".")).toBe(
+      "benchmarks.fix.orchestrator.claude_code_version",
+    );
+  });
 });
 
 describe("libraries", () => {

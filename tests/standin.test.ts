@@ -169,4 +169,40 @@ describe("stand-in server", () => {
     viaCli.kill("SIGINT");
     expect(await exited(viaCli)).toBe(0);
   });
+
+  it("speaks Anthropic's Messages API with --messages, as Claude Code talks (the URL is ANTHROPIC_BASE_URL's, without /v1)", async () => {
+    const dir = tempDir("sabuild-standin-");
+    const viaCli = spawnSabuild(dir, ["standin", "--messages"]);
+    await waitFor(() => /^http:\/\/127\.0\.0\.1:\d+\n/.test(viaCli.output()), 20_000, "the stand-in's URL");
+    const url = viaCli.output().split("\n")[0]!;
+    const body = { model: "claude-x", max_tokens: 100, messages: [{ role: "user", content: [{ type: "text", text: "hello" }] }] };
+    const res = await fetch(`${url}/v1/messages`, { method: "POST", headers: { "content-type": "application/json", "x-api-key": "any" }, body: JSON.stringify(body) });
+    expect(res.headers.get("x-sabuild-standin")).toBe("1");
+    expect(await res.json()).toMatchObject({ type: "message", role: "assistant", model: "claude-x", content: [{ type: "text", text: "echo: hello" }], stop_reason: "end_turn", usage: { input_tokens: expect.any(Number), output_tokens: expect.any(Number) } });
+    const missing = await fetch(`${url}/v1/complete`, { method: "POST" });
+    expect(missing.status).toBe(404);
+    expect(await missing.json()).toMatchObject({ type: "error", error: { type: "not_found_error" } });
+    viaCli.kill("SIGINT");
+    expect(await exited(viaCli)).toBe(0);
+  });
+
+  it("answers a Messages policy's tool call as a tool_use block, plain and streamed", async () => {
+    const { startMessagesStandin } = await import("../src/standin/index.js");
+    const s = await startMessagesStandin({ policy: () => ({ content: "Looking.", tool_calls: [{ name: "Bash", arguments: { command: "ls" }, id: "toolu_1" }] }) });
+    const body = { model: "m", max_tokens: 10, messages: [{ role: "user", content: "go" }] };
+    const plain = (await (await fetch(`${s.url}/v1/messages`, { method: "POST", body: JSON.stringify(body) })).json()) as any;
+    expect(plain.content).toEqual([
+      { type: "text", text: "Looking." },
+      { type: "tool_use", id: "toolu_1", name: "Bash", input: { command: "ls" } },
+    ]);
+    expect(plain.stop_reason).toBe("tool_use");
+    const streamed = await (await fetch(`${s.url}/v1/messages?beta=true`, { method: "POST", body: JSON.stringify({ ...body, stream: true }) })).text();
+    const data = [...streamed.matchAll(/^data: (.*)$/gm)].map((m) => JSON.parse(m[1]!));
+    const json = data.filter((d) => d.delta?.type === "input_json_delta").map((d) => d.delta.partial_json).join("");
+    expect(JSON.parse(json)).toEqual({ command: "ls" });
+    expect(data.find((d) => d.type === "content_block_start" && d.index === 1).content_block).toMatchObject({ type: "tool_use", id: "toolu_1", name: "Bash" });
+    expect(data.at(-1)).toEqual({ type: "message_stop" });
+    expect(s.bodies).toHaveLength(2);
+    await s.close();
+  });
 });

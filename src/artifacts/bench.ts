@@ -73,6 +73,17 @@ export type BenchItemRow = z.output<typeof itemRowSchema>;
 export const orchestratorTraceSchema = traceSchema.extend({
   arm,
   delegations: z.array(z.looseObject({ subagent: z.string(), description: z.string(), prompt: z.string(), answer: z.string(), trace: traceSchema })),
+  cli: z
+    .looseObject({
+      kind: z.enum(["claude-code", "command"]),
+      version: z.string().optional(),
+      tool_calls_by_tool: z.record(z.string(), z.number()),
+      num_turns: z.number().optional(),
+      total_cost_usd: z.number().optional(),
+      model_usage: z.record(z.string(), z.unknown()).optional(),
+      exit_code: z.number().nullable(),
+    })
+    .optional(),
 });
 export type OrchestratorTraceMirrors = Assert<Mirrors<typeof orchestratorTraceSchema, OrchestratorTrace>>;
 

@@ -1,6 +1,7 @@
+import type { SandboxSession } from "../sandbox/types.js";
 import type { AgentTool, ToolResult } from "../tools/types.js";
 import type { Delegation } from "./types.js";
-import type { OfferedSubagent } from "./subagent.js";
+import type { DelegationAt, OfferedSubagent } from "./subagent.js";
 
 /** The delegation tool's name, as Claude Code calls its own. */
 export const DELEGATION_TOOL = "Agent";
@@ -40,10 +41,20 @@ export function delegationTool(offered: readonly OfferedSubagent[], item: string
       if (!prompt) return { content: "The Agent tool needs a non-empty `prompt`.", isError: true };
       const sub = byName.get(type);
       if (!sub) return { content: `No subagent "${type}". Available: ${[...byName.keys()].join(", ")}.`, isError: true };
-      const trace = await sub.run(prompt, ctx.sandbox, { item, index: index++ }, ctx.signal);
-      const answer = trace.final_answer ?? `The ${sub.name} subagent ended without an answer (${trace.status}${trace.error ? `: ${trace.error}` : ""}).`;
-      record({ subagent: sub.name, description: typeof a.description === "string" ? a.description : "", prompt, answer, trace });
-      return { content: answer, isError: trace.final_answer === undefined };
+      const d = await delegate(sub, typeof a.description === "string" ? a.description : "", prompt, ctx.sandbox, { item, index: index++ }, ctx.signal);
+      record(d);
+      return { content: d.answer, isError: d.trace.final_answer === undefined };
     },
   };
+}
+
+/**
+ * One delegation, however the orchestrator asked for it (this Agent tool, or sabuild's MCP tool
+ * when a CLI plays the orchestrator): the subagent's loop in the orchestrator's container, and
+ * the answer that goes back.
+ */
+export async function delegate(sub: OfferedSubagent, description: string, prompt: string, session: SandboxSession, at: DelegationAt, signal?: AbortSignal): Promise<Delegation> {
+  const trace = await sub.run(prompt, session, at, signal);
+  const answer = trace.final_answer ?? `The ${sub.name} subagent ended without an answer (${trace.status}${trace.error ? `: ${trace.error}` : ""}).`;
+  return { subagent: sub.name, description, prompt, answer, trace };
 }

@@ -52,12 +52,14 @@ export interface ItemMeasure {
 }
 
 export function measure(trace: OrchestratorTrace, pricing: Pricing, answerTokens?: number): ItemMeasure {
-  const byTool = toolCallsByTool(trace);
+  // A CLI's stream is the record of its tool calls; a command that printed only counts has no messages to count.
+  const byTool = trace.cli?.tool_calls_by_tool ?? toolCallsByTool(trace);
   const subs = trace.delegations.map((d) => d.trace);
   const sum = (f: (t: Trace) => number): number => subs.reduce((n, t) => n + f(t), 0);
   const subPrompt = sum((t) => t.usage.prompt_tokens);
   const subCompletion = sum((t) => t.usage.completion_tokens);
-  const cost = itemCost(trace, subs, pricing);
+  // A CLI that reports its own cost (Claude Code prices its models) is priced without a pricing entry.
+  const cost = itemCost(trace, subs, { ...pricing, main: pricing.main || trace.cli?.total_cost_usd !== undefined });
   return {
     resolved: trace.verification?.passed ?? false,
     verified: trace.verification !== undefined,

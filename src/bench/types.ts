@@ -24,4 +24,20 @@ export interface Delegation {
 export interface OrchestratorTrace extends Trace {
   arm: Arm;
   delegations: Delegation[];
+  /** Set when a CLI played the main agent (kind claude-code or command): what it reported of its own run. */
+  cli?: CliFigures;
+}
+
+/** A CLI orchestrator's own account, kept beside the figures the trace derives from it. */
+export interface CliFigures {
+  kind: "claude-code" | "command";
+  /** Claude Code's package version; absent for a command. */
+  version?: string;
+  /** Its tool calls by tool (from its stream, or as it reported them when it printed no stream). */
+  tool_calls_by_tool: Record<string, number>;
+  num_turns?: number;
+  /** Its own cost figure (Claude Code: every model it called); the trace's usage.cost_usd uses the benchmark's pricing instead when set. */
+  total_cost_usd?: number;
+  model_usage?: Record<string, unknown>;
+  exit_code: number | null;
 }

@@ -35,7 +35,7 @@ const COMMANDS: Record<string, { about: string; load: () => Promise<Command> }> 
   serve: { about: "OpenAI-compatible gateway to the distilled subagents (or --mcp: an MCP server)", load: async () => (await import("./commands/serve.js")).serveCommand },
   route: { about: "route curve | calibrate: the learned router's cost-quality curve, and the threshold that meets a goal", load: async () => (await import("./commands/route.js")).routeCommand },
   schema: { about: "print the JSON Schema of subagents.yaml", load: async () => (await import("./commands/schema.js")).schemaCommand },
-  standin: { about: "serve an OpenAI-compatible stand-in teacher (tests, offline examples)", load: async () => (await import("./commands/standin.js")).standinCommand },
+  standin: { about: "serve a stand-in model: OpenAI-compatible, or Anthropic's Messages API with --messages (tests, offline examples)", load: async () => (await import("./commands/standin.js")).standinCommand },
 };
 
 function usage(): string {

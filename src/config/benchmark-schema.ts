@@ -8,6 +8,12 @@ import { sandboxSchema, SUBAGENT_NAME, teacherSchema } from "./schema.js";
  * See docs/benchmarks.md.
  */
 
+/** Who drives the main agent's loop. */
+export const ORCHESTRATOR_KINDS = ["builtin", "claude-code", "command"] as const;
+
+/** The Claude Code release benchmarks run unless they pin another (its version is in every item's key). */
+export const CLAUDE_CODE_VERSION = "2.1.332";
+
 export const BENCH_ARMS = ["none", "teacher", "base", "student", "routed"] as const;
 
 const orchestrator = teacherSchema
@@ -18,8 +24,27 @@ const orchestrator = teacherSchema
       .describe("The orchestrator's own tools, run in the task's container (the delegation tool is added in every arm but none)."),
     max_turns: positiveInt().default(40),
     instructions: nonEmpty().optional().describe("The orchestrator's system prompt (a built-in one when unset)."),
+    kind: z
+      .enum(ORCHESTRATOR_KINDS)
+      .default("builtin")
+      .describe("Who drives the main agent: sabuild's own loop (builtin), Claude Code run headless in the task's container (claude-code), or any CLI run there that prints its usage as JSON (command; see docs/benchmarks.md)."),
+    claude_code_version: z
+      .string()
+      .regex(/^\d+\.\d+\.\d+$/, { error: "an exact version of @anthropic-ai/claude-code, e.g. 2.1.332" })
+      .default(CLAUDE_CODE_VERSION)
+      .describe("The @anthropic-ai/claude-code package kind claude-code runs (installed once into the user cache)."),
+    command: nonEmpty()
+      .optional()
+      .describe("kind: command: a shell command run in the task's container; it reads the task from $SABUILD_PROMPT and prints its usage as JSON."),
   })
-  .describe("The main agent: any OpenAI-compatible endpoint, configured like a teacher.");
+  .superRefine((o, ctx) => {
+    const issue = (key: string, message: string): void => ctx.addIssue({ code: "custom", path: [key], message, params: { message } });
+    if (o.kind === "command" && !o.command) issue("command", "kind: command needs a command to run");
+    if (o.kind === "claude-code" && !o.standin && o.base_url.includes("api.openai.com")) {
+      issue("base_url", "Claude Code speaks Anthropic's Messages API: set base_url (https://api.anthropic.com) and api_key (\"${ANTHROPIC_API_KEY}\")");
+    }
+  })
+  .describe("The main agent: any OpenAI-compatible endpoint, configured like a teacher, or Claude Code (kind: claude-code).");
 
 const servingCost = z
   .union([z.strictObject({ usd_per_hour: positiveNumber() }), z.strictObject({ usd_per_mtok: positiveNumber() })], {

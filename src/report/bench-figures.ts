@@ -84,6 +84,16 @@ export function standinNotes(traces: readonly OrchestratorTrace[]): string[] {
   return [...[...seen.values()].sort(), "With stand-ins these figures show the benchmark working, not the quality or cost of real models."];
 }
 
+/** Which CLI played the main agent, when one did (orchestrator.kind claude-code or command), read from the traces. */
+export function cliNotes(traces: readonly OrchestratorTrace[]): string[] {
+  const seen = new Set<string>();
+  for (const t of traces) {
+    if (t.cli?.kind === "claude-code") seen.add(`The main agent ran in Claude Code${t.cli.version ? ` ${t.cli.version}` : ""} (claude -p in each task's container); its figures are Claude Code's own account.`);
+    else if (t.cli?.kind === "command") seen.add("The main agent ran as the benchmark's command in each task's container; its figures are the usage JSON it printed.");
+  }
+  return [...seen].sort();
+}
+
 /** The arms in bench.json's order, each with its summary. */
 export function armsOf(r: BenchResultFile): ArmSummary[] {
   return r.arms.flatMap((a) => r.summary.filter((s) => s.arm === a));

@@ -1,5 +1,5 @@
 import type { OrchestratorTrace } from "../bench/types.js";
-import { ARM_COLORS, armsOf, changeText, diffText, meanText, pointsText, pValueText, referenceOf, resolveText, SHOWN_METRICS, standinNotes } from "./bench-figures.js";
+import { ARM_COLORS, armsOf, changeText, diffText, meanText, pointsText, pValueText, referenceOf, resolveText, SHOWN_METRICS, standinNotes, cliNotes } from "./bench-figures.js";
 import { benchDrillDown, modelLabel } from "./bench-traces.js";
 import type { BenchReportInput } from "./bench-types.js";
 import { CSS } from "./html-parts.js";
@@ -67,7 +67,7 @@ function charts(input: BenchReportInput): string {
 export function renderBenchHtml(input: BenchReportInput): string {
   const r = input.result;
   const traces = Object.values(input.traces);
-  const notes = [...standinNotes(traces), ...input.notes];
+  const notes = [...standinNotes(traces), ...cliNotes(traces), ...input.notes];
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>sabuild benchmark: ${esc(r.benchmark)}</title><style>${CSS}${BENCH_CSS}</style></head>

@@ -1,4 +1,4 @@
-import { armsOf, changeText, meanText, pointsText, pValueText, referenceOf, resolveText, SHOWN_METRICS, standinNotes } from "./bench-figures.js";
+import { armsOf, changeText, meanText, pointsText, pValueText, referenceOf, resolveText, SHOWN_METRICS, standinNotes, cliNotes } from "./bench-figures.js";
 import type { BenchReportInput } from "./bench-types.js";
 
 /** A cell's text with what would break a GitHub table escaped. */
@@ -14,7 +14,7 @@ function table(head: string[], rows: string[][]): string[] {
 export function renderBenchMarkdown(input: BenchReportInput): string {
   const r = input.result;
   const lines = [`### sabuild bench: ${r.benchmark}`, "", `${r.tasks} task${r.tasks === 1 ? "" : "s"} x ${r.samples} sample${r.samples === 1 ? "" : "s"}; figures per item (one run of a task), 95% intervals.`, ""];
-  for (const n of [...standinNotes(Object.values(input.traces)), ...input.notes]) lines.push(`> ${n}`, "");
+  for (const n of [...standinNotes(Object.values(input.traces)), ...cliNotes(Object.values(input.traces)), ...input.notes]) lines.push(`> ${n}`, "");
   lines.push(
     ...table(
       ["arm", "resolved", ...SHOWN_METRICS.map(([, label]) => `${label} / item`)],

@@ -17,6 +17,11 @@ export interface OpenSandboxOptions {
    * when it fails, the container is removed and its error thrown.
    */
   prepare?: (session: SandboxSession) => Promise<void>;
+  /**
+   * Host paths bound into the container (a CLI orchestrator's runtime, the unix sockets it
+   * reaches its model and sabuild's MCP server through). The network stays as the limits say.
+   */
+  mounts?: { source: string; target: string; readOnly: boolean }[];
 }
 
 /**
@@ -45,6 +50,7 @@ export async function openSandbox(image: SandboxImage, options: OpenSandboxOptio
       MemorySwap: limits.memoryBytes,
       NanoCpus: Math.round(limits.cpus * 1e9),
       PidsLimit: limits.pids,
+      ...(options.mounts?.length ? { Binds: options.mounts.map((m) => `${m.source}:${m.target}:${m.readOnly ? "ro" : "rw"}`) } : {}),
     },
   };
   let container: Docker.Container;

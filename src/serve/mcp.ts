@@ -9,6 +9,8 @@ export interface McpSubagent {
   name: string;
   description: string;
   /** Runs the student's agent loop (with fallback, when configured) on one prompt. */
+  /** The line after the description; by default it says the distilled subagent answers. */
+  about?: string;
   run(prompt: string, signal: AbortSignal): Promise<{ answer: string; answeredBy: string; status: string; turns: number; toolCalls: number; trace?: Trace; reason?: string; detail?: string }>;
 }
 
@@ -28,7 +30,7 @@ export function createMcpServer(subagents: McpSubagent[]): McpServer {
       mcpToolName(s.name),
       {
         title: s.name,
-        description: `${s.description}\n\nRuns the distilled "${s.name}" subagent in its sandbox and returns its final answer.`,
+        description: `${s.description}\n\n${s.about ?? `Runs the distilled "${s.name}" subagent in its sandbox and returns its final answer.`}`,
         inputSchema: { prompt: z.string().min(1).describe("The task for the subagent, as you would delegate it.") },
       },
       async ({ prompt }, extra) => {

@@ -15,12 +15,13 @@ import type { ProjectContext } from "./types.js";
 
 /** What one arm's items share: the main agent, the offered subagents as this arm plays them, and how to open a task's container. */
 export interface ArmPlayers {
-  main: OpenedTeacher;
+  /** The built-in loop's client; a CLI orchestrator (kind claude-code or command) reaches its model itself. */
+  main: OpenedTeacher | undefined;
   mainTools: AgentTool[];
   offered: OfferedSubagent[];
   meter: Meter;
   /** A fresh container of the task's image, with every offered skill's files installed (subagents work in it too). */
-  openSandbox(image: SandboxImage, signal: AbortSignal): Promise<SandboxSession>;
+  openSandbox(image: SandboxImage, signal: AbortSignal, mounts?: { source: string; target: string; readOnly: boolean }[]): Promise<SandboxSession>;
   /** Stops this arm's model servers. */
   close(): Promise<void>;
 }
@@ -43,7 +44,7 @@ export async function openArmPlayers(ctx: ProjectContext & RunHooks, b: Resolved
   const { instructionsOf, installSkill } = await import("../traces/skill.js");
   const { offeredSubagent } = await import("../bench/subagent.js");
   const { openSandbox, projectLabels } = await import("../sandbox/index.js");
-  const main = await shared.main();
+  const main = b.orchestrator.kind === "builtin" ? await shared.main() : undefined;
   const served: ServedModel[] = [];
   const offered: OfferedSubagent[] = [];
   const specs: SubagentSpec[] = [];
@@ -80,10 +81,11 @@ export async function openArmPlayers(ctx: ProjectContext & RunHooks, b: Resolved
     mainTools: toolsNamed(b.orchestrator.tools),
     offered,
     meter: shared.meter,
-    openSandbox: (image, signal) =>
+    openSandbox: (image, signal, mounts) =>
       openSandbox(image, {
         labels: projectLabels(ctx.project.root),
         signal,
+        ...(mounts ? { mounts } : {}),
         prepare: async (box) => {
           for (const spec of specs) await installSkill(box, ctx.project, spec);
         },

@@ -8,7 +8,7 @@ import { envId } from "../envs/identity.js";
 import { DEFAULT_ENV_ID, type TaskEnv, type Verifier } from "../envs/types.js";
 import type { Arm } from "../bench/types.js";
 import type { SandboxImage } from "../sandbox/types.js";
-import { readBenchTasks } from "./bench-tasks.js";
+import { readBenchGrid, readBenchTasks } from "./bench-tasks.js";
 import { openArmPlayers, type ArmPlayers, type SharedPlayers } from "./bench-players.js";
 import { Meter } from "../llm/accounting.js";
 import type { OpenedTeacher } from "../llm/teacher.js";
@@ -38,18 +38,20 @@ export async function openBenchRuns(ctx: ProjectContext & RunHooks, b: ResolvedB
   const { project } = ctx;
   const scope = `bench/${b.name}`;
   const tasks = await readBenchTasks(ctx.upstream.tasks!.dir);
+  // The arms and samples as the tasks node listed them: this node's key sees them through its output.
+  const grid = await readBenchGrid(ctx.upstream.tasks!.dir);
   const { resolveEnvInput } = await import("../envs/build.js");
   const envs = new Map<string, { spec?: TaskEnv; resolved?: { [key: string]: Json } }>();
   for (const t of tasks) {
     const id = envId(t.env);
     if (!envs.has(id)) envs.set(id, t.env ? { spec: t.env, resolved: await resolveEnvInput(project, b, t.env) } : {});
   }
-  const players = Object.fromEntries(b.arms.map((arm) => [arm, armInput(ctx, b, arm)]));
+  const players = Object.fromEntries(grid.arms.map((arm) => [arm, armInput(ctx, b, arm)]));
   const items: MapItem[] = [];
   for (const t of tasks) {
     const env = { id: envId(t.env), ...envs.get(envId(t.env)) };
-    for (const arm of b.arms) {
-      for (let sample = 0; sample < b.samples; sample++) {
+    for (const arm of grid.arms) {
+      for (let sample = 0; sample < grid.samples; sample++) {
         const input: BenchItemInput = { task: { id: t.id, prompt: t.prompt, tags: t.tags }, env, ...(t.verify ? { verify: t.verify } : {}), arm, sample, players: players[arm]! };
         items.push({ id: `${t.id}.${arm}.s${sample}`, input: input as unknown as Json });
       }
@@ -82,6 +84,8 @@ export async function openBenchRuns(ctx: ProjectContext & RunHooks, b: ResolvedB
     }
     return p;
   };
+  // A CLI as the main agent (kind claude-code or command) runs its items its own way.
+  const cli = b.orchestrator.kind === "builtin" ? undefined : (await import("./bench-cli.js")).cliRunner(ctx, b, async () => (await shared()).work);
   let done = 0;
   // Container removals under way; the node waits for all of them before it ends.
   const closing = new Set<Promise<void>>();
@@ -91,30 +95,14 @@ export async function openBenchRuns(ctx: ProjectContext & RunHooks, b: ResolvedB
       const input = item.input as unknown as BenchItemInput;
       const img = await image(input.env, itemCtx.log, itemCtx.signal);
       const arm = await playersOf(input.arm);
-      const { orchestrate } = await import("../bench/orchestrator.js");
-      const trace = await orchestrate({
-        arm: input.arm,
-        task: input.task,
-        sample: input.sample,
-        ...(b.orchestrator.instructions ? { instructions: b.orchestrator.instructions } : {}),
-        tools: arm.mainTools,
-        offered: arm.offered,
-        maxTurns: b.orchestrator.max_turns,
-        client: arm.main.client,
-        model: { ...arm.main.identity, role: "orchestrator" },
-        sampling: { temperature: b.orchestrator.temperature, max_tokens: b.orchestrator.max_tokens },
-        image: img,
-        ...(input.env.id !== DEFAULT_ENV_ID ? { env: input.env.id } : {}),
-        openSandbox: () => arm.openSandbox(img, itemCtx.signal),
-        ...(input.verify ? { verify: verifierOf(input.verify, itemCtx.signal) } : {}),
-        // The item is done when its verdict is in: the container goes while the next item starts.
-        onClosing: (p) => void closing.add(p),
-        signal: itemCtx.signal,
-      });
+      const verify = input.verify ? verifierOf(input.verify, itemCtx.signal) : undefined;
+      const trace = cli
+        ? await cli.run(input, img, arm, { signal: itemCtx.signal, ...(verify ? { verify } : {}) })
+        : await orchestrateBuiltin(input, img, arm, itemCtx.signal, verify);
       await writeFile(join(itemCtx.outDir, "trace.json"), `${JSON.stringify(trace, null, 1)}\n`);
       itemCtx.progress({ done: ++done, total: items.length, costUsd: arm.meter.total().cost_usd });
       const verdict = trace.verification ? (trace.verification.passed ? "resolved" : "not resolved") : "no verifier";
-      itemCtx.log(`${scope} ${item.id}: ${trace.status}, ${verdict}, ${trace.turns} turns, ${trace.delegations.length} delegations`);
+      itemCtx.log(`${scope} ${item.id}: ${trace.status}${trace.error ? ` (${trace.error.slice(0, 300)})` : ""}, ${verdict}, ${trace.turns} turns, ${trace.delegations.length} delegations`);
     },
     async close() {
       // A removal that failed is said, not fatal: the items are done, and what is left of the
@@ -122,9 +110,35 @@ export async function openBenchRuns(ctx: ProjectContext & RunHooks, b: ResolvedB
       for (const r of await Promise.allSettled(closing)) if (r.status === "rejected") ctx.log(`${scope}: ${(r.reason as Error).message}`);
       const opened = await Promise.allSettled([...armPlayers.values()]);
       for (const o of opened) if (o.status === "fulfilled") await o.value.close();
+      await cli?.close();
       if (work) await rm(await work, { recursive: true, force: true });
     },
   };
+
+  async function orchestrateBuiltin(input: BenchItemInput, img: SandboxImage, arm: ArmPlayers, signal: AbortSignal, verify: ReturnType<typeof verifierOf> | undefined) {
+    const { orchestrate } = await import("../bench/orchestrator.js");
+    // Opened for every arm when the orchestrator is the built-in loop.
+    if (!arm.main) throw new Error("the built-in orchestrator has no client");
+    return orchestrate({
+      arm: input.arm,
+      task: input.task,
+      sample: input.sample,
+      ...(b.orchestrator.instructions ? { instructions: b.orchestrator.instructions } : {}),
+      tools: arm.mainTools,
+      offered: arm.offered,
+      maxTurns: b.orchestrator.max_turns,
+      client: arm.main.client,
+      model: { ...arm.main.identity, role: "orchestrator" },
+      sampling: { temperature: b.orchestrator.temperature, max_tokens: b.orchestrator.max_tokens },
+      image: img,
+      ...(input.env.id !== DEFAULT_ENV_ID ? { env: input.env.id } : {}),
+      openSandbox: () => arm.openSandbox(img, signal),
+      ...(verify ? { verify } : {}),
+      // The item is done when its verdict is in: the container goes while the next item starts.
+      onClosing: (p) => void closing.add(p),
+      signal,
+    });
+  }
 }
 
 /** The main agent's client: configured like a teacher (a stand-in policy, or any OpenAI-compatible endpoint). */

@@ -12,6 +12,13 @@ import type { ProjectContext } from "./types.js";
 export type BenchTask = Pick<Task, "id" | "prompt" | "tags" | "origin" | "env" | "verify">;
 
 export const BENCH_TASKS_FILE = "tasks.jsonl";
+/** The arms and samples the items span: in this node's output so that a new arm or sample reopens the runs node (which runs only the new items). */
+export const BENCH_GRID_FILE = "grid.json";
+
+export interface BenchGrid {
+  arms: ResolvedBenchmark["arms"];
+  samples: number;
+}
 
 /**
  * Reads the benchmark's task sources into `tasks.jsonl`. Its own node, so that the runs' items
@@ -41,8 +48,14 @@ export async function writeBenchTasks(ctx: ProjectContext & RunHooks, b: Resolve
   if (problems.length) throw new UserInputError(`invalid tasks for benchmark ${b.name}`, problems);
   if (!tasks.length) throw new UserInputError(`benchmark ${b.name} has no tasks`, [{ file: configName(ctx.project), line: 0, column: 0, keyPath: ["benchmarks", b.name, "tasks", "from"], message: "no tasks", hint: "name files or task directories with tasks in them" }]);
   await writeFile(join(ctx.outDir, BENCH_TASKS_FILE), tasks.map((t) => JSON.stringify(t)).join("\n") + "\n");
+  const grid: BenchGrid = { arms: b.arms, samples: b.samples };
+  await writeFile(join(ctx.outDir, BENCH_GRID_FILE), `${JSON.stringify(grid)}\n`);
   const unverified = tasks.filter((t) => !t.verify).length;
   ctx.log(`${tasks.length} tasks${unverified ? `, ${unverified} without a verifier (never counted as resolved)` : ""}`);
+}
+
+export async function readBenchGrid(dir: string): Promise<BenchGrid> {
+  return JSON.parse(await readFile(join(dir, BENCH_GRID_FILE), "utf8")) as BenchGrid;
 }
 
 export async function readBenchTasks(dir: string): Promise<BenchTask[]> {

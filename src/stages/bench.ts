@@ -15,7 +15,8 @@ import type { SpendEstimate } from "../engine/types.js";
 import type { ProjectStage } from "./types.js";
 
 /**
- * A benchmark is three project-level nodes: `bench/<name>:tasks`, its task sources read;
+ * A benchmark is four project-level nodes: `bench/<name>:tasks`, its task sources read (and
+ * the arms and samples the items span);
  * `bench/<name>:runs`, a map over (task, arm, sample)
  * whose items are the orchestrator's rollouts, each cached on its own; and `bench/<name>:bench`,
  * which reads them and writes bench.json (figures per item, per arm, and the paired comparisons);
@@ -66,7 +67,18 @@ function runsStage(project: ProjectConfig, b: ResolvedBenchmark): ProjectStage {
       return ok({
         params: {
           // Who plays the main agent, with what tools, turn cap, instructions and sampling.
-          orchestrator: { ...(teacherParams(o) as { [k: string]: Json }), temperature: o.temperature, tools: o.tools, max_turns: o.max_turns, instructions: o.instructions ?? null },
+          // A CLI as the main agent: which one, and Claude Code's release (a new one reruns every item).
+          orchestrator: {
+            ...(teacherParams(o) as { [k: string]: Json }),
+            temperature: o.temperature,
+            tools: o.tools,
+            max_turns: o.max_turns,
+            instructions: o.instructions ?? null,
+            kind: o.kind,
+            ...(o.kind === "claude-code" ? { claude_code_version: o.claude_code_version } : {}),
+            ...(o.kind === "command" ? { command: o.command ?? null, timeout_s: o.timeout_s } : {}),
+            ...(o.kind === "claude-code" ? { timeout_s: o.timeout_s } : {}),
+          },
           // Where tasks without an env run (and what repository environments build on).
           sandbox: { recipe: b.sandbox.recipe, base_image: b.sandbox.base_image },
           // Each offered subagent's own loop, whoever plays it: turn cap, contract, reply cap.
@@ -108,8 +120,10 @@ function tasksStage(b: ResolvedBenchmark): ProjectStage {
     version: "1",
     deps: () => ({}),
     async inputs({ project }) {
-      // The sources file by file; a named format reads the same bytes differently.
-      return ok({ params: { format: b.tasks.format, from: b.tasks.from }, files: taskSourceFiles(project.root, b.tasks.from) });
+      // The sources file by file; a named format reads the same bytes differently. The arms and
+      // samples are listed here, not in the runs node's params (which every item's key holds):
+      // a new arm or sample changes this output, so the runs node reopens and runs only the new items.
+      return ok({ params: { format: b.tasks.format, from: b.tasks.from, arms: b.arms, samples: b.samples }, files: taskSourceFiles(project.root, b.tasks.from) });
     },
     async run(ctx) {
       await (await import("./bench-tasks.js")).writeBenchTasks(ctx, b);
@@ -137,13 +151,16 @@ function summaryStage(b: ResolvedBenchmark): ProjectStage {
 /**
  * Rough spend of `items` benchmark items, spread evenly over the arms: the orchestrator's
  * rollout in every arm (half its turn cap, at least 2 calls; a larger first prompt than a
- * subagent's, with six tools and a task), plus, in the teacher arm, one delegation to each
+ * subagent's, with six tools and a task, larger still for Claude Code), plus, in the teacher arm, one delegation to each
  * offered subagent, estimated as that subagent's traces rollouts are. Local models cost no API money.
  */
 export function estimateBench(project: ProjectConfig, b: ResolvedBenchmark, items: number): SpendEstimate {
   const o = b.orchestrator;
   const turns = Math.max(2, Math.ceil(o.max_turns / 2));
-  const perCall = rolloutTokens({ turns, initialPromptTokens: 3000, completionTokensPerTurn: 300, toolResultTokensPerTurn: 800 });
+  // Claude Code's own system prompt and tool schemas make its first prompt larger: its requests
+  // with six tools measured ~5.5k tokens (the example's fix-bugs-claude-code).
+  const initialPromptTokens = o.kind === "claude-code" ? 6000 : 3000;
+  const perCall = rolloutTokens({ turns, initialPromptTokens, completionTokensPerTurn: 300, toolResultTokensPerTurn: 800 });
   const parts = [estimateCost({ model: o.model, ...(o.pricing ? { pricing: o.pricing } : {}), calls: items * turns, ...perCall })];
   // The routed arm counted as the teacher's: at most every delegation escalates.
   if (usesTeachers(b)) {

@@ -1,4 +1,5 @@
 import type { Verifier } from "../../envs/types.js";
+import { shellQuote } from "../../sandbox/shell.js";
 
 export interface TestLists {
   fail_to_pass?: string[] | undefined;
@@ -30,11 +31,11 @@ export function sweBenchVerifier(tests: TestLists, testPatch: string | undefined
     // repository at a commit (src/sandbox/env-image.ts) holds the tree at base_commit as its one
     // commit of its own, HEAD. A file the patch adds is in neither: the agent's copy is removed
     // so the patch can create it.
-    if (baseCommit && touched.length) steps.push(`for f in ${touched.map(quote).join(" ")}; do git checkout ${quote(baseCommit)} -- "$f" 2>/dev/null || git checkout HEAD -- "$f" 2>/dev/null || rm -f "$f"; done`);
+    if (baseCommit && touched.length) steps.push(`for f in ${touched.map(shellQuote).join(" ")}; do git checkout ${shellQuote(baseCommit)} -- "$f" 2>/dev/null || git checkout HEAD -- "$f" 2>/dev/null || rm -f "$f"; done`);
     steps.push(`git apply -v ${TEST_PATCH}`);
   }
   // SWE-bench's harness runs `python`; an image with Debian's Python (the python-repo recipe) has only python3.
-  steps.push(['"$(command -v python || command -v python3)" -m pytest -rA', ...files.map(quote)].join(" "));
+  steps.push(['"$(command -v python || command -v python3)" -m pytest -rA', ...files.map(shellQuote)].join(" "));
   return {
     command: steps.join(" && "),
     files: testPatch?.trim() ? [{ path: TEST_PATCH, content: testPatch, encoding: "utf8" }] : [],
@@ -42,8 +43,4 @@ export function sweBenchVerifier(tests: TestLists, testPatch: string | undefined
     timeout_s: 1800,
     success: { kind: "tests", fail_to_pass: tests.fail_to_pass ?? [], pass_to_pass: tests.pass_to_pass ?? [], log_format: "pytest" },
   };
-}
-
-function quote(s: string): string {
-  return /^[\w./:=@+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
