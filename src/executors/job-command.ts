@@ -1,0 +1,45 @@
+import type { ExecOrder, RemoteJob } from "../engine/executor.js";
+
+/** What a remote executor needs to know to start `sabuild exec` on a node. */
+export interface ExecLaunch {
+  /** The project checkout as the nodes see it. */
+  workdir: string;
+  /** The command that runs sabuild there (argv). */
+  sabuild: string[];
+  /** A node-local store to reuse between jobs; unset: `sabuild exec` makes a temporary one. */
+  store?: string;
+}
+
+/** The order travels inside the job's own text (script or task argument): no shared files needed. */
+export function encodeOrder(order: ExecOrder): string {
+  return Buffer.from(JSON.stringify(order)).toString("base64");
+}
+
+/** `sabuild exec` for one job; `items` is the slice (comma-separated ids), absent for a plain stage. */
+export function execArgv(launch: ExecLaunch, job: RemoteJob, items?: string): string[] {
+  return [
+    ...launch.sabuild,
+    "exec",
+    job.node,
+    "-C",
+    launch.workdir,
+    "--key",
+    job.key,
+    "--order",
+    encodeOrder(job.order),
+    ...(launch.store ? ["--store", launch.store] : []),
+    ...(items !== undefined ? ["--items", items] : []),
+  ];
+}
+
+/** Single-quoted for sh. */
+export function shellQuote(s: string): string {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replaceAll("'", `'\\''`)}'`;
+}
+
+/** The environment a job needs from this build to reach the same remote cache. */
+export function remoteCacheEnv(env: Record<string, string | undefined>): Record<string, string> {
+  const out: Record<string, string> = { SABUILD_REMOTE_CACHE_MODE: "readwrite" };
+  for (const [k, v] of Object.entries(env)) if (k.startsWith("SABUILD_REMOTE_CACHE") && k !== "SABUILD_REMOTE_CACHE_MODE" && v) out[k] = v;
+  return out;
+}
