@@ -1,5 +1,5 @@
 import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { currentPreimage } from "../../engine/decide.js";
 import { localExecutor, type ExecOrder } from "../../engine/executor.js";
@@ -67,6 +67,8 @@ async function fetchTrees(remote: RemoteStore, digests: Iterable<string>): Promi
 
 async function execNode(session: Session, remote: RemoteStore, node: EngineNode, key: string, order: ExecOrder, items: string[] | undefined, jobs: number): Promise<number> {
   const env = session.env;
+  // Which devices the scheduler gave the job: the first thing to check in a GPU job's log.
+  say(`sabuild exec ${node.id} on ${hostname()}${items ? ` (${items.length} items)` : ""}, CUDA_VISIBLE_DEVICES=${process.env.CUDA_VISIBLE_DEVICES ?? ""}`);
   await fetchTrees(remote, Object.values(order.upstream));
   const pre = await currentPreimage(env, node, order.upstream);
   if (!pre.ok) throw new UserInputError(`sabuild exec: the inputs of ${node.id}`, pre.error);
@@ -101,6 +103,7 @@ async function execNode(session: Session, remote: RemoteStore, node: EngineNode,
   const shared = Object.fromEntries(Object.entries(ups).filter(([name]) => !streamed.has(name)));
   const opened = await map.open({ ...node.context, ...hooks("", shared), fileDigests: pre.value.files });
   let failed = 0;
+  let mismatched = false;
   try {
     const byId = new Map(opened.items.map((i) => [i.id, i]));
     const slots = new Semaphore(jobs);
@@ -115,6 +118,7 @@ async function execNode(session: Session, remote: RemoteStore, node: EngineNode,
             await fetchTrees(remote, Object.values(needs));
             const itemPre = itemPreimage(pre.value, item, map.over, needs, map.overFiles);
             const itemKey = computeKey(itemPre);
+            if (itemKey !== wanted.key) mismatched = true;
             if (itemKey !== wanted.key) throw new Error(`key mismatch for item ${itemId}: this checkout computes ${itemKey}, the build asked for ${wanted.key}`);
             const itemUps = { ...shared, ...(await materializeUpstream(env.store, needs)) };
             const r = await runStaged(env.store, signal, `${node.id}[${itemId}]`, itemPre, itemKey, [], async (outDir) => {
@@ -134,5 +138,5 @@ async function execNode(session: Session, remote: RemoteStore, node: EngineNode,
   } finally {
     await opened.close?.();
   }
-  return failed ? 1 : 0;
+  return mismatched ? KEY_MISMATCH : failed ? 1 : 0;
 }
