@@ -7,6 +7,7 @@ cancels the tasks still queued or running (ray.cancel), then exits.
 """
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -18,8 +19,15 @@ LOG_TAIL = 40
 
 @ray.remote
 def run_task(argv, cwd):
-    done = subprocess.run(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    return done.returncode, "\n".join(done.stdout.splitlines()[-LOG_TAIL:])
+    # Its own process group: a cancelled task takes sabuild exec and what it started down with it.
+    proc = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        out, _ = proc.communicate()
+    except BaseException:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait()
+        raise
+    return proc.returncode, "\n".join(out.splitlines()[-LOG_TAIL:])
 
 
 def submit(spec):
@@ -29,8 +37,10 @@ def submit(spec):
 
 def cancel_on_signal(refs):
     def cancel(signum, frame):
+        # Not force: the task sees KeyboardInterrupt and stops its process group first.
         for ref in refs:
-            ray.cancel(ref, force=True)
+            ray.cancel(ref)
+        ray.wait(refs, num_returns=len(refs), timeout=10)
         print(json.dumps({"cancelled": True}), flush=True)
         sys.exit(130)
 
