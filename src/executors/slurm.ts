@@ -108,7 +108,12 @@ async function follow(
       }
       for (const i of [...open]) {
         const st = states.get(taskId(i));
-        if (!st || RUNNING.has(st.state)) continue;
+        if (!st) {
+          // Cancelled while pending, an array task leaves no record of its own behind.
+          if (!states.pending.has(i)) settle(i, { ok: false, id: taskId(i), message: `Slurm job ${taskId(i)} left the queue without an end state (cancelled before it started?)` });
+          continue;
+        }
+        if (RUNNING.has(st.state)) continue;
         const tail = await logTail(logOf(i));
         for (const line of tail) log(`[${taskId(i)}] ${line}`);
         if (st.state === ENDED_OK) settle(i, { ok: true, id: taskId(i) });
@@ -130,9 +135,23 @@ async function logTail(path: string): Promise<string[]> {
 }
 
 /** State of each task ("<job>_<i>", or "<job>" alone), or undefined when Slurm no longer knows the job. */
-async function jobStates(jobId: string): Promise<Map<string, { state: string; exit: string }> | undefined> {
+type JobStates = Map<string, { state: string; exit: string }> & { pending: Set<number> };
+
+/** Task indexes of a pending array record: "1-3%2", "4,6-7". */
+function taskRange(spec: string): number[] {
+  return spec
+    .replace(/%\d+$/, "")
+    .split(",")
+    .flatMap((part) => {
+      const [a, b] = part.split("-").map(Number);
+      if (a === undefined || Number.isNaN(a)) return [];
+      return Array.from({ length: (b ?? a) - a + 1 }, (_, k) => a + k);
+    });
+}
+
+async function jobStates(jobId: string): Promise<JobStates | undefined> {
   const shown = await run("scontrol", ["show", "job", jobId, "-o"]);
-  const states = new Map<string, { state: string; exit: string }>();
+  const states: JobStates = Object.assign(new Map<string, { state: string; exit: string }>(), { pending: new Set<number>() });
   if (shown.code === 0) {
     for (const line of shown.stdout.split("\n")) {
       const f = Object.fromEntries(line.split(/\s+/).flatMap((kv) => (kv.includes("=") ? [[kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]] : [])));
@@ -141,7 +160,8 @@ async function jobStates(jobId: string): Promise<Map<string, { state: string; ex
       const exit = f.ExitCode ?? "?";
       // A pending array's rest shows as one record with a range ("2-3%2"): those tasks are all pending.
       if (f.ArrayJobId && f.ArrayTaskId && /^\d+$/.test(f.ArrayTaskId)) states.set(`${f.ArrayJobId}_${f.ArrayTaskId}`, { state, exit });
-      else if (!f.ArrayJobId) states.set(f.JobId ?? jobId, { state, exit });
+      else if (f.ArrayJobId && f.ArrayTaskId) for (const i of taskRange(f.ArrayTaskId)) states.pending.add(i);
+      else states.set(f.JobId ?? jobId, { state, exit });
     }
     return states;
   }

@@ -76,6 +76,8 @@ export function describeExecutorContract(name: string, setup: () => Promise<Exec
       const cache = { SABUILD_REMOTE_CACHE: x.cacheUrl(`c${++prefixes}`) };
       const log = "runs.log";
       const dir = project(5, { RUN_LOG: log });
+      const plan = await x.cli(dir, ["plan"], cache);
+      expect(plan.stdout).toMatch(x.map === "local" ? /alpha:traces\s+will-run:/ : new RegExp(`alpha:traces\\s+will-run on ${x.map}:`));
       const first = await build(dir, { ...cache, RUN_LOG: log });
       expect(first.code, first.stderr).toBe(0);
       expect(statuses(first.json)).toMatchObject({ "alpha:tasks": "built", "alpha:traces": "built" });
