@@ -18,6 +18,7 @@ const common = {
     .optional()
     .describe("A node-local store for the jobs (reused between jobs); default: a fresh temporary one per job."),
   items_per_task: positiveInt().default(1).describe("A map stage's items per task: one array task (Slurm) or remote task (Ray) runs a slice of this many."),
+  jobs_per_task: positiveInt().default(1).describe("Items of its slice one task runs at once (sabuild exec -j); match it to the task's CPUs."),
   max_running: positiveInt().optional().describe("Tasks of one job running at once (Slurm's --array=0-N%K)."),
   poll_s: positiveNumber().default(2).describe("Seconds between two looks at the jobs' state."),
 };

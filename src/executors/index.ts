@@ -63,6 +63,7 @@ async function makeExecutor(name: string, cfg: ExecutorConfig, session: Session)
     // The Node and CLI of this build, unless the nodes run sabuild some other way.
     sabuild: cfg.sabuild ? cfg.sabuild.split(/\s+/) : [process.execPath, process.argv[1]!],
     ...(cfg.store ? { store: cfg.store } : {}),
+    jobs: cfg.jobs_per_task,
   };
   switch (cfg.type) {
     case "slurm":

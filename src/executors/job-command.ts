@@ -8,6 +8,8 @@ export interface ExecLaunch {
   sabuild: string[];
   /** A node-local store to reuse between jobs; unset: `sabuild exec` makes a temporary one. */
   store?: string;
+  /** Items of a slice run at once. */
+  jobs: number;
 }
 
 /** The order travels inside the job's own text (script or task argument): no shared files needed. */
@@ -27,6 +29,8 @@ export function execArgv(launch: ExecLaunch, job: RemoteJob, items?: string): st
     job.key,
     "--order",
     encodeOrder(job.order),
+    "-j",
+    String(launch.jobs),
     ...(launch.store ? ["--store", launch.store] : []),
     ...(items !== undefined ? ["--items", items] : []),
   ];

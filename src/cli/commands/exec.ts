@@ -37,7 +37,7 @@ export async function execCommand(argv: string[]): Promise<number> {
     if (!node) throw new UserInputError(`sabuild exec: no node ${id} in this project`);
     const remote = session.remote;
     if (!remote?.canWrite) throw new UserInputError("sabuild exec needs a read-write remote cache (remote_cache in subagents.yaml, or SABUILD_REMOTE_CACHE): its results go back there");
-    const jobs = positiveInt("jobs", args.values.jobs as string | undefined, 4);
+    const jobs = positiveInt("jobs", args.values.jobs as string | undefined, 1);
     const items = typeof args.values.items === "string" ? args.values.items.split(",").filter(Boolean) : undefined;
     return await execNode(session, remote, node as EngineNode, key, order, items, jobs);
   } finally {
