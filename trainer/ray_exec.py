@@ -11,6 +11,8 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
+import time
 
 import ray
 
@@ -19,15 +21,19 @@ LOG_TAIL = 40
 
 @ray.remote
 def run_task(argv, cwd):
-    # Its own process group: a cancelled task takes sabuild exec and what it started down with it.
-    proc = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
-    try:
-        out, _ = proc.communicate()
-    except BaseException:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait()
-        raise
-    return proc.returncode, "\n".join(out.splitlines()[-LOG_TAIL:])
+    # Its own process group, and Python waiting in short steps: ray.cancel's KeyboardInterrupt
+    # lands between two steps (not inside a blocking wait), and takes sabuild exec down with it.
+    with tempfile.TemporaryFile(mode="w+") as out:
+        proc = subprocess.Popen(argv, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            while proc.poll() is None:
+                time.sleep(0.2)
+        except BaseException:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait()
+            raise
+        out.seek(0)
+        return proc.returncode, "\n".join(out.read().splitlines()[-LOG_TAIL:])
 
 
 def submit(spec):
