@@ -138,7 +138,10 @@ sabuild_ensure_podman() {
 sabuild_ensure_slurm() {
   local out
   if out="$("$SABUILD_ROOT/tests/support/slurm-cluster.sh" up 2>&1)"; then
-    if [ "$out" = started ]; then sabuild_say "started a one-machine Slurm cluster for the executor tests (tests/support/slurm-cluster.sh down stops it)"; fi
+    if [ "$out" = started ]; then
+      sabuild_say "started a one-machine Slurm cluster for the executor tests; stopped when they end"
+      SABUILD_SLURM_STARTED=1
+    fi
   else
     sabuild_say "no Slurm cluster for the executor tests: $out"
   fi
