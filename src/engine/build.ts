@@ -201,6 +201,7 @@ async function runNode(
   let key = keying.key;
   const base = (): { id: string; reasons: Reason[]; key?: string } => ({ id: node.id, reasons, ...(key ? { key } : {}) });
   const logFile = join(env.store.root, "logs", `${node.id.replace(/[^\w.-]/g, "_")}.log`);
+  const executor = env.executorOf?.(node) ?? env.executor;
   try {
     // Loaded when a node runs: a no-op build decides everything without them.
     const { materializeUpstream, runStaged } = await import("./staging.js");
@@ -227,7 +228,6 @@ async function runNode(
       if (!known.ok) throw new Error(`bug: ${node.id} runs without its key`);
       ({ preimage, key } = known.value);
       const k = key;
-      const executor = env.executorOf?.(node) ?? env.executor;
       if (executor.where === "remote") {
         const { runStageRemotely } = await import("./remote-run.js");
         result = await runStageRemotely(env, executor, node, preimage.upstream, k, hooks("", log).log);
@@ -236,7 +236,7 @@ async function runNode(
       }
     }
     // A result a remote job built came from the remote cache: nothing to send back.
-    if ((env.executorOf?.(node) ?? env.executor).where === "local") {
+    if (executor.where === "local") {
       await env.remote?.upload(result, (p) =>
         env.events({ type: "stage-progress", id: node.id, done: p.blobs, total: p.totalBlobs, unit: "uploads", bytes: { done: p.bytes, total: p.totalBytes } }),
       );
