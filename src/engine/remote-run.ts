@@ -11,6 +11,8 @@ import type { EngineNode } from "./types.js";
 
 /** Items submitted within this long of each other go into one job (one array, one Ray driver). */
 const BATCH_MS = 150;
+/** How often the build looks for items a running task has already uploaded (slices of several items). */
+const ITEM_POLL_MS = 2000;
 
 function writableRemote(env: BuildEnv, executor: RemoteExecutor): RemoteCache {
   if (!env.remote?.canWrite) throw new Error(`executor ${executor.name} needs a read-write remote cache, and ${env.remote ? "it is unavailable or read-only" : "none is configured"}`);
@@ -58,17 +60,30 @@ export class RemoteItems {
     private readonly log: (line: string) => void,
   ) {}
 
-  /** Runs one item remotely; resolves with its result, restored, or throws why there is none. */
+  /**
+   * Runs one item remotely; resolves with its result, restored, or throws why there is none.
+   * A task that runs several items uploads each as it finishes: the build takes those as they
+   * appear, so progress (and a build interrupted meanwhile) sees items, not whole tasks.
+   */
   async run(id: string, key: string, needs: Record<string, string> | undefined): Promise<ActionResult> {
-    writableRemote(this.env, this.executor);
-    const end = await new Promise<TaskEnd>((settle) => {
+    const remote = writableRemote(this.env, this.executor);
+    const ended = new Promise<TaskEnd>((settle) => {
       this.pending.push({ id, key, ...(needs && Object.keys(needs).length ? { needs } : {}), settle });
       clearTimeout(this.timer);
       this.timer = setTimeout(() => void this.flush(), BATCH_MS);
     });
+    let end: TaskEnd | undefined;
+    void ended.then((e) => (end = e));
+    while (!end && this.executor.itemsPerTask > 1) {
+      await Promise.race([ended, new Promise((r) => setTimeout(r, ITEM_POLL_MS).unref())]);
+      if (end || this.env.signal.aborted) break;
+      const hit = await remote.lookup(key);
+      if (hit && (await remote.restore(hit))) return hit.result;
+    }
+    const done = await ended;
     this.env.signal.throwIfAborted();
-    if (!end.ok) throw new Error(end.message);
-    return fetchResult(this.env, key, `${this.executor.name} task ${end.id}`);
+    if (!done.ok) throw new Error(done.message);
+    return fetchResult(this.env, key, `${this.executor.name} task ${done.id}`);
   }
 
   private async flush(): Promise<void> {
