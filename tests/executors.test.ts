@@ -5,11 +5,12 @@ import type { RayConfig, SlurmConfig } from "../src/config/executor-schema.js";
 import { executorSchema } from "../src/config/executor-schema.js";
 import type { RemoteJob } from "../src/engine/executor.js";
 import { driverSpec } from "../src/executors/ray.js";
+import { jobEnv } from "../src/executors/job-command.js";
 import { batchScript } from "../src/executors/slurm.js";
 import { engineProject } from "./engine-project.js";
 import { sabuildJson } from "./helpers.js";
 
-const launch = { workdir: "/shared/proj ect", sabuild: ["/opt/node", "/opt/sabuild/main.js"], jobs: 2 };
+const launch = { workdir: "/shared/proj ect", sabuild: ["/opt/node", "/opt/sabuild/main.js"], jobs: 2, env: jobEnv({ SABUILD_REMOTE_CACHE: "http://cache.example/x", OPENAI_API_KEY: "sk-1", HOME: "/root" }, ["OPENAI_API_KEY", "UNSET"]) };
 const order = { upstream: { tasks: "a".repeat(64) }, items: { t1: { key: "b".repeat(64) }, t2: { key: "c".repeat(64) }, t3: { key: "d".repeat(64) } } };
 const mapJob: RemoteJob = { node: "alpha:traces", key: "e".repeat(64), order, slices: [["t1", "t2"], ["t3"]] };
 const plainJob: RemoteJob = { node: "alpha:train", key: "f".repeat(64), order: { upstream: {} }, slices: [[]] };
@@ -37,23 +38,17 @@ describe("the Slurm batch script", () => {
 });
 
 describe("the Ray driver's input", () => {
-  it("asks for the resources, carries the remote cache's settings to the workers, one task per slice", () => {
-    const saved = process.env.SABUILD_REMOTE_CACHE;
-    process.env.SABUILD_REMOTE_CACHE = "http://cache.example/x";
-    try {
-      const cfg = executorSchema.parse({ type: "ray", num_gpus: 1, memory: 1000, resources: { A100: 1 }, runtime_env: { env_vars: { HF_HOME: "/scratch" }, pip: ["x"] } }) as RayConfig;
-      const spec = driverSpec(cfg, launch, mapJob) as { address: string; options: object; runtime_env: { env_vars: Record<string, string>; pip: string[] }; tasks: { argv: string[]; cwd: string }[] };
-      expect(spec.address).toBe("auto");
-      expect(spec.options).toEqual({ num_cpus: 1, num_gpus: 1, memory: 1000, resources: { A100: 1 }, max_retries: 0 });
-      expect(spec.runtime_env).toEqual({ pip: ["x"], env_vars: { SABUILD_REMOTE_CACHE: "http://cache.example/x", SABUILD_REMOTE_CACHE_MODE: "readwrite", HF_HOME: "/scratch" } });
-      expect(spec.tasks.map((t) => t.argv.slice(-2))).toEqual([["--items", "t1,t2"], ["--items", "t3"]]);
-      expect(spec.tasks[0]!.cwd).toBe("/shared/proj ect");
-      const plain = driverSpec(cfg, launch, plainJob) as { tasks: { argv: string[] }[] };
-      expect(plain.tasks[0]!.argv).not.toContain("--items");
-    } finally {
-      if (saved === undefined) delete process.env.SABUILD_REMOTE_CACHE;
-      else process.env.SABUILD_REMOTE_CACHE = saved;
-    }
+  it("asks for the resources, carries what the job needs from this environment, one task per slice", () => {
+    const cfg = executorSchema.parse({ type: "ray", num_gpus: 1, memory: 1000, resources: { A100: 1 }, runtime_env: { env_vars: { HF_HOME: "/scratch" }, pip: ["x"] } }) as RayConfig;
+    const spec = driverSpec(cfg, launch, mapJob) as { address: string; options: object; runtime_env: { env_vars: Record<string, string>; pip: string[] }; tasks: { argv: string[]; cwd: string }[] };
+    expect(spec.address).toBe("auto");
+    expect(spec.options).toEqual({ num_cpus: 1, num_gpus: 1, memory: 1000, resources: { A100: 1 }, max_retries: 0 });
+    // The config's variables (the teacher's key) and the remote cache's settings; nothing else of this environment.
+    expect(spec.runtime_env).toEqual({ pip: ["x"], env_vars: { OPENAI_API_KEY: "sk-1", SABUILD_REMOTE_CACHE: "http://cache.example/x", SABUILD_REMOTE_CACHE_MODE: "readwrite", HF_HOME: "/scratch" } });
+    expect(spec.tasks.map((t) => t.argv.slice(-2))).toEqual([["--items", "t1,t2"], ["--items", "t3"]]);
+    expect(spec.tasks[0]!.cwd).toBe("/shared/proj ect");
+    const plain = driverSpec(cfg, launch, plainJob) as { tasks: { argv: string[] }[] };
+    expect(plain.tasks[0]!.argv).not.toContain("--items");
   });
 });
 

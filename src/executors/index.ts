@@ -5,7 +5,7 @@ import { localExecutor, type Executor } from "../engine/executor.js";
 import type { EngineNode } from "../engine/types.js";
 import type { Session } from "../project.js";
 import { err, ok, type Result } from "../result.js";
-import type { ExecLaunch } from "./job-command.js";
+import { jobEnv, type ExecLaunch } from "./job-command.js";
 
 /**
  * Where each node runs: the executor its subagent's `executor:` names for its kind, else this
@@ -64,6 +64,7 @@ async function makeExecutor(name: string, cfg: ExecutorConfig, session: Session)
     sabuild: cfg.sabuild ? cfg.sabuild.split(/\s+/) : [process.execPath, process.argv[1]!],
     ...(cfg.store ? { store: cfg.store } : {}),
     jobs: cfg.jobs_per_task,
+    env: jobEnv(process.env, session.project.envRefs),
   };
   switch (cfg.type) {
     case "slurm":

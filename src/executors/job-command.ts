@@ -10,6 +10,12 @@ export interface ExecLaunch {
   store?: string;
   /** Items of a slice run at once. */
   jobs: number;
+  /**
+   * What the job must find in its environment: the remote cache's settings and every variable
+   * subagents.yaml refers to (API keys, the cache's token). Slurm exports the submitting
+   * environment itself; Ray's workers start from the raylet's, so these travel in runtime_env.
+   */
+  env: Record<string, string>;
 }
 
 /** The order travels inside the job's own text (script or task argument): no shared files needed. */
@@ -41,9 +47,12 @@ export function shellQuote(s: string): string {
   return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replaceAll("'", `'\\''`)}'`;
 }
 
-/** The environment a job needs from this build to reach the same remote cache. */
-export function remoteCacheEnv(env: Record<string, string | undefined>): Record<string, string> {
-  const out: Record<string, string> = { SABUILD_REMOTE_CACHE_MODE: "readwrite" };
-  for (const [k, v] of Object.entries(env)) if (k.startsWith("SABUILD_REMOTE_CACHE") && k !== "SABUILD_REMOTE_CACHE_MODE" && v) out[k] = v;
+/** The environment a job needs from this build: the remote cache's settings and the variables `refs` names. */
+export function jobEnv(env: Record<string, string | undefined>, refs: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of refs) if (env[name] !== undefined) out[name] = env[name];
+  for (const [k, v] of Object.entries(env)) if (k.startsWith("SABUILD_REMOTE_CACHE") && v) out[k] = v;
+  // The job uploads what it builds, whatever mode this build reads with.
+  out.SABUILD_REMOTE_CACHE_MODE = "readwrite";
   return out;
 }

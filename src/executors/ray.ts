@@ -4,7 +4,7 @@ import { createInterface } from "node:readline";
 import type { RayConfig } from "../config/executor-schema.js";
 import type { RemoteExecutor, RemoteJob, TaskEnd } from "../engine/executor.js";
 import { PACKAGE_ROOT } from "../toolchain/dirs.js";
-import { execArgv, remoteCacheEnv, type ExecLaunch } from "./job-command.js";
+import { execArgv, type ExecLaunch } from "./job-command.js";
 
 /**
  * Ray through its core API: a small Python driver (trainer/ray_exec.py) connects to the
@@ -34,8 +34,8 @@ export function rayExecutor(name: string, cfg: RayConfig, launch: ExecLaunch): R
 export function driverSpec(cfg: RayConfig, launch: ExecLaunch, job: RemoteJob): object {
   const plain = job.slices.length === 1 && job.slices[0]!.length === 0;
   const runtimeEnv = { ...(cfg.runtime_env ?? {}) } as Record<string, unknown>;
-  // Ray's workers get the raylet's environment, not ours: the remote cache's settings go along.
-  runtimeEnv.env_vars = { ...remoteCacheEnv(process.env), ...((runtimeEnv.env_vars as Record<string, string> | undefined) ?? {}) };
+  // Ray's workers get the raylet's environment, not ours: what the job needs goes along.
+  runtimeEnv.env_vars = { ...launch.env, ...((runtimeEnv.env_vars as Record<string, string> | undefined) ?? {}) };
   return {
     address: cfg.address,
     options: { num_cpus: cfg.num_cpus ?? 1, num_gpus: cfg.num_gpus, memory: cfg.memory, resources: cfg.resources, max_retries: 0 },
