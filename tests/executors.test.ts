@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -70,5 +71,17 @@ describe("where a stage runs", () => {
     expect(after.stages.map((s) => [s.id, s.key, s.status])).toEqual(before.stages.map((s) => [s.id, s.key, s.status]));
     expect(Object.fromEntries(after.stages.map((s) => [s.id, s.executor]))).toMatchObject({ "alpha:import": "local", "alpha:tasks": "hpc", "alpha:traces": "hpc" });
     expect(sabuildJson<Plan>(dir, ["plan", "--executor", "local"]).stages.every((s) => s.executor === "local")).toBe(true);
+  });
+});
+
+describe("sabuild doctor", () => {
+  it("checks each executor's client: sbatch here, a Python that cannot import ray there", () => {
+    const dir = engineProject({ tasks: 1 });
+    const file = join(dir, "subagents.yaml");
+    writeFileSync(file, readFileSync(file, "utf8").replace("version: 1\n", "version: 1\nexecutors:\n  hpc: { type: slurm }\n  rays: { type: ray, python: /nonexistent/python }\n"));
+    const checks = sabuildJson<{ checks: { name: string; status: string; detail: string }[] }>(dir, ["doctor"]).checks;
+    const slurm = checks.find((c) => c.name === "executor hpc")!;
+    expect(slurm.status).toBe(spawnSync("sbatch", ["--version"]).status === 0 ? "ok" : "missing");
+    expect(checks.find((c) => c.name === "executor rays")).toMatchObject({ status: "missing", detail: "/nonexistent/python cannot import ray" });
   });
 });
