@@ -21,8 +21,9 @@
 //
 // The harness overhead (concurrency 1, from the traces): an item's wall time (from its start to
 // the next item's) less what it waited for: the stand-in's latency on each model call, the
-// commands in the container, the wait for its start, the verifier and its removal (the
-// calibrated median: no trace records it). Reported per model turn and as a share of --latency.
+// commands in the container, the wait for its start and the verifier. The container's removal is
+// off the item's path (the runs node hands it on and waits for it at the end), so nothing is
+// calibrated in. Reported per model turn and as a share of --latency.
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
@@ -140,7 +141,7 @@ function traces(dir) {
 }
 
 /** An item's time, split by what it waited for; `wall` is from its start to the next item's. */
-function split(t, wall, closeMs) {
+function split(t, wall) {
   const subs = t.delegations.map((d) => d.trace);
   const calls = t.usage.requests + subs.reduce((n, s) => n + s.usage.requests, 0);
   const turns = t.turns + subs.reduce((n, s) => n + s.turns, 0);
@@ -149,17 +150,17 @@ function split(t, wall, closeMs) {
   const toolMs = t.timings.tool_ms - subs.reduce((n, s) => n + s.timings.duration_ms - s.timings.tool_ms, 0);
   const waitMs = t.timings.sandbox_wait_ms ?? 0;
   const verifyMs = t.verification?.duration_ms ?? 0;
-  const overhead = wall - calls * latency - toolMs - waitMs - verifyMs - closeMs;
+  const overhead = wall - calls * latency - toolMs - waitMs - verifyMs;
   const modelBeyondLatency = modelMs - calls * latency;
   // Between the calls: the loop, the engine's work per item (trace, store) and the next item's start.
   const between = overhead - modelBeyondLatency;
-  return { arm: t.arm, wall, calls, turns, modelMs, modelBeyondLatency, toolMs, waitMs, verifyMs, closeMs, overhead, perTurn: overhead / turns, between, betweenPerTurn: between / turns };
+  return { arm: t.arm, wall, calls, turns, modelMs, modelBeyondLatency, toolMs, waitMs, verifyMs, overhead, perTurn: overhead / turns, between, betweenPerTurn: between / turns };
 }
 
 /** At concurrency 1 the items run one after another: each one's wall time is the gap to the next start. */
-function splits(all, closeMs) {
+function splits(all) {
   const sorted = [...all].sort((a, b) => Date.parse(a.timings.started_at) - Date.parse(b.timings.started_at));
-  return sorted.slice(0, -1).map((t, i) => split(t, Date.parse(sorted[i + 1].timings.started_at) - Date.parse(t.timings.started_at), closeMs));
+  return sorted.slice(0, -1).map((t, i) => split(t, Date.parse(sorted[i + 1].timings.started_at) - Date.parse(t.timings.started_at)));
 }
 
 const startLoad = loadavg()[0];
@@ -191,7 +192,7 @@ for (const c of levels) {
     const rate = (2 * tasks * 1000) / stage.durationMs;
     if (c === 1) {
       single = rate;
-      breakdown = splits(all, floor.closeMs);
+      breakdown = splits(all);
     }
     const ideal = single ? Math.min(c * single, ceiling) : null;
     results.push({ concurrency: c, seconds: stage.durationMs / 1000, items_per_s: rate, ideal_per_s: ideal, vs_ideal: ideal ? rate / ideal : null, vs_uncapped_ideal: single ? rate / (c * single) : null, vs_engine_ceiling: rate / ceiling, cpu_ms_per_item: cpu, load_average: [load, loadavg()[0]] });
@@ -202,7 +203,7 @@ for (const c of levels) {
   }
 }
 
-const fields = ["wall", "calls", "turns", "modelMs", "modelBeyondLatency", "toolMs", "waitMs", "verifyMs", "closeMs", "overhead", "perTurn", "between", "betweenPerTurn"];
+const fields = ["wall", "calls", "turns", "modelMs", "modelBeyondLatency", "toolMs", "waitMs", "verifyMs", "overhead", "perTurn", "between", "betweenPerTurn"];
 const medians = (rows) => (rows.length ? Object.fromEntries(fields.map((f) => [f, summary(rows.map((r) => r[f])).median])) : null);
 const overhead = breakdown?.length && {
   items: breakdown.length,
@@ -241,7 +242,6 @@ else {
         row("tools in the container", "toolMs"),
         row("waiting for the container", "waitMs"),
         row("verifier", "verifyMs"),
-        row("container removal (calibrated)", "closeMs"),
         row("harness overhead", "overhead"),
         row("  per model turn", "perTurn"),
         row("  less the calls' own (loop, engine)", "between"),

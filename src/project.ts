@@ -55,7 +55,8 @@ export async function openProject(opts: OpenOptions): Promise<Session> {
   if (!lock.ok) throw new UserInputError("invalid sabuild.lock", lock.error);
   // Benchmarks are project-level nodes; their module loads only for a project that declares one.
   const benchmarks = project.benchmarks.length ? (await import("./stages/bench.js")).benchmarkStages(project) : [];
-  const nodes = buildGraph(project, stages, [...benchmarks, ...plugins.projectStages], store.stat);
+  const libraries = project.libraries.length ? (await import("./stages/library.js")).libraryStages(project) : [];
+  const nodes = buildGraph(project, stages, [...benchmarks, ...libraries, ...plugins.projectStages], store.stat);
   const warn = opts.warn ?? ((text: string) => process.stderr.write(`warning: ${text}\n`));
   let remote = resolveRemote(project, process.env, opts.remoteMode);
   if (!remote.ok) {

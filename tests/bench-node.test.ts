@@ -1,8 +1,10 @@
+import { execFileSync } from "node:child_process";
 import { appendFileSync, cpSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { makeProject, sabuild, sabuildJson } from "./helpers.js";
 import { ensureDocker } from "./support/docker.js";
+import { projectLabels } from "../src/sandbox/cleanup.js";
 
 /**
  * The benchmark as a project-level node (bench/<name>:tasks, :runs, :bench): built by
@@ -82,7 +84,7 @@ interface BenchJson {
   tasks: number;
   summary: { arm: string; items: number; resolved: number; metrics: Record<string, { mean: number | null }> }[];
   comparisons: Record<string, { arm: string; reference: string; tasks: { paired: number } }[]>;
-  items: { id: string; task: string; arm: string; resolved: boolean; delegations: number; terminal_calls: number; cost_usd: number | null; subagent_tokens: number }[];
+  items: { id: string; task: string; arm: string; resolved: boolean; delegations: number; terminal_calls: number; cost_usd: number | null; subagent_tokens: number; answer_tokens: number; answer_chars: number }[];
 }
 
 function benchJson(dir: string): BenchJson {
@@ -113,9 +115,12 @@ describe("the benchmark node (real containers, stand-in models)", () => {
     for (const i of b.items) expect(i.resolved, i.id).toBe(true);
     const none = b.items.filter((i) => i.arm === "none");
     const teacher = b.items.filter((i) => i.arm === "teacher");
-    for (const i of none) expect(i).toMatchObject({ delegations: 0, terminal_calls: 2, subagent_tokens: 0 });
+    for (const i of none) expect(i).toMatchObject({ delegations: 0, terminal_calls: 2, subagent_tokens: 0, answer_tokens: 0 });
     for (const i of teacher) {
       expect(i).toMatchObject({ delegations: 1, terminal_calls: 1 });
+      // What the delegation handed back, in tokens as well as characters.
+      expect(i.answer_tokens).toBeGreaterThan(0);
+      expect(i.answer_tokens).toBeLessThanOrEqual(i.answer_chars);
       expect(i.subagent_tokens).toBeGreaterThan(0);
       // Both models are priced: the teacher arm pays for the subagent too.
       expect(i.cost_usd).toBeGreaterThan(0);
@@ -125,6 +130,10 @@ describe("the benchmark node (real containers, stand-in models)", () => {
       ["teacher", 2, 2],
     ]);
     expect(b.comparisons.vs_none!.map((c) => [c.arm, c.reference, c.tasks.paired])).toEqual([["teacher", "none", 2]]);
+    // Items hand their containers' removal on rather than wait for it; the node still waits for
+    // every removal before it ends, so none is left once the build returns.
+    const left = execFileSync("docker", ["ps", "-aq", "--filter", `label=sabuild.project=${projectLabels(dir)["sabuild.project"]}`], { encoding: "utf8" });
+    expect(left.trim()).toBe("");
   });
 
   it("`sabuild report bench/<name>` writes the benchmark's page and summary, naming both arms", () => {

@@ -5,7 +5,7 @@ import { offeredSubagent } from "../src/bench/subagent.js";
 import type { Arm } from "../src/bench/types.js";
 import { verifierSchema } from "../src/envs/types.js";
 import { createChatClient } from "../src/llm/client.js";
-import type { ChatRequest } from "../src/llm/types.js";
+import type { ChatClient, ChatRequest } from "../src/llm/types.js";
 import { buildRecipeImage, openContainerIds, openSandbox, type SandboxImage } from "../src/sandbox/index.js";
 import { startStandin, type Standin, type StandinReply } from "../src/standin/index.js";
 import { toolsNamed } from "../src/tools/index.js";
@@ -66,13 +66,18 @@ describe("the orchestrator loop (real container, stand-in models)", () => {
   const client = (url: string, model: string) => createChatClient({ baseUrl: url, apiKey: "", model, cache: false, retry: { maxRetries: 0 }, warn: () => undefined, pricing: { input_per_mtok: 1, output_per_mtok: 2 } });
   const verify = verifierSchema.parse({ command: "grep -qx 42 result.txt" });
 
-  const play = (arm: Arm, prompt = "Put the number from the note into result.txt") =>
-    orchestrate({
-      arm,
-      task: { id: "t1", prompt, tags: [] },
-      sample: 0,
-      tools: toolsNamed(["Bash", "Read", "Write"]),
-      offered: [
+  // The salts the subagent's model calls carry into the reply cache.
+  const salts: string[] = [];
+  const recording = (c: ChatClient): ChatClient => ({
+    ...c,
+    complete: (request, opts) => {
+      salts.push(opts?.cacheSalt ?? "");
+      return c.complete(request, opts);
+    },
+  });
+  // One offered subagent per arm, shared by that arm's items, as the benchmark's runs node does.
+  const offered = (arm: Arm) =>
+    (offeredByArm[arm] ??= [
         offeredSubagent({
           name: "test-runner",
           description: "Runs commands and reports what they print",
@@ -80,11 +85,20 @@ describe("the orchestrator loop (real container, stand-in models)", () => {
           tools: toolsNamed(["Bash"]),
           contractTag: "final_answer",
           maxTurns: 5,
-          client: client(sub.url, "student-model"),
+          client: recording(client(sub.url, "student-model")),
           model: { name: "student-model", base_url: "llama-server", role: "student" },
           sampling: { temperature: 0 },
         }),
-      ],
+      ]);
+  const offeredByArm: Partial<Record<Arm, ReturnType<typeof offeredSubagent>[]>> = {};
+
+  const play = (arm: Arm, prompt = "Put the number from the note into result.txt", item = { id: "t1", sample: 0 }) =>
+    orchestrate({
+      arm,
+      task: { id: item.id, prompt, tags: [] },
+      sample: item.sample,
+      tools: toolsNamed(["Bash", "Read", "Write"]),
+      offered: offered(arm),
       maxTurns: 10,
       client: client(main.url, "main-model"),
       model: { name: "main-model", base_url: main.url, role: "orchestrator" },
@@ -127,6 +141,19 @@ describe("the orchestrator loop (real container, stand-in models)", () => {
     const unpriced = measure(trace, { main: true, subagents: { kind: "local" } });
     expect(unpriced.cost_usd).toBeNull();
     expect(unpriced.cost_note).toMatch(/no serving cost for the local student model/);
+  });
+
+  it("keeps each item's delegations apart in the reply cache whatever order the items run in", async () => {
+    salts.length = 0;
+    await play("base", undefined, { id: "t2", sample: 1 });
+    const first = [...salts];
+    salts.length = 0;
+    await play("base", undefined, { id: "t3", sample: 0 });
+    await play("base", undefined, { id: "t2", sample: 1 });
+    // The same item asks with the same salts when it runs again after another item; another item
+    // sending the same requests is another sample.
+    expect(first).toEqual(["delegation:t2.s1#0", "delegation:t2.s1#0", "delegation:t2.s1#0"]);
+    expect(salts).toEqual([...first.map((s) => s.replace("t2.s1", "t3.s0")), ...first]);
   });
 
   it("offers no delegation in the none arm: the main agent does the work itself", async () => {

@@ -474,7 +474,7 @@ describe("JSON Schema", () => {
     expect(schema.$id).toBe(CONFIG_SCHEMA_ID);
     expect(schema.title).toBe("sabuild subagents.yaml");
     expect(schema.required).toEqual(["version", "subagents"]);
-    expect(Object.keys(schema.properties)).toEqual(["version", "store", "plugins", "remote_cache", "executors", "defaults", "subagents", "benchmarks"]);
+    expect(Object.keys(schema.properties)).toEqual(["version", "store", "plugins", "remote_cache", "executors", "serve", "defaults", "subagents", "benchmarks", "libraries"]);
   });
 });
 
@@ -523,5 +523,40 @@ describe("executors", () => {
   it("rejects an unknown engine and an unknown stage kind at their keys", () => {
     const problems = problemsOf(yaml("version: 1", "executors:", "  k8s: { type: kubernetes }", "defaults:", "  executor: { trian: k8s }", "subagents:", "  a:", AGENT));
     expect(problems.map((p) => p.keyPath.join("."))).toEqual(expect.arrayContaining(["executors.k8s.type", "defaults.executor.trian"]));
+  });
+});
+
+describe("libraries", () => {
+  const sha = "0123456789abcdef0123456789abcdef01234567";
+  const base = ["version: 1", "subagents:", "  runner:", "    source: { skill: skills/pdf, library: team }", "libraries:"];
+
+  it("reads a local folder and a git repository pinned at a commit, in file order", () => {
+    const parsed = parseConfig(yaml(...base, "  team: { git: https://example.com/skills.git, commit: " + sha + ", ref: main }", "  mine: { path: ../agents }"), FILE);
+    if (!parsed.ok) throw new Error(JSON.stringify(parsed.error));
+    expect(parsed.value.libraries).toEqual([
+      { name: "team", git: "https://example.com/skills.git", commit: sha, ref: "main" },
+      { name: "mine", path: "../agents" },
+    ]);
+    expect(parsed.value.subagents[0]!.source).toEqual({ skill: "skills/pdf", library: "team" });
+  });
+
+  it("defaults to none", () => {
+    const parsed = parseConfig(yaml("version: 1", "subagents:", "  runner:", "    source: { inline: { description: d, prompt: p } }"), FILE);
+    if (!parsed.ok) throw new Error(JSON.stringify(parsed.error));
+    expect(parsed.value.libraries).toEqual([]);
+  });
+
+  it("points at a source's unknown library with its line and a guess", () => {
+    const [p, ...rest] = problemsOf(yaml(...base, "  teams: { path: lib }"));
+    expect(rest).toEqual([]);
+    expect(p).toMatchObject({ line: 4, keyPath: ["subagents", "runner", "source", "library"] });
+    expect(p!.message).toContain('unknown library "team"');
+    expect(p!.hint).toContain('did you mean "teams"?');
+  });
+
+  it("rejects a short commit and a library that is neither a folder nor a repository, at their keys", () => {
+    const problems = problemsOf(yaml(...base, "  team: { git: https://example.com/x.git, commit: abc123 }", "  other: { url: x }"));
+    expect(problems.map((p) => p.keyPath.join("."))).toEqual(expect.arrayContaining(["libraries.team.commit", "libraries.other.url"]));
+    expect(problems.find((p) => p.keyPath.join(".") === "libraries.team.commit")!.line).toBe(6);
   });
 });

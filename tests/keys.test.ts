@@ -99,6 +99,10 @@ const WEB: Variant = {
   settings: { web: { search: { provider: "brave", base_url: "http://127.0.0.1:6", api_key: "${OPENAI_API_KEY}" }, fetch: { allow: ["localhost"] } } },
 };
 const LOCAL_SEARCH: Variant = { settings: { web: { search: { provider: "local", root: "@/docs" } } }, files: { "@/docs/index.md": "# Docs\n" } };
+const TRAFFIC = "cache/traffic/@@/current.jsonl";
+const RECORD = (prompt: string) => `${JSON.stringify({ v: 1, id: prompt, at: "2026-01-01T00:00:00Z", subagent: "@@", mode: "gateway", prompt, answered_by: "teacher", route_reason: "contract", answer: "a", tokens: { prompt: 1, completion: 1 }, latency_ms: 1 })}\n`;
+const FROM_RECORDED: Variant = { settings: { tasks: { from_recorded: true } }, files: { [TRAFFIC]: RECORD("where is x") } };
+const ESCALATIONS: Variant = { settings: { dataset: { include_escalations: true } }, files: { [TRAFFIC]: RECORD("where is x") } };
 const DOCKER_TRAINER: Settings = { train: { runner: "docker", image: "debian:bookworm-slim" } };
 
 /** Stage kind -> each input it declares, changed in turn, and what plan must say. */
@@ -146,6 +150,11 @@ const SPEC: Record<StageKind, Case[]> = {
     set("teacher.pricing", { input_per_mtok: 1, output_per_mtok: 2 }, param("generate.teacher.pricing"), GENERATING),
     set("sandbox.recipe", "python-repo", param("generate.workspace.source"), GENERATING),
     set("tasks.count", 1, "unchanged", { settings: { tasks: { seed: ["a", "b"], count: 2 } } }),
+    set("tasks.from_recorded", true, param("from_recorded")),
+    edit(TRAFFIC, RECORD("where is x") + RECORD("where is y"), file(TRAFFIC), FROM_RECORDED),
+    { change: "the first recorded delegation", before: { settings: FROM_RECORDED.settings! }, after: { files: FROM_RECORDED.files! }, expect: file(TRAFFIC, "added") },
+    set("tasks.generate.dedup_threshold", 0.5, param("from_recorded.dedup_threshold"), FROM_RECORDED),
+    { change: "traffic without tasks.from_recorded", after: { files: FROM_RECORDED.files! }, expect: "unchanged" },
   ],
   traces: [
     set("teacher.model", "m2", param("teacher.model")),
@@ -188,6 +197,15 @@ const SPEC: Record<StageKind, Case[]> = {
     set("eval.judge.max_tool_chars", 100, param("judge.rubric_digest"), JUDGED),
     set("eval.judge.json_mode", true, param("judge.rubric_digest"), JUDGED),
     edit("@/policy.mjs", "export const policy = () => ({ content: 'b' });\n", file("@/policy.mjs"), { settings: { ...STANDIN.settings, ...JUDGED.settings }, files: STANDIN.files! }),
+    set("dataset.include_escalations", true, param("include_escalations")),
+    edit(TRAFFIC, RECORD("where is x") + RECORD("where is y"), file(TRAFFIC), ESCALATIONS),
+    set("tasks.holdout", 0.5, param("escalations.holdout"), ESCALATIONS),
+    set("traces.output_contract.tag", "answer", param("escalations.contract"), ESCALATIONS),
+    { change: "traffic without dataset.include_escalations", after: { files: ESCALATIONS.files! }, expect: "unchanged" },
+    set("dataset.weights.escalations", 3, param("weights")),
+    set("dataset.max_answer_tokens", 200, param("max_answer_tokens")),
+    set("dataset.long_answers", "flag", param("long_answers"), { settings: { dataset: { max_answer_tokens: 200 } } }),
+    set("dataset.long_answers", "flag", "unchanged"),
   ],
   train: [
     set("base_model", "org/model", param("base_model")),

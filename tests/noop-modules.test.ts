@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { cpSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { CLI, REPO, sabuild, tempDir } from "./helpers.js";
@@ -42,5 +42,16 @@ describe("a no-op build", () => {
       // nothing is spawned, so node:child_process stays unloaded.
       expect({ args, builtins: builtins.filter((b) => /webcrypto|^node:child_process$/.test(b)) }).toEqual({ args, builtins: [] });
     }
+  });
+
+  it("with a library: planning loads neither the ranker nor the importers", () => {
+    const dir = engineProject({ tasks: 3 });
+    cpSync(join(REPO, "tests/fixtures/libraries/community-agents"), join(dir, "libs/community"), { recursive: true });
+    expect(sabuild(dir, ["library", "add", "libs/community"]).code).toBe(0);
+    expect(sabuild(dir, ["build"]).code).toBe(0);
+    const { code, packages, own } = packagesLoaded(dir, ["plan", "--json"]);
+    expect(code).toBe(0);
+    expect(packages).toEqual(packages.filter((p) => p === "hasha"));
+    expect(own.filter((m) => /^(libraries\/(scan|bm25|index-run|git)|importers\/(agent|skill|plugin))$/.test(m))).toEqual([]);
   });
 });

@@ -182,6 +182,10 @@ describe("what reruns the rollouts (real sandbox, stand-in teacher)", () => {
     for (const j of judgments(judgedBefore)) expect(j.dimensions).not.toHaveProperty("cites_output");
     expect(judgments(judgedAfter)).toHaveLength(2);
     for (const j of judgments(judgedAfter)) expect(j.dimensions).toHaveProperty("cites_output");
+    // The answers' length in tokens, per model and per task (what the orchestrator pays for).
+    const ev = JSON.parse(judgedAfter["eval.json"]!) as { models: { teacher: { answer_tokens: { mean: number; max: number } } }; tasks: { results: { teacher: { answer_tokens: number } } }[] };
+    expect(ev.models.teacher.answer_tokens.mean).toBeGreaterThan(0);
+    for (const t of ev.tasks) expect(t.results.teacher.answer_tokens).toBeLessThanOrEqual(ev.models.teacher.answer_tokens.max);
   });
 });
 

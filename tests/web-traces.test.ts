@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -95,6 +96,16 @@ describe("a research subagent's traces", () => {
     const toolMessages = recorded.messages.filter((m) => m.role === "tool").map((m) => String(m.content));
     expect(toolMessages[0]).toContain(`1. json — JSON encoder and decoder\n   ${base}/library/json.html`);
     expect(toolMessages[1]).toContain("# json — JSON encoder and decoder");
+    // The trace names each result its calls saw, by the digest of the record in the store.
+    const calls = recorded.messages.flatMap((m) => m.tool_calls ?? []).map((c) => c.id);
+    expect(recorded.recorded).toEqual([
+      { tool_call_id: calls[0], kind: "search", key: expect.stringMatching(/^[0-9a-f]{64}$/), digest: expect.stringMatching(/^[0-9a-f]{64}$/), from: "live" },
+      { tool_call_id: calls[1], kind: "fetch", key: expect.stringMatching(/^[0-9a-f]{64}$/), digest: expect.stringMatching(/^[0-9a-f]{64}$/), from: "live" },
+    ]);
+    for (const r of recorded.recorded!) {
+      const blob = execFileSync("find", [dir, "-type", "f", "-name", r.digest], { encoding: "utf8" }).trim().split("\n")[0]!;
+      expect(JSON.parse(readFileSync(blob, "utf8"))).toMatchObject({ kind: r.kind });
+    }
 
     await nginx.stop();
     writeFileSync(join(dir, "subagents.yaml"), config("replay", base));
@@ -102,6 +113,8 @@ describe("a research subagent's traces", () => {
     expect(replayed.code, replayed.stdout + replayed.stderr).toBe(0);
     const again = traces(dir)["json.s0"]!;
     expect(again.messages).toEqual(recorded.messages);
+    // The same records, now read from the store.
+    expect(again.recorded).toEqual(recorded.recorded!.map((r) => ({ ...r, from: "stored" })));
 
     // A new task: its search was never recorded, so its rollout fails and says why.
     writeFileSync(join(dir, "tasks.jsonl"), `${JSON.stringify({ id: "json", prompt: "JSON interchange format" })}\n${JSON.stringify({ id: "csv", prompt: "CSV tabular data" })}\n`);

@@ -19,6 +19,7 @@ const modelSummarySchema = z.looseObject({
   tokens: z.looseObject({ prompt: z.number(), completion: z.number(), per_task: z.number() }),
   latency_ms: z.looseObject({ mean: z.number(), p50: z.number(), p95: z.number() }),
   cost_per_task_usd: z.number(),
+  answer_tokens: z.looseObject({ mean: z.number(), p95: z.number(), max: z.number() }).optional(),
 });
 
 const taskResultSchema = z.looseObject({
@@ -29,6 +30,7 @@ const taskResultSchema = z.looseObject({
   /** The rollout's trace.json, relative to the eval output. */
   trace: z.string().min(1),
   judge: z.string().optional(),
+  answer_tokens: z.number().optional(),
 });
 
 /** `eval.json` (eval): per-model summaries, the student's ratios, targets, gate and per-task results. */

@@ -27,7 +27,14 @@ export const datasetStatsSchema = z.looseObject({
     max_repeated_tool_calls: z.number(),
     keep_reasoning: z.boolean(),
     require_verified: z.boolean().default(false),
+    include_escalations: z.boolean().optional(),
+    weights: z.looseObject({ traces: z.number(), escalations: z.number() }).optional(),
+    max_answer_tokens: z.number().optional(),
+    long_answers: z.enum(["drop", "flag"]).optional(),
   }),
+  answers: z.looseObject({ max_tokens: z.number(), action: z.enum(["drop", "flag"]), long: z.number().int().min(0) }).optional(),
+  escalations: z.looseObject({ traces: z.number().int().min(0), rows: z.number().int().min(0) }).optional(),
+  weighted_train_rows: z.number().int().min(0).optional(),
 });
 export type DatasetStatsMirrors = Assert<Mirrors<typeof datasetStatsSchema, DatasetStats>>;
 

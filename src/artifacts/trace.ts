@@ -58,6 +58,9 @@ export const traceSchema = z.looseObject({
   }),
   sandbox: z.looseObject({ recipe: z.string(), id: z.string(), tag: z.string(), env: z.string().optional() }),
   verification: verificationSchema.optional(),
+  recorded: z
+    .array(z.looseObject({ tool_call_id: z.string(), kind: z.enum(["search", "fetch"]), key: z.string(), digest: z.string(), from: z.enum(["live", "stored"]) }))
+    .optional(),
 });
 export type TraceMirrors = Assert<Mirrors<typeof traceSchema, Trace>>;
 

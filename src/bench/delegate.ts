@@ -8,10 +8,11 @@ export const DELEGATION_TOOL = "Agent";
 /**
  * The orchestrator's delegation tool, shaped like Claude Code's Agent tool (`description`,
  * `prompt`, `subagent_type`). Only the subagent's final answer goes back; its turns stay in the
- * Delegation that `record` receives. Bad arguments are tool errors the orchestrator can correct.
+ * Delegation that `record` receives; `item` names the benchmark item (task and sample). Bad arguments are tool errors the orchestrator can correct.
  */
-export function delegationTool(offered: readonly OfferedSubagent[], record: (d: Delegation) => void): AgentTool {
+export function delegationTool(offered: readonly OfferedSubagent[], item: string, record: (d: Delegation) => void): AgentTool {
   const byName = new Map(offered.map((s) => [s.name, s]));
+  let index = 0;
   const list = offered.map((s) => `- ${s.name}: ${s.description}`).join("\n");
   return {
     name: DELEGATION_TOOL,
@@ -39,7 +40,7 @@ export function delegationTool(offered: readonly OfferedSubagent[], record: (d: 
       if (!prompt) return { content: "The Agent tool needs a non-empty `prompt`.", isError: true };
       const sub = byName.get(type);
       if (!sub) return { content: `No subagent "${type}". Available: ${[...byName.keys()].join(", ")}.`, isError: true };
-      const trace = await sub.run(prompt, ctx.sandbox, ctx.signal);
+      const trace = await sub.run(prompt, ctx.sandbox, { item, index: index++ }, ctx.signal);
       const answer = trace.final_answer ?? `The ${sub.name} subagent ended without an answer (${trace.status}${trace.error ? `: ${trace.error}` : ""}).`;
       record({ subagent: sub.name, description: typeof a.description === "string" ? a.description : "", prompt, answer, trace });
       return { content: answer, isError: trace.final_answer === undefined };

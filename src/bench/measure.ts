@@ -40,13 +40,18 @@ export interface ItemMeasure {
   subagent_terminal_calls: number;
   /** Characters of the answers that went back to the orchestrator. */
   answer_chars: number;
+  /**
+   * Tokens of those answers (Qwen3's tokenizer, src/traces/answer-tokens.ts): the orchestrator
+   * pays for each. Null when the caller did not count them.
+   */
+  answer_tokens: number | null;
   wall_ms: number;
   /** Every model's cost, or null when one is unpriced (`cost_note` says which). */
   cost_usd: number | null;
   cost_note?: string;
 }
 
-export function measure(trace: OrchestratorTrace, pricing: Pricing): ItemMeasure {
+export function measure(trace: OrchestratorTrace, pricing: Pricing, answerTokens?: number): ItemMeasure {
   const byTool = toolCallsByTool(trace);
   const subs = trace.delegations.map((d) => d.trace);
   const sum = (f: (t: Trace) => number): number => subs.reduce((n, t) => n + f(t), 0);
@@ -70,6 +75,7 @@ export function measure(trace: OrchestratorTrace, pricing: Pricing): ItemMeasure
     subagent_turns: sum((t) => t.turns),
     subagent_terminal_calls: sum((t) => toolCallsByTool(t)[TERMINAL_TOOL] ?? 0),
     answer_chars: trace.delegations.reduce((n, d) => n + d.answer.length, 0),
+    answer_tokens: answerTokens ?? null,
     wall_ms: trace.timings.duration_ms,
     ...cost,
   };

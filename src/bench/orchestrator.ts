@@ -35,6 +35,8 @@ export interface OrchestrateOptions {
   openSandbox(): Promise<SandboxSession>;
   /** The task's verifier, run in that container when the orchestrator ends. */
   verify?(session: SandboxSession): Promise<Verification>;
+  /** Takes the container's removal instead of waiting for it (see RolloutOptions.onClosing). */
+  onClosing?(closing: Promise<void>): void;
   signal?: AbortSignal;
 }
 
@@ -44,7 +46,7 @@ export interface OrchestrateOptions {
  */
 export async function orchestrate(o: OrchestrateOptions): Promise<OrchestratorTrace> {
   const delegations: Delegation[] = [];
-  const tools = o.arm !== "none" && o.offered.length ? [...o.tools, delegationTool(o.offered, (d) => delegations.push(d))] : [...o.tools];
+  const tools = o.arm !== "none" && o.offered.length ? [...o.tools, delegationTool(o.offered, `${o.task.id}.s${o.sample}`, (d) => delegations.push(d))] : [...o.tools];
   const trace = await rollout({
     subagent: "orchestrator",
     task: o.task,
@@ -61,6 +63,7 @@ export async function orchestrate(o: OrchestrateOptions): Promise<OrchestratorTr
     image: o.image,
     ...(o.env ? { env: o.env } : {}),
     ...(o.verify ? { verify: o.verify } : {}),
+    ...(o.onClosing ? { onClosing: o.onClosing } : {}),
     ...(o.signal ? { signal: o.signal } : {}),
   });
   return { ...trace, arm: o.arm, delegations };

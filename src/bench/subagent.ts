@@ -11,8 +11,18 @@ export interface OfferedSubagent {
   name: string;
   /** From its agent file: what the orchestrator reads to choose it. */
   description: string;
-  /** Runs the subagent's own loop on `prompt` in the orchestrator's container. */
-  run(prompt: string, session: SandboxSession, signal?: AbortSignal): Promise<Trace>;
+  /**
+   * Runs the subagent's own loop on `prompt` in the orchestrator's container. `at` names the
+   * benchmark item and which of its delegations this is, so the reply cache keeps samples apart
+   * by item, whatever order the items run in.
+   */
+  run(prompt: string, session: SandboxSession, at: DelegationAt, signal?: AbortSignal): Promise<Trace>;
+}
+
+/** Where a delegation happens: its item (task and sample) and its place among the item's delegations. */
+export interface DelegationAt {
+  item: string;
+  index: number;
 }
 
 export interface SubagentPlay {
@@ -34,16 +44,17 @@ export interface SubagentPlay {
  */
 export function offeredSubagent(play: SubagentPlay): OfferedSubagent {
   const toolDefs = toOpenAiTools(play.tools);
-  let calls = 0;
   return {
     name: play.name,
     description: play.description,
-    run(prompt, session, signal) {
+    run(prompt, session, at, signal) {
       return rollout({
         subagent: play.name,
-        // Each delegation is its own sample, so two identical asks are not one cached reply.
         task: { id: `${play.name}-delegation`, prompt, tags: ["delegation"] },
-        sample: calls++,
+        sample: at.index,
+        // Each delegation is its own sample: two identical asks, in one item or in two, are not one
+        // cached reply, and an item rerun alone asks as it did before.
+        cacheSalt: `delegation:${at.item}#${at.index}`,
         instructions: play.instructions,
         contractTag: play.contractTag,
         maxTurns: play.maxTurns,

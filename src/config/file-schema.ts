@@ -1,7 +1,8 @@
 import * as z from "zod";
-import { apiKey, baseUrl, headerValue, nonEmpty, relativePath } from "./fields.js";
+import { apiKey, baseUrl, headerValue, nonEmpty, positiveInt, relativePath } from "./fields.js";
 import { benchmarksSchema } from "./benchmark-schema.js";
 import { executorsSchema } from "./executor-schema.js";
+import { librariesSchema } from "./library-schema.js";
 import { settingsSchema, sourceSchema, SUBAGENT_NAME } from "./schema.js";
 
 /**
@@ -94,25 +95,52 @@ const remoteCacheSchema = z
   })
   .describe("A shared artifact cache. SABUILD_REMOTE_CACHE=<url> in the environment overrides url.");
 
+const serveSchema = z
+  .strictObject({
+    record: z
+      .boolean()
+      .default(false)
+      .describe("Append every delegation `sabuild serve` (gateway or --mcp) answers to the project's traffic log in the store (store/traffic/<subagent>/): prompt, who answered and why, the answer, tokens, latency. Keys and headers are never recorded."),
+    redact: z
+      .array(nonEmpty("a regular expression"))
+      .default([])
+      .describe("Regular expressions (JavaScript syntax, flags gu) whose matches are replaced by [redacted] in every recorded text before it is written, after the built-in patterns (API keys, bearer tokens, e-mail addresses)."),
+    max_bytes: positiveInt()
+      .default(50_000_000)
+      .describe("Size of a subagent's current log at which it is rotated (renamed with a sequence number, a new one started)."),
+    keep: positiveInt().default(5).describe("Rotated logs kept per subagent besides the current one; older ones are deleted."),
+  })
+  .superRefine((s, ctx) => {
+    s.redact.forEach((pattern, i) => {
+      try {
+        new RegExp(pattern, "gu");
+      } catch (e) {
+        const message = `not a regular expression: ${(e as Error).message}`;
+        ctx.addIssue({ code: "custom", path: ["redact", i], message, params: { message, hint: "JavaScript regular expression syntax, without slashes or flags" } });
+      }
+    });
+  })
+  .describe("Settings of `sabuild serve`: recording traffic for the next build (docs/traffic.md).");
+
 export const documentSchema = z.strictObject({
   version: z.literal(1, { error: "1" }),
   store: relativePath().default("cache").describe("Content store, relative to the project directory."),
   plugins: z.array(relativePath()).default([]).describe("Stage plugin modules."),
   remote_cache: remoteCacheSchema.optional(),
   executors: executorsSchema,
+  serve: serveSchema.prefault({}),
   defaults: settingsLayerSchema
     .nullable()
     .optional()
     .describe("Settings every subagent starts from (all keys but source and extends)."),
-  subagents: z
-    .record(subagentName, subagentLayerSchema)
-    .refine((subagents) => Object.keys(subagents).length > 0, {
-      error: "at least one subagent",
-      params: { message: "no subagents defined" },
-    }),
+  // At least one, unless the project declares libraries to pick from (checked in load.ts, which sees both).
+  subagents: z.record(subagentName, subagentLayerSchema),
   benchmarks: benchmarksSchema,
+  libraries: librariesSchema,
 });
 
 export type DocumentAsWritten = z.output<typeof documentSchema>;
 
 export type RemoteCacheConfig = z.output<typeof remoteCacheSchema>;
+
+export type ServeConfig = z.output<typeof serveSchema>;

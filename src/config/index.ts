@@ -1,7 +1,7 @@
 export { loadConfig, parseConfig, type ProjectConfig } from "./load.js";
 export { resolveTemplate, templateRefs } from "./template.js";
 export { configJsonSchema, CONFIG_SCHEMA_ID } from "./json-schema.js";
-export type { RemoteCacheConfig } from "./file-schema.js";
+export type { RemoteCacheConfig, ServeConfig } from "./file-schema.js";
 export {
   SUBAGENT_NAME,
   type ResolvedSubagent,

@@ -4,7 +4,7 @@ import * as z from "zod";
 import { isAlias, isMap, isScalar, LineCounter, parseDocument, type Document } from "yaml";
 import type { Problem } from "../errors.js";
 import { err, ok, type Result } from "../result.js";
-import { documentSchema, type RemoteCacheConfig } from "./file-schema.js";
+import { documentSchema, type RemoteCacheConfig, type ServeConfig } from "./file-schema.js";
 import { interpolationProblems } from "./interpolation.js";
 import { expectedText, issuesToProblems } from "./issues.js";
 import { createLocator } from "./locate.js";
@@ -12,6 +12,7 @@ import { isMapping, mergeLayers, resolveChains, type Layer } from "./merge.js";
 import { resolvedSubagentSchema, type ResolvedSubagent } from "./schema.js";
 import type { ResolvedBenchmark } from "./benchmark-schema.js";
 import type { ExecutorConfig } from "./executor-schema.js";
+import type { ResolvedLibrary } from "./library-schema.js";
 import { didYouMean } from "../errors.js";
 import { templateRefs } from "./template.js";
 
@@ -27,12 +28,16 @@ export interface ProjectConfig {
   remoteCache?: RemoteCacheConfig;
   /** Absolute paths of stage plugin modules. */
   plugins: string[];
+  /** `serve:`: whether and how `sabuild serve` records traffic (docs/traffic.md). */
+  serve: ServeConfig;
   /** In file order, each with every default filled in. */
   subagents: ResolvedSubagent[];
   /** In file order; built as the project-level nodes bench/<name>. */
   benchmarks: ResolvedBenchmark[];
   /** Named cluster executors (`executors:`); stages name them by kind in `executor:`. */
   executors: Record<string, ExecutorConfig>;
+  /** In file order; each indexed as the project-level node library/<name>:index. */
+  libraries: ResolvedLibrary[];
   /** Every environment variable the resolved config refers to, sorted. */
   envRefs: string[];
 }
@@ -91,6 +96,11 @@ export function parseConfig(text: string, file: string): Result<ProjectConfig, P
   problems.push(...misplaced);
 
   const subagents = isMapping(data) && isMapping(data.subagents) ? data.subagents : {};
+  // A project may start from its libraries alone: search them, then `sabuild add` what to distill.
+  const libraries = isMapping(data) && isMapping(data.libraries) ? Object.keys(data.libraries) : [];
+  if (isMapping(data) && isMapping(data.subagents) && Object.keys(subagents).length === 0 && libraries.length === 0) {
+    problems.push(locate.at(["subagents"], "value", { message: "no subagents defined", expected: "at least one subagent", hint: "declare one (see docs/config.md), or add a library to pick from with `sabuild library add`" }));
+  }
   const order = subagentOrder(doc);
   const { chains, problems: chainProblems } = resolveChains(subagents, order, locate);
   problems.push(...chainProblems);
@@ -108,6 +118,7 @@ export function parseConfig(text: string, file: string): Result<ProjectConfig, P
   }
   if (checked.success) problems.push(...benchmarkProblems(checked.data.benchmarks, order, locate));
   if (checked.success) problems.push(...executorNameProblems(data, Object.keys(checked.data.executors), locate));
+  if (checked.success) problems.push(...librarySourceProblems(subagents, Object.keys(checked.data.libraries), locate));
   if (!checked.success || problems.length > 0) return err(inFileOrder(problems));
 
   // The raw layer, not zod's output: that would carry the documented defaults as if written.
@@ -120,9 +131,11 @@ export function parseConfig(text: string, file: string): Result<ProjectConfig, P
     store: resolve(root, checked.data.store),
     plugins: checked.data.plugins.map((p) => resolve(root, p)),
     ...(checked.data.remote_cache ? { remoteCache: checked.data.remote_cache } : {}),
+    serve: checked.data.serve,
     subagents: resolved,
     executors: checked.data.executors,
     benchmarks: Object.entries(checked.data.benchmarks).map(([name, b]) => ({ name, ...b })),
+    libraries: Object.entries(checked.data.libraries).map(([name, l]) => ({ name, ...l })),
     envRefs: envRefsOf(resolved, checked.data.remote_cache, Object.values(checked.data.benchmarks)),
   });
 }
@@ -201,6 +214,25 @@ function executorNameProblems(data: unknown, names: string[], locate: ReturnType
         }),
       );
     }
+  }
+  return problems;
+}
+
+/** A source taken from a library names one declared under libraries:. */
+function librarySourceProblems(subagents: Layer, libraries: string[], locate: ReturnType<typeof createLocator>): Problem[] {
+  const problems: Problem[] = [];
+  for (const [name, layer] of Object.entries(subagents)) {
+    const source = sourceOf(layer);
+    const library = isMapping(source) ? source.library : undefined;
+    if (typeof library !== "string" || libraries.includes(library)) continue;
+    const guess = didYouMean(library, libraries);
+    problems.push(
+      locate.at(["subagents", name, "source", "library"], "value", {
+        message: `unknown library "${library}"`,
+        expected: libraries.length ? `one of ${libraries.join(", ")}` : "a library declared under libraries:",
+        hint: guess ? `did you mean "${guess}"?` : "add it with `sabuild library add <path | git URL>`",
+      }),
+    );
   }
   return problems;
 }

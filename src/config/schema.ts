@@ -124,6 +124,10 @@ const tasks = z.strictObject({
     .default("auto")
     .describe("The format of tasks.from: recognised from the content (SWE-bench fields, task.toml, task.yaml) unless named."),
   per_repo: positiveInt().optional().describe("Teacher-written tasks per repository of sandbox.repos (else tasks.count spread over them)."),
+  from_recorded: z
+    .boolean()
+    .default(false)
+    .describe("Add the prompts `sabuild serve` recorded for this subagent (serve.record) as tasks, near-duplicates of existing tasks dropped (tasks.generate.dedup_threshold); they come on top of tasks.count."),
   generate: z
     .strictObject({
       depth: positiveInt().default(2),
@@ -161,6 +165,24 @@ const dataset = z.strictObject({
   max_repeated_tool_calls: positiveInt().default(3),
   keep_reasoning: z.boolean().default(false).describe("Keep the teacher's reasoning in assistant turns (as reasoning_content)."),
   require_verified: z.boolean().default(false).describe("Keep only rollouts whose task verifier passed (tasks without a verifier are dropped too)."),
+  include_escalations: z
+    .boolean()
+    .default(false)
+    .describe("Add the recorded delegations the teacher answered instead of the student (serve.record) as teacher rows; prompts that are held-out tasks stay out."),
+  weights: z
+    .strictObject({
+      traces: positiveInt().default(1).describe("Copies in train.jsonl of each row from the traces stage."),
+      escalations: positiveInt().default(1).describe("Copies in train.jsonl of each row from an escalated delegation."),
+    })
+    .prefault({})
+    .describe("How often each kind of row is repeated in train.jsonl (the trainer weighs rows by repetition); validation keeps one copy."),
+  max_answer_tokens: positiveInt()
+    .optional()
+    .describe("Tokens (Qwen3 tokenizer) a teacher's final answer may have: the orchestrator pays for every token a subagent returns. Longer answers are dropped, or flagged with long_answers: flag."),
+  long_answers: z
+    .enum(["drop", "flag"])
+    .default("drop")
+    .describe("What max_answer_tokens does with a longer answer: drop its row (too_long_answer), or keep it and count it in stats.json."),
 });
 
 const train = z.strictObject({
@@ -350,13 +372,18 @@ export const settingsSchema = z.strictObject({
     .describe("Where each stage kind runs: an executor of `executors:`, or local (this machine, the default)."),
 });
 
+const fromLibrary = nonEmpty("a library's name")
+  .optional()
+  .describe("A library declared under libraries: the path is then relative to the library's folder (its pinned commit for a git library).");
+
 export const sourceSchema = z.union(
   [
-    z.strictObject({ agent: relativePath().describe("A Claude Code agent .md file.") }),
-    z.strictObject({ skill: relativePath().describe("A skill directory or its SKILL.md.") }),
+    z.strictObject({ agent: relativePath().describe("A Claude Code agent .md file."), library: fromLibrary }),
+    z.strictObject({ skill: relativePath().describe("A skill directory or its SKILL.md."), library: fromLibrary }),
     z.strictObject({
       plugin: relativePath().describe("A Claude Code plugin directory."),
       name: nonEmpty().optional().describe("Which agent or skill of the plugin."),
+      library: fromLibrary,
     }),
     z.strictObject({
       inline: z.strictObject({

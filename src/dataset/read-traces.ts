@@ -6,7 +6,7 @@ import { verificationSchema } from "../envs/types.js";
 export type { TraceMessage } from "../artifacts/index.js";
 
 /** The part of a trace a row is made of, and the task verifier's result that may keep it out. */
-const datasetTraceSchema = rowTraceSchema.extend({ verification: verificationSchema.optional() });
+export const datasetTraceSchema = rowTraceSchema.extend({ verification: verificationSchema.optional() });
 export type DatasetTrace = z.output<typeof datasetTraceSchema>;
 
 /**

@@ -27,6 +27,10 @@ export interface RowMeta {
   subagent: string;
   /** Whether the task's verifier passed on this rollout; absent when the trace has no verifier result. */
   verified?: boolean;
+  /** A recorded delegation the teacher answered (dataset.include_escalations), not a traces item. */
+  escalation?: true;
+  /** With dataset.max_answer_tokens and long_answers: flag, a final answer over the limit. */
+  long_answer?: true;
 }
 
 export interface TrainingRow {
@@ -49,6 +53,7 @@ export const DROP_REASONS = [
   "invalid_tool_arguments",
   "repeated_tool_call",
   "too_long",
+  "long_answer",
 ] as const;
 export type DropReason = (typeof DROP_REASONS)[number];
 
@@ -65,6 +70,7 @@ export const DROP_REASON_TEXT: Record<DropReason, string> = {
   invalid_tool_arguments: "a tool call's arguments are not a JSON object",
   repeated_tool_call: "the same tool call (name and arguments) more than dataset.max_repeated_tool_calls times",
   too_long: "more tokens than dataset.max_tokens_per_row",
+  long_answer: "a final answer of more tokens than dataset.max_answer_tokens (long_answers: drop)",
 };
 
 export interface Summary {
@@ -99,6 +105,15 @@ export interface DatasetStats {
    * trace read), and kept rows whose verifier passed.
    */
   verification: { traces: number; passed: number; rows: number };
+  /**
+   * Final answers (what the orchestrator reads back) longer than dataset.max_answer_tokens: how
+   * many were dropped or, with long_answers: flag, kept and counted. Absent without the limit.
+   */
+  answers?: { max_tokens: number; action: "drop" | "flag"; long: number };
+  /** dataset.include_escalations: recorded delegations the teacher answered, and the rows they became (before weights). */
+  escalations?: { traces: number; rows: number };
+  /** Rows in train.jsonl counting repeats (dataset.weights); absent when every weight is 1. */
+  weighted_train_rows?: number;
   settings: {
     max_tokens_per_row: number;
     validation: number;
@@ -106,5 +121,10 @@ export interface DatasetStats {
     max_repeated_tool_calls: number;
     keep_reasoning: boolean;
     require_verified: boolean;
+    /** The settings below appear only when set, so older datasets' keys and stats hold. */
+    include_escalations?: boolean;
+    weights?: { traces: number; escalations: number };
+    max_answer_tokens?: number;
+    long_answers?: "drop" | "flag";
   };
 }

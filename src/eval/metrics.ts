@@ -8,6 +8,8 @@ export interface Outcome {
   judge?: JudgeResult;
   /** The judge's verdict (pass when there is no judge). */
   judgePass: boolean;
+  /** Tokens of the answer handed back to the orchestrator, once counted. */
+  answerTokens?: number;
 }
 
 /** Completed, the contract held, and the judge (when there is one) passed it. */
@@ -57,6 +59,7 @@ export function taskResult(role: EvalRole, taskId: string, o: Outcome): TaskResu
     success: isSuccess(o),
     ...(o.judge?.score !== undefined && o.judge.score !== null ? { score: o.judge.score } : {}),
     ...(o.trace.verification ? { verified: o.trace.verification.passed } : {}),
+    ...(o.answerTokens !== undefined ? { answer_tokens: o.answerTokens } : {}),
     trace: `traces/${role}/${taskId}.json`,
     ...(o.judge ? { judge: `judge/${role}/${taskId}.json` } : {}),
   };
@@ -92,7 +95,14 @@ export function summarize(role: EvalRole, outcomes: Outcome[], maxTurns: number)
     tokens: { prompt, completion, per_task: n ? Math.round((prompt + completion) / n) : 0 },
     latency_ms: latencyStats(outcomes.map((o) => o.trace.timings.duration_ms)),
     cost_per_task_usd: n ? round(outcomes.reduce((a, o) => a + o.trace.usage.cost_usd, 0) / n, 6) : 0,
+    ...answerTokenStats(outcomes),
   };
+}
+
+function answerTokenStats(outcomes: Outcome[]): Pick<ModelSummary, "answer_tokens"> {
+  const xs = outcomes.flatMap((o) => (o.answerTokens === undefined ? [] : [o.answerTokens]));
+  if (!xs.length) return {};
+  return { answer_tokens: { mean: round(mean(xs), 1), p95: quantile(xs, 0.95), max: Math.max(...xs) } };
 }
 
 /** The student's ratios to the teacher: 1.0 means as good (or as costly) as the teacher. */
@@ -107,6 +117,7 @@ export function ratios(student?: ModelSummary, teacher?: ModelSummary): Record<s
     latency_vs_teacher: r(student.latency_ms.p50, teacher.latency_ms.p50),
     tokens_vs_teacher: r(student.tokens.per_task, teacher.tokens.per_task),
     turns_vs_teacher: r(student.turns_mean, teacher.turns_mean),
+    answer_tokens_vs_teacher: r(student.answer_tokens?.mean, teacher.answer_tokens?.mean),
   };
 }
 
@@ -126,6 +137,8 @@ export const TARGET_METRICS = [
   "turns_per_task",
   "tokens_per_task",
   "tokens_vs_teacher",
+  "answer_tokens",
+  "answer_tokens_vs_teacher",
 ] as const;
 
 /** "max_cost_per_task" -> metric cost_per_task, bare numbers meaning <=; min_ and no prefix mean >=. */
@@ -154,6 +167,8 @@ export function metricValue(metric: string, student: ModelSummary | undefined, r
       return student.turns_mean;
     case "tokens_per_task":
       return student.tokens.per_task;
+    case "answer_tokens":
+      return student.answer_tokens?.mean ?? null;
     default:
       return r[metric] ?? null;
   }

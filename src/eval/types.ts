@@ -31,6 +31,11 @@ export interface ModelSummary {
   tokens: { prompt: number; completion: number; per_task: number };
   latency_ms: LatencyStats;
   cost_per_task_usd: number;
+  /**
+   * Tokens of the answers handed back to the orchestrator, which pays for each (the contract's
+   * answer, else the final message). Absent in evals made before it was counted.
+   */
+  answer_tokens?: { mean: number; p95: number; max: number };
 }
 
 export interface VerifiedSummary {
@@ -62,6 +67,8 @@ export interface TaskResult {
   verified?: boolean;
   trace: string;
   judge?: string;
+  /** Tokens of the answer handed back (see ModelSummary.answer_tokens). */
+  answer_tokens?: number;
 }
 
 /** `eval.json`, written by the eval stage and read by the report and CI. */

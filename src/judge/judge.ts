@@ -3,6 +3,7 @@ import type { Trace } from "../traces/types.js";
 import { holdAnswerRule } from "./answer-rule.js";
 import { parseJudgeReply } from "./parse.js";
 import { correctiveMessage, judgeMessages } from "./prompt.js";
+import { answerText, countAnswerTokens } from "../traces/answer-tokens.js";
 import type { JudgeResult, JudgeUsage, Rubric } from "./types.js";
 
 export interface JudgeOptions {
@@ -77,7 +78,11 @@ export async function judgeTrace(o: JudgeOptions): Promise<JudgeResult> {
   };
   const base = { version: 1 as const, model: o.model, rubric_digest: o.rubric.digest, usage };
 
-  const messages = judgeMessages(o.rubric, o.trace, o.reference);
+  // The judge is told the answer's length only when it grades it: other rubrics' prompts stay as they were.
+  const answerTokens = o.rubric.dimensions.some((d) => d.name === "answer_length")
+    ? (await countAnswerTokens([answerText(o.trace.messages.at(-1)?.content, o.trace.contract.tag, o.trace.final_answer)]))[0]
+    : undefined;
+  const messages = judgeMessages(o.rubric, o.trace, o.reference, answerTokens);
   let reply = await ask(messages);
   let parsed = parseJudgeReply(reply.message.content, o.rubric);
   if (!parsed.ok) {

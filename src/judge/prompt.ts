@@ -35,12 +35,13 @@ export function judgeSystemPrompt(rubric: Rubric): string {
   ].join("\n");
 }
 
-export function judgeUserPrompt(rubric: Rubric, trace: Trace, reference?: Trace): string {
+export function judgeUserPrompt(rubric: Rubric, trace: Trace, reference?: Trace, answerTokens?: number): string {
   const parts = [
     "# Subagent instructions",
     renderInstructions(trace),
     "# Task",
     renderTask(trace),
+    ...(answerTokens !== undefined ? ["# Answer length", `The final answer handed back to the caller is ${answerTokens} tokens long.`] : []),
     "# Transcript",
     renderTrace(trace, { toolChars: rubric.maxToolChars, totalChars: rubric.maxTranscriptChars }),
   ];
@@ -58,10 +59,10 @@ export function judgeUserPrompt(rubric: Rubric, trace: Trace, reference?: Trace)
   return parts.join("\n\n");
 }
 
-export function judgeMessages(rubric: Rubric, trace: Trace, reference?: Trace): ChatMessage[] {
+export function judgeMessages(rubric: Rubric, trace: Trace, reference?: Trace, answerTokens?: number): ChatMessage[] {
   return [
     { role: "system", content: judgeSystemPrompt(rubric) },
-    { role: "user", content: judgeUserPrompt(rubric, trace, reference) },
+    { role: "user", content: judgeUserPrompt(rubric, trace, reference, answerTokens) },
   ];
 }
 

@@ -57,6 +57,23 @@ export const DEFAULT_DIMENSIONS: readonly RubricDimension[] = [
   },
 ];
 
+/**
+ * Dimensions the judge grades only when a subagent asks for them (by weighting or describing
+ * them): adding one to every rubric would re-judge every project's traces. answer_length is
+ * what the orchestrator pays for: every token a subagent hands back enters its context, so an
+ * answer twice as long as it needs to be costs on every delegation. The judge is told the
+ * answer's length in tokens.
+ */
+export const OPTIONAL_DIMENSIONS: readonly RubricDimension[] = [
+  {
+    name: "answer_length",
+    description:
+      "The final answer is as short as the task allows: the orchestrator pays for every token it hands back (its length in tokens is stated above the transcript). 5: nothing could be cut; 3: a third could go; 1: mostly padding, repeated notes or raw tool output.",
+    weight: 1,
+    gradesAnswer: true,
+  },
+];
+
 export const DEFAULT_FAIL_ON_FLAGS: readonly FailureFlag[] = ["hallucinated_tool_output"];
 export const DEFAULT_MAX_TOOL_CHARS = 2000;
 export const DEFAULT_MAX_TRANSCRIPT_CHARS = 60_000;
@@ -94,6 +111,7 @@ export function resolveRubric(
 
   const byName = new Map<string, RubricDimension>();
   if (settings.rubric_mode !== "replace") for (const d of DEFAULT_DIMENSIONS) byName.set(d.name, { ...d });
+  for (const d of OPTIONAL_DIMENSIONS) if (settings.weights?.[d.name] !== undefined || settings.rubric?.[d.name] !== undefined) byName.set(d.name, { ...d });
   for (const [name, description] of Object.entries(settings.rubric ?? {})) {
     if ((FAILURE_FLAGS as readonly string[]).includes(name)) {
       problem(["rubric", name], `"${name}" is a failure flag the judge always reports, not a dimension`, "choose another name, or list it in fail_on_flags");
@@ -110,8 +128,9 @@ export function resolveRubric(
     const dimension = byName.get(name);
     if (dimension) dimension.weight = weight;
     else {
-      const guess = didYouMean(name, [...byName.keys()]);
-      problem(["weights", name], `no rubric dimension "${name}"`, guess ? `did you mean "${guess}"?` : `dimensions: ${[...byName.keys()].join(", ")}`);
+      const known = [...byName.keys(), ...OPTIONAL_DIMENSIONS.map((d) => d.name).filter((n) => !byName.has(n))];
+      const guess = didYouMean(name, known);
+      problem(["weights", name], `no rubric dimension "${name}"`, guess ? `did you mean "${guess}"?` : `dimensions: ${known.join(", ")}`);
     }
   }
   const dimensions = [...byName.values()];

@@ -37,6 +37,8 @@ function evalTable(models: Partial<Record<EvalRole, ModelSummary>>, ratios: Reco
     row("turns / task", (m) => num(m.turns_mean, 1)),
     row("tool calls / task", (m) => num(m.tool_calls_mean, 1)),
     row("tokens / task", (m) => num(m.tokens.per_task, 0)),
+    // What the orchestrator reads back: it pays for every token (absent in older evals).
+    ...(present.some((r) => models[r]!.answer_tokens) ? [row("answer tokens (mean / p95)", (m) => (m.answer_tokens ? `${num(m.answer_tokens.mean, 0)} / ${num(m.answer_tokens.p95, 0)}` : "n/a"))] : []),
     row("latency p50", (m) => ms(m.latency_ms.p50)),
     row("latency p95", (m) => ms(m.latency_ms.p95)),
     row("cost / task", (m) => usd(m.cost_per_task_usd)),

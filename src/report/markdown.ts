@@ -31,6 +31,7 @@ export function renderReportMarkdown(input: ReportInput): string {
     }
     lines.push(row("judge score", (r) => cell(ev.models[r]!.judge?.score, "num")));
     lines.push(row("turns / task", (r) => cell(ev.models[r]!.turns_mean, "num")));
+    if (present.some((r) => ev.models[r]!.answer_tokens)) lines.push(row("answer tokens", (r) => cell(ev.models[r]!.answer_tokens?.mean, "num")));
     lines.push(row("latency p50", (r) => cell(ev.models[r]!.latency_ms.p50, "ms")));
     lines.push(row("cost / task", (r) => cell(ev.models[r]!.cost_per_task_usd, "usd")));
     lines.push("");

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { checkContract } from "../traces/contract.js";
+import type { GatewayDelegation } from "../traffic/types.js";
 import { GatewayMetrics } from "./metrics.js";
 
 /** A distilled subagent behind the gateway: its model server and its output contract. */
@@ -40,6 +41,8 @@ export interface GatewayOptions {
   port?: number;
   /** Called for each request, for logs (never with bodies or keys). */
   onRequest?(line: { route: string; answeredBy: string; status: number; ms: number; fallback?: FallbackReason; detail?: string }): void;
+  /** Called after each answered `subagent/<name>` request with its bodies (serve.record). */
+  onDelegation?(d: GatewayDelegation): void;
 }
 
 export interface Gateway {
@@ -181,7 +184,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         metrics.tokens.inc({ route: route.name, answered_by: "student", kind: "completion" }, u.completion);
         metrics.saved.inc({ route: route.name }, teacherCost(route, u));
         const out = { ...reply, model: `subagent/${route.name}`, sabuild: { answered_by: "student", route: route.name } };
-        finish(res, out, wantsStream, "student", route.name, started);
+        finish(res, out, wantsStream, "student", route.name, started, undefined, upstreamBody);
         return;
       }
     } catch (e) {
@@ -208,14 +211,14 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       metrics.tokens.inc({ route: route.name, answered_by: "teacher", kind: "prompt" }, u.prompt);
       metrics.tokens.inc({ route: route.name, answered_by: "teacher", kind: "completion" }, u.completion);
       const out = { ...reply, model: `subagent/${route.name}`, sabuild: { answered_by: "teacher", route: route.name, fallback_reason: reason, fallback_detail: detail } };
-      finish(res, out, wantsStream, "teacher", route.name, started, reason);
+      finish(res, out, wantsStream, "teacher", route.name, started, reason, upstreamBody);
     } catch (e) {
       metrics.requests.inc({ route: route.name, answered_by: "none" });
       openAiError(res, 502, `the student for ${route.name} failed (${detail}) and so did the teacher: ${(e as Error).message}`, "upstream_error");
     }
   }
 
-  function finish(res: ServerResponse, out: Json, stream: boolean, answeredBy: string, route: string, started: number, fallback?: FallbackReason): void {
+  function finish(res: ServerResponse, out: Json, stream: boolean, answeredBy: string, route: string, started: number, fallback?: FallbackReason, request?: Json): void {
     const headers = { "x-sabuild-answered-by": answeredBy, ...(fallback ? { "x-sabuild-fallback": fallback } : {}) };
     if (stream) sendAsStream(res, out, headers);
     else sendJson(res, 200, out, headers);
@@ -223,6 +226,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     metrics.requests.inc({ route, answered_by: answeredBy });
     metrics.latency.observe({ route }, ms / 1000);
     options.onRequest?.({ route, answeredBy, status: 200, ms, ...(fallback ? { fallback } : {}) });
+    if (request) options.onDelegation?.({ route, request, reply: out, answeredBy, ms, ...(fallback ? { fallback } : {}) });
   }
 
   async function passThrough(body: Buffer, res: ServerResponse, started: number): Promise<void> {
@@ -275,6 +279,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
           const route = students.get(model.slice("subagent/".length));
           if (!route) return openAiError(res, 404, `unknown subagent "${model.slice(9)}"; served: ${[...students.keys()].map((n) => `subagent/${n}`).join(", ") || "none"}`);
           await handleStudent(route, body, res, started);
+          if (res.statusCode >= 500) options.onDelegation?.({ route: route.name, request: body, answeredBy: "none", ms: Date.now() - started });
         } else {
           await passThrough(raw, res, started);
         }

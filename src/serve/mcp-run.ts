@@ -59,11 +59,12 @@ export async function runMcp(session: Session, subagents: ResolvedSubagent[], ro
         }
         if ((!trace || trace.status !== "completed") && route.teacher) {
           log(`${s.name}: the student ${trace ? `ended with ${trace.status}` : `failed (${studentError})`}: falling back to the teacher`);
+          const escalated = { reason: trace?.status ?? "error", detail: trace?.error ?? studentError };
           trace = await loop(prompt, signal, "teacher");
-          return { answer: trace.final_answer ?? trace.messages.at(-1)?.content ?? "", answeredBy: "teacher", status: trace.status, turns: trace.turns, toolCalls: trace.tool_calls };
+          return { answer: trace.final_answer ?? trace.messages.at(-1)?.content ?? "", answeredBy: "teacher", status: trace.status, turns: trace.turns, toolCalls: trace.tool_calls, trace, ...escalated };
         }
         if (!trace) throw new Error(studentError);
-        return { answer: trace.final_answer ?? trace.messages.at(-1)?.content ?? "", answeredBy: "student", status: trace.status, turns: trace.turns, toolCalls: trace.tool_calls };
+        return { answer: trace.final_answer ?? trace.messages.at(-1)?.content ?? "", answeredBy: "student", status: trace.status, turns: trace.turns, toolCalls: trace.tool_calls, trace, reason: "student" };
       },
     });
   }
@@ -75,10 +76,12 @@ export async function runMcp(session: Session, subagents: ResolvedSubagent[], ro
     process.stdin.once("end", () => resolve("stdin closed"));
     void untilShutdown(gone.signal).then(resolve);
   });
-  const server = await serveMcp(tools, transport);
+  const recorder = session.project.serve.record ? (await import("../traffic/record.js")).openRecorder(session.project, log) : undefined;
+  const server = await serveMcp(recorder ? (await import("../traffic/mcp-tools.js")).recordingTools(tools, recorder) : tools, transport);
   log(`MCP server on stdio: ${tools.map((t) => t.name).join(", ")}`);
   log(`client went away (${await closed}): stopping the model servers`);
   // From here a signal ends the process at once, removing what is left (see untilShutdown).
   gone.abort();
   await server.close().catch(() => undefined);
+  await recorder?.flush();
 }

@@ -1,6 +1,7 @@
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import * as z from "zod";
+import type { Trace } from "../traces/types.js";
 import { VERSION } from "../version.js";
 
 /** A built subagent as an MCP tool: a prompt in, the condensed final answer out. */
@@ -8,7 +9,7 @@ export interface McpSubagent {
   name: string;
   description: string;
   /** Runs the student's agent loop (with fallback, when configured) on one prompt. */
-  run(prompt: string, signal: AbortSignal): Promise<{ answer: string; answeredBy: string; status: string; turns: number; toolCalls: number }>;
+  run(prompt: string, signal: AbortSignal): Promise<{ answer: string; answeredBy: string; status: string; turns: number; toolCalls: number; trace?: Trace; reason?: string; detail?: string }>;
 }
 
 /** Tool names must be short identifiers; a subagent name already is one, prefixed for clarity. */

@@ -83,6 +83,8 @@ export async function openBenchRuns(ctx: ProjectContext & RunHooks, b: ResolvedB
     return p;
   };
   let done = 0;
+  // Container removals under way; the node waits for all of them before it ends.
+  const closing = new Set<Promise<void>>();
   return {
     items,
     async runItem(itemCtx, item) {
@@ -105,6 +107,8 @@ export async function openBenchRuns(ctx: ProjectContext & RunHooks, b: ResolvedB
         ...(input.env.id !== DEFAULT_ENV_ID ? { env: input.env.id } : {}),
         openSandbox: () => arm.openSandbox(img, itemCtx.signal),
         ...(input.verify ? { verify: verifierOf(input.verify, itemCtx.signal) } : {}),
+        // The item is done when its verdict is in: the container goes while the next item starts.
+        onClosing: (p) => void closing.add(p),
         signal: itemCtx.signal,
       });
       await writeFile(join(itemCtx.outDir, "trace.json"), `${JSON.stringify(trace, null, 1)}\n`);
@@ -113,6 +117,9 @@ export async function openBenchRuns(ctx: ProjectContext & RunHooks, b: ResolvedB
       itemCtx.log(`${scope} ${item.id}: ${trace.status}, ${verdict}, ${trace.turns} turns, ${trace.delegations.length} delegations`);
     },
     async close() {
+      // A removal that failed is said, not fatal: the items are done, and what is left of the
+      // container is removed at exit or reaped by the next sabuild (sandbox/cleanup.ts).
+      for (const r of await Promise.allSettled(closing)) if (r.status === "rejected") ctx.log(`${scope}: ${(r.reason as Error).message}`);
       const opened = await Promise.allSettled([...armPlayers.values()]);
       for (const o of opened) if (o.status === "fulfilled") await o.value.close();
       if (work) await rm(await work, { recursive: true, force: true });

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import type { ResolvedBenchmark } from "../config/benchmark-schema.js";
 import type { ProjectConfig } from "../config/index.js";
 import type { RunHooks } from "../engine/types.js";
+import { countAnswerTokens } from "../traces/answer-tokens.js";
 import { measure, type ItemMeasure, type Pricing } from "../bench/measure.js";
 import { compareArms, summarizeArms, type BenchItem, type Comparison } from "../bench/stats.js";
 import type { Arm, OrchestratorTrace } from "../bench/types.js";
@@ -24,6 +25,7 @@ const METRICS = [
   "subagent_turns",
   "subagent_terminal_calls",
   "answer_chars",
+  "answer_tokens",
   "wall_ms",
   "cost_usd",
 ] as const satisfies readonly (keyof ItemMeasure)[];
@@ -42,7 +44,8 @@ export async function writeBenchSummary(ctx: ProjectContext & RunHooks, b: Resol
   const rows: (ItemMeasure & { id: string; task: string; arm: Arm; sample: number; status: string })[] = [];
   for (const id of ids) {
     const trace = JSON.parse(await readFile(join(runs, "items", id, "trace.json"), "utf8")) as OrchestratorTrace & { task: { id: string }; sample?: number };
-    const m = measure(trace, pricingOf(ctx.project, b, trace.arm));
+    const answers = await countAnswerTokens(trace.delegations.map((d) => d.answer));
+    const m = measure(trace, pricingOf(ctx.project, b, trace.arm), answers.reduce((a, n) => a + n, 0));
     rows.push({ id, task: trace.task.id, arm: trace.arm, sample: trace.sample ?? 0, status: trace.status, ...m });
   }
   const items: BenchItem[] = rows.map((r) => ({ task: r.task, arm: r.arm, sample: r.sample, resolved: r.resolved, metrics: Object.fromEntries(METRICS.map((k) => [k, r[k]])) }));

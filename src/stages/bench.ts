@@ -114,7 +114,8 @@ function summaryStage(b: ResolvedBenchmark): ProjectStage {
   return {
     scope: `bench/${b.name}`,
     kind: "bench",
-    version: "1",
+    // 2: answer_tokens per item (what the delegations handed back, in tokens).
+    version: "2",
     deps: () => ({ runs: `bench/${b.name}:runs` }),
     async inputs() {
       // The serving cost prices the local models' time; the arms name the comparisons.

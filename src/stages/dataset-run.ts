@@ -8,12 +8,12 @@ import { datasetCard } from "../dataset/card.js";
 import { provenanceOf, taskOrigins } from "../dataset/provenance.js";
 import type { DatasetTrace, ReadTrace } from "../dataset/read-traces.js";
 import { verifierDrop, type RowOptions } from "../dataset/rows.js";
-import { selectRows } from "../dataset/select.js";
+import { selectRows, type Selection } from "../dataset/select.js";
 import { splitByTask } from "../dataset/split.js";
 import { datasetStats, type CountedRow } from "../dataset/stats.js";
 import { statsPython } from "../dataset/python.js";
 import { countTokens, TokenizerUnavailable } from "../dataset/tokens.js";
-import type { DropReason, TrainingRow } from "../dataset/types.js";
+import type { DatasetStats, DropReason, TrainingRow } from "../dataset/types.js";
 import { configName } from "./config-name.js";
 import type { RunContext } from "./types.js";
 import type { Trace } from "../traces/types.js";
@@ -75,11 +75,24 @@ export async function buildDataset(ctx: RunContext, base: BaseModelRef): Promise
   if (settings.require_verified && traces.length && !traces.some((t) => "trace" in t && t.trace.verification)) {
     ctx.log("warning: dataset.require_verified is set but no trace carries a verifier result (the tasks have no `verify`): every rollout is dropped");
   }
+  const d = ctx.subagent.dataset;
+  let escalated = 0;
+  if (d.include_escalations) {
+    const { escalationTraces } = await import("../traffic/rows.js");
+    const recorded = await escalationTraces(ctx.project.store, ctx.subagent.name, { holdout: ctx.subagent.tasks.holdout, contractTag: ctx.subagent.traces.output_contract.tag });
+    escalated = recorded.length;
+    traces = [...traces, ...recorded];
+  }
   const unreadable = traces.filter((t) => "problem" in t);
   for (const t of unreadable.slice(0, 5)) ctx.log(`warning: ${t.problem}`);
   if (unreadable.length > 5) ctx.log(`warning: ${unreadable.length - 5} more traces are unreadable`);
-  const { candidates, dropped, verification } = selectRows(traces, options);
+  const selection = selectRows(traces, options);
+  const { dropped, verification } = selection;
   const drop = (reason: DropReason): void => void dropped.set(reason, (dropped.get(reason) ?? 0) + 1);
+  for (const c of selection.candidates) if (c.row.meta.trace_item.startsWith("traffic-")) c.row.meta.escalation = true;
+  const answers = d.max_answer_tokens !== undefined ? await limitAnswers(selection.candidates, d.max_answer_tokens, d.long_answers, ctx.subagent.traces.output_contract.tag) : undefined;
+  if (answers?.action === "drop") for (let i = 0; i < answers.long; i++) drop("long_answer");
+  const candidates = answers?.kept ?? selection.candidates;
   ctx.progress({ done: 0, total: candidates.length });
   const tokens = await tokenise(ctx, base, candidates.map((c) => c.row));
   ctx.progress({ done: candidates.length, total: candidates.length });
@@ -91,11 +104,16 @@ export async function buildDataset(ctx: RunContext, base: BaseModelRef): Promise
     else kept.push({ row: c.row, tokens: n, turns: c.trace.turns, toolErrors: c.trace.tool_errors, trace: c.trace });
   });
   const { train, validation } = splitByTask(kept, (k) => k.row.meta.task_id, settings.validation);
-  const stats = datasetStats({ traces: traces.length, train, validation, dropped, verification, baseModel: base.kind === "local" ? `local directory, tokenizer ${base.identity}` : base.id, settings });
+  const stats: DatasetStats = datasetStats({ traces: traces.length, train, validation, dropped, verification, baseModel: base.kind === "local" ? `local directory, tokenizer ${base.identity}` : base.id, settings });
+  if (answers) stats.answers = { max_tokens: d.max_answer_tokens!, action: answers.action, long: answers.long };
+  if (d.include_escalations) stats.escalations = { traces: escalated, rows: kept.filter((k) => k.row.meta.escalation).length };
+  // Weights repeat rows in train.jsonl only: validation measures, it does not teach.
+  const weighted = train.flatMap((r) => Array<CountedRow>(r.row.meta.escalation ? d.weights.escalations : d.weights.traces).fill(r));
+  if (weighted.length !== train.length) stats.weighted_train_rows = weighted.length;
   const card = datasetCard(stats, provenanceOf({ name: spec.name, description: spec.description }, kept.map((k) => k.trace), taskOrigins(tasks)));
 
   const jsonl = (rows: CountedRow[]): string => rows.map((r) => `${JSON.stringify(r.row)}\n`).join("");
-  await writeFile(join(ctx.outDir, "train.jsonl"), jsonl(train));
+  await writeFile(join(ctx.outDir, "train.jsonl"), jsonl(weighted));
   await writeFile(join(ctx.outDir, "validation.jsonl"), jsonl(validation));
   await writeFile(join(ctx.outDir, "stats.json"), `${JSON.stringify(stats, null, 2)}\n`);
   await writeFile(join(ctx.outDir, "card.md"), card);
@@ -103,6 +121,32 @@ export async function buildDataset(ctx: RunContext, base: BaseModelRef): Promise
   ctx.log(`${stats.rows} rows (${train.length} train, ${validation.length} validation) from ${traces.length} traces; dropped ${stats.dropped.total}${reasons ? ` (${reasons})` : ""}`);
   if (verification.traces) ctx.log(`verifier: ${verification.passed} of ${verification.traces} traces passed; ${stats.verification.rows} of ${stats.rows} rows verified`);
   if (!stats.rows) ctx.log("warning: no training rows: see card.md for why each trace was dropped");
+  if (stats.escalations) ctx.log(`escalations: ${stats.escalations.rows} rows from ${stats.escalations.traces} recorded delegations the teacher answered`);
+  if (stats.answers) ctx.log(`answers over ${stats.answers.max_tokens} tokens: ${stats.answers.long} ${stats.answers.action === "drop" ? "dropped" : "flagged (kept)"}`);
+}
+
+/**
+ * dataset.max_answer_tokens: the final answer of each row (what the orchestrator would read) is
+ * counted; a longer one is dropped, or kept with meta.long_answer for long_answers: flag.
+ */
+async function limitAnswers(candidates: Selection["candidates"], max: number, action: "drop" | "flag", tag: string): Promise<{ kept: Selection["candidates"]; long: number; action: "drop" | "flag" }> {
+  const { answerText, countAnswerTokens } = await import("../traces/answer-tokens.js");
+  const texts = candidates.map((c) => {
+    const last = c.row.messages.at(-1);
+    return last?.role === "assistant" && !last.tool_calls?.length ? answerText(last.content, tag) : "";
+  });
+  const counts = await countAnswerTokens(texts);
+  const kept: Selection["candidates"] = [];
+  let long = 0;
+  candidates.forEach((c, i) => {
+    if (counts[i]! <= max) return void kept.push(c);
+    long++;
+    if (action === "flag") {
+      c.row.meta.long_answer = true;
+      kept.push(c);
+    }
+  });
+  return { kept, long, action };
 }
 
 /** Token counts per row, or none to count: the tokenizer is only loaded when there are rows. */

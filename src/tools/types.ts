@@ -15,14 +15,28 @@ export interface FunctionToolDef {
 
 /** Pluggable provider for WebFetch and WebSearch; none configured means a clear tool error. */
 export interface WebProvider {
-  fetch(url: string, prompt: string, signal?: AbortSignal): Promise<string>;
-  search(query: string, options: { allowed_domains?: string[]; blocked_domains?: string[] }, signal?: AbortSignal): Promise<string>;
+  fetch(url: string, prompt: string, signal?: AbortSignal, recorded?: (r: RecordedResult) => void): Promise<string>;
+  search(query: string, options: { allowed_domains?: string[]; blocked_domains?: string[] }, signal?: AbortSignal, recorded?: (r: RecordedResult) => void): Promise<string>;
+}
+
+/**
+ * A stored result a tool call used (a search, a page): its record key and the digest of its
+ * content in the store, so a trace says exactly which results its agent saw, and a replay can be
+ * checked against them. `from`: live (fetched now) or stored (recorded earlier).
+ */
+export interface RecordedResult {
+  kind: "search" | "fetch";
+  key: string;
+  digest: string;
+  from: "live" | "stored";
 }
 
 export interface ToolContext {
   sandbox: SandboxSession;
   signal?: AbortSignal;
   web?: WebProvider;
+  /** Told of each stored result the call used; the rollout keeps them in the trace. */
+  recorded?: (r: RecordedResult) => void;
 }
 
 /** What the model sees as the tool message content; isError marks tool errors for stats. */

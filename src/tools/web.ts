@@ -26,7 +26,7 @@ export const webFetchTool = defineTool({
   schema: schema.fetch,
   async run(args, ctx) {
     // The provider upgrades http to https (except for hosts the project allow-lists).
-    return provider(ctx, "WebFetch").fetch(args.url, args.prompt, ctx.signal);
+    return provider(ctx, "WebFetch").fetch(args.url, args.prompt, ctx.signal, ctx.recorded);
   },
 });
 
@@ -42,7 +42,7 @@ export const webSearchTool = defineTool({
       ...(args.allowed_domains ? { allowed_domains: args.allowed_domains } : {}),
       ...(args.blocked_domains ? { blocked_domains: args.blocked_domains } : {}),
     };
-    return provider(ctx, "WebSearch").search(args.query, options, ctx.signal);
+    return provider(ctx, "WebSearch").search(args.query, options, ctx.signal, ctx.recorded);
   },
 });
 

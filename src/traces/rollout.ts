@@ -1,7 +1,7 @@
 import type { ChatClient, ChatMessage, ChatRequest, ChatResult } from "../llm/types.js";
 import type { Verification } from "../envs/types.js";
 import type { SandboxImage, SandboxSession } from "../sandbox/types.js";
-import type { AgentTool, FunctionToolDef, ToolContext, ToolResult, WebProvider } from "../tools/types.js";
+import type { AgentTool, FunctionToolDef, RecordedResult, ToolContext, ToolResult, WebProvider } from "../tools/types.js";
 import { checkContract, contractInstructions, turnCapMessage } from "./contract.js";
 import type { Trace, TraceStatus } from "./types.js";
 
@@ -10,6 +10,11 @@ export interface RolloutOptions {
   subagent: string;
   task: { id: string; prompt: string; tags: string[] };
   sample: number;
+  /**
+   * What keeps this rollout's model replies apart in the reply cache from other rollouts that send
+   * the same request; `sample:<sample>` unless the caller knows better (a delegation names its item).
+   */
+  cacheSalt?: string;
   /** The subagent's own instructions (agent body or SKILL.md); the contract is appended. */
   instructions: string;
   /**
@@ -38,6 +43,12 @@ export interface RolloutOptions {
    * tool ran); its result is recorded in the trace.
    */
   verify?(session: SandboxSession): Promise<Verification>;
+  /**
+   * When given, the rollout returns without waiting for its container's removal (~100 ms of
+   * Docker's time) and hands the removal here; the caller awaits it before it ends. Unset, the
+   * rollout returns once the container is gone.
+   */
+  onClosing?(closing: Promise<void>): void;
   web?: WebProvider;
   signal?: AbortSignal;
   /** Called after every model reply and tool result, for progress and running cost. */
@@ -73,6 +84,7 @@ export async function rollout(o: RolloutOptions): Promise<Trace> {
   const timings: { model_ms: number; tool_ms: number; sandbox_ms?: number; sandbox_wait_ms: number } = { model_ms: 0, tool_ms: 0, sandbox_wait_ms: 0 };
   let toolCalls = 0;
   let toolErrors = 0;
+  const recorded: NonNullable<Trace["recorded"]> = [];
   let turns = 0;
   let session: SandboxSession | undefined;
   // Opened once, awaited at the first tool call: a failure to open only matters if a tool runs.
@@ -94,7 +106,7 @@ export async function rollout(o: RolloutOptions): Promise<Trace> {
       ...(o.sampling.max_tokens !== undefined ? { max_tokens: o.sampling.max_tokens } : {}),
       ...extra,
     };
-    const result = await o.client.complete(request, { signal: o.signal, cacheSalt: `sample:${o.sample}` });
+    const result = await o.client.complete(request, { signal: o.signal, cacheSalt: o.cacheSalt ?? `sample:${o.sample}` });
     usage.requests++;
     if (result.cached) usage.cached_requests++;
     usage.prompt_tokens += result.usage.prompt_tokens;
@@ -122,6 +134,7 @@ export async function rollout(o: RolloutOptions): Promise<Trace> {
     usage: { ...usage, cost_usd: Math.round(usage.cost_usd * 1e8) / 1e8 },
     timings: { started_at: new Date(started).toISOString(), duration_ms: Date.now() - started, ...timings },
     sandbox: { recipe: o.image.recipe, id: o.image.id, tag: o.image.tag, ...(o.env ? { env: o.env } : {}) },
+    ...(recorded.length ? { recorded } : {}),
   });
 
   const conclude = (content: string | null, status: "completed" | "turn_cap"): Trace => {
@@ -163,7 +176,8 @@ export async function rollout(o: RolloutOptions): Promise<Trace> {
           timings.sandbox_wait_ms = Date.now() - waitFrom;
         }
         const t0 = Date.now();
-        const result = await o.runTool(call.function.name, call.function.arguments, { sandbox: session, signal: o.signal, ...(o.web ? { web: o.web } : {}) });
+        const noteRecorded = (r: RecordedResult) => recorded.push({ tool_call_id: call.id, ...r });
+        const result = await o.runTool(call.function.name, call.function.arguments, { sandbox: session, signal: o.signal, recorded: noteRecorded, ...(o.web ? { web: o.web } : {}) });
         timings.tool_ms += Date.now() - t0;
         toolCalls++;
         if (result.isError) toolErrors++;
@@ -191,10 +205,12 @@ export async function rollout(o: RolloutOptions): Promise<Trace> {
     if (o.verify) trace.verification = await o.verify(session ?? (await openSandbox()));
     return trace;
   } finally {
-    await opening?.then(
+    const closing = opening?.then(
       (s) => s.close(),
       () => undefined,
     );
+    if (closing && o.onClosing) o.onClosing(closing);
+    else await closing;
   }
 }
 

@@ -1,6 +1,6 @@
 import type { Verification } from "../envs/types.js";
 import type { SandboxImage } from "../sandbox/types.js";
-import type { FunctionToolDef } from "../tools/types.js";
+import type { FunctionToolDef, RecordedResult } from "../tools/types.js";
 import type { ChatMessage } from "../llm/types.js";
 
 export type TraceStatus = "completed" | "turn_cap" | "contract_violation" | "error";
@@ -37,4 +37,9 @@ export interface Trace {
   sandbox: Pick<SandboxImage, "recipe" | "id" | "tag"> & { env?: string };
   /** The task's verifier result, when the task has one (run after the agent finished, same container). */
   verification?: Verification;
+  /**
+   * The stored results the tool calls used (web searches and pages), in call order: which record
+   * each call saw, by content digest. Absent when no call used one.
+   */
+  recorded?: (RecordedResult & { tool_call_id: string })[];
 }

@@ -1,3 +1,4 @@
+import type { RecordedResult } from "../tools/types.js";
 import type { ProjectConfig, ResolvedSubagent } from "../config/index.js";
 import type { ChatClient } from "../llm/types.js";
 import { ToolFailure } from "../tools/define.js";
@@ -26,11 +27,11 @@ export interface FetchToolOptions {
  * markdown (stored), and the prompt answered over it by the configured small model, or the
  * markdown itself cut to max_chars when there is none.
  */
-export function fetchTool(o: FetchToolOptions): (url: string, prompt: string, signal?: AbortSignal) => Promise<string> {
+export function fetchTool(o: FetchToolOptions): (url: string, prompt: string, signal?: AbortSignal, recorded?: (r: RecordedResult) => void) => Promise<string> {
   const f = o.settings;
   const allow = allowList(f.allow);
   let model: Promise<ChatClient> | undefined;
-  return async (rawUrl, prompt, signal) => {
+  return async (rawUrl, prompt, signal, recorded) => {
     if (!URL.canParse(rawUrl)) throw new ToolFailure(`Invalid URL: ${rawUrl}`);
     const url = upgraded(rawUrl, allow);
     const page = await throughStore<PageRecord>({
@@ -40,6 +41,7 @@ export function fetchTool(o: FetchToolOptions): (url: string, prompt: string, si
       what: `WebFetch ${url}`,
       configKey: o.configKey,
       live: () => livePage(url, f, allow, signal),
+      ...(recorded ? { recorded } : {}),
     });
     const header = page.final_url !== page.url ? `Fetched ${page.final_url} (redirected from ${page.url})\n\n` : "";
     if (!f.model) return header + cutMarkdown(page.markdown, f.max_chars);

@@ -19,13 +19,13 @@ export function openWeb(project: ProjectConfig, subagent: ResolvedSubagent, log:
   const search = web.search ? searchTool({ ...common, settings: web.search }) : undefined;
   const fetch = web.fetch ? fetchTool({ ...common, settings: web.fetch, log }) : undefined;
   return {
-    fetch(url, prompt, signal) {
+    fetch(url, prompt, signal, recorded) {
       if (!fetch) throw new ToolFailure(`WebFetch is unavailable: ${configKey}.fetch is not configured. Work from the search results or the workspace instead.`);
-      return fetch(url, prompt, signal);
+      return fetch(url, prompt, signal, recorded);
     },
-    search(query, options, signal) {
+    search(query, options, signal, recorded) {
       if (!search) throw new ToolFailure(`WebSearch is unavailable: ${configKey}.search is not configured. Work from the workspace instead.`);
-      return search(query, options, signal);
+      return search(query, options, signal, recorded);
     },
   };
 }

@@ -1,4 +1,5 @@
-import type { Json } from "../engine/key.js";
+import { canonicalJson, sha256, type Json } from "../engine/key.js";
+import type { RecordedResult } from "../tools/types.js";
 import { recordKey, WebRecords, type WebRecord } from "./records.js";
 
 export type WebMode = "record" | "replay" | "live";
@@ -26,13 +27,25 @@ export async function throughStore<R extends WebRecord>(o: {
   what: string;
   configKey: string;
   live(): Promise<R>;
+  /** Told which record the call used (key and content digest), for the trace. */
+  recorded?: (r: RecordedResult) => void;
 }): Promise<R> {
-  if (o.mode === "live") return o.live();
   const key = recordKey(o.key);
+  const kind = o.key.kind === "search" ? "search" : "fetch";
+  if (o.mode === "live") {
+    const record = await o.live();
+    // Not stored, but digested as the store would, so a live trace still names what it saw.
+    o.recorded?.({ kind, key, digest: sha256(canonicalJson(record)), from: "live" });
+    return record;
+  }
   const stored = await o.records.get(key);
-  if (stored) return stored.record as R;
+  if (stored) {
+    o.recorded?.({ kind, key, digest: stored.digest, from: "stored" });
+    return stored.record as R;
+  }
   if (o.mode === "replay") throw new ReplayMissError(o.what, o.configKey);
   const record = await o.live();
-  await o.records.put(key, record);
+  const digest = await o.records.put(key, record);
+  o.recorded?.({ kind, key, digest, from: "live" });
   return record;
 }

@@ -1,3 +1,4 @@
+import type { RecordedResult } from "../tools/types.js";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { ProjectConfig, ResolvedSubagent } from "../config/index.js";
@@ -21,11 +22,11 @@ export interface SearchToolOptions {
 }
 
 /** WebSearch's side of the web provider: the configured search, through the store, as text. */
-export function searchTool(o: SearchToolOptions): (query: string, options: { allowed_domains?: string[]; blocked_domains?: string[] }, signal?: AbortSignal) => Promise<string> {
+export function searchTool(o: SearchToolOptions): (query: string, options: { allowed_domains?: string[]; blocked_domains?: string[] }, signal?: AbortSignal, recorded?: (r: RecordedResult) => void) => Promise<string> {
   const s = o.settings;
   let provider: Promise<SearchProvider> | undefined;
   let corpus: Promise<string> | undefined;
-  return async (query, options, signal) => {
+  return async (query, options, signal, recorded) => {
     const request: SearchRequest = { query, maxResults: s.max_results, ...options };
     // What the provider searched: its endpoint as written, or the local corpus's contents.
     const source = s.provider === "local" ? `corpus:${await (corpus ??= corpusDigest(o.project.root, s.root!))}` : (s.base_url ?? "default");
@@ -48,6 +49,7 @@ export function searchTool(o: SearchToolOptions): (query: string, options: { all
         if (!found.ok) throw new ToolFailure(found.error);
         return { version: 1, kind: "search", provider: s.provider, query, hits: found.value };
       },
+      ...(recorded ? { recorded } : {}),
     });
     return formatHits(query, filterDomains(record.hits, request).slice(0, s.max_results));
   };

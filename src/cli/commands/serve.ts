@@ -15,7 +15,9 @@ export const serveHelp = `sabuild serve [subagent...] [--port N] [--host H] [--f
   model names pass through to the teacher. GET /metrics (Prometheus), /health, /v1/models.
   --mcp   an MCP server on stdio instead: one tool per subagent (prompt in, final answer out)
           that runs the student's agent loop with its tools in its sandbox, with teacher fallback.
-          Claude Code: claude mcp add sabuild -- sabuild serve --mcp -C /path/to/project`;
+          Claude Code: claude mcp add sabuild -- sabuild serve --mcp -C /path/to/project
+  With serve.record: true in subagents.yaml, every delegation is recorded in the store
+  (redacted; never keys or headers): see \`sabuild traffic\` and docs/traffic.md.`;
 
 interface Built {
   subagent: ResolvedSubagent;
@@ -126,6 +128,8 @@ export async function serveCommand(argv: string[]): Promise<number> {
     }
 
     const { startGateway } = await import("../../serve/gateway.js");
+    const recorder = session.project.serve.record ? (await import("../../traffic/record.js")).openRecorder(session.project, log) : undefined;
+    if (recorder) log(`recording delegations to ${session.project.store}/traffic (serve.record)`);
     const passthrough = fallbackOn.length ? routes[0]?.teacher : built[0] ? await teacherRoute(session, built[0].subagent, timeoutMs).catch(() => undefined) : undefined;
     const gateway = await startGateway({
       students: routes,
@@ -134,6 +138,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
       host: (args.values.host as string | undefined) ?? "127.0.0.1",
       port: portOf(args.values.port as string | undefined),
       onRequest: (l) => log(`${l.route}: ${l.status} ${l.answeredBy}${l.fallback ? ` (fallback: ${l.fallback})` : ""} in ${l.ms} ms`),
+      ...(recorder ? { onDelegation: (d) => recorder.gateway(d) } : {}),
     });
     if (args.global.json) {
       process.stdout.write(`${JSON.stringify({ url: `${gateway.url}/v1`, metrics: `${gateway.url}/metrics`, models: routes.map((r) => `subagent/${r.name}`), fallback: fallbackOn })}\n`);
@@ -143,6 +148,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
     await untilShutdown();
     log("shutting down: finishing requests in flight");
     await gateway.close();
+    await recorder?.flush();
     return 0;
   } finally {
     await stopAll();
