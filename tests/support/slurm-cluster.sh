@@ -69,7 +69,8 @@ up() {
     [ -f /etc/munge/munge.key ] || { mungekey -c 2>/dev/null || create-munge-key -f 2>/dev/null || true; chown munge:munge /etc/munge/munge.key 2>/dev/null || true; }
     su -s /bin/sh munge -c /usr/sbin/munged
     sleep 0.5
-    pgrep -u munge -x munged > "$STATE/munged.pid" || true
+    # munged daemonizes: its own pid file names the daemon, not the su that started it.
+    cp /run/munge/munged.pid "$STATE/munged.pid" 2>/dev/null || true
   fi
   if ! answers; then
     (setsid slurmctld -D > "$STATE/slurmctld.out" 2>&1 & echo $! > "$STATE/slurmctld.pid")
