@@ -32,6 +32,8 @@ export interface OpenOptions {
   config?: string;
   /** `--remote-cache=<mode>`: overrides the environment and subagents.yaml. */
   remoteMode?: RemoteMode;
+  /** A store other than the project's (`sabuild exec` on a cluster node keeps its own). */
+  store?: string;
   /** Where warnings found while opening go (a build hands them to its renderer); default stderr. */
   warn?: (text: string) => void;
 }
@@ -45,7 +47,7 @@ export async function openProject(opts: OpenOptions): Promise<Session> {
     throw new UserInputError(`invalid ${shown && !shown.startsWith("..") ? shown : file}`, loaded.error);
   }
   const project = loaded.value;
-  const store = await openStore(project.store);
+  const store = await openStore(opts.store ?? project.store);
   const plugins = await loadPlugins(project.root, project.plugins, store.stat);
   const stages = stageMap([...(await builtinStages(new Set(plugins.stages.map((s) => s.kind)))), ...plugins.stages]);
   const lockPath = resolve(project.root, "sabuild.lock");

@@ -490,7 +490,7 @@ describe("JSON Schema", () => {
     expect(schema.$id).toBe(CONFIG_SCHEMA_ID);
     expect(schema.title).toBe("sabuild subagents.yaml");
     expect(schema.required).toEqual(["version", "subagents"]);
-    expect(Object.keys(schema.properties)).toEqual(["version", "store", "plugins", "remote_cache", "serve", "defaults", "subagents", "benchmarks", "libraries"]);
+    expect(Object.keys(schema.properties)).toEqual(["version", "store", "plugins", "remote_cache", "executors", "serve", "defaults", "subagents", "benchmarks", "libraries"]);
   });
 });
 
@@ -530,6 +530,29 @@ describe("benchmarks", () => {
     expect(problemsOf(yaml(...base, "    subagents: [runner]", "    orchestrator:", "      kind: claude-code", "      standin: main.mjs", "      claude_code_version: latest"))[0]!.keyPath.join(".")).toBe(
       "benchmarks.fix.orchestrator.claude_code_version",
     );
+  });
+});
+
+describe("executors", () => {
+  const base = ["version: 1", "executors:", "  cpu: { type: slurm, partition: debug, items_per_task: 5 }", "  gpu: { type: ray, num_gpus: 1, resources: { A100: 1 } }"];
+
+  it("names an executor per stage kind in defaults, overridden per subagent, with resources filled in", () => {
+    const config = configOf(yaml(...base, "defaults:", "  executor: { traces: cpu, train: gpu }", "subagents:", "  a:", AGENT, "  b:", AGENT, "    executor: { traces: local }"));
+    expect(subagent(config, "a").executor).toEqual({ traces: "cpu", train: "gpu" });
+    expect(subagent(config, "b").executor).toEqual({ traces: "local", train: "gpu" });
+    expect(config.executors.cpu).toMatchObject({ type: "slurm", partition: "debug", items_per_task: 5, poll_s: 2, sbatch: [] });
+    expect(config.executors.gpu).toMatchObject({ type: "ray", address: "auto", num_gpus: 1, resources: { A100: 1 }, items_per_task: 1 });
+  });
+
+  it("points at an executor name that is not defined, with a guess", () => {
+    const problems = problemsOf(yaml(...base, "subagents:", "  a:", AGENT, "    executor: { train: gpuu }"));
+    expect(problems.map(brief)).toEqual(['8:24 subagents.a.executor.train: unknown executor "gpuu"']);
+    expect(problems[0]!.hint).toBe('did you mean "gpu"?');
+  });
+
+  it("rejects an unknown engine and an unknown stage kind at their keys", () => {
+    const problems = problemsOf(yaml("version: 1", "executors:", "  k8s: { type: kubernetes }", "defaults:", "  executor: { trian: k8s }", "subagents:", "  a:", AGENT));
+    expect(problems.map((p) => p.keyPath.join("."))).toEqual(expect.arrayContaining(["executors.k8s.type", "defaults.executor.trian"]));
   });
 });
 

@@ -132,11 +132,37 @@ sabuild_ensure_podman() {
   fi
 }
 
+# The executor contract suite runs against a real one-machine Slurm cluster (slurm-wlm and
+# munge from Debian, on loopback; tests/support/slurm-cluster.sh) and a real Ray head (pip's
+# ray, core only). Missing either, those tests fail and say why: they never pass unrun.
+sabuild_ensure_slurm() {
+  local out
+  if out="$("$SABUILD_ROOT/tests/support/slurm-cluster.sh" up 2>&1)"; then
+    if [ "$out" = started ]; then
+      sabuild_say "started a one-machine Slurm cluster for the executor tests; stopped when they end"
+      SABUILD_SLURM_STARTED=1
+    fi
+  else
+    sabuild_say "no Slurm cluster for the executor tests: $out"
+  fi
+}
+
+sabuild_ensure_ray() {
+  local venv="${SABUILD_RAY_VENV:-${TMPDIR:-/tmp}/sabuild-test-ray-venv}"
+  [ -x "$venv/bin/ray" ] && return 0
+  command -v python3 >/dev/null 2>&1 || { sabuild_say "python3 is missing; the Ray executor tests need it"; return 0; }
+  sabuild_say "installing ray 2.58.0 into $venv for the executor tests"
+  { python3 -m venv "$venv" && PIP_RETRIES=0 "$venv/bin/pip" install -q ray==2.58.0; } >/dev/null 2>&1 ||
+    sabuild_say "could not install ray; the Ray executor tests will say so"
+}
+
 sabuild_ensure_test_tools() {
   sabuild_ensure_nginx
   sabuild_ensure_docker
   sabuild_ensure_podman
   sabuild_ensure_chromium
+  sabuild_ensure_slurm
+  sabuild_ensure_ray
 }
 
 sabuild_bootstrap() {

@@ -17,6 +17,7 @@ const COMMANDS: Record<string, { about: string; load: () => Promise<Command> }> 
   build: { about: "build targets and their dependencies", load: async () => (await import("./commands/build.js")).buildCommand },
   status: { about: "a summary per subagent", load: async () => (await import("./commands/status.js")).statusCommand },
   explain: { about: "field-by-field diff of a stage's stored key inputs vs now", load: async () => (await import("./commands/explain.js")).explainCommand },
+  exec: { about: "run one stage or a slice of its items for a build on another machine (executors' jobs)", load: async () => (await import("./commands/exec.js")).execCommand },
   watch: { about: "rebuild what an edit made stale", load: async () => (await import("./commands/watch.js")).watchCommand },
   artifacts: { about: "list a stage's output files in the store", load: async () => (await import("./commands/artifacts.js")).artifactsCommand },
   cache: { about: "cache ls | verify | export | import | prune-remote", load: async () => (await import("./commands/cache.js")).cacheCommand },

@@ -1,6 +1,7 @@
 import * as z from "zod";
 import { apiKey, baseUrl, headerValue, nonEmpty, positiveInt, relativePath } from "./fields.js";
 import { benchmarksSchema } from "./benchmark-schema.js";
+import { executorsSchema } from "./executor-schema.js";
 import { librariesSchema } from "./library-schema.js";
 import { settingsSchema, sourceSchema, SUBAGENT_NAME } from "./schema.js";
 
@@ -126,6 +127,7 @@ export const documentSchema = z.strictObject({
   store: relativePath().default("cache").describe("Content store, relative to the project directory."),
   plugins: z.array(relativePath()).default([]).describe("Stage plugin modules."),
   remote_cache: remoteCacheSchema.optional(),
+  executors: executorsSchema,
   serve: serveSchema.prefault({}),
   defaults: settingsLayerSchema
     .nullable()

@@ -11,6 +11,7 @@ import { createLocator } from "./locate.js";
 import { isMapping, mergeLayers, resolveChains, type Layer } from "./merge.js";
 import { resolvedSubagentSchema, type ResolvedSubagent } from "./schema.js";
 import type { ResolvedBenchmark } from "./benchmark-schema.js";
+import type { ExecutorConfig } from "./executor-schema.js";
 import type { ResolvedLibrary } from "./library-schema.js";
 import { didYouMean } from "../errors.js";
 import { templateRefs } from "./template.js";
@@ -33,6 +34,8 @@ export interface ProjectConfig {
   subagents: ResolvedSubagent[];
   /** In file order; built as the project-level nodes bench/<name>. */
   benchmarks: ResolvedBenchmark[];
+  /** Named cluster executors (`executors:`); stages name them by kind in `executor:`. */
+  executors: Record<string, ExecutorConfig>;
   /** In file order; each indexed as the project-level node library/<name>:index. */
   libraries: ResolvedLibrary[];
   /** Every environment variable the resolved config refers to, sorted. */
@@ -114,6 +117,7 @@ export function parseConfig(text: string, file: string): Result<ProjectConfig, P
     );
   }
   if (checked.success) problems.push(...benchmarkProblems(checked.data.benchmarks, order, locate));
+  if (checked.success) problems.push(...executorNameProblems(data, Object.keys(checked.data.executors), locate));
   if (checked.success) problems.push(...librarySourceProblems(subagents, Object.keys(checked.data.libraries), locate));
   if (!checked.success || problems.length > 0) return err(inFileOrder(problems));
 
@@ -129,6 +133,7 @@ export function parseConfig(text: string, file: string): Result<ProjectConfig, P
     ...(checked.data.remote_cache ? { remoteCache: checked.data.remote_cache } : {}),
     serve: checked.data.serve,
     subagents: resolved,
+    executors: checked.data.executors,
     benchmarks: Object.entries(checked.data.benchmarks).map(([name, b]) => ({ name, ...b })),
     libraries: Object.entries(checked.data.libraries).map(([name, l]) => ({ name, ...l })),
     envRefs: envRefsOf(resolved, checked.data.remote_cache, Object.values(checked.data.benchmarks)),
@@ -186,6 +191,29 @@ function benchmarkProblems(benchmarks: Record<string, { subagents: string[] }>, 
         }),
       );
     });
+  }
+  return problems;
+}
+
+/** Each `executor:` of defaults and of every subagent names local or an executor of `executors:`. */
+function executorNameProblems(data: unknown, names: string[], locate: ReturnType<typeof createLocator>): Problem[] {
+  if (!isMapping(data)) return [];
+  const layers: [(string | number)[], unknown][] = [[["defaults"], data.defaults]];
+  if (isMapping(data.subagents)) for (const [name, layer] of Object.entries(data.subagents)) layers.push([["subagents", name], layer]);
+  const problems: Problem[] = [];
+  for (const [at, layer] of layers) {
+    if (!isMapping(layer) || !isMapping(layer.executor)) continue;
+    for (const [kind, name] of Object.entries(layer.executor)) {
+      if (typeof name !== "string" || name === "local" || names.includes(name)) continue;
+      const guess = didYouMean(name, ["local", ...names]);
+      problems.push(
+        locate.at([...at, "executor", kind], "value", {
+          message: `unknown executor "${name}"`,
+          expected: `local${names.length ? ` or one of ${names.join(", ")}` : ""}`,
+          hint: guess ? `did you mean "${guess}"?` : "define it under executors: (type: slurm or type: ray)",
+        }),
+      );
+    }
   }
   return problems;
 }

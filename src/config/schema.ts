@@ -1,5 +1,5 @@
 import * as z from "zod";
-import { STAGE_KINDS } from "../stages/kinds.js";
+import { STAGE_KINDS, type StageKind } from "../stages/kinds.js";
 import {
   apiKey,
   baseUrl,
@@ -401,6 +401,10 @@ export const settingsSchema = z.strictObject({
   eval: evalSection.prefault({}),
   web: web.optional(),
   route: route.prefault({}),
+  executor: z
+    .strictObject(Object.fromEntries(STAGE_KINDS.map((kind) => [kind, nonEmpty("an executor name").optional()])) as Record<StageKind, z.ZodOptional<z.ZodString>>)
+    .prefault({})
+    .describe("Where each stage kind runs: an executor of `executors:`, or local (this machine, the default)."),
 });
 
 const fromLibrary = nonEmpty("a library's name")

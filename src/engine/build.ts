@@ -201,6 +201,7 @@ async function runNode(
   let key = keying.key;
   const base = (): { id: string; reasons: Reason[]; key?: string } => ({ id: node.id, reasons, ...(key ? { key } : {}) });
   const logFile = join(env.store.root, "logs", `${node.id.replace(/[^\w.-]/g, "_")}.log`);
+  const executor = env.executorOf?.(node) ?? env.executor;
   try {
     // Loaded when a node runs: a no-op build decides everything without them.
     const { materializeUpstream, runStaged } = await import("./staging.js");
@@ -227,11 +228,19 @@ async function runNode(
       if (!known.ok) throw new Error(`bug: ${node.id} runs without its key`);
       ({ preimage, key } = known.value);
       const k = key;
-      result = await slots.run(() => runStaged(env.store, env.signal, node.id, preimage, k, log, (outDir) => env.executor.run(node, hooks(outDir, log))));
+      if (executor.where === "remote") {
+        const { runStageRemotely } = await import("./remote-run.js");
+        result = await runStageRemotely(env, executor, node, preimage.upstream, k, hooks("", log).log);
+      } else {
+        result = await slots.run(() => runStaged(env.store, env.signal, node.id, preimage, k, log, (outDir) => executor.run(node, hooks(outDir, log))));
+      }
     }
-    await env.remote?.upload(result, (p) =>
-      env.events({ type: "stage-progress", id: node.id, done: p.blobs, total: p.totalBlobs, unit: "uploads", bytes: { done: p.bytes, total: p.totalBytes } }),
-    );
+    // A result a remote job built came from the remote cache: nothing to send back.
+    if (executor.where === "local") {
+      await env.remote?.upload(result, (p) =>
+        env.events({ type: "stage-progress", id: node.id, done: p.blobs, total: p.totalBlobs, unit: "uploads", bytes: { done: p.bytes, total: p.totalBytes } }),
+      );
+    }
     const output = result.output;
     return { ...base(), status: "built", durationMs: Date.now() - started, output, lockEntry: await lockEntryOf(env.store, preimage, result.key, output), ...(items ? { items } : {}) };
   } catch (e) {

@@ -1,5 +1,5 @@
 import type { EventSink } from "./events.js";
-import type { Executor } from "./executor.js";
+import type { Executor, LocalExecutor } from "./executor.js";
 import type { LockEntries } from "./lockfile.js";
 import type { ActionResult, Store } from "../store/index.js";
 import type { EngineNode } from "./types.js";
@@ -30,6 +30,10 @@ export interface RemoteCache {
   lookup(key: string): Promise<RemoteHit | undefined>;
   restore(hit: RemoteHit, onProgress?: (p: TransferProgress) => void): Promise<boolean>;
   upload(result: ActionResult, onProgress?: (p: TransferProgress) => void): Promise<void>;
+  /** Whether results can be uploaded now (configured readwrite, and reachable so far). */
+  readonly canWrite: boolean;
+  /** Uploads one output tree (its manifest and blobs) that a remote job reads; false when it could not. */
+  uploadTree(digest: string): Promise<boolean>;
 }
 
 /** What deciding needs: where input files are, the store, the lock, the remote cache. */
@@ -51,5 +55,8 @@ export interface BuildEnv extends EvalEnv {
   events: EventSink;
   jobs: number;
   signal: AbortSignal;
-  executor: Executor;
+  /** Runs what no remote executor takes. */
+  executor: LocalExecutor;
+  /** Where a node runs, when some run elsewhere (`executor:` in subagents.yaml); unset: all local. */
+  executorOf?(node: EngineNode): Executor;
 }

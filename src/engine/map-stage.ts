@@ -65,6 +65,10 @@ export async function runMapStage(
   let done = 0;
   const counts: ItemCounts = { run: 0, reused: 0, fetched: 0, failed: 0, stopped: 0 };
   let costUsd: number | undefined;
+  const executor = env.executorOf?.(node) ?? env.executor;
+  const local = executor.where === "local" ? executor : env.executor;
+  const remoteItems =
+    executor.where === "remote" ? new (await import("./remote-run.js")).RemoteItems(env, executor, node, { key: keying.key ?? computeKey(keying.preimage), upstream: keying.preimage.upstream }, hooks("", log).log) : undefined;
   const tick = (): void => env.events({ type: "stage-progress", id: node.id, done, total: items.length, ...(costUsd !== undefined ? { costUsd } : {}) });
   tick();
   const one = async (item: MapItem): Promise<ItemEnd> => {
@@ -92,6 +96,20 @@ export async function runMapStage(
       tick();
       return { id: item.id, key: itemKey, output: remote.result.output };
     }
+    if (remoteItems) {
+      try {
+        const r = await remoteItems.run(item.id, itemKey, needed.value);
+        counts.run++;
+        return { id: item.id, key: itemKey, output: r.output };
+      } catch (e) {
+        if (env.signal.aborted) throw e;
+        counts.failed++;
+        return { failed: { id: item.id, message: e instanceof Error ? e.message : String(e) } };
+      } finally {
+        done++;
+        tick();
+      }
+    }
     return slots.run(async (): Promise<ItemEnd> => {
       env.signal.throwIfAborted();
       const itemLog: string[] = [];
@@ -109,7 +127,7 @@ export async function runMapStage(
               tick();
             },
           };
-          const outcome = await env.executor.runItem(node, opened, itemHooks, item);
+          const outcome = await local.runItem(node, opened, itemHooks, item);
           if (outcome.outcome === "stopped") {
             stopped = { why: outcome.why, ...(outcome.hint ? { hint: outcome.hint } : {}) };
             // Nothing of a stopped item is committed: throwing leaves its staging unadopted.

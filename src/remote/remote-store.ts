@@ -180,6 +180,35 @@ export class RemoteStore implements RemoteCache {
     }
   }
 
+  /** Uploads an output tree (manifest and blobs) that a remote job reads; false when the remote cannot take it. */
+  async uploadTree(digest: string): Promise<boolean> {
+    if (!this.canWrite) return false;
+    try {
+      const digests = [digest, ...(await this.store.cas.readManifest(digest)).entries.map((e) => e.digest)];
+      await Promise.all(
+        [...new Set(digests)].map((d) => this.transfers.run(async () => this.uploadBlob(d, (await stat(this.store.cas.blobPath(d))).size, () => {}))),
+      );
+      return true;
+    } catch (e) {
+      this.unavailable(e);
+      return false;
+    }
+  }
+
+  /** Downloads an output tree by its digest (what a remote job reads); false when the remote lacks part of it. */
+  async fetchTree(digest: string): Promise<boolean> {
+    if (this.down) return false;
+    try {
+      const manifest = await this.manifest(digest);
+      if (!manifest) return false;
+      const got = await Promise.all(manifest.entries.map((e) => this.transfers.run(() => this.fetchBlob(e.digest, e.size))));
+      return !got.includes(false) && !this.down;
+    } catch (e) {
+      this.unavailable(e);
+      return false;
+    }
+  }
+
   private async action(key: string): Promise<ActionResult | undefined> {
     const data = await this.http.getAction(key);
     if (!data) return undefined;

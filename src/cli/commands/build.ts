@@ -4,6 +4,7 @@ import { rm } from "node:fs/promises";
 import { buildNodes, type NodeOutcome } from "../../engine/build.js";
 import { describeFailure, describeReason, type EngineEvent } from "../../engine/events.js";
 import { localExecutor } from "../../engine/executor.js";
+import { placementFor } from "../../executors/index.js";
 import type { EngineNode } from "../../engine/types.js";
 import { selectNodes } from "../../engine/graph.js";
 import { lockfileDigest, readLockfile, writeLockfile, type LockEntries } from "../../engine/lockfile.js";
@@ -16,13 +17,14 @@ import type { Renderer } from "../../logging/types.js";
 import { parseCommandArgs, positiveInt } from "../args.js";
 import { formatBytes, formatDuration, printJson, printProblems } from "../output.js";
 
-export const buildHelp = `sabuild build [targets] [-j N] [--locked] [--remote-cache off|read|readwrite] [--json] [--verbose]
+export const buildHelp = `sabuild build [targets] [-j N] [--locked] [--remote-cache off|read|readwrite] [--executor local] [--json] [--verbose]
   Builds the targets (<subagent>, <subagent>:<stage> or <stage>; default: everything available)
   and what they depend on, reusing every result already in the store.
   -j N        run at most N stages or map items at once (default: CPU count)
   --locked    fail if any stage's inputs drifted from sabuild.lock (for CI); never rewrites it
   --remote-cache MODE  use the remote cache (subagents.yaml remote_cache, or SABUILD_REMOTE_CACHE=<url>)
               read: fetch only (untrusted jobs, pull requests); readwrite: also upload; off
+  --executor local  run every stage on this machine, whatever executor: says (subagents.yaml)
   --verbose   print every stage log line (plain output)`;
 
 export interface BuildOptions {
@@ -31,6 +33,8 @@ export interface BuildOptions {
   locked: boolean;
   json: boolean;
   verbose: boolean;
+  /** `--executor`: one executor for every stage of this build (local: this machine). */
+  executor?: string;
 }
 
 export interface BuildSummary {
@@ -42,7 +46,7 @@ export interface BuildSummary {
 }
 
 export async function buildCommand(argv: string[]): Promise<number> {
-  const args = parseCommandArgs("build", argv, { jobs: { type: "string", short: "j" }, locked: { type: "boolean" }, verbose: { type: "boolean", short: "v" } });
+  const args = parseCommandArgs("build", argv, { jobs: { type: "string", short: "j" }, locked: { type: "boolean" }, verbose: { type: "boolean", short: "v" }, executor: { type: "string" } });
   if (args.help) return (console.log(buildHelp), 0);
   const warnings: string[] = [];
   const session = await openProject({ ...args.global, warn: (text) => warnings.push(text) });
@@ -52,6 +56,7 @@ export async function buildCommand(argv: string[]): Promise<number> {
     locked: args.values.locked === true,
     json: args.global.json,
     verbose: args.values.verbose === true,
+    ...(typeof args.values.executor === "string" ? { executor: args.values.executor } : {}),
   };
   const summary = await runBuild(session, opts, process.argv.slice(2).join(" "), warnings);
   if (opts.json) {
@@ -89,6 +94,12 @@ export async function runBuild(session: Session, opts: BuildOptions, command: st
     }
   }
 
+  const placement = await placementFor(session, selected, opts.executor);
+  if (!placement.ok) {
+    await printProblems(placement.error);
+    return { exitCode: 2, outcomes: [], durationMs: Date.now() - started };
+  }
+
   const lock = await acquireStoreLock(session.store.root, command);
   // Another build may have rewritten sabuild.lock while we waited for the store: start from its entries.
   const fresh = lockfileDigest(session.lockPath) === session.lockDigest ? undefined : await readLockfile(session.lockPath, "sabuild.lock");
@@ -115,7 +126,7 @@ export async function runBuild(session: Session, opts: BuildOptions, command: st
     renderer.start(selected.filter((n) => !n.stage.unavailable).map((n) => n.id));
     // Remote warnings go through the renderer, so they do not tear the listr2 tree.
     if (session.remote) session.remote.warn = (text) => renderer.event({ type: "message", level: "warn", text });
-    outcomes = await buildNodes({ ...session.env, events: (e: EngineEvent) => renderer.event(e), jobs: opts.jobs, signal: controller.signal, executor: localExecutor }, selected);
+    outcomes = await buildNodes({ ...session.env, events: (e: EngineEvent) => renderer.event(e), jobs: opts.jobs, signal: controller.signal, executor: localExecutor, executorOf: placement.value }, selected);
     await checkGates(session, selected, outcomes, renderer);
     await renderer.stop();
     if (!opts.locked) await updateLockfile(session, outcomes);

@@ -18,8 +18,8 @@ export interface Check {
 
 export const doctorHelp = `sabuild doctor [--json]
   Reports what the pipeline needs on this machine: Node, the Docker engine and base images, the
-  sandbox images, the trainer's Python environment, the llama.cpp tools, the base models and the
-  teacher's environment variables; for each missing or outdated one, the command that fixes it.
+  sandbox images, the trainer's Python environment, the llama.cpp tools, the base models, the
+  teacher's environment variables and the executors' clients (sbatch, Python's ray); for each missing or outdated one, the command that fixes it.
   Exit code 1 when something is missing. \`sabuild setup\` installs or builds what it can.`;
 
 const MARK: Record<CheckStatus, string> = { ok: "✓", missing: "✗", outdated: "!", warning: "!" };
@@ -102,6 +102,10 @@ export async function runChecks(project: ProjectConfig): Promise<Check[]> {
   const standins = project.subagents.filter((s) => s.teacher.standin).map((s) => s.name);
   if (standins.length) checks.push({ name: "teacher", status: "warning", detail: `${standins.join(", ")} use a scripted stand-in teacher (teacher.standin), not a model` });
   if (missingEnv.length) checks.push({ name: "environment", status: "warning", detail: `not set: ${missingEnv.join(", ")} (subagents.yaml refers to them)`, fix: `export ${missingEnv[0]}=...` });
+  if (Object.keys(project.executors).length) {
+    const { checkExecutor } = await import("../../executors/doctor-checks.js");
+    for (const [name, cfg] of Object.entries(project.executors)) checks.push({ name: `executor ${name}`, ...checkExecutor(cfg) });
+  }
   return checks;
 }
 

@@ -1,13 +1,15 @@
 import { describeReason, type PlannedStage, type SpendEstimate } from "../../engine/events.js";
 import { selectNodes } from "../../engine/graph.js";
 import { planNodes } from "../../engine/plan.js";
+import { executorNameOf } from "../../executors/index.js";
 import { openProject } from "../../project.js";
 import { parseCommandArgs } from "../args.js";
 import { formatBytes, printJson, printProblems, reasonsJson } from "../output.js";
 
-export const planHelp = `sabuild plan [targets] [--json]
+export const planHelp = `sabuild plan [targets] [--executor local] [--json]
   Shows, per stage, whether it is up-to-date, cached (restorable from the store), will-run or
-  unavailable, with the reasons: which param, file or upstream output changed.`;
+  unavailable, with the reasons: which param, file or upstream output changed, and where a
+  stage that will run runs (an executor of subagents.yaml, or this machine).`;
 
 const MARK: Record<PlannedStage["status"], string> = {
   "up-to-date": "✓",
@@ -19,18 +21,21 @@ const MARK: Record<PlannedStage["status"], string> = {
 };
 
 export async function planCommand(argv: string[]): Promise<number> {
-  const args = parseCommandArgs("plan", argv, {});
+  const args = parseCommandArgs("plan", argv, { executor: { type: "string" } });
   if (args.help) return (console.log(planHelp), 0);
   const session = await openProject(args.global);
   const { selected } = selectNodes(session.nodes, args.positionals);
   const { planned, evals } = await planNodes(session.env, selected);
+  const override = typeof args.values.executor === "string" ? args.values.executor : undefined;
+  const byId = new Map(selected.map((n) => [n.id, n]));
+  const where = (id: string): string => override ?? executorNameOf(byId.get(id)!);
   // What plan hashed stays known: the next command does not read those files again.
   await session.store.stat.save();
   const config = { file: session.project.file, root: session.project.root };
   for (const e of evals.values()) if (e.status === "error") await printProblems(e.problems, config);
   if (args.global.json) {
     printJson({
-      stages: planned.map((s) => ({ id: s.id, scope: s.scope, kind: s.kind, status: s.status, reasons: reasonsJson(s.reasons), ...(s.key ? { key: s.key } : {}), ...(s.items ? { items: s.items } : {}), ...(s.fetch ? { fetch: s.fetch } : {}), ...(s.estimate ? { estimate: s.estimate } : {}) })),
+      stages: planned.map((s) => ({ id: s.id, scope: s.scope, kind: s.kind, status: s.status, executor: where(s.id), reasons: reasonsJson(s.reasons), ...(s.key ? { key: s.key } : {}), ...(s.items ? { items: s.items } : {}), ...(s.fetch ? { fetch: s.fetch } : {}), ...(s.estimate ? { estimate: s.estimate } : {}) })),
       estimate: totalEstimate(planned),
     });
   } else {
@@ -49,7 +54,8 @@ export async function planCommand(argv: string[]): Promise<number> {
           : cost
             ? ` [${cost.slice(2)}]`
             : "";
-      console.log(`${MARK[s.status]} ${s.id.padEnd(width)}  ${s.status}${items}${why.length ? `: ${why[0]}` : ""}`);
+      const on = s.status === "will-run" && where(s.id) !== "local" ? ` on ${where(s.id)}` : "";
+      console.log(`${MARK[s.status]} ${s.id.padEnd(width)}  ${s.status}${on}${items}${why.length ? `: ${why[0]}` : ""}`);
       for (const more of why.slice(1)) console.log(`  ${" ".repeat(width)}  ${" ".repeat(s.status.length)}  ${more}`);
     }
     // Unavailable stages are the same for every subagent: one line per kind, not one per stage.
