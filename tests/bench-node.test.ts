@@ -191,6 +191,14 @@ describe("the benchmark node (real containers, stand-in models)", () => {
     expect(sampled.__code, JSON.stringify(sampled.stages)).toBe(0);
     expect(stage(sampled, "bench/notes:runs")).toMatchObject({ status: "built", items: { run: 6, reused: 6 } });
     expect(benchJson(dir).items).toHaveLength(12);
+
+    // A new model for the subagent's teacher reruns the teacher arm's items only (it is in the
+    // node's key and in those items' input, not in the none arm's).
+    writeFileSync(join(dir, "subagents.yaml"), CONFIG.replace("    concurrency: 2", "    concurrency: 2\n    serving: { usd_per_hour: 2 }\n    samples: 2").replace("model: scripted-sub", "model: scripted-sub-2"));
+    const remodelled = sabuildJson<Built>(dir, ["build", "bench/notes:bench"]);
+    expect(remodelled.__code, JSON.stringify(remodelled.stages)).toBe(0);
+    expect(stage(remodelled, "bench/notes:runs")).toMatchObject({ status: "built", items: { run: 6, reused: 6 } });
+    expect(benchJson(dir).items.filter((i) => i.arm === "teacher")).toHaveLength(6);
   });
 
   it("names the file and line of a bad task", () => {
@@ -215,6 +223,7 @@ describe("the benchmark nodes' keys", () => {
     { change: "the subagent's turn cap", edit: (c) => c.replace("      from: train.jsonl", "      from: train.jsonl\n    traces:\n      max_turns: 4"), node: "runs", reason: { type: "param", path: "loops.runner.max_turns" } },
     { change: "who drives the main agent (Claude Code)", edit: (c) => c.replace("model: scripted-main", "model: scripted-main\n      kind: claude-code"), node: "runs", reason: { type: "param", path: "orchestrator.kind" } },
     { change: "the orchestrator's stand-in policy", edit: (c, d) => (writeFileSync(join(d, "main.mjs"), `${MAIN}// v2\n`), c), node: "runs", reason: { type: "file", path: "main.mjs" } },
+    { change: "the subagent's teacher model", edit: (c) => c.replace("model: scripted-sub", "model: scripted-sub-2"), node: "runs", reason: { type: "param", path: "teachers.runner.model" } },
     { change: "the subagent's stand-in policy", edit: (c, d) => (writeFileSync(join(d, "sub.mjs"), `${SUB}// v2\n`), c), node: "runs", reason: { type: "file", path: "sub.mjs" } },
     { change: "a task", edit: (c, d) => (writeFileSync(join(d, "bench.jsonl"), `${task(8)}\n`), c), node: "tasks", reason: { type: "file", path: "bench.jsonl" } },
     { change: "the task format", edit: (c) => c.replace("      from: bench.jsonl", "      from: bench.jsonl\n      format: jsonl"), node: "tasks", reason: { type: "param", path: "format" } },

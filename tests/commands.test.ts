@@ -170,7 +170,7 @@ describe("CLI basics", () => {
 
   it("runs from another directory with -C and prints its version", () => {
     const dir = engineProject();
-    expect(sabuildJson<{ stages: unknown[] }>("/", ["plan", "-C", dir]).stages.length).toBe(9);
+    expect(sabuildJson<{ stages: unknown[] }>("/", ["plan", "-C", dir]).stages.length).toBe(10);
     const v = sabuild(dir, ["--version"]);
     expect(v.stdout.trim()).toBe(JSON.parse(readFileSync(join(import.meta.dirname, "../package.json"), "utf8")).version);
   });
@@ -198,7 +198,7 @@ describe("large --json output", () => {
     expect(r.status).toBe(0);
     expect(r.stdout.length).toBeGreaterThan(300_000);
     const plan = JSON.parse(r.stdout) as { stages: { id: string }[] };
-    expect(plan.stages).toHaveLength(201 * 9);
+    expect(plan.stages).toHaveLength(201 * 10);
   });
 });
 
@@ -246,7 +246,7 @@ describe("the interactive view", () => {
     const screen = readFileSync(log, "utf8").replace(/\x1b\[[0-9;?]*[a-zA-Z]/g, "").replace(/\r/g, "\n");
     expect(screen).toMatch(/alpha:traces \(\d\/4 items, \ds\)/);
     expect(screen).toMatch(/✔ alpha:traces built in/);
-    expect(screen).toContain("4 built, 0 restored, 0 up-to-date, 5 unavailable");
+    expect(screen).toContain("4 built, 0 restored, 0 up-to-date, 6 unavailable");
     const again = spawnSync("script", ["-qec", `stty cols 120 rows 40; ${process.execPath} ${CLI} build`, log], { cwd: dir, env, encoding: "utf8" });
     expect(again.status).toBe(0);
     expect(readFileSync(log, "utf8")).toContain("alpha:traces up-to-date");

@@ -131,7 +131,14 @@ export function computeKey(preimage: KeyPreimage): string {
  * Several upstreams may be named (traces fan out over tasks and the environments they run in):
  * the item's input must then carry its share of each, e.g. the digest of its environment's image.
  */
-export function itemPreimage(stage: KeyPreimage, item: { id: string; input: Json }, over?: string | readonly string[], needs?: Record<string, string>, overFiles?: readonly string[]): KeyPreimage {
+export function itemPreimage(
+  stage: KeyPreimage,
+  item: { id: string; input: Json },
+  over?: string | readonly string[],
+  needs?: Record<string, string>,
+  overFiles?: readonly string[],
+  overParams?: readonly string[],
+): KeyPreimage {
   const dropped = new Set(overNames(over));
   const upstream = Object.fromEntries(Object.entries(stage.upstream).filter(([name]) => !dropped.has(name)));
   // Files the items fan out over reach an item through its input (the digests of those it reads).
@@ -139,7 +146,13 @@ export function itemPreimage(stage: KeyPreimage, item: { id: string; input: Json
   const files = droppedFiles.size ? Object.fromEntries(Object.entries(stage.files).filter(([path]) => !droppedFiles.has(path))) : stage.files;
   // The outputs of the upstream items it needs (by upstream name) stand for its share of those upstreams.
   const needed = needs && Object.keys(needs).length ? { needs } : {};
-  return { ...stage, files, upstream, item: { id: item.id, input: sha256(canonicalJson(item.input)), ...needed } };
+  // Params the items fan out over reach an item through its input too.
+  const params = overParams?.length && isRecord(stage.params) ? Object.fromEntries(Object.entries(stage.params).filter(([k]) => !overParams.includes(k))) : stage.params;
+  return { ...stage, params, files, upstream, item: { id: item.id, input: sha256(canonicalJson(item.input)), ...needed } };
+}
+
+function isRecord(v: Json): v is { [key: string]: Json } {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
 /** The upstream names a map stage's items fan out over. */

@@ -79,7 +79,7 @@ export async function runMapStage(
       tick();
       return { failed: { id: item.id, message: needed.error } };
     }
-    const itemPre = itemPreimage(keying.preimage, item, map.over, needed.value, map.overFiles);
+    const itemPre = itemPreimage(keying.preimage, item, map.over, needed.value, map.overFiles, map.overParams);
     const itemKey = computeKey(itemPre);
     const found = await env.store.ac.get(itemKey);
     if (found && (await env.store.cas.isComplete(found.output))) {

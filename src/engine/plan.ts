@@ -109,7 +109,7 @@ async function countCachedItems(env: EvalEnv, node: EngineNode, preimage: KeyPre
       else missing = true;
     }
     if (missing) continue;
-    const found = await env.store.ac.get(computeKey(itemPreimage(preimage, item, node.stage.map!.over, needs, node.stage.map!.overFiles)));
+    const found = await env.store.ac.get(computeKey(itemPreimage(preimage, item, node.stage.map!.over, needs, node.stage.map!.overFiles, node.stage.map!.overParams)));
     if (found && (await env.store.cas.isComplete(found.output))) cached++;
   }
   return { cached, total: items.length };

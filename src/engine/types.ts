@@ -102,6 +102,12 @@ export interface MapSpec<C extends object> {
    */
   overFiles?: readonly string[];
   /**
+   * Top-level params that reach each item through its input, as `overFiles` does for files: an
+   * item's key leaves them out, so a change reruns only the items whose input it changes (a
+   * teacher's model, say, reruns the arm that teacher plays). The node's key still holds them.
+   */
+  overParams?: readonly string[];
+  /**
    * Lists the items and returns how to run one. What a run's items share (a client, a budget,
    * an image) lives in this closure, not in module state; it is opened once per build of the
    * stage (and by plan, only to count the items, so it must start nothing costly).

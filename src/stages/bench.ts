@@ -83,6 +83,9 @@ function runsStage(project: ProjectConfig, b: ResolvedBenchmark): ProjectStage {
           sandbox: { recipe: b.sandbox.recipe, base_image: b.sandbox.base_image },
           // Each offered subagent's own loop, whoever plays it: turn cap, contract, reply cap.
           loops: Object.fromEntries(subs.map((s) => [s.name, { max_turns: s.traces.max_turns, contract: s.traces.output_contract.tag, max_tokens: s.eval.max_tokens }])),
+          // Who plays each offered subagent in the teacher arm (and routed's teacher): its items
+          // carry it too (overParams), so a new teacher model reruns those items only.
+          ...(usesTeachers(b) ? { teachers: Object.fromEntries(subs.map((s) => [s.name, { ...(teacherParams(s.teacher) as { [k: string]: Json }), temperature: s.teacher.temperature }])) } : {}),
           // The routed arm: what decides between student and teacher (its items carry it too).
           ...(b.arms.includes("routed") ? { routes: Object.fromEntries(subs.map((s) => [s.name, { ...s.route, max_repeated_tool_calls: s.dataset.max_repeated_tool_calls } as unknown as Json])) } : {}),
         },
@@ -106,6 +109,7 @@ function runsStage(project: ProjectConfig, b: ResolvedBenchmark): ProjectStage {
       // new student reruns the student arm alone.
       over: Object.keys(upstream),
       overFiles: teacherArmFiles,
+      overParams: ["teachers"],
       async open(ctx) {
         return (await import("./bench-run.js")).openBenchRuns(ctx, b);
       },

@@ -116,7 +116,7 @@ async function execNode(session: Session, remote: RemoteStore, node: EngineNode,
             if (!item || !wanted) throw new Error(`${node.id} has no item ${itemId} here`);
             const needs = wanted.needs ?? {};
             await fetchTrees(remote, Object.values(needs));
-            const itemPre = itemPreimage(pre.value, item, map.over, needs, map.overFiles);
+            const itemPre = itemPreimage(pre.value, item, map.over, needs, map.overFiles, map.overParams);
             const itemKey = computeKey(itemPre);
             if (itemKey !== wanted.key) mismatched = true;
             if (itemKey !== wanted.key) throw new Error(`key mismatch for item ${itemId}: this checkout computes ${itemKey}, the build asked for ${wanted.key}`);
