@@ -15,4 +15,5 @@ describeExecutorContract("local (this machine)", async () => {
     jobsLeft: async () => 0,
     stop: () => nginx.stop(),
   };
-});
+  // This machine hands out no GPUs: the GPU test is for the cluster engines.
+}, { gpus: false });

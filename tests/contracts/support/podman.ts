@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, openSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, openSync, readlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -37,11 +37,36 @@ async function startService(): Promise<void> {
   const conf = join(DIR, "containers.conf");
   writeFileSync(conf, `[containers]\ndefault_ulimits = ["nofile=${hardLimit("-Hn")}:${hardLimit("-Hn")}", "nproc=${Math.min(4096, hardLimit("-Hu"))}:${Math.min(4096, hardLimit("-Hu"))}"]\n`);
   const log = openSync(join(DIR, "service.log"), "a");
-  spawn("podman", ["system", "service", "--time=600", PODMAN_HOST], { detached: true, stdio: ["ignore", log, log], env: { ...process.env, CONTAINERS_CONF: conf } }).unref();
+  // Its working directory is its own: conmon, started by the service for each container, works
+  // in it, and a service left running from a clone that was since deleted fails every start.
+  spawn("podman", ["system", "service", "--time=600", PODMAN_HOST], { cwd: DIR, detached: true, stdio: ["ignore", log, log], env: { ...process.env, CONTAINERS_CONF: conf } }).unref();
   const until = Date.now() + 30_000;
   while (!answers()) {
     if (Date.now() > until) throw new Error(`podman system service did not answer on ${SOCKET} within 30 s (see ${join(DIR, "service.log")})`);
     await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/**
+ * Ends a service whose working directory was deleted (one started by an older version of this
+ * file from a test run's clone): its containers cannot start ("write child: broken pipe").
+ */
+function stopIfStranded(): void {
+  const pids = run("pgrep", ["-f", `podman system service --time=600 ${PODMAN_HOST}`]).out.split(/\s+/).filter((p) => /^\d+$/.test(p));
+  for (const pid of pids) {
+    let cwd = "";
+    try {
+      cwd = readlinkSync(`/proc/${pid}/cwd`);
+    } catch {
+      continue;
+    }
+    if (!cwd.endsWith(" (deleted)")) continue;
+    try {
+      process.kill(Number(pid), "SIGTERM");
+    } catch {
+      // gone already
+    }
+    for (let i = 0; i < 50 && answers(); i++) spawnSync("sleep", ["0.1"]);
   }
 }
 
@@ -52,6 +77,7 @@ async function startService(): Promise<void> {
 export async function ensurePodman(dockerImages: string[]): Promise<string> {
   if (!run("podman", ["--version"]).ok) throw new Error(`podman is not installed: ${INSTALL} (the podman contract suites need a real engine)`);
   if (!existsSync("/usr/libexec/podman/catatonit")) throw new Error(`podman has no init binary (sandboxes run with --init): ${INSTALL}`);
+  stopIfStranded();
   if (!answers()) await startService();
   for (const image of dockerImages) {
     if (run("podman", ["image", "exists", image]).ok) continue;
