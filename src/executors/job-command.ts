@@ -1,4 +1,4 @@
-import type { ExecOrder, RemoteJob } from "../engine/executor.js";
+import type { ExecOrder, RemoteExecutor, RemoteJob, TaskEnd } from "../engine/executor.js";
 
 /** What a remote executor needs to know to start `sabuild exec` on a node. */
 export interface ExecLaunch {
@@ -42,11 +42,6 @@ export function execArgv(launch: ExecLaunch, job: RemoteJob, items?: string): st
   ];
 }
 
-/** Single-quoted for sh. */
-export function shellQuote(s: string): string {
-  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replaceAll("'", `'\\''`)}'`;
-}
-
 /** The environment a job needs from this build: the remote cache's settings and the variables `refs` names. */
 export function jobEnv(env: Record<string, string | undefined>, refs: readonly string[]): Record<string, string> {
   const out: Record<string, string> = {};
@@ -55,4 +50,26 @@ export function jobEnv(env: Record<string, string | undefined>, refs: readonly s
   // The job uploads what it builds, whatever mode this build reads with.
   out.SABUILD_REMOTE_CACHE_MODE = "readwrite";
   return out;
+}
+
+/**
+ * A cluster executor: `start` submits the job and settles each slice's task as it ends (one
+ * settle per slice, by index); the engine gets one promise per slice.
+ */
+export function remoteExecutor(
+  name: string,
+  itemsPerTask: number,
+  start: (job: RemoteJob, signal: AbortSignal, log: (line: string) => void, settles: ((end: TaskEnd) => void)[]) => void,
+): RemoteExecutor {
+  return {
+    name,
+    where: "remote",
+    itemsPerTask,
+    submit(job, signal, log) {
+      const settles: ((end: TaskEnd) => void)[] = [];
+      const tasks = job.slices.map(() => new Promise<TaskEnd>((r) => settles.push(r)));
+      start(job, signal, log, settles);
+      return tasks;
+    },
+  };
 }

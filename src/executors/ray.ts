@@ -4,7 +4,7 @@ import { createInterface } from "node:readline";
 import type { RayConfig } from "../config/executor-schema.js";
 import type { RemoteExecutor, RemoteJob, TaskEnd } from "../engine/executor.js";
 import { PACKAGE_ROOT } from "../toolchain/dirs.js";
-import { execArgv, type ExecLaunch } from "./job-command.js";
+import { execArgv, remoteExecutor, type ExecLaunch } from "./job-command.js";
 
 /**
  * Ray through its core API: a small Python driver (trainer/ray_exec.py) connects to the
@@ -17,17 +17,7 @@ const DRIVER = join(PACKAGE_ROOT, "trainer", "ray_exec.py");
 type DriverLine = { connected: true } | { cancelled: true } | { task: number; ok: boolean; code: number; log: string };
 
 export function rayExecutor(name: string, cfg: RayConfig, launch: ExecLaunch): RemoteExecutor {
-  return {
-    name,
-    where: "remote",
-    itemsPerTask: cfg.items_per_task,
-    submit(job, signal, log) {
-      const settles: ((end: TaskEnd) => void)[] = [];
-      const tasks = job.slices.map(() => new Promise<TaskEnd>((r) => settles.push(r)));
-      drive(name, cfg, launch, job, signal, log, settles);
-      return tasks;
-    },
-  };
+  return remoteExecutor(name, cfg.items_per_task, (job, signal, log, settles) => drive(name, cfg, launch, job, signal, log, settles));
 }
 
 /** What the driver reads: the tasks' command lines, resources and environment. */

@@ -3,7 +3,8 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { SlurmConfig } from "../config/executor-schema.js";
 import type { RemoteExecutor, RemoteJob, TaskEnd } from "../engine/executor.js";
-import { execArgv, shellQuote, type ExecLaunch } from "./job-command.js";
+import { shellQuote } from "../sandbox/shell.js";
+import { execArgv, remoteExecutor, type ExecLaunch } from "./job-command.js";
 
 /**
  * Slurm through its commands (sbatch, scontrol, sacct, scancel), as a user at a login node
@@ -17,17 +18,7 @@ const RUNNING = new Set(["PENDING", "CONFIGURING", "RUNNING", "COMPLETING", "REQ
 const LOG_TAIL = 40;
 
 export function slurmExecutor(name: string, cfg: SlurmConfig, launch: ExecLaunch, logDir: string): RemoteExecutor {
-  return {
-    name,
-    where: "remote",
-    itemsPerTask: cfg.items_per_task,
-    submit(job, signal, log) {
-      const settles: ((end: TaskEnd) => void)[] = [];
-      const tasks = job.slices.map(() => new Promise<TaskEnd>((r) => settles.push(r)));
-      void follow(name, cfg, launch, logDir, job, signal, log, settles);
-      return tasks;
-    },
-  };
+  return remoteExecutor(name, cfg.items_per_task, (job, signal, log, settles) => void follow(name, cfg, launch, logDir, job, signal, log, settles));
 }
 
 function run(cmd: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {

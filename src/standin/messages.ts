@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import { estimateTextTokens } from "../llm/tokens.js";
 import type { StandinReply } from "./reply.js";
+import { readBody } from "./server.js";
 
 /**
  * A stand-in speaking Anthropic's Messages API (POST /v1/messages, plain and streamed), the
@@ -160,11 +161,3 @@ function pieces(text: string, size = 16): string[] {
   return out.length ? out : [""];
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const parts: Buffer[] = [];
-    req.on("data", (d: Buffer) => parts.push(d));
-    req.on("end", () => resolve(Buffer.concat(parts).toString("utf8")));
-    req.on("error", reject);
-  });
-}

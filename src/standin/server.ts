@@ -177,7 +177,8 @@ function validate(body: ChatRequest): string | undefined {
   return undefined;
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
+/** A request body as text (the stand-ins of both wire protocols read theirs this way). */
+export function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
     const parts: Buffer[] = [];
     req.on("data", (d: Buffer) => parts.push(d));
