@@ -205,6 +205,11 @@ describe("libraries: bad input", () => {
 
     expect(sabuild(dir, ["library", "add", "libs/nowhere"]).stderr).toContain("libs/nowhere is not a folder or a git repository");
     expect(sabuild(dir, ["library", "add", join(dir, "missing.git"), "--name", "gone"]).stderr).toContain("cannot clone");
+    // Credentials in a library's URL never reach a message (git quotes the URL back).
+    const creds = sabuild(dir, ["library", "add", "http://someone:s3cret-pass@127.0.0.1:9/team.git", "--name", "creds"]);
+    expect(creds.code).not.toBe(0);
+    expect(creds.stderr).toContain("cannot clone http://127.0.0.1:9/team.git");
+    expect(creds.stdout + creds.stderr).not.toContain("s3cret-pass");
     expect(sabuild(dir, ["search", "pdf", "--kind", "robot"]).stderr).toContain("--kind robot: agent or skill");
     expect(sabuild(dir, ["search", "pdf", "--library", "skill"]).stderr).toContain('did you mean "skills"?');
     expect(sabuild(dir, ["search", "--for-tasks", "nope.jsonl"]).stderr).toContain("neither a task file nor a benchmark");

@@ -49,7 +49,7 @@ export function redactUrl(url: string): string {
 }
 
 /** git's output may quote the URL it was given, or the decoded password: neither leaves here. */
-function redactText(text: string, repo: string): string {
+export function redactText(text: string, repo: string): string {
   let out = text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^/?#\s'"]*@/gi, "$1");
   const userinfo = /^[a-z][a-z0-9+.-]*:\/\/([^/?#]*)@/i.exec(repo)?.[1];
   if (userinfo) {

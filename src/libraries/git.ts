@@ -2,6 +2,7 @@ import { spawn } from "node:child_process";
 import { mkdir, rename, rm, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { sha256 } from "../engine/key.js";
+import { redactText } from "../envs/git.js";
 import { err, ok, type Result } from "../result.js";
 
 /**
@@ -36,6 +37,8 @@ function git(args: string[], cwd?: string): Promise<Ran> {
 /** A temp name no other extraction of this or another process uses (the index and an import may extract one commit at once). */
 const unique = () => `${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
 const exists = (path: string) => stat(path).then(() => true, () => false);
+/** An error naming the URL: credentials in it (or quoted back by git) never leave here. */
+const failed = (url: string, message: string) => err(redactText(message, url));
 const why = (r: Ran) => r.stderr.trim().split("\n").pop() || `git exited with ${r.code}`;
 
 /** The URL's mirror, cloned when missing or fetched again when `refresh` (library add, update). */
@@ -44,13 +47,13 @@ async function mirror(store: string, url: string, refresh: boolean): Promise<Res
   if (await exists(dir)) {
     if (!refresh) return ok(dir);
     const r = await git(["--git-dir", dir, "fetch", "--quiet", "--prune", "--force", "origin", "+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"]);
-    return r.code === 0 ? ok(dir) : err(`cannot fetch ${url}: ${why(r)}`);
+    return r.code === 0 ? ok(dir) : failed(url, `cannot fetch ${url}: ${why(r)}`);
   }
   await mkdir(dirname(dir), { recursive: true });
   const tmp = `${dir}.tmp-${unique()}`;
   await rm(tmp, { recursive: true, force: true });
   const r = await git(["clone", "--bare", "--quiet", url, tmp]);
-  if (r.code !== 0) return (await rm(tmp, { recursive: true, force: true }), err(`cannot clone ${url}: ${why(r)}`));
+  if (r.code !== 0) return (await rm(tmp, { recursive: true, force: true }), failed(url, `cannot clone ${url}: ${why(r)}`));
   await rename(tmp, dir).catch(async () => rm(tmp, { recursive: true, force: true }));
   return ok(dir);
 }
@@ -60,7 +63,7 @@ export async function resolveRef(store: string, url: string, ref: string | undef
   const dir = await mirror(store, url, true);
   if (!dir.ok) return dir;
   const r = await git(["--git-dir", dir.value, "rev-parse", "--verify", "--quiet", `${ref ?? "HEAD"}^{commit}`]);
-  if (r.code !== 0) return err(`${url} has no ${ref ? `branch, tag or commit "${ref}"` : "default branch"}`);
+  if (r.code !== 0) return failed(url, `${url} has no ${ref ? `branch, tag or commit "${ref}"` : "default branch"}`);
   return ok(r.stdout.trim());
 }
 
@@ -74,14 +77,14 @@ export async function checkout(store: string, url: string, commit: string): Prom
   if (!(await has(dir.value))) {
     dir = await mirror(store, url, true);
     if (!dir.ok) return dir;
-    if (!(await has(dir.value))) return err(`${url} has no commit ${commit}`);
+    if (!(await has(dir.value))) return failed(url, `${url} has no commit ${commit}`);
   }
   const tmp = `${tree}.tmp-${unique()}`;
   await rm(tmp, { recursive: true, force: true });
   await mkdir(tmp, { recursive: true });
   // A worktree-less extraction: no .git inside, so nothing in the tree can drift from the commit.
   const r = await extract(dir.value, commit, tmp);
-  if (r.code !== 0) return (await rm(tmp, { recursive: true, force: true }), err(`cannot extract ${commit} of ${url}: ${why(r)}`));
+  if (r.code !== 0) return (await rm(tmp, { recursive: true, force: true }), failed(url, `cannot extract ${commit} of ${url}: ${why(r)}`));
   await rename(tmp, tree).catch(async () => rm(tmp, { recursive: true, force: true }));
   return ok(tree);
 }
