@@ -8,7 +8,8 @@ import { readLockfile, type LockEntries } from "./engine/lockfile.js";
 import { loadPlugins } from "./plugins.js";
 import { builtinStages, stageMap } from "./stages/index.js";
 import { openStore, type Store } from "./store/index.js";
-import { isVerified } from "./store/verified.js";
+import { isVerified, verifiedLockDigest } from "./store/verified.js";
+import type { FileStamp } from "./store/stamp.js";
 import type { RemoteStore } from "./remote/remote-store.js";
 import { resolveRemote, type RemoteMode } from "./remote/settings.js";
 
@@ -19,6 +20,8 @@ export interface Session {
   lock: LockEntries;
   /** sha256 of sabuild.lock's text as read ("" when there is none). */
   lockDigest: string;
+  /** sabuild.lock's stamp as read: a build that finds it unchanged after taking the store need not read it again. */
+  lockStamp?: FileStamp;
   nodes: PipelineNode[];
   /** The remote cache, with its settings and counters (the engine sees it as env.remote). */
   remote?: RemoteStore;
@@ -51,7 +54,13 @@ export async function openProject(opts: OpenOptions): Promise<Session> {
   const plugins = await loadPlugins(project.root, project.plugins, store.stat);
   const stages = stageMap([...(await builtinStages(new Set(plugins.stages.map((s) => s.kind)))), ...plugins.stages]);
   const lockPath = resolve(project.root, "sabuild.lock");
-  const lock = await readLockfile(lockPath, "sabuild.lock");
+  // A lock verified as it is now is trusted by its stamp, without hashing it (store/verified.ts).
+  let trusted = false;
+  const lock = await readLockfile(lockPath, "sabuild.lock", (stamp) => {
+    const digest = verifiedLockDigest(store.root, project.root, stamp);
+    trusted = digest !== undefined;
+    return digest;
+  });
   if (!lock.ok) throw new UserInputError("invalid sabuild.lock", lock.error);
   // Benchmarks are project-level nodes; their module loads only for a project that declares one.
   const benchmarks = project.benchmarks.length ? (await import("./stages/bench.js")).benchmarkStages(project) : [];
@@ -72,9 +81,9 @@ export async function openProject(opts: OpenOptions): Promise<Session> {
     root: project.root,
     store,
     lock: lock.value.entries,
-    trustLock: lock.value.digest !== "" && isVerified(store.root, project.root, lock.value.digest),
+    trustLock: trusted || (lock.value.digest !== "" && isVerified(store.root, project.root, lock.value.digest)),
     toolchainOf: (node) => plugins.identity.get(node.id) ?? plugins.identity.get(node.kind) ?? {},
     ...(remoteStore ? { remote: remoteStore } : {}),
   };
-  return { project, store, lockPath, lock: lock.value.entries, lockDigest: lock.value.digest, nodes, env, ...(remoteStore ? { remote: remoteStore } : {}) };
+  return { project, store, lockPath, lock: lock.value.entries, lockDigest: lock.value.digest, ...(lock.value.stamp ? { lockStamp: lock.value.stamp } : {}), nodes, env, ...(remoteStore ? { remote: remoteStore } : {}) };
 }

@@ -4,7 +4,8 @@ import { describe, expect, it } from "vitest";
 import { canonicalJson, computeKey, sha256, type KeyPreimage } from "../src/engine/key.js";
 import { keyFromLock } from "../src/engine/lock-key.js";
 import type { LockEntry } from "../src/engine/lockfile.js";
-import { isVerified, markVerified } from "../src/store/verified.js";
+import { isVerified, markVerified, verifiedLockDigest } from "../src/store/verified.js";
+import { stampOf } from "../src/store/stamp.js";
 import { tempDir } from "./helpers.js";
 
 const preimage: KeyPreimage = {
@@ -90,5 +91,23 @@ describe("the verified-lock record", () => {
     expect(record).toHaveProperty("keys");
     writeFileSync(path, JSON.stringify({ ...record, keys: "another build" }));
     expect(isVerified(store, "/project", "lock-1")).toBe(false);
+  });
+
+  it("gives the verified digest by the lock file's stamp, only while the file is the one hashed", async () => {
+    const store = tempDir("sabuild-verified-");
+    for (const d of ["cas", "ac"]) mkdirSync(join(store, d));
+    const lock = join(tempDir("sabuild-verified-project-"), "sabuild.lock");
+    writeFileSync(lock, "lock one\n");
+    const digest = sha256("lock one\n");
+    await markVerified(store, "/project", digest, lock);
+    expect(verifiedLockDigest(store, "/project", stampOf(lock))).toBe(digest);
+    expect(verifiedLockDigest(store, "/other", stampOf(lock))).toBeUndefined();
+    // Rewritten (even with the same size): a new stamp, so its content must be hashed again.
+    writeFileSync(lock, "lock two\n");
+    expect(verifiedLockDigest(store, "/project", stampOf(lock))).toBeUndefined();
+    // A digest that is not the file's own records no stamp: nothing is trusted by stamp then.
+    await markVerified(store, "/project", sha256("something else"), lock);
+    expect(verifiedLockDigest(store, "/project", stampOf(lock))).toBeUndefined();
+    expect(isVerified(store, "/project", sha256("something else"))).toBe(true);
   });
 });

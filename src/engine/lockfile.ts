@@ -1,6 +1,7 @@
-import { readFileSync } from "node:fs";
+import { closeSync, fstatSync, openSync, readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { writeFileAtomic } from "../store/atomic.js";
+import { sameStamp, stampOfStats, type FileStamp } from "../store/stamp.js";
 import { sha256 } from "./key.js";
 import type { Problem } from "../errors.js";
 import type { Result } from "../result.js";
@@ -24,13 +25,28 @@ export type LockEntries = Record<string, LockEntry>;
  * sabuild.lock is JSON with sorted keys and one value per line: stable and diff-friendly, and
  * parsed in a couple of milliseconds (it is read by every plan and build, and YAML is 100x slower).
  */
-export async function readLockfile(path: string, displayName: string): Promise<Result<{ entries: LockEntries; digest: string }, Problem[]>> {
+export async function readLockfile(
+  path: string,
+  displayName: string,
+  /** The digest of the file with this stamp, when known without hashing (a verified lock). */
+  knownDigest?: (stamp: FileStamp) => string | undefined,
+): Promise<Result<{ entries: LockEntries; digest: string; stamp?: FileStamp }, Problem[]>> {
   let bytes: Buffer;
+  let stamp: FileStamp | undefined;
   try {
     // Sync and as bytes: fs/promises' readFile takes ~12 ms for a 600 KB lock (chunked reads
     // through the thread pool, then a TextDecoder), readFileSync under 1 ms. The digest of the
-    // bytes is the digest of the text (sha256 of a string hashes its UTF-8).
-    bytes = readFileSync(path);
+    // bytes is the digest of the text (sha256 of a string hashes its UTF-8). The stamp is taken
+    // of the open file before and after the read, so it belongs to exactly these bytes.
+    const fd = openSync(path, "r");
+    try {
+      const before = stampOfStats(fstatSync(fd));
+      bytes = readFileSync(fd);
+      const after = stampOfStats(fstatSync(fd));
+      if (sameStamp(before, after)) stamp = after;
+    } finally {
+      closeSync(fd);
+    }
   } catch {
     return ok({ entries: {}, digest: "" });
   }
@@ -60,19 +76,8 @@ export async function readLockfile(path: string, displayName: string): Promise<R
       },
     ]);
   }
-  return ok({ entries: data.stages, digest: sha256(bytes) });
-}
-
-/**
- * The digest readLockfile would return, without parsing: a build re-checks the lock file once it
- * holds the store, and parsing ~1,000 entries again to find them unchanged was a tenth of a no-op.
- */
-export function lockfileDigest(path: string): string {
-  try {
-    return sha256(readFileSync(path));
-  } catch {
-    return "";
-  }
+  const known = stamp && knownDigest?.(stamp);
+  return ok({ entries: data.stages, digest: known || sha256(bytes), ...(stamp ? { stamp } : {}) });
 }
 
 export function renderLockfile(entries: LockEntries): string {

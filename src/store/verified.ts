@@ -1,4 +1,5 @@
 import { readFileSync, rmSync, statSync } from "node:fs";
+import { sameStamp, stampOf, type FileStamp } from "./stamp.js";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { sha256 } from "../engine/key.js";
@@ -30,18 +31,65 @@ function keyCodeIdentity(): string {
   return st ? `${st.size}:${st.mtimeMs}` : "";
 }
 
-export function isVerified(storeRoot: string, projectRoot: string, lockDigest: string): boolean {
+interface VerifiedRecord {
+  lock?: string;
+  /** sabuild.lock's (inode, size, mtime, ctime) when its digest `lock` was taken. */
+  lockStamp?: FileStamp;
+  store?: string;
+  keys?: string;
+}
+
+function readRecord(storeRoot: string, projectRoot: string): VerifiedRecord | undefined {
   try {
-    const record = JSON.parse(readFileSync(recordPath(storeRoot, projectRoot), "utf8")) as { lock?: string; store?: string; keys?: string };
-    return record.lock === lockDigest && record.store === storeIdentity(storeRoot) && record.keys === keyCodeIdentity();
+    const record = JSON.parse(readFileSync(recordPath(storeRoot, projectRoot), "utf8")) as VerifiedRecord;
+    return record.store === storeIdentity(storeRoot) && record.keys === keyCodeIdentity() ? record : undefined;
   } catch {
-    return false;
+    return undefined;
   }
 }
 
-export async function markVerified(storeRoot: string, projectRoot: string, lockDigest: string): Promise<void> {
-  const record = { lock: lockDigest, store: storeIdentity(storeRoot), keys: keyCodeIdentity(), at: new Date().toISOString() };
+export function isVerified(storeRoot: string, projectRoot: string, lockDigest: string): boolean {
+  return readRecord(storeRoot, projectRoot)?.lock === lockDigest;
+}
+
+/**
+ * The verified lock's digest while sabuild.lock is the file it was taken of (same inode, size,
+ * mtime and ctime, the rule of the stat cache and of git's index): a no-op build then neither
+ * hashes the ~650 KB lock of 1,000 stages nor doubts it. Undefined when anything differs.
+ */
+export function verifiedLockDigest(storeRoot: string, projectRoot: string, lockStamp: FileStamp | undefined): string | undefined {
+  const record = readRecord(storeRoot, projectRoot);
+  return record?.lock && lockStamp && sameStamp(record.lockStamp, lockStamp) ? record.lock : undefined;
+}
+
+/**
+ * Records that every output the lock with `lockDigest` names is complete in the store. The lock
+ * file's stamp is recorded only when its bytes, hashed again here (a full build, not a no-op),
+ * are that lock: a file edited meanwhile leaves the digest to be checked by content next time.
+ */
+export async function markVerified(storeRoot: string, projectRoot: string, lockDigest: string, lockPath?: string): Promise<void> {
+  const lockStamp = lockPath ? stampedDigest(lockPath) : undefined;
+  const record: VerifiedRecord & { at: string } = {
+    lock: lockDigest,
+    ...(lockStamp?.digest === lockDigest ? { lockStamp: lockStamp.stamp } : {}),
+    store: storeIdentity(storeRoot),
+    keys: keyCodeIdentity(),
+    at: new Date().toISOString(),
+  };
   await writeFileAtomic(recordPath(storeRoot, projectRoot), JSON.stringify(record));
+}
+
+/** A file's digest and its stamp, the same before and after the read (else undefined). */
+function stampedDigest(path: string): { digest: string; stamp: FileStamp } | undefined {
+  const before = stampOf(path);
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+  } catch {
+    return undefined;
+  }
+  const after = stampOf(path);
+  return before && after && sameStamp(before, after) ? { digest: sha256(bytes), stamp: after } : undefined;
 }
 
 const invalidated = new Set<string>();

@@ -7,10 +7,11 @@ import { localExecutor } from "../../engine/executor.js";
 import { placementFor } from "../../executors/index.js";
 import type { EngineNode } from "../../engine/types.js";
 import { selectNodes } from "../../engine/graph.js";
-import { lockfileDigest, readLockfile, writeLockfile, type LockEntries } from "../../engine/lockfile.js";
+import { readLockfile, writeLockfile, type LockEntries } from "../../engine/lockfile.js";
 import { openProject, type Session } from "../../project.js";
 import { writeFileAtomic } from "../../store/atomic.js";
 import { markVerified } from "../../store/verified.js";
+import { sameStamp, stampOf } from "../../store/stamp.js";
 import { acquireStoreLock } from "../store-lock.js";
 import { jsonRenderer, type JsonRenderer } from "../../logging/json.js";
 import type { Renderer } from "../../logging/types.js";
@@ -102,7 +103,8 @@ export async function runBuild(session: Session, opts: BuildOptions, command: st
 
   const lock = await acquireStoreLock(session.store.root, command);
   // Another build may have rewritten sabuild.lock while we waited for the store: start from its entries.
-  const fresh = lockfileDigest(session.lockPath) === session.lockDigest ? undefined : await readLockfile(session.lockPath, "sabuild.lock");
+  // Unchanged by its stamp (inode, size, mtime, ctime): no need to read and hash it again.
+  const fresh = session.lockStamp && sameStamp(stampOf(session.lockPath), session.lockStamp) ? undefined : await readLockfile(session.lockPath, "sabuild.lock");
   if (fresh?.ok && fresh.value.digest !== session.lockDigest) {
     session.lock = fresh.value.entries;
     session.env.lock = fresh.value.entries;
@@ -132,7 +134,7 @@ export async function runBuild(session: Session, opts: BuildOptions, command: st
     if (!opts.locked) await updateLockfile(session, outcomes);
     // A full, successful build has checked every output the lock names: later no-ops may trust it.
     const complete = opts.targets.length === 0 && outcomes.every((o) => o.status === "unavailable" || o.output !== undefined);
-    if (complete && !opts.locked && !session.env.trustLock) await markVerified(session.store.root, session.project.root, session.lockDigest);
+    if (complete && !opts.locked && !session.env.trustLock) await markVerified(session.store.root, session.project.root, session.lockDigest, session.lockPath);
     await session.store.stat.save();
     await recordBuild(session, outcomes);
   } finally {
