@@ -77,7 +77,7 @@ function filesHolding(dir: string, text: string): string[] {
   }
 }
 
-describe.each(["sandbox", "host"] as const)("an MCP server run in the %s, through the traces stage", (runs) => {
+describe.each(["sandbox", "host"] as const)("an MCP server (run: %s) through the traces stage", (runs) => {
   let dir: string;
 
   beforeAll(async () => {
