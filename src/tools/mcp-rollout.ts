@@ -1,5 +1,5 @@
 import { canonicalJson, sha256, type Json } from "../engine/key.js";
-import type { SandboxImage, SandboxSession } from "../sandbox/types.js";
+import { SandboxError, type SandboxImage, type SandboxSession } from "../sandbox/types.js";
 import { recordKey } from "../web/records.js";
 import { ReplayMissError, throughStore, type WebMode } from "../web/replay.js";
 import { expandServer } from "./mcp-declared.js";
@@ -176,8 +176,9 @@ class ServerSession {
           });
           return record.result;
         } catch (e) {
-          // A replay that cannot go on is the rollout's failure, not a tool error the model sees.
-          if (e instanceof ReplayMissError) throw e;
+          // A replay that cannot go on, or a container that is gone, is the rollout's failure, not a
+          // tool error the model sees.
+          if (e instanceof ReplayMissError || e instanceof SandboxError) throw e;
           return mcpFailure(server, info.name, e);
         } finally {
           this.history.push({ tool: info.name, args: given });

@@ -2,7 +2,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
-import type { SandboxSession } from "../sandbox/types.js";
+import { SandboxError, type SandboxSession } from "../sandbox/types.js";
 import { VERSION } from "../version.js";
 import type { SandboxStdioTransport } from "./mcp-sandbox-transport.js";
 import { failure } from "./define.js";
@@ -92,6 +92,8 @@ export async function connectMcp(spec: McpServerSpec, options: { timeoutMs?: num
     };
   } catch (e) {
     await client.close().catch(() => undefined);
+    // A container that is gone is the rollout's failure (retried on the next build), not the server's.
+    if (e instanceof SandboxError) throw e;
     if (sandboxed) stderr = sandboxed.stderrTail;
     const said = stderr.trim() ? `\n${stderr.trim()}` : "";
     throw new Error(`cannot start the MCP server "${spec.name}": ${(e as Error).message}${said}`);
