@@ -1,8 +1,8 @@
 import { execFileSync } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, realpathSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildRecipeImage, openSandbox, type SandboxImage, type SandboxSession } from "../src/sandbox/index.js";
+import { buildRecipeImage, openSandbox, projectLabels, type SandboxImage, type SandboxSession } from "../src/sandbox/index.js";
 import { runToolCall, type ToolContext } from "../src/tools/index.js";
 import { connectMcp } from "../src/tools/mcp.js";
 import { declaredServers } from "../src/tools/mcp-declared.js";
@@ -39,7 +39,7 @@ function config(o: { mode: string; runs: "sandbox" | "host" }): string {
   const server =
     o.runs === "sandbox"
       ? `{command: node, args: [${SERVER_IN_IMAGE}], env: {INVENTORY_NEEDS_TOKEN: "1", INVENTORY_TOKEN: "\${INVENTORY_TOKEN}"}}`
-      : `{command: ${JSON.stringify(process.execPath)}, args: [${JSON.stringify(SERVER)}], env: {INVENTORY_NEEDS_TOKEN: "1", INVENTORY_TOKEN: "\${INVENTORY_TOKEN}"}, run: host}`;
+      : `{command: ${JSON.stringify(process.execPath)}, args: [${JSON.stringify(SERVER)}], env: {INVENTORY_NEEDS_TOKEN: "1", INVENTORY_TOKEN: "\${INVENTORY_TOKEN}", INVENTORY_PID_FILE: server.pid}, run: host}`;
   return `version: 1
 subagents:
   stocker:
@@ -67,6 +67,14 @@ function traces(dir: string): Record<string, Trace> {
   return out;
 }
 
+/** Nothing left running: no container of the project, and (on the host) not the last server started. */
+function expectNoLeftovers(dir: string): void {
+  const containers = execFileSync("docker", ["ps", "-aq", "--filter", `label=sabuild.project=${projectLabels(realpathSync(dir))["sabuild.project"]}`], { encoding: "utf8" }).trim();
+  expect(containers).toBe("");
+  const pidFile = join(dir, "server.pid");
+  if (existsSync(pidFile)) expect(() => process.kill(Number(readFileSync(pidFile, "utf8")), 0)).toThrow();
+}
+
 /** Every file under dir that holds the text (grep exits 1 when none does). */
 function filesHolding(dir: string, text: string): string[] {
   try {
@@ -90,6 +98,8 @@ describe.each(["sandbox", "host"] as const)("an MCP server (run: %s) through the
     writeFileSync(join(dir, "subagents.yaml"), config({ mode: "record", runs }));
     const built = sabuild(dir, ["build", "stocker:traces"], { INVENTORY_TOKEN: CANARY });
     expect(built.code, built.stdout + built.stderr).toBe(0);
+    expectNoLeftovers(dir);
+    if (runs === "host") expect(existsSync(join(dir, "server.pid"))).toBe(true);
     if (runs === "host") expect(built.stdout + built.stderr).toContain('the MCP server "inventory" runs on the host (run: host), outside the sandbox');
     const tools = JSON.parse(readFileSync(join(sabuildJson<{ tree: string }>(dir, ["artifacts", "stocker:import"]).tree, "tools.json"), "utf8"));
     expect(tools.mcp).toEqual([
@@ -138,6 +148,7 @@ describe.each(["sandbox", "host"] as const)("an MCP server (run: %s) through the
     expect(again.recorded).toEqual(trace.recorded!.map((r: RecordedResult & { tool_call_id: string }) => ({ ...r, from: "stored" })));
     expect(again.mcp).toEqual(trace.mcp!.map((m) => ({ ...m, from: runs === "sandbox" ? "stored" : "import" })));
     expect(filesHolding(dir, CANARY)).toEqual([]);
+    expectNoLeftovers(dir);
   }, 600_000);
 });
 
