@@ -61,7 +61,8 @@ export async function spawnExec(container: Docker.Container, req: SpawnRequest):
     };
     stream.once("end", finish);
     stream.once("close", finish);
-    stream.once("error", finish);
+    // Every error, not only the first: a write after the end must not become an uncaught one.
+    stream.on("error", finish);
   });
   // Writes after the process ended are dropped rather than thrown at the writer.
   stdin.on("error", () => undefined);
