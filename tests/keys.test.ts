@@ -98,6 +98,7 @@ const SKILL: Variant = {
 const WEB: Variant = {
   settings: { web: { search: { provider: "brave", base_url: "http://127.0.0.1:6", api_key: "${OPENAI_API_KEY}" }, fetch: { allow: ["localhost"] } } },
 };
+const MCP: Variant = { settings: { mcp_servers: { inventory: { command: "node", args: ["/opt/inventory/server.mjs"], env: { TOKEN: "${OPENAI_API_KEY}" } } } } };
 const LOCAL_SEARCH: Variant = { settings: { web: { search: { provider: "local", root: "@/docs" } } }, files: { "@/docs/index.md": "# Docs\n" } };
 const TRAFFIC = "cache/traffic/@@/current.jsonl";
 const RECORD = (prompt: string) => `${JSON.stringify({ v: 1, id: prompt, at: "2026-01-01T00:00:00Z", subagent: "@@", mode: "gateway", prompt, answered_by: "teacher", route_reason: "contract", answer: "a", tokens: { prompt: 1, completion: 1 }, latency_ms: 1 })}\n`;
@@ -114,6 +115,10 @@ const SPEC: Record<StageKind, Case[]> = {
     set("source.inline.name", "helper", param("name")),
     set("unsupported_tools", "ignore", param("unsupported_tools")),
     set("mcp_servers", { docs: { url: "http://127.0.0.1:9/mcp" } }, param("mcp_servers.docs")),
+    set("mcp_servers.inventory.run", "host", param("mcp_servers.inventory.run"), MCP),
+    set("mcp_servers.inventory.args", ["/opt/inventory/v2.mjs"], param("mcp_servers.inventory.args"), MCP),
+    // The secret's value is never in a key; which variable it is read from is.
+    set("mcp_servers.inventory.env", { TOKEN: "${OTHER_KEY}" }, param("mcp_servers.inventory.env.TOKEN"), MCP),
     edit("@/agent.md", "---\nname: helper\ndescription: Helps\n---\nYou help a lot.\n", file("@/agent.md"), AGENT),
     edit("@/skill/scripts/run.sh", "echo 2\n", file("@/skill/scripts/run.sh"), SKILL),
   ],
@@ -181,6 +186,8 @@ const SPEC: Record<StageKind, Case[]> = {
     set("web.fetch.model", { base_url: "http://127.0.0.1:4/v1", model: "small" }, param("web.fetch.model"), WEB),
     edit("@/docs/index.md", "# Docs, edited\n", file("@/docs/index.md"), LOCAL_SEARCH),
     set("web.search.api_key", "${OTHER_KEY}", "unchanged", WEB),
+    set("mcp_mode", "replay", param("mcp_mode")),
+    set("mcp_mode", "live", param("mcp_mode"), { settings: { mcp_mode: "replay" } }),
   ],
   dataset: [
     set("dataset.max_tokens_per_row", 100, param("max_tokens_per_row")),
@@ -269,6 +276,7 @@ const SPEC: Record<StageKind, Case[]> = {
     set("web.fetch.timeout_ms", 5000, param("web.fetch.timeout_ms"), WEB),
     set("web.search.provider", "tavily", param("web.search.provider"), WEB),
     set("web.search.api_key", "${OTHER_KEY}", "unchanged", WEB),
+    set("mcp_mode", "replay", param("mcp_mode")),
   ],
   // The router's inputs are eval's output and its method: the threshold and policy are read when serving.
   router: [set("route.threshold", 0.8, "unchanged"), set("route.policy", "learned", "unchanged"), set("route.checks.min_confidence", 0.5, "unchanged")],

@@ -1,10 +1,12 @@
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { SandboxSession } from "../src/sandbox/index.js";
 import { runToolCall, toOpenAiTools, type ToolContext } from "../src/tools/index.js";
 import { connectMcp, mcpToolName, type McpConnection } from "../src/tools/mcp.js";
-import { declaredServers, openMcpTools } from "../src/tools/mcp-declared.js";
+import { declaredServers } from "../src/tools/mcp-declared.js";
+import { McpRecords } from "../src/tools/mcp-records.js";
+import { openRolloutMcp } from "../src/tools/mcp-rollout.js";
 import { makeProject, REPO, sabuild, sabuildJson, tempDir } from "./helpers.js";
 import { shellSandbox } from "./support/tool-sandbox.js";
 
@@ -46,7 +48,7 @@ describe("MCP servers as tool providers", () => {
 
   beforeAll(async () => {
     const pidFile = join(tempDir("sabuild-mcp-"), "pid");
-    conn = await connectMcp({ name: "inventory", command: process.execPath, args: [SERVER], env: { PATH: process.env["PATH"] ?? "", INVENTORY_PID_FILE: pidFile } });
+    conn = await connectMcp({ name: "inventory", command: process.execPath, args: [SERVER], run: "host", env: { PATH: process.env["PATH"] ?? "", INVENTORY_PID_FILE: pidFile } });
     pid = Number(readFileSync(pidFile, "utf8"));
   });
 
@@ -83,14 +85,14 @@ describe("MCP servers as tool providers", () => {
   });
 
   test("a server that cannot start says why, with its stderr", async () => {
-    await expect(connectMcp({ name: "broken", command: process.execPath, args: ["-e", "console.error('missing API token'); process.exit(2)"] })).rejects.toThrow(
+    await expect(connectMcp({ name: "broken", command: process.execPath, args: ["-e", "console.error('missing API token'); process.exit(2)"], run: "host" })).rejects.toThrow(
       /cannot start the MCP server "broken": [\s\S]*missing API token/,
     );
   });
 });
 
 describe("declared MCP servers and the import stage", () => {
-  const server = `{command: ${JSON.stringify(process.execPath)}, args: [${JSON.stringify(SERVER)}]}`;
+  const server = `{command: ${JSON.stringify(process.execPath)}, args: [${JSON.stringify(SERVER)}], run: host}`;
   const config = (tools: string, extra = "") =>
     ["version: 1", "subagents:", "  stocker:", `    source: {inline: {description: Keeps the stock, prompt: Check the stock., tools: [${tools}]}}`, `    mcp_servers: {inventory: ${server}}`, extra, ""].join("\n");
 
@@ -105,7 +107,8 @@ describe("declared MCP servers and the import stage", () => {
     expect(built.code, built.stdout + built.stderr).toBe(0);
     const { tree } = sabuildJson<{ tree: string }>(dir, ["artifacts", "stocker:import"]);
     const tools = JSON.parse(readFileSync(join(tree, "tools.json"), "utf8"));
-    expect(tools).toMatchObject({ resolved: ["Read", "mcp__inventory__count"], dropped: [], mcp: [{ server: "inventory", tools: [{ name: "mcp__inventory__count", tool: "count" }] }] });
+    expect(tools).toMatchObject({ resolved: ["Read", "mcp__inventory__count"], dropped: [], mcp: [{ server: "inventory", runs: "host", tools: [{ name: "mcp__inventory__count", tool: "count" }] }] });
+    expect(built.stdout + built.stderr).toContain('warning: the MCP server "inventory" runs on the host (run: host), outside the sandbox');
     expect(tools.definitions[1]).toEqual({
       type: "function",
       function: { name: "mcp__inventory__count", description: "How many of an item are in stock.", parameters: expect.objectContaining({ type: "object", required: ["item"] }) },
@@ -114,7 +117,7 @@ describe("declared MCP servers and the import stage", () => {
 
   test("an agent file's mcpServers declare servers; mcp__<server> alone gives all its tools", () => {
     const dir = makeProject({
-      "agents/stocker.md": `---\nname: stocker\ndescription: Keeps the stock\ntools: Read, mcp__inventory\nmcpServers:\n  inventory:\n    command: ${JSON.stringify(process.execPath)}\n    args: [${JSON.stringify(SERVER)}]\n---\nCheck the stock.\n`,
+      "agents/stocker.md": `---\nname: stocker\ndescription: Keeps the stock\ntools: Read, mcp__inventory\nmcpServers:\n  inventory:\n    command: ${JSON.stringify(process.execPath)}\n    args: [${JSON.stringify(SERVER)}]\n    run: host\n---\nCheck the stock.\n`,
       "subagents.yaml": "version: 1\nsubagents:\n  stocker:\n    source: {agent: agents/stocker.md}\n",
     });
     const built = sabuild(dir, ["build", "stocker:import"]);
@@ -127,7 +130,7 @@ describe("declared MCP servers and the import stage", () => {
   test("a plugin's .mcp.json declares servers for its agents, ${CLAUDE_PLUGIN_ROOT} naming the plugin's folder", () => {
     const dir = makeProject({
       "plugins/shop/.claude-plugin/plugin.json": JSON.stringify({ name: "shop" }),
-      "plugins/shop/.mcp.json": JSON.stringify({ mcpServers: { inventory: { command: process.execPath, args: ["${CLAUDE_PLUGIN_ROOT}/start.mjs"] } } }),
+      "plugins/shop/.mcp.json": JSON.stringify({ mcpServers: { inventory: { command: process.execPath, args: ["${CLAUDE_PLUGIN_ROOT}/start.mjs"], run: "host" } } }),
       "plugins/shop/start.mjs": `await import(${JSON.stringify(SERVER)});\n`,
       "plugins/shop/agents/stocker.md": "---\nname: stocker\ndescription: Keeps the stock\ntools: Read, mcp__inventory__count\n---\nCheck the stock.\n",
       "subagents.yaml": "version: 1\nsubagents:\n  stocker:\n    source: {plugin: plugins/shop, name: stocker}\n",
@@ -136,7 +139,7 @@ describe("declared MCP servers and the import stage", () => {
     expect(built.code, built.stdout + built.stderr).toBe(0);
     const { tree } = sabuildJson<{ tree: string }>(dir, ["artifacts", "stocker:import"]);
     expect(JSON.parse(readFileSync(join(tree, "tools.json"), "utf8")).resolved).toEqual(["Read", "mcp__inventory__count"]);
-    expect(JSON.parse(readFileSync(join(tree, "spec.json"), "utf8")).mcpServers).toEqual({ inventory: { command: process.execPath, args: ["plugins/shop/start.mjs"] } });
+    expect(JSON.parse(readFileSync(join(tree, "spec.json"), "utf8")).mcpServers).toEqual({ inventory: { command: process.execPath, args: ["plugins/shop/start.mjs"], run: "host" } });
   });
 
   test("a server that does not start fails the import with its message", () => {
@@ -147,17 +150,62 @@ describe("declared MCP servers and the import stage", () => {
     expect(r.stderr).toContain("Cannot find module");
   });
 
-  test("a rollout's MCP tools are those import recorded, in their own session", async () => {
-    const servers = declaredServers([{ from: "test", value: { inventory: { command: process.execPath, args: [SERVER] } } }]);
+  test("a server in the sandbox (the default) is not started at import: tools.json records the names asked for and its declaration", () => {
+    const inSandbox = `{command: node, args: [/opt/inventory/server.mjs], env: {TOKEN: "\${INVENTORY_TOKEN}"}}`;
+    const dir = makeProject({ "subagents.yaml": config("Read, mcp__inventory__count, mcp__inventory__restock, mcp__jira__search").replace(server, inSandbox) });
+    const r = sabuild(dir, ["build", "stocker:import"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("the subagent's tools include one that sabuild cannot run: mcp__jira__search");
+    writeFileSync(join(dir, "subagents.yaml"), config("Read, mcp__inventory__count, mcp__inventory__restock").replace(server, inSandbox));
+    const built = sabuild(dir, ["build", "stocker:import"], { INVENTORY_TOKEN: "not-in-any-file" });
+    expect(built.code, built.stdout + built.stderr).toBe(0);
+    const { tree } = sabuildJson<{ tree: string }>(dir, ["artifacts", "stocker:import"]);
+    const tools = JSON.parse(readFileSync(join(tree, "tools.json"), "utf8"));
+    expect(tools.resolved).toEqual(["Read", "mcp__inventory__count", "mcp__inventory__restock"]);
+    expect(tools.definitions.map((d: { function: { name: string } }) => d.function.name)).toEqual(["Read"]);
+    expect(tools.mcp).toEqual([
+      {
+        server: "inventory",
+        runs: "sandbox",
+        tools: [
+          { name: "mcp__inventory__count", tool: "count" },
+          { name: "mcp__inventory__restock", tool: "restock" },
+        ],
+        declared: { command: "node", args: ["/opt/inventory/server.mjs"], env: { TOKEN: "${INVENTORY_TOKEN}" } },
+      },
+    ]);
+    expect(readFileSync(join(tree, "tools.json"), "utf8")).not.toContain("not-in-any-file");
+    const bad = makeProject({ "subagents.yaml": config("mcp__inventory__count").replace(server, "{command: node, run: container}") });
+    const refused = sabuild(bad, ["build", "stocker:import"]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain("run");
+  });
+
+  test("a rollout's host MCP tools are those import recorded, in their own session", async () => {
+    const servers = declaredServers([{ from: "test", value: { inventory: { command: process.execPath, args: [SERVER], run: "host" } } }]);
     if (!servers.ok) throw new Error(servers.error.join("\n"));
-    const opened = await openMcpTools(servers.value, [{ server: "inventory", tools: [{ name: "mcp__inventory__restock", tool: "restock" }] }], REPO);
+    const definitions = [{ type: "function" as const, function: { name: "mcp__inventory__restock", description: "Adds items to the stock.", parameters: { type: "object" } } }];
+    const open = (tools: { name: string; tool: string }[]) =>
+      openRolloutMcp({
+        servers: servers.value,
+        imported: [{ server: "inventory", runs: "host", tools }],
+        definitions,
+        mode: "live",
+        records: new McpRecords(tempDir("sabuild-mcp-store-")),
+        root: REPO,
+        image: sandbox.image,
+        modeKey: "subagents.stocker.mcp_mode",
+        sandbox: async () => sandbox,
+      });
+    const opened = await open([{ name: "mcp__inventory__restock", tool: "restock" }]);
     try {
       expect(opened.tools.map((t) => t.name)).toEqual(["mcp__inventory__restock"]);
+      expect(opened.used).toEqual([{ server: "inventory", runs: "host", tools_digest: expect.stringMatching(/^[0-9a-f]{64}$/), from: "import" }]);
       expect((await runToolCall(opened.tools, "mcp__inventory__restock", '{"item":"apple","amount":1}', ctx)).content).toContain("apple: 13");
     } finally {
       await opened.close();
     }
-    await expect(openMcpTools(servers.value, [{ server: "inventory", tools: [{ name: "mcp__inventory__gone", tool: "gone" }] }], REPO)).rejects.toThrow('the MCP server "inventory" no longer offers gone');
+    await expect(open([{ name: "mcp__inventory__gone", tool: "gone" }])).rejects.toThrow("tools.json lists mcp__inventory__gone without its definition");
     expect(declaredServers([{ from: "agents/x.md mcpServers", value: { bad: { args: ["x"] } } }])).toEqual({ ok: false, error: ['agents/x.md mcpServers: server "bad": needs a command (a stdio server) or a url (an HTTP server)'] });
   });
 });

@@ -15,7 +15,17 @@ export const importedToolsSchema = z.looseObject({
   resolved: z.array(z.string().min(1)),
   dropped: z.array(z.string()).default([]),
   definitions: z.array(functionToolSchema),
-  mcp: z.array(z.looseObject({ server: z.string().min(1), tools: z.array(z.looseObject({ name: z.string().min(1), tool: z.string().min(1) })) })).default([]),
+  mcp: z
+    .array(
+      z.looseObject({
+        server: z.string().min(1),
+        tools: z.array(z.looseObject({ name: z.string().min(1), tool: z.string().min(1) })),
+        runs: z.enum(["sandbox", "host", "http"]).default("host"),
+        all: z.boolean().optional(),
+        declared: z.record(z.string(), z.unknown()).optional(),
+      }),
+    )
+    .default([]),
 });
 export type ImportedToolsMirrors = Assert<Mirrors<typeof importedToolsSchema, ImportedTools>>;
 

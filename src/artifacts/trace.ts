@@ -59,7 +59,10 @@ export const traceSchema = z.looseObject({
   sandbox: z.looseObject({ recipe: z.string(), id: z.string(), tag: z.string(), env: z.string().optional() }),
   verification: verificationSchema.optional(),
   recorded: z
-    .array(z.looseObject({ tool_call_id: z.string(), kind: z.enum(["search", "fetch"]), key: z.string(), digest: z.string(), from: z.enum(["live", "stored"]) }))
+    .array(z.looseObject({ tool_call_id: z.string(), kind: z.enum(["search", "fetch", "mcp"]), key: z.string(), digest: z.string(), from: z.enum(["live", "stored"]) }))
+    .optional(),
+  mcp: z
+    .array(z.looseObject({ server: z.string(), runs: z.enum(["sandbox", "host", "http"]), tools_digest: z.string(), from: z.enum(["import", "live", "stored"]) }))
     .optional(),
 });
 export type TraceMirrors = Assert<Mirrors<typeof traceSchema, Trace>>;

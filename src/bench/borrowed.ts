@@ -11,6 +11,7 @@ export function borrowed(session: SandboxSession): SandboxSession {
     image: session.image,
     limits: session.limits,
     exec: (argv, options) => session.exec(argv, options),
+    spawn: (argv, options) => session.spawn(argv, options),
     close: async () => undefined,
   };
 }

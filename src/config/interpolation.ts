@@ -10,6 +10,9 @@ import type { KeyPath, Locator } from "./locate.js";
 function isSecretOrEndpoint(path: KeyPath): boolean {
   const last = path.at(-1);
   if (path[0] === "remote_cache" && (last === "url" || last === "hmac_key")) return true;
+  // An MCP server's environment (its tokens) and an HTTP server's endpoint, substituted when it starts.
+  if (path.at(-4) === "mcp_servers" && path.at(-2) === "env") return true;
+  if (path.at(-3) === "mcp_servers" && last === "url") return true;
   return last === "base_url" || last === "api_key" || path.at(-2) === "headers";
 }
 

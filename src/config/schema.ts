@@ -379,7 +379,11 @@ export const settingsSchema = z.strictObject({
           command: nonEmpty().describe("The stdio server's program; ${VAR} references are substituted when it starts"),
           args: z.array(z.string()).optional(),
           env: z.record(z.string(), z.string()).optional().describe("Extra environment; secrets as ${VAR} references"),
-          cwd: z.string().optional(),
+          cwd: z.string().optional().describe("In the sandbox: relative to the image's workdir; on the host: relative to the project root"),
+          run: z
+            .enum(["sandbox", "host"])
+            .optional()
+            .describe("sandbox (the default): started in each rollout's container, which the recipe installs it into; host: started on this machine, outside the sandbox (with a warning)"),
         }),
         z.strictObject({
           type: z.enum(["http", "streamable-http"]).optional(),
@@ -390,6 +394,10 @@ export const settingsSchema = z.strictObject({
     )
     .default({})
     .describe("MCP servers whose tools the subagent may name as mcp__<server>__<tool>; they replace servers of the same name the agent file or plugin declares."),
+  mcp_mode: z
+    .enum(["record", "replay", "live"])
+    .default("record")
+    .describe("MCP tool results (and the tool listings of servers in the sandbox), as web.mode for web results: record: a stored result if there is one, else live and stored; replay: stored results only (the servers never start); live: always live, nothing stored."),
   teacher: teacherSchema.prefault({}),
   base_model: nonEmpty().default("Qwen/Qwen3-4B-Instruct-2507"),
   sandbox: sandboxSchema.prefault({}),

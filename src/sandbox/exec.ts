@@ -33,9 +33,9 @@ const WRAPPER = 'id=$1; t=$2; shift 2; SABUILD_EXEC=$id; export SABUILD_EXEC; ex
 const KILLER = 'for p in /proc/[0-9]*; do if tr "\\0" "\\n" <"$p/environ" 2>/dev/null | grep -qx "SABUILD_EXEC=$1"; then kill -KILL "${p#/proc/}" 2>/dev/null; fi; done; true';
 
 /** Splits Docker's multiplexed attach stream (8-byte frame headers) into stdout and stderr. */
-class Demuxer {
+export class Demuxer {
   private pending = Buffer.alloc(0);
-  constructor(private readonly sinks: Record<number, StreamCapture>) {}
+  constructor(private readonly sinks: Record<number, Pick<StreamCapture, "push">>) {}
 
   push(chunk: Buffer): void {
     let buf = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk;
@@ -79,18 +79,7 @@ export async function runExec(container: Docker.Container, req: ExecRequest): Pr
   let abortRequested = false;
   const killByMark = async (): Promise<void> => {
     killedByUs = true;
-    try {
-      const killer = await container.exec({ Cmd: ["/bin/sh", "-c", KILLER, "sh", mark], User: req.user, AttachStdout: true, AttachStderr: true });
-      const s = await killer.start({ hijack: true, stdin: false });
-      s.resume();
-      await new Promise<void>((resolve) => {
-        s.once("end", resolve);
-        s.once("close", resolve);
-        s.once("error", () => resolve());
-      });
-    } catch {
-      // The container is gone: nothing left to kill.
-    }
+    await killMarked(container, req.user, mark);
   };
 
   const aborted = await new Promise<boolean>((resolve, reject) => {
@@ -134,8 +123,24 @@ export async function runExec(container: Docker.Container, req: ExecRequest): Pr
   };
 }
 
+/** Kills every process of the container that carries SABUILD_EXEC=<mark>. */
+export async function killMarked(container: Docker.Container, user: string, mark: string): Promise<void> {
+  try {
+    const killer = await container.exec({ Cmd: ["/bin/sh", "-c", KILLER, "sh", mark], User: user, AttachStdout: true, AttachStderr: true });
+    const s = await killer.start({ hijack: true, stdin: false });
+    s.resume();
+    await new Promise<void>((resolve) => {
+      s.once("end", resolve);
+      s.once("close", resolve);
+      s.once("error", () => resolve());
+    });
+  } catch {
+    // The container is gone: nothing left to kill.
+  }
+}
+
 /** The exit status, once the engine has seen the process end (it can lag the stream by a moment). */
-async function exitCodeOf(exec: Docker.Exec): Promise<number | null> {
+export async function exitCodeOf(exec: Docker.Exec): Promise<number | null> {
   for (let i = 0; i < 50; i++) {
     const info = await exec.inspect();
     if (!info.Running) return info.ExitCode ?? null;

@@ -2,9 +2,10 @@ import type Docker from "dockerode";
 import { createOwnedContainer, LABEL_RECIPE, removeOwned } from "./cleanup.js";
 import { dockerClient, engineError, isNotFound } from "./docker.js";
 import { runExec } from "./exec.js";
+import { spawnExec } from "./spawn.js";
 import { mergeLimits } from "./limits.js";
 import { OomWatch } from "./oom.js";
-import { SandboxError, type ExecOptions, type ExecResult, type SandboxImage, type SandboxLimits, type SandboxSession } from "./types.js";
+import { SandboxError, type ExecOptions, type ExecResult, type SandboxImage, type SandboxLimits, type SandboxProcess, type SandboxSession, type SpawnOptions } from "./types.js";
 
 export interface OpenSandboxOptions {
   /** Overrides the image's limits (which are the recipe's, with subagents.yaml's overrides). */
@@ -109,6 +110,12 @@ class DockerSandboxSession implements SandboxSession {
       ...(options.signal ? { signal: options.signal } : {}),
       oomKilled: (sigkill) => this.oom.killedSinceLastAsk(sigkill, () => this.cgroupOomKills()),
     });
+  }
+
+  async spawn(argv: string[], options: SpawnOptions = {}): Promise<SandboxProcess> {
+    if (argv.length === 0) throw new TypeError("spawn needs a command");
+    if (this.closing) throw new SandboxError("the sandbox session is closed");
+    return spawnExec(this.container, { argv, user: options.user ?? this.image.user, workdir: options.cwd ?? this.image.workdir, ...(options.env ? { env: options.env } : {}) });
   }
 
   /** The memory cgroup's count of OOM kills (cgroup v2: memory.events, v1: memory.oom_control). */

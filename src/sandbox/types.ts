@@ -75,6 +75,29 @@ export interface ExecResult {
   durationMs: number;
 }
 
+export interface SpawnOptions {
+  /** Working directory inside the container (default: the image's workdir). */
+  cwd?: string;
+  env?: Record<string, string>;
+  /** Runs as this user instead of the image's. */
+  user?: string;
+}
+
+/**
+ * A process started with spawn(): its standard streams stay attached while it runs (an MCP
+ * server spoken to over stdio). Its stdout and stderr end when it exits.
+ */
+export interface SandboxProcess {
+  /** Ending it closes the process's stdin. */
+  readonly stdin: NodeJS.WritableStream;
+  readonly stdout: NodeJS.ReadableStream;
+  readonly stderr: NodeJS.ReadableStream;
+  /** The exit status once it ended; null when it was killed or its container removed. */
+  readonly exited: Promise<number | null>;
+  /** Kills it and every process it started; resolves once it has ended. */
+  kill(): Promise<void>;
+}
+
 /** One running container. Every rollout gets a fresh one and closes it, also on failure. */
 export interface SandboxSession {
   readonly containerId: string;
@@ -85,6 +108,13 @@ export interface SandboxSession {
    * failing command: non-zero exits, timeouts and OOM kills come back in the result. Throws only
    * when the container itself is gone or the engine is unreachable (SandboxError). */
   exec(argv: string[], options?: ExecOptions): Promise<ExecResult>;
+  /**
+   * Starts a long-lived process with stdin, stdout and stderr attached: no time limit and no
+   * output cap, and it ends at the latest with the container (close() removes it). Throws a
+   * SandboxError when the container is gone or the engine unreachable; a command that does not
+   * exist starts and exits (127), as with exec.
+   */
+  spawn(argv: string[], options?: SpawnOptions): Promise<SandboxProcess>;
   /** Removes the container (idempotent). */
   close(): Promise<void>;
 }

@@ -87,6 +87,11 @@ export function evalStage(): Stage {
           // What WebSearch and WebFetch return: provider, mode, fetch limits and model (never the API
           // key). Absent without a web section, so such subagents keep the keys they had.
           ...(subagent.web ? { web: webParams(subagent.web) } : {}),
+          // Whether MCP results may come live or only from the store (replay). Absent at the default
+          // (record), so subagents without MCP servers keep the keys they had. The servers
+          // themselves are in import's tools.json (declarations as written) and, for servers in the
+          // sandbox, in the image the recipe installed them into: both upstream outputs.
+          ...(subagent.mcp_mode !== "record" ? { mcp_mode: subagent.mcp_mode } : {}),
           // The untrained model converted and rolled out as "base" (its files are keyed below).
           base_model: e.models.includes("base") ? subagent.train.base_model : null,
           // The teacher rolls out (models: teacher) and is the judge's default endpoint. Its pricing

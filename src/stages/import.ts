@@ -5,7 +5,8 @@ import { listImportInputs } from "../importers/inputs.js";
 import type { SubagentSpec } from "../importers/types.js";
 import { err, ok } from "../result.js";
 import type { Json } from "../engine/key.js";
-import type { FunctionToolDef, ImportedTools } from "../tools/types.js";
+import type { McpServerSpec } from "../tools/mcp.js";
+import type { FunctionToolDef, ImportedMcpServer, ImportedTools } from "../tools/types.js";
 import { TOOLS_VERSION } from "../tools/version.js";
 import type { RunContext, Stage } from "./types.js";
 import { configName } from "./config-name.js";
@@ -23,7 +24,8 @@ import type { StageInputs } from "../engine/types.js";
 export function importStage(): Stage {
   return {
     kind: "import",
-    version: "2",
+    // 3: a stdio MCP server runs in the sandbox unless `run: host`; tools.json says where each runs.
+    version: "3",
     deps: [],
     async inputs({ project, subagent }) {
       const { library, source: inside } = splitSource(project, subagent.source);
@@ -83,8 +85,8 @@ function importInputs(subagent: ResolvedSubagent, library: { library: string; co
 async function writeTools(ctx: RunContext, spec: SubagentSpec): Promise<void> {
   const toolset = spec.tools;
   const { resolveTools, toOpenAiTools } = await import("../tools/index.js");
-  const listed = await listMcpTools(ctx, spec);
-  const { tools, mcp, unsupported } = resolveTools(toolset, listed.map((t) => t.name));
+  const { listed, sandboxed } = await listMcpTools(ctx, spec);
+  const { tools, mcp, unsupported } = resolveTools(toolset, [...listed.map((t) => t.name), ...sandboxed.flatMap((s) => (s.all ? [`mcp__${s.declared.name}`] : s.tools.map((t) => t.name)))]);
   if (unsupported.length > 0) {
     const list = unsupported.join(", ");
     if (ctx.subagent.unsupported_tools === "error") {
@@ -103,38 +105,68 @@ async function writeTools(ctx: RunContext, spec: SubagentSpec): Promise<void> {
     ctx.log(`warning: dropped tools sabuild cannot run (unsupported_tools: ignore): ${list}`);
   }
   const offered = listed.filter((t) => mcp.includes(t.name));
+  const servers: ImportedMcpServer[] = [];
+  for (const declared of [...new Set([...offered.map((t) => t.declared), ...sandboxed.map((s) => s.declared)])].sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    const { name: server, ...declaration } = declared;
+    const inSandbox = sandboxed.find((s) => s.declared === declared);
+    servers.push(
+      inSandbox
+        ? { server, runs: "sandbox", tools: inSandbox.tools, ...(inSandbox.all ? { all: true } : {}), declared: declaration }
+        : { server, runs: "url" in declared ? "http" : "host", tools: offered.filter((t) => t.declared === declared).map((t) => ({ name: t.name, tool: t.tool })), declared: declaration },
+    );
+  }
   const out: ImportedTools = {
     version: TOOLS_VERSION,
-    resolved: [...tools.map((t) => t.name), ...offered.map((t) => t.name)],
+    resolved: [...tools.map((t) => t.name), ...offered.map((t) => t.name), ...sandboxed.flatMap((s) => s.tools.map((t) => t.name))],
     dropped: unsupported,
     definitions: [...toOpenAiTools(tools), ...offered.map((t) => t.definition)],
-    mcp: [...new Set(offered.map((t) => t.server))].map((server) => ({ server, tools: offered.filter((t) => t.server === server).map((t) => ({ name: t.name, tool: t.tool })) })),
+    mcp: servers,
   };
   await writeFile(join(ctx.outDir, "tools.json"), `${JSON.stringify(out, null, 2)}\n`);
 }
 
 interface ListedMcpTool {
-  server: string;
+  declared: McpServerSpec;
   name: string;
   tool: string;
   definition: FunctionToolDef;
 }
 
+/** A server in the sandbox: import cannot start it (no container yet), so it records what the agent asks of it. */
+interface SandboxedMcpServer {
+  declared: McpServerSpec;
+  /** The tools the agent names (`tool` as written); the rollout checks that the server lists them. */
+  tools: { name: string; tool: string }[];
+  /** Named alone, or an agent that names no tools: every tool the server lists. */
+  all: boolean;
+}
+
 /**
- * Starts each declared MCP server the subagent's tools may name (all of them when it names no
- * tools), lists its tools and stops it: their schemas go into tools.json, what the teacher and
- * the student are offered.
+ * Starts each declared MCP server outside the sandbox that the subagent's tools may name (all of
+ * them when it names no tools), lists its tools and stops it: their schemas go into tools.json,
+ * what the teacher and the student are offered. Servers in the sandbox are listed by each
+ * rollout in its own container (src/tools/mcp-rollout.ts).
  */
-async function listMcpTools(ctx: RunContext, spec: SubagentSpec): Promise<ListedMcpTool[]> {
+async function listMcpTools(ctx: RunContext, spec: SubagentSpec): Promise<{ listed: ListedMcpTool[]; sandboxed: SandboxedMcpServer[] }> {
   const { expandServer, serversOf } = await import("../tools/mcp-declared.js");
   const servers = serversOf(spec, ctx.subagent.mcp_servers, `${configName(ctx.project)} subagents.${ctx.subagent.name}.mcp_servers`);
   if (!servers.ok) throw new UserInputError(`${ctx.subagent.name} declares MCP servers sabuild cannot read`, servers.error.map((message) => ({ file: configName(ctx.project), line: 0, column: 0, keyPath: ["subagents", ctx.subagent.name], message })));
-  const named = new Set(spec.tools.mcp.map((n) => n.split("__")[1] ?? ""));
+  const written = spec.tools.mcp.map((n) => n.replace(/\(.*\)$/s, ""));
+  const named = new Set(written.map((n) => n.split("__")[1] ?? ""));
   const needed = servers.value.filter((s) => spec.tools.all || named.has(s.name));
-  if (needed.length === 0) return [];
-  const { connectMcp, mcpToolName } = await import("../tools/mcp.js");
-  const out: ListedMcpTool[] = [];
+  const listed: ListedMcpTool[] = [];
+  const sandboxed: SandboxedMcpServer[] = [];
+  if (needed.length === 0) return { listed, sandboxed };
+  const { connectMcp, mcpToolName, runsOf } = await import("../tools/mcp.js");
   for (const declared of needed) {
+    if (runsOf(declared) === "sandbox") {
+      const mine = written.filter((n) => n.split("__")[1] === declared.name);
+      const all = spec.tools.all || mine.some((n) => n.split("__").length === 2);
+      const tools = all ? [] : [...new Set(mine)].sort().map((name) => ({ name, tool: name.split("__").slice(2).join("__") }));
+      sandboxed.push({ declared, tools, all });
+      continue;
+    }
+    if (runsOf(declared) === "host") ctx.log(`warning: the MCP server "${declared.name}" runs on the host (run: host), outside the sandbox: its tools act on this machine`);
     const expanded = expandServer(declared, process.env, ctx.project.root);
     if (!expanded.ok) throw new UserInputError(`cannot start the MCP server "${declared.name}"`, [{ file: configName(ctx.project), line: 0, column: 0, keyPath: ["subagents", ctx.subagent.name], message: expanded.error }]);
     const conn = await connectMcp(expanded.value).catch((e: unknown) => {
@@ -145,11 +177,11 @@ async function listMcpTools(ctx: RunContext, spec: SubagentSpec): Promise<Listed
     try {
       for (const t of conn.listed) {
         const name = mcpToolName(declared.name, t.name);
-        out.push({ server: declared.name, name, tool: t.name, definition: { type: "function", function: { name, description: t.description, parameters: t.inputSchema } } });
+        listed.push({ declared, name, tool: t.name, definition: { type: "function", function: { name, description: t.description, parameters: t.inputSchema } } });
       }
     } finally {
       await conn.close();
     }
   }
-  return out;
+  return { listed, sandboxed };
 }

@@ -42,6 +42,11 @@ export function tracesStage(): Stage {
           // What WebSearch and WebFetch return: provider, mode, fetch limits and model (never the API
           // key). Absent without a web section, so such subagents keep the keys they had.
           ...(subagent.web ? { web: webParams(subagent.web) } : {}),
+          // Whether MCP results may come live or only from the store (replay). Absent at the default
+          // (record), so subagents without MCP servers keep the keys they had. The servers
+          // themselves are in import's tools.json (declarations as written) and, for servers in the
+          // sandbox, in the image the recipe installed them into: both upstream outputs.
+          ...(subagent.mcp_mode !== "record" ? { mcp_mode: subagent.mcp_mode } : {}),
         },
         // The stand-in's policy module (it writes every reply) and the local search corpus.
         files: [...teacherFiles(subagent.teacher), ...webFiles(project.root, subagent.web)],

@@ -1,6 +1,7 @@
 import { readdir, readFile, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { ResponseCache } from "../llm/cache.js";
+import { McpRecords } from "../tools/mcp-records.js";
 import { WebRecords } from "../web/records.js";
 import type { LockEntries } from "../engine/lockfile.js";
 import type { ActionResult, Store } from "./index.js";
@@ -69,6 +70,8 @@ export async function collectGarbage(store: Store, opts: GcOptions): Promise<GcR
   await addLive(await new ResponseCache(store.root).blobs());
   // So were web results recorded for replay: gone, a replayed build could not run offline.
   await addLive(await new WebRecords(store.root).blobs());
+  // And MCP tool results, for the same reason.
+  await addLive(await new McpRecords(store.root).blobs());
   if (opts.maxSize !== undefined) {
     // Most recently used first: each result stays while the store still fits under the cap.
     const unprotected = [...results.keys()].filter((k) => !keep.has(k)).sort((a, b) => results.get(b)!.usedMs - results.get(a)!.usedMs);

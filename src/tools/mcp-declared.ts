@@ -1,9 +1,8 @@
-import { resolve } from "node:path";
+import { posix, resolve } from "node:path";
 import { resolveTemplate } from "../config/template.js";
 import type { SubagentSpec } from "../importers/types.js";
 import { err, ok, type Result } from "../result.js";
-import type { McpConnection, McpServerSpec } from "./mcp.js";
-import type { AgentTool, ImportedMcpServer } from "./types.js";
+import type { McpServerSpec } from "./mcp.js";
 
 /**
  * MCP servers as agent files (`mcpServers` in the frontmatter), plugins (`.mcp.json`) and
@@ -54,9 +53,11 @@ function serverSpec(name: string, entry: unknown): McpServerSpec | string {
   if (e["args"] !== undefined && !strings(e["args"])) return "args must be a list of strings";
   if (e["env"] !== undefined && !stringMap(e["env"])) return "env must map names to strings";
   if (e["cwd"] !== undefined && typeof e["cwd"] !== "string") return "cwd must be a string";
+  if (e["run"] !== undefined && e["run"] !== "sandbox" && e["run"] !== "host") return `run must be "sandbox" (the default: in the rollout's container) or "host"`;
   return {
     name,
     command: e["command"],
+    ...(e["run"] === "host" ? { run: "host" as const } : {}),
     ...(e["args"] ? { args: e["args"] as string[] } : {}),
     ...(e["env"] ? { env: e["env"] as Record<string, string> } : {}),
     ...(typeof e["cwd"] === "string" ? { cwd: e["cwd"] } : {}),
@@ -64,10 +65,12 @@ function serverSpec(name: string, entry: unknown): McpServerSpec | string {
 }
 
 /**
- * The spec with its `${VAR}` references substituted, just before the server is started; a stdio
- * server runs in the project root (or its `cwd`, relative to that root).
+ * The spec with its `${VAR}` references substituted, just before the server is started. A stdio
+ * server on the host runs in the project root (or its `cwd`, relative to that root) with the
+ * host's PATH and HOME; one in the sandbox runs in the image's workdir (or its `cwd`, relative to
+ * that) with the container's own environment and what its declaration adds.
  */
-export function expandServer(spec: McpServerSpec, env: Record<string, string | undefined>, root: string): Result<McpServerSpec, string> {
+export function expandServer(spec: McpServerSpec, env: Record<string, string | undefined>, root: string, sandboxWorkdir = "/"): Result<McpServerSpec, string> {
   const missing: string[] = [];
   const sub = (text: string): string => {
     const r = resolveTemplate(text, env);
@@ -79,14 +82,23 @@ export function expandServer(spec: McpServerSpec, env: Record<string, string | u
   const out: McpServerSpec =
     "url" in spec
       ? { name: spec.name, url: sub(spec.url), ...(spec.headers ? { headers: subMap(spec.headers) } : {}) }
-      : {
-          name: spec.name,
-          command: sub(spec.command),
-          ...(spec.args ? { args: spec.args.map(sub) } : {}),
-          // A stdio server gets the PATH and HOME it needs to start, and what its declaration adds.
-          env: { ...pick(env, ["PATH", "HOME", "LANG", "TMPDIR"]), ...(spec.env ? subMap(spec.env) : {}) },
-          cwd: spec.cwd ? resolve(root, sub(spec.cwd)) : root,
-        };
+      : spec.run === "host"
+        ? {
+            name: spec.name,
+            command: sub(spec.command),
+            ...(spec.args ? { args: spec.args.map(sub) } : {}),
+            run: "host",
+            // A stdio server gets the PATH and HOME it needs to start, and what its declaration adds.
+            env: { ...pick(env, ["PATH", "HOME", "LANG", "TMPDIR"]), ...(spec.env ? subMap(spec.env) : {}) },
+            cwd: spec.cwd ? resolve(root, sub(spec.cwd)) : root,
+          }
+        : {
+            name: spec.name,
+            command: sub(spec.command),
+            ...(spec.args ? { args: spec.args.map(sub) } : {}),
+            ...(spec.env ? { env: subMap(spec.env) } : {}),
+            cwd: posix.resolve(sandboxWorkdir, spec.cwd ? sub(spec.cwd) : "."),
+          };
   return missing.length > 0 ? err(`MCP server "${spec.name}": ${missing.join("; ")}`) : ok(out);
 }
 
@@ -102,35 +114,4 @@ export function serversOf(spec: SubagentSpec, configured: unknown, configWhere: 
     { from: `${spec.provenance.path || "the inline source"} mcpServers`, value: spec.mcpServers },
     { from: configWhere, value: configured },
   ]);
-}
-
-/** Connects the servers, each offering the tools tools.json recorded for it; all are closed if one fails. */
-export async function openMcpTools(
-  servers: readonly McpServerSpec[],
-  recorded: readonly ImportedMcpServer[],
-  root: string,
-): Promise<{ tools: AgentTool[]; close(): Promise<void> }> {
-  const { connectMcp } = await import("./mcp.js");
-  const open: McpConnection[] = [];
-  const close = async () => void (await Promise.allSettled(open.map((c) => c.close())));
-  try {
-    const tools: AgentTool[] = [];
-    for (const entry of recorded) {
-      const declared = servers.find((s) => s.name === entry.server);
-      if (!declared) throw new Error(`the MCP server "${entry.server}" that import listed is no longer declared`);
-      const spec = expandServer(declared, process.env, root);
-      if (!spec.ok) throw new Error(spec.error);
-      const conn = await connectMcp(spec.value);
-      open.push(conn);
-      for (const t of entry.tools) {
-        const tool = conn.tools.find((c) => c.name === t.name);
-        if (!tool) throw new Error(`the MCP server "${entry.server}" no longer offers ${t.tool}`);
-        tools.push(tool);
-      }
-    }
-    return { tools, close };
-  } catch (e) {
-    await close();
-    throw e;
-  }
 }

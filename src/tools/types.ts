@@ -25,7 +25,7 @@ export interface WebProvider {
  * checked against them. `from`: live (fetched now) or stored (recorded earlier).
  */
 export interface RecordedResult {
-  kind: "search" | "fetch";
+  kind: "search" | "fetch" | "mcp";
   key: string;
   digest: string;
   from: "live" | "stored";
@@ -72,6 +72,29 @@ export interface ImportedTools {
 
 export interface ImportedMcpServer {
   server: string;
-  /** `name` as the model calls it (mcp__<server>__<tool>), `tool` as the server names it. */
+  /**
+   * `name` as the model calls it (mcp__<server>__<tool>), `tool` as the server names it. For a
+   * server in the sandbox, which import cannot start, the tools the agent named (`tool` as
+   * written): the rollout checks that the server lists them.
+   */
   tools: { name: string; tool: string }[];
+  /** Where the server runs (tools.json of imports before this field: host). */
+  runs: "sandbox" | "host" | "http";
+  /** A server in the sandbox that the agent named alone (or an agent that names no tools): every tool it lists. */
+  all?: boolean;
+  /**
+   * The declaration as written, `${VAR}` templates unresolved: in the output, so that a changed
+   * command, argument or environment reruns the rollouts that used the server.
+   */
+  declared?: { [key: string]: unknown };
+}
+
+/** Which tools an MCP server offered a rollout, for its trace. */
+export interface McpServerUse {
+  server: string;
+  runs: ImportedMcpServer["runs"];
+  /** sha256 of the canonical JSON of the tools (name, description, input schema) offered. */
+  tools_digest: string;
+  /** import: tools.json's listing; live: listed now in the rollout's container; stored: a recorded listing. */
+  from: "import" | "live" | "stored";
 }

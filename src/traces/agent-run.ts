@@ -7,6 +7,7 @@ import type { BuiltEnvironment } from "../artifacts/image.js";
 import { DEFAULT_ENV_ID, type Verifier } from "../envs/types.js";
 import type { SandboxImage, SandboxSession } from "../sandbox/types.js";
 import { runToolCall, toolsNamed, toOpenAiTools, type AgentTool, type FunctionToolDef, type ImportedMcpServer } from "../tools/index.js";
+import type { RolloutMcp } from "../tools/mcp-rollout.js";
 import type { WebProvider } from "../tools/types.js";
 import { rollout } from "./rollout.js";
 import { installSkill, instructionsOf } from "./skill.js";
@@ -17,7 +18,7 @@ export interface AgentFiles {
   spec: SubagentSpec;
   /** The tool names import resolved. */
   tools: string[];
-  /** The MCP tools import listed, by server, and their definitions as the model is shown them. */
+  /** The MCP servers import recorded, and the definitions it listed of those outside the sandbox. */
   mcp: ImportedMcpServer[];
   mcpDefinitions: FunctionToolDef[];
   /**
@@ -80,8 +81,7 @@ export interface AgentRun {
  */
 export function openAgentRun(files: AgentFiles, o: AgentRunOptions): AgentRun {
   const builtin = toolsNamed(files.tools);
-  // MCP tools are shown with the schemas import recorded, so every rollout sees the same tools.
-  const toolDefs = [...toOpenAiTools(builtin), ...files.mcpDefinitions];
+  const builtinDefs = toOpenAiTools(builtin);
   const instructions = instructionsOf(files.spec);
   const images = environmentImages(files.envs, o);
   const ensure = (env = servingEnv(files)): Promise<SandboxImage> => images(env);
@@ -97,10 +97,16 @@ export function openAgentRun(files: AgentFiles, o: AgentRunOptions): AgentRun {
       const signal = r.signal ?? o.signal;
       const verifier = r.verify;
       const webProvider = await openWebOnce();
+      // The container opens once: for a server in the sandbox that must list its tools before the
+      // first model call, else beside that call (see rollout), or at the first tool call.
+      let box: Promise<SandboxSession> | undefined;
+      const openBox = (): Promise<SandboxSession> =>
+        (box ??= openSandbox(img, { labels: projectLabels(o.project.root), ...(signal ? { signal } : {}), prepare: (b) => installSkill(b, o.project, files.spec) }));
       // Each rollout gets its own MCP sessions (a server may keep state), closed when it ends.
-      const mcp = files.mcp.length > 0 ? await openRolloutMcp(files, o) : undefined;
-      const tools: AgentTool[] = [...builtin, ...(mcp?.tools ?? [])];
+      let mcp: RolloutMcp | undefined;
       try {
+        mcp = files.mcp.length > 0 ? await openRolloutMcp(files, o, img, openBox) : undefined;
+        const tools: AgentTool[] = [...builtin, ...(mcp?.tools ?? [])];
         return await rollout({
           subagent: o.subagent.name,
           task: r.task,
@@ -112,26 +118,42 @@ export function openAgentRun(files: AgentFiles, o: AgentRunOptions): AgentRun {
           model: r.model,
           sampling: r.sampling,
           tools,
-          toolDefs,
+          toolDefs: [...builtinDefs, ...(mcp?.definitions ?? [])],
           runTool: (name, args, toolCtx) => runToolCall(tools, name, args, toolCtx),
           // A container whose skill cannot be installed is removed by openSandbox, never leaked.
-          openSandbox: () => openSandbox(img, { labels: projectLabels(o.project.root), ...(signal ? { signal } : {}), prepare: (box) => installSkill(box, o.project, files.spec) }),
+          openSandbox: openBox,
           image: img,
+          ...(mcp?.used.length ? { mcp: mcp.used } : {}),
           ...(r.env ? { env: r.env } : {}),
-          ...(verifier ? { verify: async (box: SandboxSession) => (await import("../verify/run.js")).runVerifier(box, verifier, signal ? { signal } : {}) } : {}),
+          ...(verifier ? { verify: async (session: SandboxSession) => (await import("../verify/run.js")).runVerifier(session, verifier, signal ? { signal } : {}) } : {}),
           ...(webProvider ? { web: webProvider } : {}),
           ...(signal ? { signal } : {}),
         });
       } finally {
         await mcp?.close();
+        // Opened for a listing and never used by the rollout (a reply from the cache), it is closed here.
+        await box?.then(
+          (b) => b.close(),
+          () => undefined,
+        );
       }
     },
   };
 }
 
-async function openRolloutMcp(files: AgentFiles, o: AgentRunOptions): Promise<{ tools: AgentTool[]; close(): Promise<void> }> {
-  const { openMcpTools, serversOf } = await import("../tools/mcp-declared.js");
+async function openRolloutMcp(files: AgentFiles, o: AgentRunOptions, image: SandboxImage, sandbox: () => Promise<SandboxSession>): Promise<RolloutMcp> {
+  const [{ serversOf }, { openRolloutMcp: open }, { McpRecords }] = await Promise.all([import("../tools/mcp-declared.js"), import("../tools/mcp-rollout.js"), import("../tools/mcp-records.js")]);
   const servers = serversOf(files.spec, o.subagent.mcp_servers, `subagents.${o.subagent.name}.mcp_servers`);
   if (!servers.ok) throw new Error(servers.error.join("; "));
-  return openMcpTools(servers.value, files.mcp, o.project.root);
+  return open({
+    servers: servers.value,
+    imported: files.mcp,
+    definitions: files.mcpDefinitions,
+    mode: o.subagent.mcp_mode,
+    records: new McpRecords(o.project.store),
+    root: o.project.root,
+    image,
+    modeKey: `subagents.${o.subagent.name}.mcp_mode`,
+    sandbox,
+  });
 }

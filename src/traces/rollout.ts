@@ -1,7 +1,7 @@
 import type { ChatClient, ChatMessage, ChatRequest, ChatResult } from "../llm/types.js";
 import type { Verification } from "../envs/types.js";
 import type { SandboxImage, SandboxSession } from "../sandbox/types.js";
-import type { AgentTool, FunctionToolDef, RecordedResult, ToolContext, ToolResult, WebProvider } from "../tools/types.js";
+import type { AgentTool, FunctionToolDef, McpServerUse, RecordedResult, ToolContext, ToolResult, WebProvider } from "../tools/types.js";
 import { checkContract, contractInstructions, turnCapMessage } from "./contract.js";
 import type { Trace, TraceStatus } from "./types.js";
 
@@ -50,6 +50,8 @@ export interface RolloutOptions {
    */
   onClosing?(closing: Promise<void>): void;
   web?: WebProvider;
+  /** The MCP servers whose tools are among `tools`, for the trace. */
+  mcp?: McpServerUse[];
   signal?: AbortSignal;
   /** Called after every model reply and tool result, for progress and running cost. */
   onStep?(step: { turn: number; costUsd: number; toolCalls: number }): void;
@@ -135,6 +137,7 @@ export async function rollout(o: RolloutOptions): Promise<Trace> {
     timings: { started_at: new Date(started).toISOString(), duration_ms: Date.now() - started, ...timings },
     sandbox: { recipe: o.image.recipe, id: o.image.id, tag: o.image.tag, ...(o.env ? { env: o.env } : {}) },
     ...(recorded.length ? { recorded } : {}),
+    ...(o.mcp?.length ? { mcp: o.mcp } : {}),
   });
 
   const conclude = (content: string | null, status: "completed" | "turn_cap"): Trace => {

@@ -1,6 +1,6 @@
 import type { Verification } from "../envs/types.js";
 import type { SandboxImage } from "../sandbox/types.js";
-import type { FunctionToolDef, RecordedResult } from "../tools/types.js";
+import type { FunctionToolDef, McpServerUse, RecordedResult } from "../tools/types.js";
 import type { ChatMessage } from "../llm/types.js";
 
 export type TraceStatus = "completed" | "turn_cap" | "contract_violation" | "error";
@@ -42,4 +42,6 @@ export interface Trace {
    * each call saw, by content digest. Absent when no call used one.
    */
   recorded?: (RecordedResult & { tool_call_id: string })[];
+  /** The MCP servers the rollout was offered tools of, with a digest of those tools. Absent without any. */
+  mcp?: McpServerUse[];
 }

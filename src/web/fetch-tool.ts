@@ -4,7 +4,7 @@ import type { ChatClient } from "../llm/types.js";
 import { ToolFailure } from "../tools/define.js";
 import { isIP } from "node:net";
 import { addressListed, allowList, hostAllowed, type AllowList } from "./address.js";
-import { normaliseUrl, WebRecords, type PageRecord } from "./records.js";
+import { normaliseUrl, WebRecords, type PageRecord, type WebRecord } from "./records.js";
 import { throughStore } from "./replay.js";
 
 type FetchSettings = NonNullable<NonNullable<ResolvedSubagent["web"]>["fetch"]>;
@@ -34,7 +34,7 @@ export function fetchTool(o: FetchToolOptions): (url: string, prompt: string, si
   return async (rawUrl, prompt, signal, recorded) => {
     if (!URL.canParse(rawUrl)) throw new ToolFailure(`Invalid URL: ${rawUrl}`);
     const url = upgraded(rawUrl, allow);
-    const page = await throughStore<PageRecord>({
+    const page = await throughStore<PageRecord, WebRecord>({
       mode: o.mode,
       records: o.records,
       key: { kind: "fetch", url: normaliseUrl(url), max_bytes: f.max_bytes, conversion: CONVERSION_VERSION },

@@ -6,7 +6,7 @@ import { resolveTemplate } from "../config/template.js";
 import { sha256 } from "../engine/key.js";
 import { ToolFailure } from "../tools/define.js";
 import { corpusFiles } from "./corpus.js";
-import { normaliseQuery, WebRecords, type SearchRecord } from "./records.js";
+import { normaliseQuery, WebRecords, type SearchRecord, type WebRecord } from "./records.js";
 import { throughStore } from "./replay.js";
 import { domainOf, filterDomains } from "./search/domains.js";
 import type { SearchProvider, SearchRequest } from "./search/types.js";
@@ -30,7 +30,7 @@ export function searchTool(o: SearchToolOptions): (query: string, options: { all
     const request: SearchRequest = { query, maxResults: s.max_results, ...options };
     // What the provider searched: its endpoint as written, or the local corpus's contents.
     const source = s.provider === "local" ? `corpus:${await (corpus ??= corpusDigest(o.project.root, s.root!))}` : (s.base_url ?? "default");
-    const record = await throughStore<SearchRecord>({
+    const record = await throughStore<SearchRecord, WebRecord>({
       mode: o.mode,
       records: o.records,
       key: {

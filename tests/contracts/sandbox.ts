@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
 import { join } from "node:path";
+import { createInterface } from "node:readline";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SandboxError, type OpenSandboxOptions, type SandboxImage, type SandboxSession } from "../../src/sandbox/index.js";
 import { exited, REPO } from "../helpers.js";
@@ -17,6 +18,12 @@ export interface SandboxEngineUnderTest {
   exists(containerId: string): Promise<boolean>;
   /** What a child process needs in its environment to reach the same engine. */
   env: Record<string, string>;
+}
+
+/** The stream's lines, one at a time, as they arrive. */
+function lines(stream: NodeJS.ReadableStream): { next(): Promise<string | undefined> } {
+  const it = createInterface({ input: stream })[Symbol.asyncIterator]();
+  return { next: async () => (await it.next()).value as string | undefined };
 }
 
 async function waitUntil(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
@@ -132,6 +139,37 @@ export function describeSandboxContract(name: string, setup: () => Promise<Sandb
         expect(r.exitCode).not.toBe(0);
         expect(r.stderr).toMatch(/fork|Resource temporarily unavailable/i);
       });
+    });
+
+    it("spawns a long-lived process with its streams attached: a line in, a line out, stdin's end ends it", async () => {
+      const p = await box.spawn(["sh", "-c", 'echo "ready $(id -un) $(pwd) $GREETING" >&2; while read -r line; do echo "got $line"; done; echo bye; exit 7'], { env: { GREETING: "hi" } });
+      const out = lines(p.stdout);
+      const err = lines(p.stderr);
+      expect(await err.next()).toBe(`ready ${engine.image.user} ${engine.image.workdir} hi`);
+      // Each answer comes before the next line is written: the stream is live, not buffered to the end.
+      for (const word of ["one", "two", "x".repeat(100_000)]) {
+        p.stdin.write(`${word}\n`);
+        expect(await out.next()).toBe(`got ${word}`);
+      }
+      p.stdin.end();
+      expect(await out.next()).toBe("bye");
+      expect(await p.exited).toBe(7);
+    });
+
+    it("kill() ends a spawned process and its children; close() ends one still running", async () => {
+      const p = await box.spawn(["sh", "-c", "sleep 41 & echo started; sleep 42"]);
+      expect(await lines(p.stdout).next()).toBe("started");
+      await p.kill();
+      expect(await p.exited).toBeNull();
+      expect((await box.exec(["ps", "-eo", "args"])).stdout).not.toMatch(/sleep 4[12]/);
+
+      const s = await engine.open();
+      const q = await s.spawn(["sh", "-c", "echo started; sleep 43"]);
+      expect(await lines(q.stdout).next()).toBe("started");
+      await s.close();
+      await expect(Promise.race([q.exited, new Promise((r) => setTimeout(() => r("still running"), 10_000))])).resolves.not.toBe("still running");
+      expect(await engine.exists(s.containerId)).toBe(false);
+      await expect(s.spawn(["true"])).rejects.toBeInstanceOf(SandboxError);
     });
 
     it("close() removes the container, twice is fine, and a later exec throws a SandboxError", async () => {
