@@ -281,8 +281,8 @@ export function perItem(from, to, n) {
  * The engine ceiling for a mix of item shapes: `runs` rounds of the mix replayed one container
  * after another in a child process with sabuild's sandbox code, after one warm-up round, in
  * batches of `batch` rounds: per batch, the CPU per item of the child (sabuild's client side: the
- * sandbox code and dockerode), the daemons, our shims and the whole machine. The lowest batch by
- * the per-process sum counts: other work on a shared machine only ever adds.
+ * sandbox code and dockerode), the daemons, our shims and the whole machine. Per process the
+ * median batch counts; by machine the lowest (other work on a shared machine only adds).
  */
 export async function engineCeiling(image, shapes, runs, { batch = runs } = {}) {
   const script = join(dirname(fileURLToPath(import.meta.url)), "engine-replay.mjs");
@@ -334,6 +334,14 @@ export async function engineCeiling(image, shapes, runs, { batch = runs } = {}) 
     meter.stop();
     if (child.exitCode === null) child.kill();
   }
-  const best = batches.reduce((a, b) => (b.engine < a.engine ? b : a));
-  return { per_item: Object.fromEntries(Object.entries(best).map(([k, v]) => [k, round(v, 1)])), batches_engine_cpu_ms: batches.map((b) => round(b.engine, 0)), batches_machine_cpu_ms: batches.map((b) => round(b.machine, 0)) };
+  // Per process, the median batch: others' work barely reaches these figures, while a batch
+  // whose shim samples fell short would be the lowest. The machine's: the lowest (see above).
+  const sorted = [...batches].sort((a, b) => a.engine - b.engine);
+  const median = sorted[Math.floor((sorted.length - 1) / 2)];
+  return {
+    per_item: Object.fromEntries(Object.entries(median).map(([k, v]) => [k, round(v, 1)])),
+    machine_cpu_ms: round(Math.min(...batches.map((b) => b.machine)), 0),
+    batches_engine_cpu_ms: batches.map((b) => round(b.engine, 0)),
+    batches_machine_cpu_ms: batches.map((b) => round(b.machine, 0)),
+  };
 }
