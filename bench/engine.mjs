@@ -28,6 +28,7 @@ const dockerSocket = () => (process.env.DOCKER_HOST || "unix:///var/run/docker.s
 
 /** A pass-through proxy of the Docker API that records each call; close() stops it. */
 export async function recordDockerApi(socketPath) {
+  if (process.env.DOCKER_HOST && !process.env.DOCKER_HOST.startsWith("unix://")) throw new Error(`the recording proxy needs a local engine on a unix socket; DOCKER_HOST is ${process.env.DOCKER_HOST}`);
   const target = dockerSocket();
   const calls = [];
   const json = (buf) => {
