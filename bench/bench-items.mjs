@@ -12,23 +12,32 @@
 //   command and answers (2 + 2 model calls);
 // then the task's verifier runs in that container (one more exec) and the container is removed.
 //
-// The engine ceiling: --calibrate containers opened, given the same two commands and closed one
-// after another with sabuild's sandbox code, measuring the whole machine's CPU per container
-// (/proc/stat), in batches of 4: the lowest batch counts, since other work on a shared machine
-// only adds. cores x 1000 / that is the most items/s any concurrency can reach. Each run also
-// splits its own CPU per item: the sabuild build (engine, loop, client, the in-process
-// stand-ins), dockerd + containerd, and the rest (shims, runc, the kernel, other work).
+// What an item does in the engine is recorded, not assumed: a small build (2 tasks x both arms,
+// -j 1) runs with DOCKER_HOST pointing at a pass-through proxy of the Docker API (engine.mjs),
+// which yields each item's container operations (create, start, the OOM event stream, every exec
+// with its exact argv, user, workdir and stdin, exec inspects, the removal). Two engine ceilings
+// are then measured by replaying with sabuild's sandbox code in a child process, one container
+// after another: container-once (open, one command, close: what rollouts.mjs calibrates) and
+// item-shaped (the recorded items' operations, in the arms' mix). Each reports CPU per item by
+// whole machine (/proc/stat) and by process (the replaying client, dockerd, containerd and the
+// shims of our containers, which include runc and the container's processes); the lowest batch
+// counts (other work only adds). cores x 1000 / that is the ceiling in items/s. Each run reports
+// its CPU per item the same two ways: machine, and the sabuild build (engine, loop, client, the
+// in-process stand-ins) + dockerd + containerd + our shims. On a shared machine only the
+// per-process figures mean much: "CPU share" (the item-shaped ceiling's CPU over the run's) is
+// the most of the ceiling a CPU-bound run can reach.
 //
 // The harness overhead (concurrency 1, from the traces): an item's wall time (from its start to
 // the next item's) less what it waited for: the stand-in's latency on each model call, the
 // commands in the container, the wait for its start and the verifier. The container's removal is
 // off the item's path (the runs node hands it on and waits for it at the end), so nothing is
 // calibrated in. Reported per model turn and as a share of --latency.
-import { spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
-import { engineFloor, log, machineCpuMs, options, positive, requireDist, round, summary, table } from "./lib.mjs";
+import { EngineCpu, engineCeiling, execOf, itemShapes, perItem, recordDockerApi } from "./engine.mjs";
+import { log, options, positive, requireDist, round, summary, table } from "./lib.mjs";
 
 const usage = "node bench/bench-items.mjs [--items N (tasks; 2 arms each)] [--latency MS] [--concurrency 1,4,16] [--calibrate N] [--json] [--keep]";
 const o = options(
@@ -74,7 +83,7 @@ export async function policy(request) {
 }
 `;
 
-function project(concurrency) {
+function project(concurrency, n = tasks) {
   const dir = mkdtempSync(join(tmpdir(), "sabuild-bench-items-"));
   const config = [
     "version: 1",
@@ -99,34 +108,29 @@ function project(concurrency) {
   writeFileSync(join(dir, "main.mjs"), MAIN);
   writeFileSync(join(dir, "sub.mjs"), SUB);
   writeFileSync(join(dir, "train.jsonl"), `${JSON.stringify({ prompt: "run ls" })}\n`);
-  writeFileSync(join(dir, "bench.jsonl"), `${Array.from({ length: tasks }, (_, i) => task(i)).join("\n")}\n`);
+  writeFileSync(join(dir, "bench.jsonl"), `${Array.from({ length: n }, (_, i) => task(i)).join("\n")}\n`);
   return dir;
 }
 
-/** A process's CPU time in ms from /proc/<pid>/stat: its own (utime, stime) and its reaped children's (cutime, cstime). */
-function processCpuMs(pid) {
-  try {
-    const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ").map(Number);
-    return { own: ((f[11] + f[12]) * 1000) / 100, children: ((f[13] + f[14]) * 1000) / 100 };
-  } catch {
-    return { own: 0, children: 0 };
-  }
+/** The CPU this process has reaped from its children so far, in ms (/proc/self/stat cutime + cstime). */
+function reapedCpuMs() {
+  const f = readFileSync("/proc/self/stat", "utf8");
+  const v = f.slice(f.lastIndexOf(")") + 2).split(" ");
+  return ((Number(v[13]) + Number(v[14])) * 1000) / 100;
 }
 
-const daemons = readdirSync("/proc").filter((p) => /^\d+$/.test(p) && ["dockerd", "containerd"].includes(readFileSync(`/proc/${p}/comm`, "utf8").trim()));
-
-/**
- * The machine's CPU in ms, and the parts we can name: the sabuild builds this script waited for
- * (engine, loop, client and the in-process stand-ins) and dockerd + containerd. The rest is the
- * containers' shims, runc and the kernel, plus whatever else runs on the machine.
- */
-function cpuNow() {
-  return { machine: machineCpuMs(), sabuild: processCpuMs("self").children, docker: daemons.reduce((n, p) => n + processCpuMs(p).own, 0) };
-}
-
-function cpuPerItem(from, to, n) {
-  const d = Object.fromEntries(Object.keys(from).map((k) => [k, (to[k] - from[k]) / n]));
-  return { machine: d.machine, sabuild: d.sabuild, docker: d.docker, rest: d.machine - d.sabuild - d.docker };
+/** Runs the CLI in `dir` and resolves with its --json output; `onPid` learns its pid at once. */
+function sabuildAsync(dir, args, { env, onPid } = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [cli, ...args], { cwd: dir, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    onPid?.(String(child.pid));
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (c) => (out += c));
+    child.stderr.on("data", (c) => (err += c));
+    child.on("error", reject);
+    child.on("exit", (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`sabuild ${args.join(" ")} failed (${code}) in ${dir}:\n${err}\n${out.slice(0, 4000)}`))));
+  });
 }
 
 function sabuild(dir, args) {
@@ -168,10 +172,39 @@ log(`load average ${loadavg().map((l) => l.toFixed(2)).join(" ")} on ${available
 const { buildRecipeImage } = await import(`${dist}/sandbox/index.js`);
 // The image the runs node uses (same recipe and base, same tag): built here when missing.
 const image = await buildRecipeImage({ recipe: "shell" });
-const floor = await engineFloor(image, [["bash", "-c", "echo 3 > result.txt"], ["sh", "-c", "grep -qx 3 result.txt"]], calibrate, { batch: 4 });
 const cores = availableParallelism();
-const ceiling = (cores * 1000) / floor.cpuMs;
-log(`engine floor ${floor.cpuMs.toFixed(0)} CPU-ms per container (2 commands; batches of 4: ${floor.batchesCpuMs.join(", ")}), close ${floor.closeMs} ms -> ceiling ${ceiling.toFixed(2)} items/s`);
+
+// What an item does in the engine, recorded from a real build (2 tasks x both arms, -j 1)
+// through a pass-through proxy of the Docker API: each sandbox container's calls, in order.
+const recording = await (async () => {
+  const dir = project(1, 2);
+  const api = await recordDockerApi(join(dir, "docker.sock"));
+  try {
+    sabuild(dir, ["build", "bench/tput:tasks", "runner:import", "--json"]);
+    await sabuildAsync(dir, ["build", RUNS, "-j", "1", "--json"], { env: { DOCKER_HOST: api.dockerHost } });
+  } finally {
+    await api.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const { containers, other } = itemShapes(api.calls);
+  const sandboxes = containers.filter((c) => c.labels["sabuild.role"] === "sandbox");
+  if (sandboxes.length !== 4) throw new Error(`the recording build opened ${sandboxes.length} sandbox containers, expected 4 (one per item)`);
+  return { shapes: sandboxes.map((c) => ({ ops: c.ops, execs: c.execs.map((e) => ({ ...execOf(e.body), ...(e.stdin !== undefined ? { stdin: e.stdin } : {}) })) })), other };
+})();
+const opsText = (ops) => Object.entries(ops).filter(([, n]) => n).map(([k, n]) => `${k} ${n}`).join(", ");
+for (const s of recording.shapes) log(`recorded item: ${opsText(s.ops)}; commands: ${s.execs.map((e) => JSON.stringify(e.argv.at(-1)).slice(0, 60)).join(" | ")}`);
+
+// Two ceilings, each replayed with sabuild's sandbox code in a child process, CPU per item from
+// the processes (the replaying client, dockerd, containerd, our shims) and from /proc/stat:
+// - container-once: open, one command, close (what rollouts.mjs calibrates);
+// - item-shaped: the recorded items' own operations, in the benchmark's mix of arms.
+const ONCE = [{ execs: [{ argv: ["sh", "-c", "ls / | wc -l"] }] }];
+const once = await engineCeiling(image, ONCE, calibrate, { batch: 4 });
+const shaped = await engineCeiling(image, recording.shapes.map((s) => ({ execs: s.execs })), Math.max(1, Math.round(calibrate / recording.shapes.length)), { batch: 1 }); // batches of the 4 recorded items
+const ceilingOf = (c) => ({ ...c, per_s_processes: (cores * 1000) / c.per_item.engine, per_s_machine: (cores * 1000) / c.machine_cpu_ms });
+const ceilings = { container_once: ceilingOf(once), item_shaped: ceilingOf(shaped) };
+for (const [name, c] of Object.entries(ceilings)) log(`${name} ceiling: ${c.per_item.engine} CPU-ms per item in the processes (client ${c.per_item.client}, dockerd ${c.per_item.dockerd}, containerd ${c.per_item.containerd}, shims ${c.per_item.shims}) -> ${c.per_s_processes.toFixed(2)} items/s; machine ${c.machine_cpu_ms} CPU-ms -> ${c.per_s_machine.toFixed(2)} items/s`);
+const ceiling = ceilings.item_shaped.per_s_machine;
 
 const results = [];
 let single;
@@ -181,22 +214,48 @@ for (const c of levels) {
   try {
     sabuild(dir, ["build", "bench/tput:tasks", "runner:import", "--json"]);
     const load = loadavg()[0];
-    const cpu0 = cpuNow();
-    const built = sabuild(dir, ["build", RUNS, "-j", String(c), "--json"]);
-    const cpu = cpuPerItem(cpu0, cpuNow(), 2 * tasks);
+    const owners = new Set();
+    const meter = new EngineCpu(() => owners).start();
+    const before = { ...meter.snapshot(), sabuild: reapedCpuMs() };
+    let built;
+    try {
+      built = await sabuildAsync(dir, ["build", RUNS, "-j", String(c), "--json"], { onPid: (pid) => owners.add(pid) });
+      await new Promise((r) => setTimeout(r, 100));
+    } finally {
+      meter.stop();
+    }
+    const after = { ...meter.snapshot(), sabuild: reapedCpuMs() };
+    const n = 2 * tasks;
+    const cpu = { ...perItem(before, after, n), sabuild: (after.sabuild - before.sabuild) / n };
+    cpu.processes = cpu.sabuild + cpu.dockerd + cpu.containerd + cpu.shims;
+    if (cpu.shim_containers !== n) log(`concurrency ${c}: the shims of ${cpu.shim_containers} containers seen, of ${n}: their CPU is missing from the shims' figure`);
     const stage = built.stages.find((s) => s.id === RUNS);
-    if (stage.status !== "built" || stage.items?.run !== 2 * tasks) throw new Error(`${RUNS} ran ${JSON.stringify(stage.items)}, expected ${2 * tasks} items`);
+    if (stage.status !== "built" || stage.items?.run !== n) throw new Error(`${RUNS} ran ${JSON.stringify(stage.items)}, expected ${n} items`);
     const all = traces(dir);
     const unresolved = all.filter((t) => !t.verification?.passed).map((t) => `${t.task.id}.${t.arm}`);
     if (unresolved.length) throw new Error(`items not resolved (the harness is broken, not slow): ${unresolved.join(", ")}`);
-    const rate = (2 * tasks * 1000) / stage.durationMs;
+    const rate = (n * 1000) / stage.durationMs;
     if (c === 1) {
       single = rate;
       breakdown = splits(all);
     }
     const ideal = single ? Math.min(c * single, ceiling) : null;
-    results.push({ concurrency: c, seconds: stage.durationMs / 1000, items_per_s: rate, ideal_per_s: ideal, vs_ideal: ideal ? rate / ideal : null, vs_uncapped_ideal: single ? rate / (c * single) : null, vs_engine_ceiling: rate / ceiling, cpu_ms_per_item: cpu, load_average: [load, loadavg()[0]] });
-    log(`concurrency ${c}: ${2 * tasks} items in ${(stage.durationMs / 1000).toFixed(1)} s`);
+    results.push({
+      concurrency: c,
+      seconds: stage.durationMs / 1000,
+      items_per_s: rate,
+      ideal_per_s: ideal,
+      vs_ideal: ideal ? rate / ideal : null,
+      vs_uncapped_ideal: single ? rate / (c * single) : null,
+      vs_item_ceiling: rate / ceiling,
+      vs_container_once_ceiling: rate / ceilings.container_once.per_s_machine,
+      // CPU-bound, items/s can reach at most this share of the item-shaped ceiling: the
+      // ceiling's CPU per item over the item's, both counted in the same processes.
+      cpu_share_of_item_ceiling: ceilings.item_shaped.per_item.engine / cpu.processes,
+      cpu_ms_per_item: Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, round(v, 1)])),
+      load_average: [load, loadavg()[0]],
+    });
+    log(`concurrency ${c}: ${n} items in ${(stage.durationMs / 1000).toFixed(1)} s`);
   } finally {
     if (o.keep) log(`kept ${dir}`);
     else rmSync(dir, { recursive: true, force: true });
@@ -213,20 +272,55 @@ const overhead = breakdown?.length && {
 };
 if (overhead) overhead.vs_latency_pct = round((100 * overhead.per_turn_ms.median) / latency, 2);
 
-const report = { load_average_at_start: startLoad, tasks, items: 2 * tasks, latency_ms: latency, cores, engine_floor_cpu_ms: floor.cpuMs, engine_floor_batches_cpu_ms: floor.batchesCpuMs, container_close_ms: floor.closeMs, engine_ceiling_per_s: ceiling, results, overhead };
+const report = {
+  load_average_at_start: startLoad,
+  tasks,
+  items: 2 * tasks,
+  latency_ms: latency,
+  cores,
+  recorded_items: recording.shapes,
+  recorded_other_calls: recording.other,
+  ceilings,
+  engine_ceiling_per_s: ceiling,
+  results,
+  overhead,
+};
 if (o.json) console.log(JSON.stringify(report, null, 2));
 else {
   const pct = (x) => (x === null ? "n/a" : `${(x * 100).toFixed(0)}%`);
-  console.log(`${2 * tasks} items (${tasks} tasks x none, teacher), stand-ins answer after ${latency} ms; 1 container + 2 commands per item`);
-  console.log(`engine floor ${floor.cpuMs.toFixed(0)} CPU-ms per container (lowest batch of 4 of ${floor.batchesCpuMs.join(", ")}) -> ceiling ${ceiling.toFixed(2)} items/s on ${cores} cores\n`);
+  const c1 = ceilings.container_once;
+  const ci = ceilings.item_shaped;
+  const m = (c) => c.machine_cpu_ms;
+  console.log(`${2 * tasks} items (${tasks} tasks x none, teacher), stand-ins answer after ${latency} ms`);
+  console.log(`an item in the engine, as recorded from a real build: ${[...new Set(recording.shapes.map((s) => opsText(s.ops)))].join(" / ")}\n`);
   console.log(
     table([
-      ["concurrency", "seconds", "items/s", "ideal items/s", "vs ideal", "vs c x single", "vs ceiling", "CPU-ms/item", "sabuild", "dockerd", "rest", "load"],
-      ...results.map((r) => [r.concurrency, round(r.seconds, 2), round(r.items_per_s, 2), r.ideal_per_s === null ? "n/a" : round(r.ideal_per_s, 2), pct(r.vs_ideal), pct(r.vs_uncapped_ideal), pct(r.vs_engine_ceiling), ...["machine", "sabuild", "docker", "rest"].map((k) => round(r.cpu_ms_per_item[k], 0)), r.load_average.map((l) => l.toFixed(1)).join("-")]),
+      ["engine ceiling", "CPU-ms/item, machine", "items/s", "CPU-ms/item, processes", "items/s", "client", "dockerd", "containerd", "shims"],
+      ["container once (rollouts.mjs)", m(c1), round(c1.per_s_machine, 2), c1.per_item.engine, round(c1.per_s_processes, 2), c1.per_item.client, c1.per_item.dockerd, c1.per_item.containerd, c1.per_item.shims],
+      ["item-shaped (recorded ops)", m(ci), round(ci.per_s_machine, 2), ci.per_item.engine, round(ci.per_s_processes, 2), ci.per_item.client, ci.per_item.dockerd, ci.per_item.containerd, ci.per_item.shims],
     ]),
   );
-  const past = results.filter((r) => r.vs_engine_ceiling > 1).map((r) => r.concurrency);
-  if (past.length) console.log(`\nconcurrency ${past.join(", ")} went past the ceiling: the calibration counted other work on the machine (load ${loadavg()[0].toFixed(1)}), so the ceiling and the capped ideal are too low`);
+  console.log(`\n"vs ceiling" is against the item-shaped ceiling by machine CPU (/proc/stat): right on a quiet machine only. On a shared one read "CPU share": the item-shaped ceiling's CPU per item over the run's, both counted in the same processes (sabuild or the replaying client, dockerd, containerd, our shims); CPU-bound, items/s reaches at most that share of the ceiling.\n`);
+  console.log(
+    table([
+      ["c", "seconds", "items/s", "ideal/s", "vs ideal", "vs c x single", "vs ceiling", "vs once-ceiling", "CPU share", "CPU-ms/item: machine", "processes", "sabuild", "dockerd", "containerd", "shims", "load"],
+      ...results.map((r) => [
+        r.concurrency,
+        round(r.seconds, 2),
+        round(r.items_per_s, 2),
+        r.ideal_per_s === null ? "n/a" : round(r.ideal_per_s, 2),
+        pct(r.vs_ideal),
+        pct(r.vs_uncapped_ideal),
+        pct(r.vs_item_ceiling),
+        pct(r.vs_container_once_ceiling),
+        pct(r.cpu_share_of_item_ceiling),
+        ...["machine", "processes", "sabuild", "dockerd", "containerd", "shims"].map((k) => round(r.cpu_ms_per_item[k], 0)),
+        r.load_average.map((l) => l.toFixed(1)).join("-"),
+      ]),
+    ]),
+  );
+  const past = results.filter((r) => r.vs_item_ceiling > 1).map((r) => r.concurrency);
+  if (past.length) console.log(`\nconcurrency ${past.join(", ")} went past the machine-CPU ceiling: the calibration counted other work on the machine (load ${loadavg()[0].toFixed(1)}); read the CPU share`);
   if (overhead) {
     const a = overhead.by_arm;
     const row = (what, f) => [what, a.none?.[f] ?? "n/a", a.teacher?.[f] ?? "n/a"];

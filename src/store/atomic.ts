@@ -10,10 +10,16 @@ export function tempName(dir: string, prefix = ".tmp"): string {
 /** Writes a file so that readers see the old content or the new one, never a half-written one. */
 export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
   const dir = dirname(path);
-  await mkdir(dir, { recursive: true });
   const tmp = tempName(dir);
   try {
-    await writeFile(tmp, data);
+    // The directory is made only when the write says it is missing: nearly every write goes to
+    // a store shard that exists, and a recursive mkdir first cost more than the write (a
+    // benchmark item writes a dozen files: replies, their index, the trace, the result).
+    await writeFile(tmp, data).catch(async (e: NodeJS.ErrnoException) => {
+      if (e.code !== "ENOENT") throw e;
+      await mkdir(dir, { recursive: true });
+      await writeFile(tmp, data);
+    });
     await rename(tmp, path);
   } catch (e) {
     await rm(tmp, { force: true });
