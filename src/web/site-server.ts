@@ -131,7 +131,8 @@ async function readPid(path: string): Promise<number | undefined> {
 /** Whether pid is an nginx master started with this folder as its prefix (not a reused pid). */
 async function isServerOf(pid: number, dir: string): Promise<boolean> {
   const cmdline = await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "");
-  return cmdline.includes("nginx") && cmdline.split("\0").includes(dir);
+  // nginx rewrites its title ("nginx: master process nginx -p ... -c ..."): look for the conf path.
+  return cmdline.includes("nginx") && cmdline.includes(join(dir, "nginx.conf"));
 }
 
 /** Ends a server whose sabuild died without ending it (kill -9), so its port is free again. */
