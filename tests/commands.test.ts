@@ -180,7 +180,7 @@ describe("CLI basics", () => {
     expect(sabuild(dir, ["build", "tasks"]).code).toBe(0);
     const s = sabuildJson<{ upToDate: boolean; subagents: { name: string; stages: Record<string, string> }[] }>(dir, ["status"]);
     expect(s.upToDate).toBe(false);
-    expect(s.subagents.map((x) => x.name)).toEqual(["test-runner", "code-searcher", "changelog-writer"]);
+    expect(s.subagents.map((x) => x.name)).toEqual(["test-runner", "code-searcher", "changelog-writer", "researcher"]);
     expect(s.subagents[0]!.stages).toMatchObject({ import: "up-to-date", tasks: "up-to-date" });
     expect(s.subagents[0]!.stages.train).not.toBe("up-to-date");
   });

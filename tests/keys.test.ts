@@ -100,6 +100,7 @@ const WEB: Variant = {
 };
 const MCP: Variant = { settings: { mcp_servers: { inventory: { command: "node", args: ["/opt/inventory/server.mjs"], env: { TOKEN: "${OPENAI_API_KEY}" } } } } };
 const LOCAL_SEARCH: Variant = { settings: { web: { search: { provider: "local", root: "@/docs" } } }, files: { "@/docs/index.md": "# Docs\n" } };
+const LOCAL_SITE: Variant = { settings: { web: { search: { provider: "local", root: "@/docs", base_url: "http://127.0.0.1:8631/" } } }, files: { "@/docs/index.md": "# Docs\n" } };
 const TRAFFIC = "cache/traffic/@@/current.jsonl";
 const RECORD = (prompt: string) => `${JSON.stringify({ v: 1, id: prompt, at: "2026-01-01T00:00:00Z", subagent: "@@", mode: "gateway", prompt, answered_by: "teacher", route_reason: "contract", answer: "a", tokens: { prompt: 1, completion: 1 }, latency_ms: 1 })}\n`;
 const FROM_RECORDED: Variant = { settings: { tasks: { from_recorded: true } }, files: { [TRAFFIC]: RECORD("where is x") } };
@@ -185,6 +186,7 @@ const SPEC: Record<StageKind, Case[]> = {
     set("web.fetch.max_bytes", 1000, param("web.fetch.max_bytes"), WEB),
     set("web.fetch.model", { base_url: "http://127.0.0.1:4/v1", model: "small" }, param("web.fetch.model"), WEB),
     edit("@/docs/index.md", "# Docs, edited\n", file("@/docs/index.md"), LOCAL_SEARCH),
+    set("web.search.serve", true, param("web.search.serve"), LOCAL_SITE),
     set("web.search.api_key", "${OTHER_KEY}", "unchanged", WEB),
     set("mcp_mode", "replay", param("mcp_mode")),
     set("mcp_mode", "live", param("mcp_mode"), { settings: { mcp_mode: "replay" } }),
@@ -275,6 +277,7 @@ const SPEC: Record<StageKind, Case[]> = {
     set("teacher.concurrency", 1, "unchanged"),
     set("web.fetch.timeout_ms", 5000, param("web.fetch.timeout_ms"), WEB),
     set("web.search.provider", "tavily", param("web.search.provider"), WEB),
+    set("web.search.serve", true, param("web.search.serve"), LOCAL_SITE),
     set("web.search.api_key", "${OTHER_KEY}", "unchanged", WEB),
     set("mcp_mode", "replay", param("mcp_mode")),
   ],

@@ -177,6 +177,74 @@ function changelogWriter(request, task, done) {
   return answer(`Collected ${subjects.length} commits.`, body || "No changes since the last tag.");
 }
 
+// ---- researcher -------------------------------------------------------------------------
+
+const STOP = new Set("a an and are can could do does doing for from get how i in into is it its of on or python should that the this to what when which why with would you your my me any every all".split(" "));
+
+/** The question's key terms (dotted names also by their parts): what a search and a passage should share with it. */
+function keyTerms(task) {
+  const words = (task.toLowerCase().match(/[a-z_][a-z0-9_.]*[a-z0-9_]/g) ?? []).flatMap((w) => (w.includes(".") ? [w, ...w.split(".")] : [w]));
+  return [...new Set(words)].filter((w) => w.length > 2 && !STOP.has(w));
+}
+
+/** The result URLs of a WebSearch, best first. */
+function resultUrls(text) {
+  return [...text.matchAll(/^ {3}(https?:\/\/\S+)$/gm)].map((m) => m[1]);
+}
+
+/** A crude stem: "recursively" finds "recursive", "entries" finds "entry". */
+function stem(term) {
+  return term.length > 5 ? term.replace(/(ly|ing|ed|ies|es|s)$/, "") : term;
+}
+
+/** A passage's score: how many of the terms it holds. */
+function overlap(passage, terms) {
+  const text = passage.toLowerCase().replace(/\\_/g, "_");
+  return terms.filter((t) => text.includes(stem(t))).length;
+}
+
+/** Markdown links become their text: a quoted passage cites no page that was not read. */
+function plain(markdown) {
+  return markdown.replace(/\[([^\]]*)\]\([^)]*\)/g, "$1").replace(/\s*\n\s*/g, " ").trim();
+}
+
+/** The fetched page's paragraphs that share the most terms with the question, in page order. */
+function passages(page, terms) {
+  const paragraphs = page
+    .split(/\n\s*\n/)
+    .map((p) => p.trim())
+    .filter((p) => p.length > 40 && !/^(#|\[No model|\[\.\.\. cut|\*\*Source code)/.test(p));
+  const scored = paragraphs.map((p, i) => ({ p, i, score: overlap(p, terms) })).filter((x) => x.score >= 2);
+  const ranked = scored.sort((a, b) => b.score - a.score || a.i - b.i);
+  const best = ranked.filter((x, k) => k === 0 || (k === 1 && x.score >= ranked[0].score - 1));
+  return best.sort((a, b) => a.i - b.i).map((x) => {
+    const text = plain(x.p);
+    return text.length > 500 ? `${text.slice(0, 500)}…` : text;
+  });
+}
+
+function researcher(request, task, done) {
+  const tools = toolNames(request);
+  if (!tools.has("WebSearch")) return answer("I cannot search here.", "No WebSearch tool is available, so the documentation could not be searched.");
+  const terms = keyTerms(task);
+  if (done.length === 0) return call("WebSearch", { query: terms.join(" ") });
+  const urls = resultUrls(done[0].result);
+  if (urls.length === 0) return answer("Searched the documentation.", `Nothing in the documentation matched "${done[0].args.query}", so I cannot answer from it.`);
+  const read = done.filter((d) => d.name === "WebFetch" && !d.result.startsWith("<tool_use_error>"));
+  const fetched = done.filter((d) => d.name === "WebFetch").map((d) => d.args.url);
+  if (!tools.has("WebFetch")) return answer("Searched the documentation; I cannot read pages here.", `The closest pages are:\n${urls.slice(0, 3).map((u) => `- ${u}`).join("\n")}`);
+  const found = read.flatMap((d) => passages(d.result, terms).map((p) => ({ p, url: d.args.url })));
+  // The top hit first; the next one only when the first page held no passage on the question.
+  const next = urls.find((u) => !fetched.includes(u));
+  if ((fetched.length === 0 || (found.length === 0 && fetched.length < 2)) && next) return call("WebFetch", { url: next, prompt: `Find what the page says about: ${task}` });
+  if (found.length === 0) return answer("Read the closest pages.", `The pages I read do not answer this.\n\nSources:\n${fetched.map((u) => `- ${u}`).join("\n")}`);
+  const cited = [...new Set(found.map((f) => f.url))];
+  return answer(
+    `Read ${read.length} page${read.length === 1 ? "" : "s"} of the documentation.`,
+    `${found.map((f) => f.p).join("\n\n")}\n\nSources:\n${cited.map((u) => `- ${u}`).join("\n")}`,
+  );
+}
+
 // ---- dispatch ----------------------------------------------------------------------------
 
 export function policy(request) {
@@ -190,6 +258,7 @@ export function policy(request) {
   if (/test-running specialist|run the project's tests/i.test(system)) return testRunner(request, task, done);
   if (/changelog/i.test(system)) return changelogWriter(request, task, done);
   if (/locate code|file:line|where something is defined/i.test(system)) return codeSearcher(request, task, done);
+  if (/documentation researcher/i.test(system)) return researcher(request, task, done);
   return answer("Done.", `I looked at: ${task}`);
 }
 

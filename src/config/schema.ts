@@ -292,6 +292,10 @@ const webSearch = z
       .describe("The provider's endpoint: required for searxng; brave and tavily default to their public APIs; for local, the URL the folder is served at (results link there)."),
     api_key: apiKey("api_key", "BRAVE_API_KEY").optional().describe("Brave's X-Subscription-Token or Tavily's bearer key, as ${NAME}."),
     root: relativePath().optional().describe("local: the documents folder or static site (HTML, Markdown, text), relative to the project directory."),
+    serve: z
+      .boolean()
+      .default(false)
+      .describe("local: sabuild serves root at base_url (a loopback http URL with a port) with nginx while rollouts run, for a docs folder no server publishes."),
     max_results: positiveInt().default(8),
   })
   .superRefine((s, ctx) => {
@@ -305,7 +309,22 @@ const webSearch = z
     if (s.provider === "brave") need("api_key", '"${BRAVE_API_KEY}"');
     if (s.provider === "tavily") need("api_key", '"${TAVILY_API_KEY}"');
     if (s.provider === "local") need("root", "docs (a folder of the project)");
+    if (s.serve) {
+      const problem = servedUrlProblem(s.provider, s.base_url);
+      if (problem) ctx.addIssue({ code: "custom", path: ["serve"], message: problem.message, params: problem });
+    }
   });
+
+/** Why `serve: true` cannot work with this provider and base_url, if it cannot. */
+function servedUrlProblem(provider: string, baseUrl: string | undefined): IssueParams | undefined {
+  if (provider !== "local") return { message: `serve is for the local provider, not ${provider}`, hint: "remove serve, or set provider: local with root: <the docs folder>" };
+  const example = 'base_url: "http://127.0.0.1:8631/"';
+  if (baseUrl === undefined) return { message: "serve needs base_url: the loopback address and port to serve the folder at", hint: `add ${example}` };
+  const url = URL.canParse(baseUrl) ? new URL(baseUrl) : undefined;
+  if (!url || url.protocol !== "http:" || !["127.0.0.1", "localhost", "[::1]"].includes(url.hostname) || url.port === "")
+    return { message: `serve needs base_url to be a plain http URL on loopback with a port, not ${JSON.stringify(baseUrl)}`, hint: example };
+  return undefined;
+}
 
 const webFetch = z.strictObject({
   allow: z

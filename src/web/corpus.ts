@@ -1,5 +1,7 @@
 import { readdirSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { join, relative, sep } from "node:path";
+import { sha256 } from "../engine/key.js";
 
 /** The document types the local provider indexes. */
 export const CORPUS_FILE = /\.(html?|xhtml|md|markdown|txt|rst)$/i;
@@ -22,4 +24,14 @@ export function corpusFiles(projectRoot: string, folder: string): string[] {
     .map((e) => relative(projectRoot, join(e.parentPath, e.name)).split(sep).join("/"))
     .filter((p) => !p.split("/").some((part) => part.startsWith(".")))
     .sort();
+}
+
+/**
+ * Digest of the corpus's files and contents: an edited page makes every search a new one, and
+ * every fetch of a page under the corpus's base_url (whose pages are these files).
+ */
+export async function corpusDigest(root: string, folder: string): Promise<string> {
+  const parts: string[] = [];
+  for (const path of corpusFiles(root, folder)) parts.push(`${path}\0${sha256(await readFile(join(root, path)))}`);
+  return sha256(parts.join("\n"));
 }

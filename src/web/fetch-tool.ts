@@ -20,6 +20,18 @@ export interface FetchToolOptions {
   configKey: string;
   /** The stage's log: the model client's warnings go there, not to the terminal. */
   log(line: string): void;
+  /** The local search corpus's site, when its base_url says where it is served. */
+  site?: LocalSite;
+}
+
+/** Where a local search corpus is served: its pages there are the corpus's files. */
+export interface LocalSite {
+  /** The base URL, ending in "/". */
+  base: string;
+  /** The digest of the corpus's files: a stored page is of the site as it was then. */
+  digest(): Promise<string>;
+  /** Before a live fetch of one of its pages: starts the server when sabuild serves the site. */
+  ready(): Promise<void>;
 }
 
 /**
@@ -34,13 +46,18 @@ export function fetchTool(o: FetchToolOptions): (url: string, prompt: string, si
   return async (rawUrl, prompt, signal, recorded) => {
     if (!URL.canParse(rawUrl)) throw new ToolFailure(`Invalid URL: ${rawUrl}`);
     const url = upgraded(rawUrl, allow);
+    const site = o.site && url.startsWith(o.site.base) ? o.site : undefined;
     const page = await throughStore<PageRecord, WebRecord>({
       mode: o.mode,
       records: o.records,
-      key: { kind: "fetch", url: normaliseUrl(url), max_bytes: f.max_bytes, conversion: CONVERSION_VERSION },
+      // A page of the local corpus's site is keyed by the corpus too: an edited page is fetched anew.
+      key: { kind: "fetch", url: normaliseUrl(url), max_bytes: f.max_bytes, conversion: CONVERSION_VERSION, ...(site ? { site: await site.digest() } : {}) },
       what: `WebFetch ${url}`,
       configKey: o.configKey,
-      live: () => livePage(url, f, allow, signal),
+      live: async () => {
+        await site?.ready();
+        return livePage(url, f, allow, signal);
+      },
       ...(recorded ? { recorded } : {}),
     });
     const header = page.final_url !== page.url ? `Fetched ${page.final_url} (redirected from ${page.url})\n\n` : "";

@@ -17,7 +17,8 @@ export function webParams(web: WebSettings): Json {
   return {
     // replay answers only from the store; record and live may fetch anew.
     mode: web.mode,
-    search: s ? { provider: s.provider, base_url: s.base_url ?? null, root: s.root ?? null, max_results: s.max_results } : null,
+    // serve: whether the corpus's pages answer at base_url at all when nobody else serves them.
+    search: s ? { provider: s.provider, base_url: s.base_url ?? null, root: s.root ?? null, max_results: s.max_results, ...(s.serve ? { serve: true } : {}) } : null,
     fetch: f
       ? {
           allow: [...f.allow].sort(),

@@ -1,11 +1,8 @@
 import type { RecordedResult } from "../tools/types.js";
-import { readFile } from "node:fs/promises";
-import { join } from "node:path";
 import type { ProjectConfig, ResolvedSubagent } from "../config/index.js";
 import { resolveTemplate } from "../config/template.js";
-import { sha256 } from "../engine/key.js";
 import { ToolFailure } from "../tools/define.js";
-import { corpusFiles } from "./corpus.js";
+import { corpusDigest } from "./corpus.js";
 import { normaliseQuery, WebRecords, type SearchRecord, type WebRecord } from "./records.js";
 import { throughStore } from "./replay.js";
 import { domainOf, filterDomains } from "./search/domains.js";
@@ -81,13 +78,6 @@ async function open(o: SearchToolOptions): Promise<SearchProvider> {
     case "local":
       return (await import("./search/local.js")).localProvider(o.project.root, s.root!, s.base_url === undefined ? undefined : url());
   }
-}
-
-/** Digest of the corpus's files and contents: an edited page makes every search a new one. */
-async function corpusDigest(root: string, folder: string): Promise<string> {
-  const parts: string[] = [];
-  for (const path of corpusFiles(root, folder)) parts.push(`${path}\0${sha256(await readFile(join(root, path)))}`);
-  return sha256(parts.join("\n"));
 }
 
 /** The tool's text: numbered hits with title, URL and snippet. */

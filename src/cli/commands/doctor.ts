@@ -19,7 +19,8 @@ export interface Check {
 export const doctorHelp = `sabuild doctor [--json]
   Reports what the pipeline needs on this machine: Node, the Docker engine and base images, the
   sandbox images, the trainer's Python environment, the llama.cpp tools, the base models, the
-  teacher's environment variables and the executors' clients (sbatch, Python's ray); for each missing or outdated one, the command that fixes it.
+  teacher's environment variables, nginx when sabuild serves a docs folder (web.search.serve) and
+  the executors' clients (sbatch, Python's ray); for each missing or outdated one, the command that fixes it.
   Exit code 1 when something is missing. \`sabuild setup\` installs or builds what it can.`;
 
 const MARK: Record<CheckStatus, string> = { ok: "✓", missing: "✗", outdated: "!", warning: "!" };
@@ -86,6 +87,16 @@ export async function runChecks(project: ProjectConfig): Promise<Check[]> {
       const cached = spawnSync("python3", ["-c", "import sys,os;p=os.path.expanduser('~/.cache/huggingface/hub/models--'+sys.argv[1].replace('/','--'));print(os.path.isdir(p))", model], { encoding: "utf8" }).stdout.trim() === "True";
       checks.push(cached ? { name: `base model ${model}`, status: "ok", detail: "in the Hugging Face cache" } : { name: `base model ${model}`, status: "warning", detail: "a Hugging Face id not in the local cache: it is downloaded when training starts (needs network)", fix: `huggingface-cli download ${model} --local-dir models/${model.split("/").pop()}, then set base_model to that directory` });
     }
+  }
+
+  const served = project.subagents.filter((s) => s.web?.search?.serve).map((s) => s.name);
+  if (served.length) {
+    const nginx = spawnSync("nginx", ["-v"], { encoding: "utf8" });
+    checks.push(
+      nginx.error
+        ? { name: "nginx", status: "missing", detail: `${served.join(", ")} serve their docs folder with it (web.search.serve)`, fix: "apt-get install nginx-light   # or: sabuild setup" }
+        : { name: "nginx", status: "ok", detail: `${nginx.stderr.trim().replace(/^nginx version: /, "")}, serves the docs of ${served.join(", ")}` },
+    );
   }
 
   // Variables a stand-in teacher's unused endpoint settings name do not matter.

@@ -9,7 +9,7 @@ import { parseCommandArgs } from "../args.js";
 import { formatDuration, printJson } from "../output.js";
 import { printChecks, runChecks } from "./doctor.js";
 
-export const setupHelp = `sabuild setup [--tiny-model DIR] [--skip docker,images,venv,llama] [--json]
+export const setupHelp = `sabuild setup [--tiny-model DIR] [--skip docker,images,venv,llama,nginx] [--json]
   Installs or builds what the pipeline needs on this machine, then reports as \`sabuild doctor\`:
     docker  the Docker engine (apt-get install docker.io; dockerd) and the sandboxes' base images
             (made with debootstrap when no registry answers); needs root for the install
@@ -17,10 +17,11 @@ export const setupHelp = `sabuild setup [--tiny-model DIR] [--skip docker,images
     venv    the trainer's Python environment (.sabuild/venv) from trainer/requirements.txt
     llama   llama.cpp's converter, llama-quantize and llama-server (Debian sid's packages:
             the converter on the host, the binaries in the sabuild/llama.cpp image)
+    nginx   when a subagent's docs folder is served by sabuild (web.search.serve): nginx-light
   --tiny-model DIR  also writes a tiny random-init Qwen3 (real tokenizer) to DIR, for trying the
             pipeline without downloading weights (the bundled example trains it).`;
 
-const STEPS = ["docker", "images", "venv", "llama"] as const;
+const STEPS = ["docker", "images", "venv", "llama", "nginx"] as const;
 
 function runBash(fn: string, env: Record<string, string>, log: (line: string) => void): Promise<number> {
   return new Promise((done) => {
@@ -97,6 +98,15 @@ export async function setupCommand(argv: string[]): Promise<number> {
       const { trainerPython } = await import("../../toolchain/dirs.js");
       const tools = await ensureLlamaTools(project.root, project.subagents[0]?.export.tools ?? {}, { log, python: python ?? trainerPython(project.root) });
       log(`converter: ${tools.convert.where}; quantize: ${tools.quantize.where}; server: ${tools.server.where}`);
+    });
+  }
+  const served = project.subagents.filter((s) => s.web?.search?.serve).map((s) => s.name);
+  if (!skip.has("nginx") && served.length) {
+    await step("nginx", `nginx, to serve the docs of ${served.join(", ")}`, async () => {
+      const code = await runBash("sabuild_ensure_nginx", { SABUILD_NGINX_FOR: "the docs sites sabuild serves (web.search.serve)" }, log);
+      if (code !== 0) throw new Error(`the nginx set-up script failed (exit ${code})`);
+      const { spawnSync } = await import("node:child_process");
+      if (spawnSync("nginx", ["-v"]).error) throw new Error("nginx is still missing: apt-get install nginx-light (as root)");
     });
   }
   const tiny = args.values["tiny-model"] as string | undefined;
