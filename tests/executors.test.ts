@@ -6,15 +6,15 @@ import type { RayConfig, SlurmConfig } from "../src/config/executor-schema.js";
 import { executorSchema } from "../src/config/executor-schema.js";
 import type { RemoteJob } from "../src/engine/executor.js";
 import { driverSpec } from "../src/executors/ray.js";
-import { jobEnv } from "../src/executors/job-command.js";
+import { jobEnv, stopLine, stopsIn } from "../src/executors/job-command.js";
 import { batchScript } from "../src/executors/slurm.js";
 import { engineProject } from "./engine-project.js";
 import { sabuildJson } from "./helpers.js";
 
 const launch = { workdir: "/shared/proj ect", sabuild: ["/opt/node", "/opt/sabuild/main.js"], jobs: 2, env: jobEnv({ SABUILD_REMOTE_CACHE: "http://cache.example/x", OPENAI_API_KEY: "sk-1", HOME: "/root" }, ["OPENAI_API_KEY", "UNSET"]) };
 const order = { upstream: { tasks: "a".repeat(64) }, items: { t1: { key: "b".repeat(64) }, t2: { key: "c".repeat(64) }, t3: { key: "d".repeat(64) } } };
-const mapJob: RemoteJob = { node: "alpha:traces", key: "e".repeat(64), order, slices: [["t1", "t2"], ["t3"]] };
-const plainJob: RemoteJob = { node: "alpha:train", key: "f".repeat(64), order: { upstream: {} }, slices: [[]] };
+const mapJob: RemoteJob = { node: "alpha:traces", key: "e".repeat(64), order, slices: [["t1", "t2"], ["t3"]], files: {} };
+const plainJob: RemoteJob = { node: "alpha:train", key: "f".repeat(64), order: { upstream: {} }, slices: [[]], files: {} };
 
 describe("the Slurm batch script", () => {
   it("puts every resource on an #SBATCH line and runs sabuild exec in the checkout", () => {
@@ -26,6 +26,14 @@ describe("the Slurm batch script", () => {
     expect(script).not.toContain("--items");
   });
 
+  it("with ship: bundle, runs in the workdir from the shipped inputs instead of a checkout", () => {
+    const cfg = executorSchema.parse({ type: "slurm", ship: "bundle" }) as SlurmConfig;
+    const script = batchScript(cfg, { ...launch, workdir: "/scratch", inputs: "SU5QVVRT" }, mapJob, "/logs");
+    expect(script).toContain("#SBATCH --chdir=/scratch\n");
+    expect(script).toContain(" exec alpha:traces --inputs SU5QVVRT --key ");
+    expect(script).not.toContain(" -C ");
+  });
+
   it("makes a map stage's slices one array, each task picking its slice", () => {
     const cfg = executorSchema.parse({ type: "slurm", max_running: 4 }) as SlurmConfig;
     const script = batchScript(cfg, launch, mapJob, "/logs");
@@ -35,6 +43,14 @@ describe("the Slurm batch script", () => {
     expect(script).toMatch(/ -j 2 --items "\$\{slices\[\$\{SLURM_ARRAY_TASK_ID\}\]\}"\n$/);
     const b64 = /--order (\S+)/.exec(script)![1]!;
     expect(JSON.parse(Buffer.from(b64, "base64").toString("utf8"))).toEqual(order);
+  });
+});
+
+describe("an item a job stopped", () => {
+  it("reads back whole from the job's log, wherever its line falls", () => {
+    const log = ["sabuild exec alpha:traces on n1 (3 items), CUDA_VISIBLE_DEVICES=", "[t1] built and uploaded", stopLine("t2", "budget reached", 'Raise "traces.budget": finished items are reused.'), "[t3] built and uploaded", "sabuild-exec-stopped {not json"];
+    expect(stopsIn(log)).toEqual({ t2: { why: "budget reached", hint: 'Raise "traces.budget": finished items are reused.' } });
+    expect(stopsIn(["[t1] built and uploaded"])).toBeUndefined();
   });
 });
 
@@ -64,7 +80,9 @@ describe("where a stage runs", () => {
     writeFileSync(
       file,
       readFileSync(file, "utf8")
-        .replace("version: 1\n", "version: 1\nexecutors:\n  hpc: { type: slurm, partition: cpu }\n")
+        // Every setting of an executor is about where and how a job runs, none about what it
+        // computes: resources, how the inputs travel, the launcher of a multi-GPU job.
+        .replace("version: 1\n", "version: 1\nexecutors:\n  hpc: { type: slurm, partition: cpu, ship: bundle, workdir: /scratch, gres: 'gpu:2', items_per_task: 3, jobs_per_task: 2 }\n")
         .replace("    until: traces\n", "    until: traces\n    executor: { tasks: hpc, traces: hpc }\n"),
     );
     const after = sabuildJson<Plan>(dir, ["plan"]);

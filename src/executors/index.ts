@@ -58,8 +58,11 @@ export async function placementFor(session: Session, nodes: readonly EngineNode[
 }
 
 async function makeExecutor(name: string, cfg: ExecutorConfig, session: Session): Promise<Executor> {
+  const bundle = cfg.ship === "bundle";
   const launch: ExecLaunch = {
-    workdir: cfg.workdir ?? session.project.root,
+    workdir: cfg.workdir ?? (bundle ? "/tmp" : session.project.root),
+    // placementFor checked that the remote cache is there and writable.
+    ...(bundle ? { pack: (await import("./ship.js")).inputsPacker(session.project, session.store, session.remote!) } : {}),
     // The Node and CLI of this build, unless the nodes run sabuild some other way.
     sabuild: cfg.sabuild ? cfg.sabuild.split(/\s+/) : [process.execPath, process.argv[1]!],
     ...(cfg.store ? { store: cfg.store } : {}),

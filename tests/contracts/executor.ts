@@ -104,6 +104,22 @@ export function describeExecutorContract(name: string, setup: () => Promise<Exec
       expect(runLog(join(dir, log)).sort()).toEqual(["t1", "t2", "t3", "t4"]);
     }, 180_000);
 
+    it("reports an item the stage stops (a spent budget) as stopped with its why and hint, not as a failed task", async () => {
+      const cache = { SABUILD_REMOTE_CACHE: x.cacheUrl(`c${++prefixes}`) };
+      const log = "runs.log";
+      const dir = project(4, { RUN_LOG: log, STOP_ITEM: "t2" });
+      const stopped = await x.cli(dir, ["build"], { ...cache, RUN_LOG: log, STOP_ITEM: "t2" });
+      expect(stopped.code).toBe(1);
+      expect(stopped.stderr).toMatch(/alpha:traces.*budget reached: 3 of 4 items done and kept, 1 not run\. Raise the test budget and build again\./);
+      expect(stopped.stderr).not.toMatch(/items failed|ended FAILED|failed \(exit/);
+      expect(runLog(join(dir, log)).sort()).toEqual(["t1", "t3", "t4"]);
+      // Nothing of the stopped item was kept: the next build runs it, and it alone.
+      configure(dir, { RUN_LOG: log });
+      const again = await build(dir, { ...cache, RUN_LOG: log });
+      expect(again.code, again.stderr).toBe(0);
+      expect(runLog(join(dir, log)).slice(3)).toEqual(["t2"]);
+    }, 180_000);
+
     it("cancels its jobs on Ctrl-C and keeps nothing running", async () => {
       const cache = { SABUILD_REMOTE_CACHE: x.cacheUrl(`c${++prefixes}`) };
       const dir = project(3, { SLOW_MS: "60000" });
