@@ -7,7 +7,8 @@ import { executorSchema } from "../src/config/executor-schema.js";
 import type { RemoteJob } from "../src/engine/executor.js";
 import { driverSpec } from "../src/executors/ray.js";
 import { jobEnv, stopLine, stopsIn } from "../src/executors/job-command.js";
-import { batchScript } from "../src/executors/slurm.js";
+import { batchScript, gpusPerNode } from "../src/executors/slurm.js";
+import { trainerLaunch } from "../src/toolchain/launch.js";
 import { engineProject } from "./engine-project.js";
 import { sabuildJson } from "./helpers.js";
 
@@ -43,6 +44,30 @@ describe("the Slurm batch script", () => {
     expect(script).toMatch(/ -j 2 --items "\$\{slices\[\$\{SLURM_ARRAY_TASK_ID\}\]\}"\n$/);
     const b64 = /--order (\S+)/.exec(script)![1]!;
     expect(JSON.parse(Buffer.from(b64, "base64").toString("utf8"))).toEqual(order);
+  });
+});
+
+describe("a job that asks for several GPUs", () => {
+  it("tells the trainer to run data-parallel: srun and torchrun on Slurm, torchrun in a Ray task", () => {
+    const slurm = (o: object) => executorSchema.parse({ type: "slurm", ...o }) as SlurmConfig;
+    expect([slurm({}), slurm({ gres: "gpu" }), slurm({ gres: "gpu:2" }), slurm({ gres: "nvme:1,gpu:a100:4" }), slurm({ gpus: 3 })].map(gpusPerNode)).toEqual([0, 1, 2, 4, 3]);
+    expect(batchScript(slurm({ gres: "gpu:2" }), launch, plainJob, "/logs")).toContain('\nexport SABUILD_LAUNCHER=srun SABUILD_PROCS_PER_NODE="${SLURM_GPUS_ON_NODE:-2}"\n');
+    expect(batchScript(slurm({ gres: "gpu:1" }), launch, plainJob, "/logs")).not.toContain("SABUILD_LAUNCHER");
+    const ray = (n: number) => (driverSpec(executorSchema.parse({ type: "ray", num_gpus: n }) as RayConfig, launch, plainJob) as { runtime_env: { env_vars: Record<string, string> } }).runtime_env.env_vars;
+    expect(ray(2)).toMatchObject({ SABUILD_LAUNCHER: "torchrun", SABUILD_PROCS_PER_NODE: "2" });
+    expect(ray(1).SABUILD_LAUNCHER).toBeUndefined();
+  });
+
+  it("starts the trainer once per GPU: one torchrun per node under srun, rendezvous at the first", () => {
+    const args = ["-m", "trainer.sft", "--config", "cfg.json"];
+    expect(trainerLaunch("py", args, {})).toEqual({ command: "py", args, processes: 1 });
+    expect(trainerLaunch("py", args, { SABUILD_LAUNCHER: "srun", SABUILD_PROCS_PER_NODE: "1" })).toEqual({ command: "py", args, processes: 1 });
+    expect(trainerLaunch("py", args, { SABUILD_LAUNCHER: "torchrun", SABUILD_PROCS_PER_NODE: "2" })).toEqual({ command: "py", args: ["-m", "torch.distributed.run", "--nnodes=1", "--nproc_per_node=2", "--standalone", ...args], processes: 2 });
+    const two = trainerLaunch("py", args, { SABUILD_LAUNCHER: "srun", SABUILD_PROCS_PER_NODE: "4", SLURM_JOB_NUM_NODES: "2", SLURM_JOB_ID: "1234" });
+    expect(two.command).toBe("srun");
+    expect(two.processes).toBe(8);
+    expect(two.args.slice(0, 5)).toEqual(["--nodes=2", "--ntasks=2", "--ntasks-per-node=1", "--kill-on-bad-exit=1", "py"]);
+    expect(two.args).toEqual(expect.arrayContaining(["--nnodes=2", "--nproc_per_node=4", "--rdzv_backend=c10d", "--rdzv_id=1234", expect.stringMatching(/^--rdzv_endpoint=\S+:29634$/)]));
   });
 });
 

@@ -4,6 +4,7 @@ import { createInterface } from "node:readline";
 import type { RayConfig } from "../config/executor-schema.js";
 import type { RemoteExecutor, RemoteJob, TaskEnd } from "../engine/executor.js";
 import { PACKAGE_ROOT } from "../toolchain/dirs.js";
+import { LAUNCH_ENV } from "../toolchain/launch.js";
 import { EXEC_EXIT, execArgv, remoteExecutor, stopsIn, type ExecLaunch } from "./job-command.js";
 
 /**
@@ -25,7 +26,10 @@ export function driverSpec(cfg: RayConfig, launch: ExecLaunch, job: RemoteJob): 
   const plain = job.slices.length === 1 && job.slices[0]!.length === 0;
   const runtimeEnv = { ...(cfg.runtime_env ?? {}) } as Record<string, unknown>;
   // Ray's workers get the raylet's environment, not ours: what the job needs goes along.
-  runtimeEnv.env_vars = { ...launch.env, ...((runtimeEnv.env_vars as Record<string, string> | undefined) ?? {}) };
+  // Several GPUs for one task: the trainer runs data-parallel under torchrun on them (toolchain/launch.ts).
+  const gpus = Math.floor(cfg.num_gpus ?? 0);
+  const launchVars = gpus > 1 ? { [LAUNCH_ENV.launcher]: "torchrun", [LAUNCH_ENV.procsPerNode]: String(gpus) } : {};
+  runtimeEnv.env_vars = { ...launch.env, ...launchVars, ...((runtimeEnv.env_vars as Record<string, string> | undefined) ?? {}) };
   return {
     address: cfg.address,
     options: { num_cpus: cfg.num_cpus ?? 1, num_gpus: cfg.num_gpus, memory: cfg.memory, resources: cfg.resources, max_retries: 0 },

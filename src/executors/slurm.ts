@@ -4,6 +4,7 @@ import { join } from "node:path";
 import type { SlurmConfig } from "../config/executor-schema.js";
 import type { RemoteExecutor, RemoteJob, TaskEnd, TaskStops } from "../engine/executor.js";
 import { shellQuote } from "../sandbox/shell.js";
+import { LAUNCH_ENV } from "../toolchain/launch.js";
 import { EXEC_EXIT, execArgv, remoteExecutor, stopsIn, type ExecLaunch } from "./job-command.js";
 
 /**
@@ -52,9 +53,24 @@ export function batchScript(cfg: SlurmConfig, launch: ExecLaunch, job: RemoteJob
   ];
   const argv = execArgv(launch, job).map(shellQuote).join(" ");
   const lines = ["#!/bin/bash", ...opts.map((o) => `#SBATCH ${o}`), "set -eu"];
+  const gpus = gpusPerNode(cfg);
+  // Several GPUs: the trainer runs data-parallel, srun starting torchrun on each node (toolchain/launch.ts).
+  if (gpus > 1) lines.push(`export ${LAUNCH_ENV.launcher}=srun ${LAUNCH_ENV.procsPerNode}="\${SLURM_GPUS_ON_NODE:-${gpus}}"`);
   if (!array) return `${lines.join("\n")}\nexec ${argv}\n`;
   lines.push(`slices=(${job.slices.map((s) => shellQuote(s.join(","))).join(" ")})`);
   return `${lines.join("\n")}\nexec ${argv} --items "\${slices[\${SLURM_ARRAY_TASK_ID}]}"\n`;
+}
+
+/** The GPUs a job asks for on each node: `gres: gpu:2` (or gpu:a100:2), else `gpus`. */
+export function gpusPerNode(cfg: SlurmConfig): number {
+  const fromGres = (cfg.gres ?? "")
+    .split(",")
+    .filter((g) => g === "gpu" || g.startsWith("gpu:"))
+    .map((g) => {
+      const count = g.split(":").at(-1)!;
+      return /^\d+$/.test(count) ? Number(count) : 1;
+    });
+  return Math.max(0, ...fromGres, cfg.gpus ?? 0);
 }
 
 async function follow(
