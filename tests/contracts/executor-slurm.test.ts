@@ -3,7 +3,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { engineProject, runLog } from "../engine-project.js";
-import { CLI, exited, REPO, sabuild, sabuildAsync, sabuildJson, spawnSabuild, tempDir, waitFor } from "../helpers.js";
+import { exited, REPO, sabuild, sabuildAsync, spawnSabuild, waitFor } from "../helpers.js";
 import { startNginx, type Nginx } from "../nginx.js";
 import { describeExecutorContract } from "./executor.js";
 
@@ -13,7 +13,6 @@ import { describeExecutorContract } from "./executor.js";
  * running and stops only what it started. Without Slurm the setup fails: never a silent skip.
  */
 const CLUSTER = join(REPO, "tests/support/slurm-cluster.sh");
-const HIDE_DIR = join(REPO, "tests/support/hide-dir.sh");
 
 describeExecutorContract("Slurm (sbatch arrays)", async () => {
   const up = spawnSync(CLUSTER, ["up"], { encoding: "utf8" });
@@ -28,6 +27,7 @@ describeExecutorContract("Slurm (sbatch arrays)", async () => {
     plain: "slurm",
     map: "slurm",
     gpu: "slurm-gpu",
+    shipped: (_env, command) => `  shipped: { type: slurm, ship: bundle, items_per_task: 2, poll_s: 0.5, sabuild: '${command}' }`,
     failedTask: /Slurm job \d+_\d+ ended FAILED \(exit 1:0\); its log: \/\S+\/executors\/slurm\/\d+_\d+\.out/,
     cacheUrl: (prefix) => `${nginx.url}/${prefix}`,
     deadCacheUrl: "http://127.0.0.1:9/cache",
@@ -40,7 +40,7 @@ describeExecutorContract("Slurm (sbatch arrays)", async () => {
       if (started) spawnSync(CLUSTER, ["down"]);
     },
   };
-});
+}, { gpus: true, bundle: true });
 
 describe("Slurm arrays", () => {
   let nginx: Nginx;
@@ -80,29 +80,5 @@ describe("Slurm arrays", () => {
     expect(again.code, again.stderr).toBe(0);
     const rerun = runLog(env.RUN_LOG).slice(4).sort();
     expect(rerun).toEqual(["t1", "t2", "t3", "t4", "t5", "t6"].filter((t) => !kept.includes(t)));
-  }, 180_000);
-
-  it("ships the inputs as a bundle through the remote cache to jobs that cannot see the checkout", async () => {
-    const dir = engineProject({ tasks: 3 });
-    const runs = join(tempDir("sabuild-runs-"), "runs.log");
-    // Each job sees the project directory as an empty tmpfs: all it has is what the bundle holds.
-    const hidden = `unshare -m --propagation private ${HIDE_DIR} ${dir} ${process.execPath} ${CLI}`;
-    const file = join(dir, "subagents.yaml");
-    writeFileSync(
-      file,
-      readFileSync(file, "utf8")
-        .replace("version: 1\n", `version: 1\nexecutors:\n  shipped: { type: slurm, ship: bundle, items_per_task: 2, poll_s: 0.3, sabuild: '${hidden}' }\n`)
-        .replace("    until: traces\n", "    until: traces\n    executor: { tasks: shipped, traces: shipped }\n"),
-    );
-    const env = { SABUILD_REMOTE_CACHE: `${nginx.url}/bundle`, RUN_LOG: runs };
-    const first = sabuild(dir, ["build", "--verbose"], env);
-    expect(first.code, first.stderr).toBe(0);
-    // Three jobs (tasks, then traces as an array of 2), each in a scratch directory under /tmp.
-    expect(first.stderr.match(/inputs [0-9a-f]{12} unpacked in \/tmp\/sabuild-inputs-\w+/g)).toHaveLength(3);
-    expect(runLog(runs).sort()).toEqual(["t1", "t2", "t3"]);
-    // The jobs computed the keys this build did: a second build has nothing to do.
-    const second = sabuildJson<{ stages: { id: string; status: string }[] }>(dir, ["build", "--json"], env);
-    expect(second.stages.filter((s) => s.status !== "unavailable").every((s) => s.status === "up-to-date")).toBe(true);
-    expect(runLog(runs)).toHaveLength(3);
   }, 180_000);
 });
