@@ -33,6 +33,8 @@ describe("the Slurm batch script", () => {
     expect(script).toContain("#SBATCH --chdir=/scratch\n");
     expect(script).toContain(" exec alpha:traces --inputs SU5QVVRT --key ");
     expect(script).not.toContain(" -C ");
+    // A config file of another name is named to the job, which finds it in the bundle under that name.
+    expect(batchScript(cfg, { ...launch, inputs: "SU5QVVRT", config: "ci/agents.yaml" }, mapJob, "/logs")).toContain(" --inputs SU5QVVRT --config ci/agents.yaml --key ");
   });
 
   it("makes a map stage's slices one array, each task picking its slice", () => {

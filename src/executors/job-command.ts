@@ -8,6 +8,8 @@ export interface ExecLaunch {
   pack?: (files: Record<string, string>) => Promise<string>;
   /** Set per job when the inputs travel as a bundle: `sabuild exec --inputs`. */
   inputs?: string;
+  /** The config file relative to the project, when it is not subagents.yaml (`build -c`). */
+  config?: string;
   /** The command that runs sabuild there (argv). */
   sabuild: string[];
   /** A node-local store to reuse between jobs; unset: `sabuild exec` makes a temporary one. */
@@ -71,6 +73,7 @@ export function execArgv(launch: ExecLaunch, job: RemoteJob, items?: string): st
     "exec",
     job.node,
     ...(launch.inputs ? ["--inputs", launch.inputs] : ["-C", launch.workdir]),
+    ...(launch.config ? ["--config", launch.config] : []),
     "--key",
     job.key,
     "--order",
