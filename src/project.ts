@@ -50,6 +50,7 @@ export async function openProject(opts: OpenOptions): Promise<Session> {
     throw new UserInputError(`invalid ${shown && !shown.startsWith("..") ? shown : file}`, loaded.error);
   }
   const project = loaded.value;
+  if (project.sandboxEngine !== "docker") (await import("./sandbox/engine.js")).useEngine(project.sandboxEngine);
   const store = await openStore(opts.store ?? project.store);
   const plugins = await loadPlugins(project.root, project.plugins, store.stat);
   const stages = stageMap([...(await builtinStages(new Set(plugins.stages.map((s) => s.kind)))), ...plugins.stages]);

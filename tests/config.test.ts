@@ -490,7 +490,7 @@ describe("JSON Schema", () => {
     expect(schema.$id).toBe(CONFIG_SCHEMA_ID);
     expect(schema.title).toBe("sabuild subagents.yaml");
     expect(schema.required).toEqual(["version", "subagents"]);
-    expect(Object.keys(schema.properties)).toEqual(["version", "store", "plugins", "remote_cache", "executors", "serve", "defaults", "subagents", "benchmarks", "libraries"]);
+    expect(Object.keys(schema.properties)).toEqual(["version", "store", "plugins", "remote_cache", "executors", "sandbox", "serve", "defaults", "subagents", "benchmarks", "libraries"]);
   });
 });
 

@@ -178,7 +178,11 @@ describe("the train key", () => {
     expect(other).not.toBe(pinned);
 
     appendFileSync(join(pkg, "trainer", "sft.py"), "\n# edited\n");
-    expect(planKey()).not.toBe(before);
+    const edited = planKey();
+    expect(edited).not.toBe(before);
+    // throughput.py plans the batch (and its split over data-parallel ranks): it is trainer code too.
+    appendFileSync(join(pkg, "trainer", "throughput.py"), "\n# edited\n");
+    expect(planKey()).not.toBe(edited);
     expect(statSync(join(venv, "sabuild-venv.json")).mtimeMs).toBe(stamp);
   });
 });

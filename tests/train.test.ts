@@ -15,34 +15,7 @@ const stage = (r: Stages, id: string) => r.stages.find((s) => s.id === id)!;
 const VENV = join(tmpdir(), "sabuild-test-trainer-venv");
 
 // A dataset stage as a plugin (the real one is built elsewhere): four short rows, one validation row.
-const DATASET_PLUGIN = `
-import { writeFileSync } from "node:fs";
-import { join } from "node:path";
-const tools = [{ type: "function", function: { name: "run", description: "Run a command", parameters: { type: "object", properties: { cmd: { type: "string" } }, required: ["cmd"] } } }];
-const toolRow = (q, cmd, out, answer) => ({
-  messages: [
-    { role: "system", content: "You run tests." },
-    { role: "user", content: q },
-    { role: "assistant", content: null, tool_calls: [{ id: "c1", type: "function", function: { name: "run", arguments: JSON.stringify({ cmd }) } }] },
-    { role: "tool", tool_call_id: "c1", content: out },
-    { role: "assistant", content: "<final_answer>" + answer + "</final_answer>" },
-  ],
-  tools,
-  meta: { task: q },
-});
-const plain = (q, a) => ({ messages: [{ role: "user", content: q }, { role: "assistant", content: a }], tools: [], meta: {} });
-export default () => [{
-  kind: "dataset",
-  version: "1",
-  deps: ["import"],
-  inputs: async () => ({ ok: true, value: { params: null, files: [] } }),
-  async run(ctx) {
-    const rows = [toolRow("Run tests", "npm test", "3 passed", "3 passed"), plain("Say hi", "hi there"), plain("Say bye", "bye now"), plain("Count", "one two")];
-    writeFileSync(join(ctx.outDir, "train.jsonl"), rows.map((r) => JSON.stringify(r)).join("\\n") + "\\n");
-    writeFileSync(join(ctx.outDir, "validation.jsonl"), JSON.stringify(plain("Say hi", "hi there")) + "\\n");
-  },
-}];
-`;
+const DATASET_PLUGIN = readFileSync(join(REPO, "tests/fixtures/plugins/dataset-rows.mjs"), "utf8");
 
 /** Trainer processes running in a project directory (their working directory). */
 function trainerPids(dir: string): number[] {

@@ -2,7 +2,9 @@
 
 Reads one JSON document on stdin: {address, options, runtime_env, tasks: [{argv, cwd}]}.
 Submits each task as a Ray remote function with the resources in options, and prints one JSON
-line per task as it ends: {"task": i, "ok": bool, "code": int, "log": str}. SIGTERM or SIGINT
+line per task as it ends: {"task": i, "ok": bool, "code": int, "log": str, "stops": [str]}, where
+stops holds every line of the task's output that reports a stopped item (STOP_MARK, as
+src/executors/job-command.ts writes them), wherever they fall in the output. SIGTERM or SIGINT
 cancels the tasks still queued or running (ray.cancel), then exits.
 """
 
@@ -17,6 +19,7 @@ import time
 import ray
 
 LOG_TAIL = 40
+STOP_MARK = "sabuild-exec-stopped "
 
 
 @ray.remote
@@ -33,7 +36,8 @@ def run_task(argv, cwd):
             proc.wait()
             raise
         out.seek(0)
-        return proc.returncode, "\n".join(out.read().splitlines()[-LOG_TAIL:])
+        lines = out.read().splitlines()
+        return proc.returncode, "\n".join(lines[-LOG_TAIL:]), [line for line in lines if STOP_MARK in line]
 
 
 def submit(spec):
@@ -61,8 +65,8 @@ def report(refs):
         ready, pending = ray.wait(pending, num_returns=1)
         ref = ready[0]
         try:
-            code, log = ray.get(ref)
-            print(json.dumps({"task": index[ref], "ok": code == 0, "code": code, "log": log}), flush=True)
+            code, log, stops = ray.get(ref)
+            print(json.dumps({"task": index[ref], "ok": code == 0, "code": code, "log": log, "stops": stops}), flush=True)
         except Exception as e:  # a task lost with its worker or node, or cancelled
             print(json.dumps({"task": index[ref], "ok": False, "code": -1, "log": f"{type(e).__name__}: {e}"}), flush=True)
 

@@ -112,10 +112,20 @@ def load_model(cfg: TrainConfig, device: dict[str, Any]):
     return model
 
 
-def plan_for(cfg: TrainConfig, train_set, device):
-    from .throughput import plan_batch
+def world_size() -> int:
+    """Data-parallel processes: torchrun sets WORLD_SIZE and RANK for each; 1 when run plainly."""
+    return int(os.environ.get("WORLD_SIZE", "1"))
 
-    return plan_batch(
+
+def is_main_process() -> bool:
+    """Rank 0 reports progress and writes the adapter and metrics; the other ranks only train."""
+    return int(os.environ.get("RANK", "0")) == 0
+
+
+def plan_for(cfg: TrainConfig, train_set, device):
+    from .throughput import plan_batch, split_for_world
+
+    plan = plan_batch(
         batch_size=cfg.batch_size,
         grad_accum=cfg.grad_accum,
         tokens_per_step=cfg.tokens_per_step,
@@ -123,6 +133,10 @@ def plan_for(cfg: TrainConfig, train_set, device):
         row_lengths=[len(r.input_ids) for r in train_set.rows],
         packed=device["packing"].packed,
     )
+    try:
+        return split_for_world(plan, world_size())
+    except ValueError as e:
+        raise ConfigError(str(e)) from None
 
 
 def to_dataset(encoded):
@@ -238,12 +252,16 @@ def train(cfg: TrainConfig, events) -> dict[str, Any]:
         result = trainer.train()
         state = trainer.state
         train_runtime = result.metrics.get("train_runtime") or (time.monotonic() - began)
+        # Every rank evaluates (its share of the rows; the loss is gathered), one writes.
         val_loss = trainer.evaluate()["eval_loss"] if val_set and val_set.rows else None
-        os.makedirs(cfg.output_dir, exist_ok=True)
-        trainer.model.save_pretrained(cfg.output_dir)
-        tokenizer.save_pretrained(cfg.output_dir)
+        if is_main_process():
+            os.makedirs(cfg.output_dir, exist_ok=True)
+            trainer.model.save_pretrained(cfg.output_dir)
+            tokenizer.save_pretrained(cfg.output_dir)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+    if not is_main_process():
+        return {}
 
     tokens_seen = int(state.num_input_tokens_seen)
     tokens_per_s = tokens_seen / train_runtime if train_runtime else None
@@ -305,6 +323,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", required=True, help="path of cfg.json")
     a = parser.parse_args(argv)
     events = Events.take_stdout()
+    if not is_main_process():
+        # Under torchrun only rank 0 speaks: the stage reads one stream of events, whatever the world size.
+        events.stream.close()
+        events = Events(open(os.devnull, "w", encoding="utf-8"))
     try:
         cfg = load_config(a.config)
         train(cfg, events)

@@ -7,7 +7,8 @@ metrics.json ("features") so that a throughput figure can be read next to what p
 from __future__ import annotations
 
 import importlib.util
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
+from math import gcd
 from typing import Any
 
 # Packing modes, best first.
@@ -61,6 +62,27 @@ class BatchPlan:
     mean_row_tokens: float
     tokens_per_step_target: int | None
     tokens_per_step_expected: float  # real tokens per optimizer step, on average
+    world_size: int = 1  # data-parallel processes; per_device and grad_accum are each one's share
+
+
+def split_for_world(plan: BatchPlan, world_size: int) -> BatchPlan:
+    """The same optimizer step shared by world_size data-parallel processes.
+
+    The global batch (per_device x grad_accum x world_size) stays what one process would take,
+    so a run on several GPUs follows the same recipe (steps, rows per step, learning-rate
+    schedule) as on one: fewer accumulation steps as far as they divide, a smaller micro-batch for
+    the rest. A step that cannot be shared so is refused: silently changing the global batch
+    would change the model."""
+    if world_size <= 1:
+        return plan
+    shared = gcd(plan.grad_accum, world_size)
+    rest = world_size // shared
+    if plan.per_device % rest == 0:
+        return replace(plan, grad_accum=plan.grad_accum // shared, per_device=plan.per_device // rest, world_size=world_size)
+    raise ValueError(
+        f"a step of {plan.per_device} {plan.unit} x {plan.grad_accum} accumulation steps cannot be shared by {world_size} processes "
+        f"without changing the global batch; make train.grad_accum or train.batch_size a multiple of {world_size}"
+    )
 
 
 def plan_batch(*, batch_size: int, grad_accum: int, tokens_per_step: int | None, max_length: int, row_lengths: list[int], packed: bool) -> BatchPlan:

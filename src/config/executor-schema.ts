@@ -8,9 +8,13 @@ import { nonEmpty, positiveInt, positiveNumber } from "./fields.js";
  */
 
 const common = {
+  ship: z
+    .enum(["checkout", "bundle"])
+    .default("checkout")
+    .describe("How a job finds the project's inputs: a checkout at workdir (shared), or a bundle this build uploads to the remote cache and the job unpacks."),
   workdir: nonEmpty()
     .optional()
-    .describe("The project's checkout as the cluster's nodes see it (a shared path); default: this project directory."),
+    .describe("ship: checkout: the project's checkout as the cluster's nodes see it (default: this project directory). ship: bundle: where a job unpacks the inputs, a scratch directory on the node (default: /tmp)."),
   sabuild: nonEmpty()
     .optional()
     .describe("The command that runs sabuild on a node; default: the Node and CLI running this build."),

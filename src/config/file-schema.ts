@@ -122,12 +122,22 @@ const serveSchema = z
   })
   .describe("Settings of `sabuild serve`: recording traffic for the next build (docs/traffic.md).");
 
+const projectSandboxSchema = z
+  .strictObject({
+    engine: z
+      .enum(["docker", "podman"])
+      .default("docker")
+      .describe("The container engine of the machine that builds (each cluster node resolves its own): docker, or podman through its Docker-compatible socket. DOCKER_HOST, when set, wins."),
+  })
+  .describe("Project-wide container settings; each subagent's sandbox: (recipe, limits) is its own.");
+
 export const documentSchema = z.strictObject({
   version: z.literal(1, { error: "1" }),
   store: relativePath().default("cache").describe("Content store, relative to the project directory."),
   plugins: z.array(relativePath()).default([]).describe("Stage plugin modules."),
   remote_cache: remoteCacheSchema.optional(),
   executors: executorsSchema,
+  sandbox: projectSandboxSchema.prefault({}),
   serve: serveSchema.prefault({}),
   defaults: settingsLayerSchema
     .nullable()

@@ -34,6 +34,8 @@ export interface ProjectConfig {
   subagents: ResolvedSubagent[];
   /** In file order; built as the project-level nodes bench/<name>. */
   benchmarks: ResolvedBenchmark[];
+  /** The container engine of the machine that builds (`sandbox.engine`, top level). */
+  sandboxEngine: "docker" | "podman";
   /** Named cluster executors (`executors:`); stages name them by kind in `executor:`. */
   executors: Record<string, ExecutorConfig>;
   /** In file order; each indexed as the project-level node library/<name>:index. */
@@ -134,6 +136,7 @@ export function parseConfig(text: string, file: string): Result<ProjectConfig, P
     serve: checked.data.serve,
     subagents: resolved,
     executors: checked.data.executors,
+    sandboxEngine: checked.data.sandbox.engine,
     benchmarks: Object.entries(checked.data.benchmarks).map(([name, b]) => ({ name, ...b })),
     libraries: Object.entries(checked.data.libraries).map(([name, l]) => ({ name, ...l })),
     envRefs: envRefsOf(resolved, checked.data.remote_cache, Object.values(checked.data.benchmarks)),

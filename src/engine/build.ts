@@ -230,7 +230,7 @@ async function runNode(
       const k = key;
       if (executor.where === "remote") {
         const { runStageRemotely } = await import("./remote-run.js");
-        result = await runStageRemotely(env, executor, node, preimage.upstream, k, hooks("", log).log);
+        result = await runStageRemotely(env, executor, node, preimage, k, hooks("", log).log);
       } else {
         result = await slots.run(() => runStaged(env.store, env.signal, node.id, preimage, k, log, (outDir) => executor.run(node, hooks(outDir, log))));
       }

@@ -32,10 +32,22 @@ export interface RemoteJob {
   key: string;
   order: ExecOrder;
   slices: string[][];
+  /**
+   * The project files the key read (project-relative path to digest): what an executor that
+   * ships the inputs instead of relying on a shared checkout packs for the job.
+   */
+  files: Record<string, string>;
 }
 
-/** How a task ended on the cluster; the engine still checks the remote cache for its results. */
-export type TaskEnd = { ok: true; id: string } | { ok: false; id: string; message: string };
+/** Items of a task that ended `stopped` (a limit the stage enforces, e.g. a spend budget), by id. */
+export type TaskStops = Record<string, { why: string; hint?: string }>;
+
+/**
+ * How a task ended on the cluster; the engine still checks the remote cache for its results.
+ * `stopped` names the items the job reported stopped: they come back as stopped, as they would
+ * locally, not as failures of the task.
+ */
+export type TaskEnd = ({ ok: true; id: string } | { ok: false; id: string; message: string }) & { stopped?: TaskStops };
 
 export interface RemoteExecutor {
   readonly name: string;

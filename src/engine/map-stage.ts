@@ -68,7 +68,7 @@ export async function runMapStage(
   const executor = env.executorOf?.(node) ?? env.executor;
   const local = executor.where === "local" ? executor : env.executor;
   const remoteItems =
-    executor.where === "remote" ? new (await import("./remote-run.js")).RemoteItems(env, executor, node, { key: keying.key ?? computeKey(keying.preimage), upstream: keying.preimage.upstream }, hooks("", log).log) : undefined;
+    executor.where === "remote" ? new (await import("./remote-run.js")).RemoteItems(env, executor, node, { key: keying.key ?? computeKey(keying.preimage), upstream: keying.preimage.upstream, files: keying.preimage.files }, hooks("", log).log) : undefined;
   const tick = (): void => env.events({ type: "stage-progress", id: node.id, done, total: items.length, ...(costUsd !== undefined ? { costUsd } : {}) });
   tick();
   const one = async (item: MapItem): Promise<ItemEnd> => {
@@ -99,8 +99,12 @@ export async function runMapStage(
     if (remoteItems) {
       try {
         const r = await remoteItems.run(item.id, itemKey, needed.value);
+        if ("stopped" in r) {
+          counts.stopped++;
+          return { stopped: r.stopped };
+        }
         counts.run++;
-        return { id: item.id, key: itemKey, output: r.output };
+        return { id: item.id, key: itemKey, output: r.result.output };
       } catch (e) {
         if (env.signal.aborted) throw e;
         counts.failed++;

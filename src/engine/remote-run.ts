@@ -1,6 +1,7 @@
 import type { BuildEnv, RemoteCache } from "./env.js";
 import type { ExecOrder, RemoteExecutor, TaskEnd } from "./executor.js";
 import type { ActionResult } from "../store/index.js";
+import type { KeyPreimage } from "./key.js";
 import type { EngineNode } from "./types.js";
 
 /**
@@ -33,10 +34,11 @@ async function fetchResult(env: BuildEnv, key: string, task: string): Promise<Ac
 }
 
 /** A plain stage run by a remote executor: one task, its result restored into the store. */
-export async function runStageRemotely(env: BuildEnv, executor: RemoteExecutor, node: EngineNode, upstream: Record<string, string>, key: string, log: (line: string) => void): Promise<ActionResult> {
+export async function runStageRemotely(env: BuildEnv, executor: RemoteExecutor, node: EngineNode, preimage: KeyPreimage, key: string, log: (line: string) => void): Promise<ActionResult> {
   const remote = writableRemote(env, executor);
+  const { upstream, files } = preimage;
   await ship(remote, Object.values(upstream));
-  const [task] = executor.submit({ node: node.id, key, order: { upstream }, slices: [[]] }, env.signal, log);
+  const [task] = executor.submit({ node: node.id, key, order: { upstream }, slices: [[]], files }, env.signal, log);
   const end = await task!;
   env.signal.throwIfAborted();
   if (!end.ok) throw new Error(end.message);
@@ -55,17 +57,18 @@ export class RemoteItems {
     private readonly env: BuildEnv,
     private readonly executor: RemoteExecutor,
     private readonly node: EngineNode,
-    /** The stage's key as far as known, and the upstream digests it was computed with. */
-    private readonly stage: { key: string; upstream: Record<string, string> },
+    /** The stage's key as far as known, and the upstream digests and files it was computed with. */
+    private readonly stage: { key: string; upstream: Record<string, string>; files: Record<string, string> },
     private readonly log: (line: string) => void,
   ) {}
 
   /**
-   * Runs one item remotely; resolves with its result, restored, or throws why there is none.
+   * Runs one item remotely; resolves with its result, restored, or with why the job stopped it
+   * (a limit the stage enforces, as a local run would stop it), or throws why there is neither.
    * A task that runs several items uploads each as it finishes: the build takes those as they
    * appear, so progress (and a build interrupted meanwhile) sees items, not whole tasks.
    */
-  async run(id: string, key: string, needs: Record<string, string> | undefined): Promise<ActionResult> {
+  async run(id: string, key: string, needs: Record<string, string> | undefined): Promise<{ result: ActionResult } | { stopped: { why: string; hint?: string } }> {
     const remote = writableRemote(this.env, this.executor);
     const ended = new Promise<TaskEnd>((settle) => {
       this.pending.push({ id, key, ...(needs && Object.keys(needs).length ? { needs } : {}), settle });
@@ -78,12 +81,19 @@ export class RemoteItems {
       await Promise.race([ended, new Promise((r) => setTimeout(r, ITEM_POLL_MS).unref())]);
       if (end || this.env.signal.aborted) break;
       const hit = await remote.lookup(key);
-      if (hit && (await remote.restore(hit))) return hit.result;
+      if (hit && (await remote.restore(hit))) return { result: hit.result };
     }
     const done = await ended;
     this.env.signal.throwIfAborted();
-    if (!done.ok) throw new Error(done.message);
-    return fetchResult(this.env, key, `${this.executor.name} task ${done.id}`);
+    const stopped = done.stopped?.[id];
+    if (stopped) return { stopped };
+    // A task that failed after this item finished still uploaded it: the result stands.
+    if (!done.ok) {
+      const hit = remote.canRead ? await remote.lookup(key) : undefined;
+      if (hit && (await remote.restore(hit))) return { result: hit.result };
+      throw new Error(done.message);
+    }
+    return { result: await fetchResult(this.env, key, `${this.executor.name} task ${done.id}`) };
   }
 
   private async flush(): Promise<void> {
@@ -101,7 +111,7 @@ export class RemoteItems {
     const slices: (typeof batch)[] = [];
     for (let i = 0; i < batch.length; i += this.executor.itemsPerTask) slices.push(batch.slice(i, i + this.executor.itemsPerTask));
     const tasks = this.executor.submit(
-      { node: this.node.id, key: this.stage.key, order: { upstream: this.stage.upstream, items }, slices: slices.map((s) => s.map((b) => b.id)) },
+      { node: this.node.id, key: this.stage.key, order: { upstream: this.stage.upstream, items }, slices: slices.map((s) => s.map((b) => b.id)), files: this.stage.files },
       this.env.signal,
       this.log,
     );

@@ -1,4 +1,4 @@
-import { join, relative } from "node:path";
+import { join, relative, sep } from "node:path";
 import type { ExecutorConfig } from "../config/executor-schema.js";
 import type { Problem } from "../errors.js";
 import { localExecutor, type Executor } from "../engine/executor.js";
@@ -58,9 +58,15 @@ export async function placementFor(session: Session, nodes: readonly EngineNode[
 }
 
 async function makeExecutor(name: string, cfg: ExecutorConfig, session: Session): Promise<Executor> {
+  const bundle = cfg.ship === "bundle";
+  // The job opens the same config file, in the checkout or the bundle (which keeps its name).
+  const config = relative(session.project.root, session.project.file).split(sep).join("/");
   const launch: ExecLaunch = {
-    workdir: cfg.workdir ?? session.project.root,
+    workdir: cfg.workdir ?? (bundle ? "/tmp" : session.project.root),
+    // placementFor checked that the remote cache is there and writable.
+    ...(bundle ? { pack: (await import("./ship.js")).inputsPacker(session.project, session.store, session.remote!) } : {}),
     // The Node and CLI of this build, unless the nodes run sabuild some other way.
+    ...(config !== "subagents.yaml" ? { config } : {}),
     sabuild: cfg.sabuild ? cfg.sabuild.split(/\s+/) : [process.execPath, process.argv[1]!],
     ...(cfg.store ? { store: cfg.store } : {}),
     jobs: cfg.jobs_per_task,

@@ -4,7 +4,8 @@ import { createInterface } from "node:readline";
 import type { RayConfig } from "../config/executor-schema.js";
 import type { RemoteExecutor, RemoteJob, TaskEnd } from "../engine/executor.js";
 import { PACKAGE_ROOT } from "../toolchain/dirs.js";
-import { execArgv, remoteExecutor, type ExecLaunch } from "./job-command.js";
+import { LAUNCH_ENV } from "../toolchain/launch.js";
+import { EXEC_EXIT, execArgv, remoteExecutor, stopsIn, type ExecLaunch } from "./job-command.js";
 
 /**
  * Ray through its core API: a small Python driver (trainer/ray_exec.py) connects to the
@@ -14,10 +15,10 @@ import { execArgv, remoteExecutor, type ExecLaunch } from "./job-command.js";
 
 const DRIVER = join(PACKAGE_ROOT, "trainer", "ray_exec.py");
 
-type DriverLine = { connected: true } | { cancelled: true } | { task: number; ok: boolean; code: number; log: string };
+type DriverLine = { connected: true } | { cancelled: true } | { task: number; ok: boolean; code: number; log: string; stops?: string[] };
 
 export function rayExecutor(name: string, cfg: RayConfig, launch: ExecLaunch): RemoteExecutor {
-  return remoteExecutor(name, cfg.items_per_task, (job, signal, log, settles) => drive(name, cfg, launch, job, signal, log, settles));
+  return remoteExecutor(name, cfg.items_per_task, launch, (job, jobLaunch, signal, log, settles) => drive(name, cfg, jobLaunch, job, signal, log, settles));
 }
 
 /** What the driver reads: the tasks' command lines, resources and environment. */
@@ -25,7 +26,10 @@ export function driverSpec(cfg: RayConfig, launch: ExecLaunch, job: RemoteJob): 
   const plain = job.slices.length === 1 && job.slices[0]!.length === 0;
   const runtimeEnv = { ...(cfg.runtime_env ?? {}) } as Record<string, unknown>;
   // Ray's workers get the raylet's environment, not ours: what the job needs goes along.
-  runtimeEnv.env_vars = { ...launch.env, ...((runtimeEnv.env_vars as Record<string, string> | undefined) ?? {}) };
+  // Several GPUs for one task: the trainer runs data-parallel under torchrun on them (toolchain/launch.ts).
+  const gpus = Math.floor(cfg.num_gpus ?? 0);
+  const launchVars = gpus > 1 ? { [LAUNCH_ENV.launcher]: "torchrun", [LAUNCH_ENV.procsPerNode]: String(gpus) } : {};
+  runtimeEnv.env_vars = { ...launch.env, ...launchVars, ...((runtimeEnv.env_vars as Record<string, string> | undefined) ?? {}) };
   return {
     address: cfg.address,
     options: { num_cpus: cfg.num_cpus ?? 1, num_gpus: cfg.num_gpus, memory: cfg.memory, resources: cfg.resources, max_retries: 0 },
@@ -62,7 +66,10 @@ function drive(name: string, cfg: RayConfig, launch: ExecLaunch, job: RemoteJob,
     if (!("task" in line)) return;
     const id = `${name} task ${line.task}`;
     for (const l of line.log ? line.log.split("\n") : []) log(`[ray ${line.task}] ${l}`);
-    settle(line.task, line.ok ? { ok: true, id } : { ok: false, id, message: `Ray ${id} failed (exit ${line.code}): ${line.log.split("\n").slice(-3).join(" | ")}` });
+    const stops = stopsIn(line.stops ?? []);
+    const stopped = stops ? { stopped: stops } : {};
+    const why = line.code === EXEC_EXIT.stopped ? ", items stopped" : "";
+    settle(line.task, line.ok ? { ok: true, id, ...stopped } : { ok: false, id, message: `Ray ${id} failed (exit ${line.code}${why}): ${line.log.split("\n").slice(-3).join(" | ")}`, ...stopped });
   });
   child.on("close", (code) => {
     signal.removeEventListener("abort", cancel);

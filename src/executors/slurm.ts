@@ -2,9 +2,10 @@ import { execFile } from "node:child_process";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { SlurmConfig } from "../config/executor-schema.js";
-import type { RemoteExecutor, RemoteJob, TaskEnd } from "../engine/executor.js";
+import type { RemoteExecutor, RemoteJob, TaskEnd, TaskStops } from "../engine/executor.js";
 import { shellQuote } from "../sandbox/shell.js";
-import { execArgv, remoteExecutor, type ExecLaunch } from "./job-command.js";
+import { LAUNCH_ENV } from "../toolchain/launch.js";
+import { EXEC_EXIT, execArgv, remoteExecutor, stopsIn, type ExecLaunch } from "./job-command.js";
 
 /**
  * Slurm through its commands (sbatch, scontrol, sacct, scancel), as a user at a login node
@@ -18,7 +19,7 @@ const RUNNING = new Set(["PENDING", "CONFIGURING", "RUNNING", "COMPLETING", "REQ
 const LOG_TAIL = 40;
 
 export function slurmExecutor(name: string, cfg: SlurmConfig, launch: ExecLaunch, logDir: string): RemoteExecutor {
-  return remoteExecutor(name, cfg.items_per_task, (job, signal, log, settles) => void follow(name, cfg, launch, logDir, job, signal, log, settles));
+  return remoteExecutor(name, cfg.items_per_task, launch, (job, jobLaunch, signal, log, settles) => void follow(name, cfg, jobLaunch, logDir, job, signal, log, settles));
 }
 
 function run(cmd: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -46,13 +47,30 @@ export function batchScript(cfg: SlurmConfig, launch: ExecLaunch, job: RemoteJob
     ...(cfg.gres ? [`--gres=${cfg.gres}`] : []),
     ...(cfg.gpus ? [`--gpus=${cfg.gpus}`] : []),
     ...(cfg.constraint ? [`--constraint=${cfg.constraint}`] : []),
+    // A bundle is unpacked under the job's working directory, not in a checkout.
+    ...(launch.inputs ? [`--chdir=${launch.workdir}`] : []),
     ...cfg.sbatch,
   ];
   const argv = execArgv(launch, job).map(shellQuote).join(" ");
   const lines = ["#!/bin/bash", ...opts.map((o) => `#SBATCH ${o}`), "set -eu"];
+  const gpus = gpusPerNode(cfg);
+  // Several GPUs: the trainer runs data-parallel, srun starting torchrun on each node (toolchain/launch.ts).
+  if (gpus > 1) lines.push(`export ${LAUNCH_ENV.launcher}=srun ${LAUNCH_ENV.procsPerNode}="\${SLURM_GPUS_ON_NODE:-${gpus}}"`);
   if (!array) return `${lines.join("\n")}\nexec ${argv}\n`;
   lines.push(`slices=(${job.slices.map((s) => shellQuote(s.join(","))).join(" ")})`);
   return `${lines.join("\n")}\nexec ${argv} --items "\${slices[\${SLURM_ARRAY_TASK_ID}]}"\n`;
+}
+
+/** The GPUs a job asks for on each node: `gres: gpu:2` (or gpu:a100:2), else `gpus`. */
+export function gpusPerNode(cfg: SlurmConfig): number {
+  const fromGres = (cfg.gres ?? "")
+    .split(",")
+    .filter((g) => g === "gpu" || g.startsWith("gpu:"))
+    .map((g) => {
+      const count = g.split(":").at(-1)!;
+      return /^\d+$/.test(count) ? Number(count) : 1;
+    });
+  return Math.max(0, ...fromGres, cfg.gpus ?? 0);
 }
 
 async function follow(
@@ -94,7 +112,7 @@ async function follow(
       const states = await jobStates(jobId);
       if (!states) {
         // Neither scontrol nor sacct knows the job: it ended and was purged; the remote cache says how.
-        for (const i of open) settle(i, { ok: true, id: taskId(i) });
+        for (const i of [...open]) settle(i, { ok: true, id: taskId(i), ...withStops((await readLog(logOf(i))).stops) });
         break;
       }
       for (const i of [...open]) {
@@ -105,10 +123,13 @@ async function follow(
           continue;
         }
         if (RUNNING.has(st.state)) continue;
-        const tail = await logTail(logOf(i));
+        const { tail, stops } = await readLog(logOf(i));
         for (const line of tail) log(`[${taskId(i)}] ${line}`);
-        if (st.state === ENDED_OK) settle(i, { ok: true, id: taskId(i) });
-        else settle(i, { ok: false, id: taskId(i), message: `Slurm job ${taskId(i)} ended ${st.state} (exit ${st.exit}); its log: ${logOf(i)}` });
+        if (st.state === ENDED_OK) settle(i, { ok: true, id: taskId(i), ...withStops(stops) });
+        else {
+          const why = st.exit === `${EXEC_EXIT.stopped}:0` ? ", items stopped" : "";
+          settle(i, { ok: false, id: taskId(i), message: `Slurm job ${taskId(i)} ended ${st.state} (exit ${st.exit}${why}); its log: ${logOf(i)}`, ...withStops(stops) });
+        }
       }
     }
   } finally {
@@ -116,13 +137,20 @@ async function follow(
   }
 }
 
-async function logTail(path: string): Promise<string[]> {
+/** A task's log: its last lines (for the stage's log) and the items it reports stopped. */
+async function readLog(path: string): Promise<{ tail: string[]; stops?: TaskStops }> {
+  let lines: string[];
   try {
-    const lines = (await readFile(path, "utf8")).trimEnd().split("\n");
-    return lines.slice(-LOG_TAIL);
+    lines = (await readFile(path, "utf8")).trimEnd().split("\n");
   } catch {
-    return [];
+    return { tail: [] };
   }
+  const stops = stopsIn(lines);
+  return { tail: lines.slice(-LOG_TAIL), ...(stops ? { stops } : {}) };
+}
+
+function withStops(stops: TaskStops | undefined): { stopped?: TaskStops } {
+  return stops ? { stopped: stops } : {};
 }
 
 /** State of each task ("<job>_<i>", or "<job>" alone), or undefined when Slurm no longer knows the job. */

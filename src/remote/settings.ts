@@ -24,7 +24,7 @@ export function parseRemoteMode(value: string | undefined, where: string): Resul
  * (`SABUILD_REMOTE_CACHE=<url>`, `SABUILD_REMOTE_CACHE_MODE`, `SABUILD_REMOTE_CACHE_HEADER="Name: value"`,
  * `SABUILD_REMOTE_CACHE_HMAC_KEY`), and `--remote-cache=<mode>` overrides both.
  */
-export function resolveRemote(project: ProjectConfig, env: Record<string, string | undefined>, cliMode?: RemoteMode): Result<RemoteSettings | undefined, string> {
+export function resolveRemote(project: Pick<ProjectConfig, "remoteCache">, env: Record<string, string | undefined>, cliMode?: RemoteMode): Result<RemoteSettings | undefined, string> {
   const config = project.remoteCache;
   const envMode = parseRemoteMode(env.SABUILD_REMOTE_CACHE_MODE, "SABUILD_REMOTE_CACHE_MODE");
   if (!envMode.ok) return envMode;

@@ -180,9 +180,12 @@ export function trainStage(): Stage {
           const model = base.value.kind === "local" ? base.value.rel : base.value.id;
           const cfg = trainCfg(t, { model, dataset: dataset.dir, out: ctx.outDir, validation });
           await writeFile(join(cfgDir, "cfg.json"), `${JSON.stringify(cfg, null, 2)}\n`);
+          const { trainerLaunch } = await import("../toolchain/launch.js");
+          const launch = trainerLaunch(venv.python, ["-m", "trainer.sft", "--config", join(cfgDir, "cfg.json")], process.env);
+          if (launch.processes > 1) ctx.log(`data-parallel over ${launch.processes} processes: ${launch.command} ${launch.args.join(" ")}`);
           code = await runLocal({
-            python: venv.python,
-            args: ["-m", "trainer.sft", "--config", join(cfgDir, "cfg.json")],
+            python: launch.command,
+            args: launch.args,
             // The project is the working directory, so a local base model keeps its project-relative
             // path in adapter_config.json; PYTHONSAFEPATH keeps a project's own trainer/ off sys.path.
             cwd: ctx.project.root,

@@ -66,6 +66,7 @@ export function feed(sink: TrainerSink, stream: "stdout" | "stderr"): (line: str
 }
 
 export interface LocalRun {
+  /** The trainer's python, or the launcher that starts it (srun, see launch.ts). */
   python: string;
   args: string[];
   cwd: string;
@@ -103,7 +104,7 @@ export function runLocal(r: LocalRun): Promise<number> {
     r.signal.addEventListener("abort", onAbort, { once: true });
     child.on("error", (e: NodeJS.ErrnoException) => {
       r.signal.removeEventListener("abort", onAbort);
-      reject(new Error(e.code === "ENOENT" ? `the trainer's python was not found: ${r.python}` : e.message));
+      reject(new Error(e.code === "ENOENT" ? `the trainer's python (or its launcher) was not found: ${r.python}` : e.message));
     });
     child.on("close", (code, signal) => {
       r.signal.removeEventListener("abort", onAbort);

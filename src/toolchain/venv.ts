@@ -18,7 +18,7 @@ import { installedPackages, interpreterVersion, PYTHON_HINT, readRequirements } 
 export const PACKAGE_ROOT = resolve(import.meta.dirname, "../..");
 export const TRAINER_REQUIREMENTS = join(PACKAGE_ROOT, "trainer/requirements.txt");
 /** The trainer modules `python -m trainer.sft` runs: their digest joins the train stage's key. */
-export const TRAINER_MODULES = ["__init__.py", "config.py", "progress.py", "report.py", "rows.py", "sft.py"];
+export const TRAINER_MODULES = ["__init__.py", "config.py", "progress.py", "report.py", "rows.py", "sft.py", "throughput.py"];
 /** The Python modules the export stage runs: merging, the LoRA GGUF writer, the fidelity check. */
 export const EXPORT_MODULES = ["__init__.py", "merge.py", "lora_gguf.py", "fidelity.py"];
 

@@ -51,6 +51,7 @@ describeExecutorContract("Ray (core API tasks)", async () => {
     plain: "ray",
     map: "ray",
     gpu: "ray-gpu",
+    shipped: (env, command) => executor("shipped", `, ship: bundle, items_per_task: 2, sabuild: '${command}'`, env),
     failedTask: /Ray ray task \d+ failed \(exit 1\)/,
     cacheUrl: (prefix) => `${url}/${prefix}`,
     deadCacheUrl: "http://127.0.0.1:9/cache",
@@ -70,4 +71,4 @@ describeExecutorContract("Ray (core API tasks)", async () => {
       process.kill(ns, "SIGTERM");
     },
   };
-});
+}, { gpus: true, bundle: true });

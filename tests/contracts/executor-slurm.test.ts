@@ -27,6 +27,7 @@ describeExecutorContract("Slurm (sbatch arrays)", async () => {
     plain: "slurm",
     map: "slurm",
     gpu: "slurm-gpu",
+    shipped: (_env, command) => `  shipped: { type: slurm, ship: bundle, items_per_task: 2, poll_s: 0.5, sabuild: '${command}' }`,
     failedTask: /Slurm job \d+_\d+ ended FAILED \(exit 1:0\); its log: \/\S+\/executors\/slurm\/\d+_\d+\.out/,
     cacheUrl: (prefix) => `${nginx.url}/${prefix}`,
     deadCacheUrl: "http://127.0.0.1:9/cache",
@@ -39,7 +40,7 @@ describeExecutorContract("Slurm (sbatch arrays)", async () => {
       if (started) spawnSync(CLUSTER, ["down"]);
     },
   };
-});
+}, { gpus: true, bundle: true });
 
 describe("Slurm arrays", () => {
   let nginx: Nginx;

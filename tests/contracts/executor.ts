@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ChildProcess } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { CliResult } from "../helpers.js";
+import { CLI, REPO, tempDir, type CliResult } from "../helpers.js";
 import { engineProject, runLog } from "../engine-project.js";
 
 /**
@@ -22,6 +22,8 @@ export interface ExecutorUnderTest {
   map: string;
   /** An executor that asks for one GPU, when the engine offers them. */
   gpu?: string;
+  /** The `executors:` line of an executor named `shipped` with ship: bundle, items_per_task: 2 and this `sabuild` command. */
+  shipped?(env: Record<string, string>, sabuild: string): string;
   /** The remote cache the jobs reach (a URL prefix, per test). */
   cacheUrl(prefix: string): string;
   /** A URL where no remote cache answers. */
@@ -36,7 +38,10 @@ export interface ExecutorUnderTest {
 
 type Build = { ok: boolean; stages: { id: string; status: string }[] };
 
-export function describeExecutorContract(name: string, setup: () => Promise<ExecutorUnderTest & { stop(): Promise<void> }>, options: { gpus: boolean } = { gpus: true }): void {
+/** Runs a command with a directory covered by an empty tmpfs (in its own mount namespace). */
+const HIDE_DIR = join(REPO, "tests/support/hide-dir.sh");
+
+export function describeExecutorContract(name: string, setup: () => Promise<ExecutorUnderTest & { stop(): Promise<void> }>, options: { gpus: boolean; bundle?: boolean } = { gpus: true }): void {
   describe(`executor contract: ${name}`, () => {
     let x: ExecutorUnderTest & { stop(): Promise<void> };
     let prefixes = 0;
@@ -54,10 +59,10 @@ export function describeExecutorContract(name: string, setup: () => Promise<Exec
       configure(dir, env, where);
       return dir;
     };
-    const configure = (dir: string, env: Record<string, string>, where: { plain?: string; map?: string } = {}): void => {
+    const configure = (dir: string, env: Record<string, string>, where: { plain?: string; map?: string } = {}, extra: string[] = []): void => {
       const file = join(dir, "subagents.yaml");
       const text = readFileSync(file, "utf8").replace(/^executors:\n(  .*\n)*/m, "");
-      const lines = x.executorsYaml(env);
+      const lines = [...x.executorsYaml(env), ...extra];
       const withExecutors = lines.length ? text.replace("version: 1\n", `version: 1\nexecutors:\n${lines.join("\n")}\n`) : text;
       const placed = withExecutors.replace(/    executor: .*\n/, "").replace("    until: traces\n", `    until: traces\n    executor: { tasks: ${where.plain ?? x.plain}, traces: ${where.map ?? x.map} }\n`);
       writeFileSync(file, placed);
@@ -102,6 +107,22 @@ export function describeExecutorContract(name: string, setup: () => Promise<Exec
       const again = await build(dir, { ...cache, RUN_LOG: log });
       expect(again.code, again.stderr).toBe(0);
       expect(runLog(join(dir, log)).sort()).toEqual(["t1", "t2", "t3", "t4"]);
+    }, 180_000);
+
+    it("reports an item the stage stops (a spent budget) as stopped with its why and hint, not as a failed task", async () => {
+      const cache = { SABUILD_REMOTE_CACHE: x.cacheUrl(`c${++prefixes}`) };
+      const log = "runs.log";
+      const dir = project(4, { RUN_LOG: log, STOP_ITEM: "t2" });
+      const stopped = await x.cli(dir, ["build"], { ...cache, RUN_LOG: log, STOP_ITEM: "t2" });
+      expect(stopped.code).toBe(1);
+      expect(stopped.stderr).toMatch(/alpha:traces.*budget reached: 3 of 4 items done and kept, 1 not run\. Raise the test budget and build again\./);
+      expect(stopped.stderr).not.toMatch(/items failed|ended FAILED|failed \(exit/);
+      expect(runLog(join(dir, log)).sort()).toEqual(["t1", "t3", "t4"]);
+      // Nothing of the stopped item was kept: the next build runs it, and it alone.
+      configure(dir, { RUN_LOG: log });
+      const again = await build(dir, { ...cache, RUN_LOG: log });
+      expect(again.code, again.stderr).toBe(0);
+      expect(runLog(join(dir, log)).slice(3)).toEqual(["t2"]);
     }, 180_000);
 
     it("cancels its jobs on Ctrl-C and keeps nothing running", async () => {
@@ -153,6 +174,28 @@ export function describeExecutorContract(name: string, setup: () => Promise<Exec
       // --executor local builds the same project here.
       expect((await x.cli(dir, ["build", "--executor", "local"], {})).code).toBe(0);
     }, 60_000);
+
+    // Only remote engines ship bundles (the local executor has the checkout itself).
+    if (options.bundle)
+      it("ships the inputs as a bundle through the remote cache to jobs that cannot see the checkout", async () => {
+        const cache = { SABUILD_REMOTE_CACHE: x.cacheUrl(`c${++prefixes}`) };
+        const env = { RUN_LOG: join(tempDir("sabuild-runs-"), "runs.log") };
+        const dir = engineProject({ tasks: 3 });
+        // Each job sees the project directory as an empty tmpfs: all it has is what the bundle holds.
+        const hidden = `unshare -m --propagation private ${HIDE_DIR} ${dir} ${process.execPath} ${CLI}`;
+        configure(dir, env, { plain: "shipped", map: "shipped" }, [x.shipped!(env, hidden)]);
+        const first = await x.cli(dir, ["build", "--verbose"], { ...cache, ...env });
+        expect(first.code, first.stderr).toBe(0);
+        // Each job ran in a scratch directory under /tmp (the tasks job's log always shows here;
+        // the build may finish on the traces items' uploads before their tasks' logs are read).
+        // That the builds succeeded at all with the checkout hidden is the point.
+        expect(first.stderr).toMatch(/inputs [0-9a-f]{12} unpacked in \/tmp\/sabuild-inputs-\w+/);
+        expect(runLog(env.RUN_LOG).sort()).toEqual(["t1", "t2", "t3"]);
+        // The jobs computed the keys this build did: a second build has nothing to do.
+        const second = await build(dir, { ...cache, ...env });
+        expect(Object.values(statuses(second.json)).every((s) => s === "up-to-date"), second.stderr).toBe(true);
+        expect(runLog(env.RUN_LOG)).toHaveLength(3);
+      }, 180_000);
 
     // Only engines that offer GPUs are asked (the local machine has none to hand out): the test
     // is not registered for them, rather than skipped.

@@ -60,3 +60,16 @@ def test_mfu_counts_4n_plus_attention():
     assert m["achieved_flops"] == flops * 2 / 4 and m["value"] == pytest.approx(flops * 2 / 4 / 1e9)
     assert throughput.mfu(flops_per_epoch=flops, epochs=2, train_runtime_s=4, peak=None)["value"] is None
     assert "4 * N" in m["formula"]
+
+
+def test_a_step_is_shared_by_data_parallel_processes_keeping_the_global_batch():
+    p = throughput.plan_batch(batch_size=4, grad_accum=2, tokens_per_step=None, max_length=2048, row_lengths=LENGTHS, packed=False)
+    assert throughput.split_for_world(p, 1) == p
+    # Fewer accumulation steps first, then a smaller micro-batch: 8 rows per step either way.
+    two = throughput.split_for_world(p, 2)
+    assert (two.per_device, two.grad_accum, two.world_size) == (4, 1, 2)
+    four = throughput.split_for_world(p, 4)
+    assert (four.per_device, four.grad_accum, four.world_size) == (2, 1, 4)
+    assert four.per_device * four.grad_accum * four.world_size == p.per_device * p.grad_accum
+    with pytest.raises(ValueError, match="cannot be shared by 3 processes without changing the global batch; make train.grad_accum or train.batch_size a multiple of 3"):
+        throughput.split_for_world(p, 3)

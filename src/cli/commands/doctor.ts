@@ -37,7 +37,7 @@ export async function runChecks(project: ProjectConfig): Promise<Check[]> {
     const { dockerClient } = await import("../../sandbox/docker.js");
     docker = await dockerClient();
     const v = await docker.version();
-    checks.push({ name: "docker", status: "ok", detail: `engine ${v.Version}` });
+    checks.push({ name: "docker", status: "ok", detail: `engine ${v.Version} at ${process.env.DOCKER_HOST || "unix:///var/run/docker.sock"}` });
   } catch (e) {
     checks.push({ name: "docker", status: "missing", detail: (e as Error).message.split("\n")[0]!, fix: "apt-get install docker.io && (setsid dockerd >/var/log/dockerd.log 2>&1 &)   # or: sabuild setup" });
   }

@@ -10,29 +10,33 @@ import type { EngineNode, RunHooks, UpstreamOutput } from "../../engine/types.js
 import { UserInputError } from "../../errors.js";
 import { openProject, type Session } from "../../project.js";
 import type { RemoteStore } from "../../remote/remote-store.js";
+import { EXEC_EXIT, stopLine } from "../../executors/job-command.js";
 import { parseCommandArgs, positiveInt } from "../args.js";
 
-export const execHelp = `sabuild exec <node> --key <key> --order <base64> [--items <id,id,...>] [--store <dir>] [-j N]
+export const execHelp = `sabuild exec <node> --key <key> --order <base64> [--items <id,id,...>] [--inputs <base64>] [--store <dir>] [-j N]
   Runs one stage (or a slice of a map stage's items) as a local build would, for a build on
   another machine that submitted it (an executor's job), and uploads the results to the remote
-  cache. Refuses to run when this checkout computes another key (exit 3).
+  cache. Refuses to run when this checkout computes another key (exit 3); exits 4 when items
+  stopped on a limit the stage enforces (a spend budget) and none failed.
   --order    what the submitting build computed the key with (upstream outputs, item keys)
   --items    the map items to run (default: a plain stage's run)
+  --inputs   the project's inputs as a bundle in the remote cache (ship: bundle), unpacked into
+             a scratch directory under the working directory, instead of a checkout (-C)
   --store    a store to keep between jobs (default: a temporary one, removed after)`;
 
-/** Exit code of a refusal: this checkout or toolchain computes another key than the build's. */
-const KEY_MISMATCH = 3;
 
 export async function execCommand(argv: string[]): Promise<number> {
-  const args = parseCommandArgs("exec", argv, { key: { type: "string" }, order: { type: "string" }, items: { type: "string" }, store: { type: "string" }, jobs: { type: "string", short: "j" } });
+  const args = parseCommandArgs("exec", argv, { key: { type: "string" }, order: { type: "string" }, items: { type: "string" }, inputs: { type: "string" }, store: { type: "string" }, jobs: { type: "string", short: "j" } });
   if (args.help) return (console.log(execHelp), 0);
   const [id] = args.positionals;
   const key = args.values.key as string | undefined;
   if (!id || !key || typeof args.values.order !== "string") throw new UserInputError("sabuild exec needs <node>, --key and --order (the submitting build writes them)");
   const order = readOrder(args.values.order);
   const store = (args.values.store as string | undefined) ?? (await mkdtemp(join(tmpdir(), "sabuild-exec-")));
+  let scratch: string | undefined;
   try {
-    const session = await openProject({ ...args.global, store });
+    if (typeof args.values.inputs === "string") scratch = await unpack(args.values.inputs, store);
+    const session = await openProject({ ...args.global, ...(scratch ? { dir: scratch } : {}), store });
     const node = session.nodes.find((n) => n.id === id);
     if (!node) throw new UserInputError(`sabuild exec: no node ${id} in this project`);
     const remote = session.remote;
@@ -41,7 +45,29 @@ export async function execCommand(argv: string[]): Promise<number> {
     const items = typeof args.values.items === "string" ? args.values.items.split(",").filter(Boolean) : undefined;
     return await execNode(session, remote, node as EngineNode, key, order, items, jobs);
   } finally {
+    if (scratch) await rm(scratch, { recursive: true, force: true });
     if (args.values.store === undefined) await rm(store, { recursive: true, force: true });
+  }
+}
+
+/** ship: bundle: the project's inputs from the remote cache, in a scratch directory under the working directory. */
+async function unpack(b64: string, storeDir: string): Promise<string> {
+  const { decodeInputs, unpackInputs } = await import("../../executors/ship.js");
+  const { resolveRemote } = await import("../../remote/settings.js");
+  const { RemoteStore } = await import("../../remote/remote-store.js");
+  const { openStore } = await import("../../store/index.js");
+  const inputs = decodeInputs(b64);
+  const settings = resolveRemote({ ...(inputs.remote_cache ? { remoteCache: inputs.remote_cache } : {}) }, process.env);
+  if (!settings.ok) throw new UserInputError(`sabuild exec: remote cache: ${settings.error}`);
+  if (!settings.value) throw new UserInputError("sabuild exec --inputs needs the remote cache the inputs were shipped through (remote_cache, or SABUILD_REMOTE_CACHE)");
+  const store = await openStore(storeDir);
+  const remote = new RemoteStore(settings.value, store, (text) => process.stderr.write(`warning: ${text}\n`));
+  try {
+    const dir = await unpackInputs(inputs, store, remote, process.cwd());
+    say(`inputs ${inputs.tree.slice(0, 12)} unpacked in ${dir}`);
+    return dir;
+  } finally {
+    remote.close();
   }
 }
 
@@ -75,7 +101,7 @@ async function execNode(session: Session, remote: RemoteStore, node: EngineNode,
   const here = computeKey(pre.value);
   if (here !== key) {
     process.stderr.write(`error: key mismatch for ${node.id}: this checkout computes ${here}, the build asked for ${key}\nhint: the node's checkout, config or toolchain differs from the submitting machine's; point the executor's workdir at the same revision\n`);
-    return KEY_MISMATCH;
+    return EXEC_EXIT.keyMismatch;
   }
   const signal = new AbortController().signal;
   const log: string[] = [];
@@ -103,6 +129,7 @@ async function execNode(session: Session, remote: RemoteStore, node: EngineNode,
   const shared = Object.fromEntries(Object.entries(ups).filter(([name]) => !streamed.has(name)));
   const opened = await map.open({ ...node.context, ...hooks("", shared), fileDigests: pre.value.files });
   let failed = 0;
+  let stopped = 0;
   let mismatched = false;
   try {
     const byId = new Map(opened.items.map((i) => [i.id, i]));
@@ -121,10 +148,21 @@ async function execNode(session: Session, remote: RemoteStore, node: EngineNode,
             if (itemKey !== wanted.key) mismatched = true;
             if (itemKey !== wanted.key) throw new Error(`key mismatch for item ${itemId}: this checkout computes ${itemKey}, the build asked for ${wanted.key}`);
             const itemUps = { ...shared, ...(await materializeUpstream(env.store, needs)) };
+            let stop: { why: string; hint?: string } | undefined;
             const r = await runStaged(env.store, signal, `${node.id}[${itemId}]`, itemPre, itemKey, [], async (outDir) => {
               const outcome = await localExecutor.runItem(node, opened, hooks(outDir, itemUps, `[${itemId}] `), item);
-              if (outcome.outcome === "stopped") throw new Error(`stopped: ${outcome.why}`);
+              // As in a local build: nothing of a stopped item is kept (throwing leaves its staging unadopted).
+              if (outcome.outcome === "stopped") throw new Error(`stopped: ${(stop = outcome).why}`);
+            }).catch((e: unknown) => {
+              if (stop) return undefined;
+              throw e;
             });
+            if (!r) {
+              stopped++;
+              // The build reads this line back from the job's log: the item ends stopped there too.
+              say(stopLine(itemId, stop!.why, stop!.hint));
+              return;
+            }
             await remote.upload(r);
             if (remote.down) throw new Error("its result could not be uploaded");
             say(`[${itemId}] built and uploaded`);
@@ -138,5 +176,6 @@ async function execNode(session: Session, remote: RemoteStore, node: EngineNode,
   } finally {
     await opened.close?.();
   }
-  return mismatched ? KEY_MISMATCH : failed ? 1 : 0;
+  return mismatched ? EXEC_EXIT.keyMismatch : failed ? 1 : stopped ? EXEC_EXIT.stopped : 0;
 }
+
