@@ -210,4 +210,12 @@ describe("the router learns from a benchmark's delegations (real llama-server st
     expect(c.points.every((p) => p.main_agent_tokens === null)).toBe(true);
     expect(artifact<RouterJson>(dir, "runner:router", "router.json").outcomes.every((o) => o.source === "eval")).toBe(true);
   });
+
+  it("a router left out past until reads no benchmark: building the subagent does not run one", () => {
+    writeFileSync(join(dir, "subagents.yaml"), CONFIG(true).replace("    traces: { max_turns: 2 }", "    until: eval\n    traces: { max_turns: 2 }"));
+    const plan = sabuildJson<{ stages: Stage[] }>(dir, ["plan", "runner"]);
+    expect(plan.__code).toBe(0);
+    expect(stage(plan, "runner:router")!.status).toBe("unavailable");
+    expect(plan.stages.map((s) => s.id).filter((id) => id.startsWith("bench/"))).toEqual([]);
+  });
 });
