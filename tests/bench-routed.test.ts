@@ -75,7 +75,7 @@ describe("the benchmark's routed arm (real llama-server student, stand-in teache
 
   it("escalates the student's broken delegation to the teacher, whose answer resolves the task", () => {
     expect(first.__code, JSON.stringify(first.stages)).toBe(0);
-    const art = sabuildJson<{ files: { path: string; blob: string }[] }>(dir, ["artifacts", "bench/notes:runs"]);
+    const art = sabuildJson<{ files: { path: string; blob: string }[] }>(dir, ["artifacts", "bench/notes:routed"]);
     const trace = JSON.parse(readFileSync(art.files.find((f) => f.path.endsWith("trace.json"))!.blob, "utf8")) as { arm: string; delegations: { trace: { model: { role: string } } }[] };
     expect(trace.arm).toBe("routed");
     expect(trace.delegations.map((d) => d.trace.model.role)).toEqual(["teacher"]);
@@ -86,9 +86,9 @@ describe("the benchmark's routed arm (real llama-server student, stand-in teache
 
   it("keys the routed arm's items on the route policy", () => {
     writeFileSync(join(dir, "subagents.yaml"), CONFIG("{ policy: cascade, checks: { contract: true, hard_checks: true } }"));
-    const plan = sabuildJson<{ stages: { id: string; status: string; reasons: { type: string; path?: string }[] }[] }>(dir, ["plan", "bench/notes:runs"]);
-    const runs = plan.stages.find((s) => s.id === "bench/notes:runs")!;
-    expect(runs.status).toBe("will-run");
-    expect(runs.reasons).toContainEqual(expect.objectContaining({ type: "param", path: "routes.runner.checks.hard_checks" }));
+    const plan = sabuildJson<{ stages: { id: string; status: string; reasons: { type: string; path?: string }[] }[] }>(dir, ["plan", "bench/notes:routed"]);
+    const routed = plan.stages.find((s) => s.id === "bench/notes:routed")!;
+    expect(routed.status).toBe("will-run");
+    expect(routed.reasons).toContainEqual(expect.objectContaining({ type: "param", path: "routes.runner.checks.hard_checks" }));
   });
 });

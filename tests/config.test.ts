@@ -245,7 +245,7 @@ describe("problems point at the source", () => {
 
   it("resolves route to fallback with the contract check by default", () => {
     const r = subagent(configOf(yaml("version: 1", "subagents:", "  a:", AGENT)), "a");
-    expect(r.route).toEqual({ policy: "fallback", checks: { contract: true, hard_checks: false, combine: "any" }, threshold: 0.5, drift: { window: 200, margin: 0.1 } });
+    expect(r.route).toEqual({ policy: "fallback", checks: { contract: true, hard_checks: false, combine: "any" }, threshold: 0.5, learn_from_benchmarks: true, drift: { window: 200, margin: 0.1 } });
   });
 
   it("reports every problem at once, in file order", async () => {

@@ -51,6 +51,23 @@ describe("the bundled example", () => {
     expect(evalFiles).toContain("eval.json");
     // The teacher's rollouts were judged before they became rows.
     expect(files("changelog-writer:dataset").some((f) => f.startsWith("judge/"))).toBe(true);
+
+    // Eval's results trained the router: each held-out task the student ran is an outcome (no
+    // benchmark offers changelog-writer, so nothing else is), and the report has the curve's figures.
+    const blob = (target: string, path: string): string =>
+      readFileSync(sabuildJson<{ files: { path: string; blob: string }[] }>(dir, ["artifacts", target]).files.find((f) => f.path === path)!.blob, "utf8");
+    const evalTasks = (JSON.parse(blob("changelog-writer:eval", "eval.json")) as { tasks: { id: string; results: { student?: unknown } }[] }).tasks.filter((t) => t.results.student);
+    expect(evalTasks.length).toBeGreaterThan(0);
+    const router = JSON.parse(blob("changelog-writer:router", "router.json")) as { outcomes: { id: string; source: string }[] };
+    expect(router.outcomes.map((o) => [o.id, o.source]).sort()).toEqual(evalTasks.map((t) => [t.id, "eval"]).sort());
+    expect(md).toMatch(/Learned router: APGR (n\/a|-?[\d.]+), CPT\(50%\) .+, CPT\(80%\) .+ over \d+ eval tasks/);
+    expect(md).toContain("Main-agent tokens: n/a (no benchmark offers changelog-writer).");
+    // route calibrate sets the threshold in the example's subagents.yaml, and rebuilds nothing.
+    const calibrated = sabuildJson<{ threshold: number; escalated: number }>(dir, ["route", "calibrate", "changelog-writer", "--max-escalation", "0.2"]);
+    expect(calibrated.__code).toBe(0);
+    expect(calibrated.escalated).toBeLessThanOrEqual(0.2);
+    expect(readFileSync(join(dir, "subagents.yaml"), "utf8")).toMatch(new RegExp(`  changelog-writer:[\\s\\S]*route:[\\s\\S]*threshold: ${calibrated.threshold}\\n`));
+    expect(sabuildJson<Stages>(dir, ["build", "changelog-writer"]).stages.every((s) => s.status === "up-to-date")).toBe(true);
   }, 1_800_000);
 
   it("fails the build on a missed eval target when gating, and still writes the report", () => {

@@ -281,8 +281,10 @@ const SPEC: Record<StageKind, Case[]> = {
     set("web.search.api_key", "${OTHER_KEY}", "unchanged", WEB),
     set("mcp_mode", "replay", param("mcp_mode")),
   ],
-  // The router's inputs are eval's output and its method: the threshold and policy are read when serving.
-  router: [set("route.threshold", 0.8, "unchanged"), set("route.policy", "learned", "unchanged"), set("route.checks.min_confidence", 0.5, "unchanged")],
+  // The router's inputs are eval's output and its method (and the runs of benchmarks offering the subagent: none
+  // here, so learn_from_benchmarks changes nothing; tests/route-bench.test.ts has one): the threshold
+  // and policy are read when serving.
+  router: [set("route.threshold", 0.8, "unchanged"), set("route.policy", "learned", "unchanged"), set("route.checks.min_confidence", 0.5, "unchanged"), set("route.learn_from_benchmarks", false, "unchanged")],
   report: [
     set("teacher.standin", "@/policy.mjs", param("standin")),
     set("eval.gate", false, param("gate")),

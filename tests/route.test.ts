@@ -85,6 +85,26 @@ describe("the cost-quality curve and RouteLLM's figures", () => {
     const html = renderReportHtml(input);
     expect(html).toContain("<h2>Routing</h2>");
     expect(html).toContain('data-series="router"');
+    // Without a benchmark the main-agent tokens are n/a, with the reason.
+    expect(md).toContain("Main-agent tokens: n/a (not computed).");
+  });
+
+  it("mixes the benchmarks' main-agent tokens in each point's share to the teacher, and the report shows them", () => {
+    const tokens = { benchmarks: ["fix-bugs"], tasks: 3, student: 1000, teacher: 1400, none: 2000 };
+    const curve = costQualityCurve([{ score: 0.9, student: true, teacher: true }, { score: 0.2, student: false, teacher: true }], { student: 0, teacher: 0.01 }, tokens);
+    expect(curve.main_agent_tokens_source).toEqual(tokens);
+    expect(curve.main_agent_tokens_missing).toBeUndefined();
+    expect(curve.points[0]!.main_agent_tokens).toBe(1000);
+    expect(curve.points.find((p) => p.threshold === 0.5)!.main_agent_tokens).toBe(1200);
+    expect(curve.points.at(-1)!.main_agent_tokens).toBe(1400);
+    const missing = costQualityCurve([{ score: 0.9, student: true, teacher: true }], { student: 0, teacher: 0.01 }, { missing: "no benchmark offers searcher" });
+    expect(missing.main_agent_tokens_source).toBeNull();
+    expect(missing.main_agent_tokens_missing).toBe("no benchmark offers searcher");
+    expect(missing.points.every((p) => p.main_agent_tokens === null)).toBe(true);
+    const md = renderReportMarkdown({ subagent: "searcher", generatedAt: "2026-12-06", stages: [], traces: {}, notes: [], routing: curve });
+    expect(md).toContain("Main-agent tokens per task from fix-bugs (3 tasks in both arms): 1000 with the student, 1400 with the teacher; 2000 with no subagent.");
+    expect(md).toContain("| 0.5 | 50.0% | 100.0% | $0.00500 | 1200 |");
+    expect(renderReportHtml({ subagent: "searcher", generatedAt: "2026-12-06", stages: [], traces: {}, notes: [], routing: curve })).toContain('<td class="num">1200</td>');
   });
 
   it("writes the threshold into subagents.yaml and keeps its comments", async () => {

@@ -69,7 +69,7 @@ export const benchResultSchema = z.looseObject({
 export type BenchResultFile = z.output<typeof benchResultSchema>;
 export type BenchItemRow = z.output<typeof itemRowSchema>;
 
-/** An orchestrator's rollout (bench/<name>:runs items/<id>/trace.json): a trace with its arm and each delegation's nested trace. */
+/** An orchestrator's rollout (bench/<name>:runs or :routed, items/<id>/trace.json): a trace with its arm and each delegation's nested trace. */
 export const orchestratorTraceSchema = traceSchema.extend({
   arm,
   delegations: z.array(z.looseObject({ subagent: z.string(), description: z.string(), prompt: z.string(), answer: z.string(), trace: traceSchema })),

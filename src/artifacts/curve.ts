@@ -18,6 +18,10 @@ export const curveSchema = z.looseObject({
       main_agent_tokens: z.number().nullable(),
     }),
   ),
+  main_agent_tokens_source: z
+    .looseObject({ benchmarks: z.array(z.string()), tasks: z.number().int().min(0), student: z.number(), teacher: z.number(), none: z.number().nullable() })
+    .nullable(),
+  main_agent_tokens_missing: z.string().optional(),
   apgr: z.number().nullable(),
   cpt50: z.number().nullable(),
   cpt80: z.number().nullable(),

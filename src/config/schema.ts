@@ -355,7 +355,7 @@ const route = z
       .enum(["student", "teacher", "fallback", "cascade", "learned"])
       .default("fallback")
       .describe(
-        "student: always the student; teacher: always the teacher; fallback: the student, the teacher when it errors, times out or breaks the contract; cascade: the student, the teacher when route.checks fail; learned: a router trained on eval outcomes sends the tasks it predicts the student fails to the teacher (see route.threshold).",
+        "student: always the student; teacher: always the teacher; fallback: the student, the teacher when it errors, times out or breaks the contract; cascade: the student, the teacher when route.checks fail; learned: a router trained on eval and benchmark outcomes sends the tasks it predicts the student fails to the teacher (see route.threshold).",
       ),
     checks: z
       .strictObject({
@@ -374,6 +374,12 @@ const route = z
     threshold: between(0, 1)
       .default(0.5)
       .describe("learned: the router's predicted student success below which the teacher answers. Higher sends more to the teacher; `sabuild route calibrate` sets it."),
+    learn_from_benchmarks: z
+      .boolean()
+      .default(true)
+      .describe(
+        "The router (<subagent>:router) also learns from the student's delegations in the benchmarks that offer this subagent (their arms but routed), so building the subagent runs those arms. false: eval's outcomes only.",
+      ),
     drift: z
       .strictObject({
         window: positiveInt().default(200).describe("Requests over which the escalation rate is measured."),

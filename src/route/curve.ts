@@ -18,8 +18,25 @@ export interface CurvePoint {
   success: number;
   /** Mean cost per task: the teacher's per-task cost for escalated tasks, the student's for the rest. */
   cost_per_task_usd: number;
-  /** Tokens the main agent reads back per task (the answering model's), null when unrecorded. */
+  /**
+   * The main agent's tokens per task at this share to the teacher: the benchmarks' student-arm
+   * and teacher-arm figures mixed in that share (`main_agent_tokens_source`); null without one.
+   */
   main_agent_tokens: number | null;
+}
+
+/**
+ * Where the points' main-agent tokens come from: the benchmarks offering the subagent, their
+ * tasks with both a student-arm and a teacher-arm item, and the orchestrator's mean tokens per
+ * task in each arm (samples averaged per task first); `none` over those of them run without
+ * subagents too, for comparison (null when none were).
+ */
+export interface MainTokensSource {
+  benchmarks: string[];
+  tasks: number;
+  student: number;
+  teacher: number;
+  none: number | null;
 }
 
 export interface CostQualityCurve {
@@ -27,6 +44,10 @@ export interface CostQualityCurve {
   student: { success: number; cost_per_task_usd: number };
   teacher: { success: number; cost_per_task_usd: number };
   points: CurvePoint[];
+  /** What main_agent_tokens is computed from; null when no benchmark covers the subagent. */
+  main_agent_tokens_source: MainTokensSource | null;
+  /** Why main_agent_tokens is null (set exactly when the source is). */
+  main_agent_tokens_missing?: string;
   /** Average performance gap recovered: (AUC - weak AUC) / (strong AUC - weak AUC); null when the models tie. */
   apgr: number | null;
   /** Percentage of teacher calls needed to recover 50% / 80% of the performance gap (np.interp, as RouteLLM). */
@@ -68,7 +89,8 @@ export function routeLlmFigures(points: readonly { strongPct: number; accuracy: 
 /** Thresholds 0, 0.05, ..., 1: the curve from all-student (0) to nearly all-teacher (1). */
 export const THRESHOLDS = Array.from({ length: 21 }, (_, i) => Math.round(i * 5) / 100);
 
-export function costQualityCurve(tasks: readonly CurveTask[], cost: { student: number; teacher: number }, tokens?: { student: number; teacher: number }): CostQualityCurve {
+export function costQualityCurve(tasks: readonly CurveTask[], cost: { student: number; teacher: number }, tokens: MainTokensSource | { missing: string } = { missing: "not computed" }): CostQualityCurve {
+  const source = "missing" in tokens ? null : tokens;
   const n = tasks.length;
   const mean = (f: (t: CurveTask) => boolean): number => (n ? tasks.filter(f).length / n : 0);
   const points = THRESHOLDS.map((threshold): CurvePoint => {
@@ -78,7 +100,7 @@ export function costQualityCurve(tasks: readonly CurveTask[], cost: { student: n
       escalated,
       success: mean((t) => (t.score < threshold ? t.teacher : t.student)),
       cost_per_task_usd: (1 - escalated) * cost.student + escalated * cost.teacher,
-      main_agent_tokens: tokens ? (1 - escalated) * tokens.student + escalated * tokens.teacher : null,
+      main_agent_tokens: source ? (1 - escalated) * source.student + escalated * source.teacher : null,
     };
   });
   const student = mean((t) => t.student);
@@ -88,6 +110,8 @@ export function costQualityCurve(tasks: readonly CurveTask[], cost: { student: n
     student: { success: student, cost_per_task_usd: cost.student },
     teacher: { success: teacher, cost_per_task_usd: cost.teacher },
     points,
+    main_agent_tokens_source: source,
+    ...("missing" in tokens ? { main_agent_tokens_missing: tokens.missing } : {}),
     ...routeLlmFigures(points.map((p) => ({ strongPct: p.escalated * 100, accuracy: p.success })), student, teacher),
   };
 }

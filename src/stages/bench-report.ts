@@ -1,10 +1,10 @@
-import { readdir, writeFile } from "node:fs/promises";
+import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { OrchestratorTrace } from "../bench/types.js";
 import type { RunHooks } from "../engine/types.js";
 import { renderBenchHtml } from "../report/bench-html.js";
 import { renderBenchMarkdown } from "../report/bench-markdown.js";
-import { BENCH_FILE } from "./bench-summary.js";
+import { BENCH_FILE, benchItemDirs } from "./bench-summary.js";
 import type { ProjectContext } from "./types.js";
 
 /**
@@ -15,16 +15,16 @@ import type { ProjectContext } from "./types.js";
 export async function writeBenchReport(ctx: ProjectContext & RunHooks, name: string): Promise<void> {
   const artifacts = await import("../artifacts/index.js");
   const result = artifacts.expectArtifact(await artifacts.readBenchResult(ctx.upstream.bench!.dir, BENCH_FILE), `bench/${name}:bench`);
-  const runs = ctx.upstream.runs!.dir;
   const traces: Record<string, OrchestratorTrace> = {};
   const notes: string[] = [];
-  const ids = new Set(await readdir(join(runs, "items")).catch(() => [] as string[]));
+  const found = new Map((await benchItemDirs(ctx.upstream)).map((i) => [i.id, i]));
   for (const item of result.items) {
-    if (!ids.has(item.id)) {
-      notes.push(`No trace for ${item.id} in the runs node's output.`);
+    const at = found.get(item.id);
+    if (!at) {
+      notes.push(`No trace for ${item.id} in the runs nodes' output.`);
       continue;
     }
-    const t = await artifacts.readOrchestratorTrace(runs, `items/${item.id}/trace.json`);
+    const t = await artifacts.readOrchestratorTrace(at.root, at.trace);
     if (t.ok) traces[item.id] = t.value;
     else notes.push(`Left off the page: ${artifacts.describeArtifactError(t.error)}.`);
   }

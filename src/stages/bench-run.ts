@@ -34,12 +34,14 @@ export interface BenchItemInput {
  * starts on first use (each environment's image, the orchestrator's client, each arm's model
  * servers), so a build whose items are all cached starts nothing; close() stops the servers.
  */
-export async function openBenchRuns(ctx: ProjectContext & RunHooks, b: ResolvedBenchmark): Promise<OpenedMap<ProjectContext>> {
+export async function openBenchRuns(ctx: ProjectContext & RunHooks, b: ResolvedBenchmark, nodeArms: readonly Arm[]): Promise<OpenedMap<ProjectContext>> {
   const { project } = ctx;
   const scope = `bench/${b.name}`;
   const tasks = await readBenchTasks(ctx.upstream.tasks!.dir);
   // The arms and samples as the tasks node listed them: this node's key sees them through its output.
-  const grid = await readBenchGrid(ctx.upstream.tasks!.dir);
+  // This node's share of them: the routed arm has a node of its own (stages/bench.ts).
+  const listed = await readBenchGrid(ctx.upstream.tasks!.dir);
+  const grid = { ...listed, arms: listed.arms.filter((a) => nodeArms.includes(a)) };
   const { resolveEnvInput } = await import("../envs/build.js");
   const envs = new Map<string, { spec?: TaskEnv; resolved?: { [key: string]: Json } }>();
   for (const t of tasks) {
@@ -173,7 +175,8 @@ function armInput(ctx: ProjectContext & RunHooks, b: ResolvedBenchmark, arm: Arm
       // threshold, the router (learned), the judge (a judged cascade).
       const router = ctx.upstream[`${name}:router`]?.digest ?? null;
       const judge = s.route.policy === "cascade" && s.route.checks.min_judge_score !== undefined ? { model: s.eval.judge?.model ?? s.teacher.model, base_url: s.eval.judge?.base_url ?? s.teacher.base_url } : null;
-      out[name] = { import: imported, export: ctx.upstream[`${name}:export`]!.digest, max_tokens: s.eval.max_tokens, ...teacher(), route: s.route as unknown as Json, router, judge, max_turns: s.traces.max_turns, max_repeated_tool_calls: s.dataset.max_repeated_tool_calls };
+      const { learn_from_benchmarks: _, ...route } = s.route;
+      out[name] = { import: imported, export: ctx.upstream[`${name}:export`]!.digest, max_tokens: s.eval.max_tokens, ...teacher(), route: route as unknown as Json, router, judge, max_turns: s.traces.max_turns, max_repeated_tool_calls: s.dataset.max_repeated_tool_calls };
     }
     else if (arm === "student") out[name] = { import: imported, export: ctx.upstream[`${name}:export`]!.digest, max_tokens: s.eval.max_tokens };
     else out[name] = { import: imported, base_model: s.train.base_model, outtype: s.export.gguf_outtype, max_tokens: s.eval.max_tokens };

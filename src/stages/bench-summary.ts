@@ -39,11 +39,9 @@ const REFERENCES: readonly Arm[] = ["none", "teacher"];
  * changing the serving cost recomputes the figures without running a single item.
  */
 export async function writeBenchSummary(ctx: ProjectContext & RunHooks, b: ResolvedBenchmark): Promise<void> {
-  const runs = ctx.upstream.runs!.dir;
-  const ids = (await readdir(join(runs, "items"))).sort();
   const rows: (ItemMeasure & { id: string; task: string; arm: Arm; sample: number; status: string })[] = [];
-  for (const id of ids) {
-    const trace = JSON.parse(await readFile(join(runs, "items", id, "trace.json"), "utf8")) as OrchestratorTrace & { task: { id: string }; sample?: number };
+  for (const { id, root, trace: file } of await benchItemDirs(ctx.upstream)) {
+    const trace = JSON.parse(await readFile(join(root, file), "utf8")) as OrchestratorTrace & { task: { id: string }; sample?: number };
     const answers = await countAnswerTokens(trace.delegations.map((d) => d.answer));
     const m = measure(trace, pricingOf(ctx.project, b, trace.arm), answers.reduce((a, n) => a + n, 0));
     rows.push({ id, task: trace.task.id, arm: trace.arm, sample: trace.sample ?? 0, status: trace.status, ...m });
@@ -66,6 +64,21 @@ export async function writeBenchSummary(ctx: ProjectContext & RunHooks, b: Resol
     const costText = cost && cost.mean !== null ? `$${cost.mean.toFixed(4)} per item` : "cost unknown";
     ctx.log(`${s.arm}: ${s.resolved}/${s.items} resolved, ${tokens === null || tokens === undefined ? "?" : Math.round(tokens)} main-agent tokens per item, ${costText}`);
   }
+}
+
+/**
+ * Every item of a benchmark's runs nodes (`runs`, and `routed` when the routed arm is in), by
+ * id in order: the node's output directory and the trace's path in it.
+ */
+export async function benchItemDirs(upstream: RunHooks["upstream"]): Promise<{ id: string; root: string; trace: string }[]> {
+  const out: { id: string; root: string; trace: string }[] = [];
+  for (const name of ["runs", "routed"]) {
+    const node = upstream[name];
+    if (!node) continue;
+    const ids = await readdir(join(node.dir, "items")).catch(() => [] as string[]);
+    for (const id of ids) out.push({ id, root: node.dir, trace: `items/${id}/trace.json` });
+  }
+  return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
 /** How an arm's models are priced: the orchestrator as the client prices it; the subagents by who plays them. */

@@ -19,8 +19,17 @@ export function buildGraph(project: ProjectConfig, stages: ReadonlyMap<StageKind
       let stage = stages.get(kind);
       if (!stage) continue;
       // Past `until`, the stage is left out as an unavailable one is: shown by plan, never run.
-      if (index > last && !stage.unavailable) stage = { ...stage, unavailable: `${kind} is after ${subagent.name}'s until: ${subagent.until} (subagents.yaml)` };
-      const deps = Object.fromEntries(stage.deps.map((d) => [d, `${subagent.name}:${d}`]));
+      const past = index > last;
+      if (past && !stage.unavailable) stage = { ...stage, unavailable: `${kind} is after ${subagent.name}'s until: ${subagent.until} (subagents.yaml)` };
+      const deps: Record<string, string> = Object.fromEntries(stage.deps.map((d) => [d, `${subagent.name}:${d}`]));
+      // A stage left out past `until` reads nothing across scopes: building the subagent must not
+      // pull in (and run) the project nodes a stage it will never run would have read.
+      if (stage.projectDeps && !past) {
+        for (const [name, id] of Object.entries(stage.projectDeps(project, subagent))) {
+          if (name in deps) throw new UserInputError(`${subagent.name}:${kind} names its project-level upstream ${id} "${name}", a name its own upstreams use`);
+          deps[name] = id;
+        }
+      }
       nodes.push({ id: `${subagent.name}:${kind}`, scope: subagent.name, kind, stage, context: { project, subagent, ...(files ? { files } : {}) }, deps });
     }
   }

@@ -16,8 +16,8 @@ export interface InputContext {
 }
 
 export interface RunContext extends InputContext, Omit<RunHooks, "upstream"> {
-  /** Upstream outputs by stage kind (the subagent's own stages). */
-  upstream: Partial<Record<StageKind, UpstreamOutput>>;
+  /** Upstream outputs by stage kind (the subagent's own stages), and by name those of `projectDeps`. */
+  upstream: Partial<Record<StageKind, UpstreamOutput>> & { [name: string]: UpstreamOutput | undefined };
 }
 
 export interface MapSpec {
@@ -34,6 +34,11 @@ export interface Stage extends Omit<EngineStage<InputContext>, "run" | "map"> {
   kind: StageKind;
   /** Upstream stage kinds (same subagent) whose outputs this stage reads. */
   deps: StageKind[];
+  /**
+   * Project-level nodes this stage also reads (upstream name -> node id, e.g. a benchmark's runs
+   * for the router), from the project and the subagent. The names must not be stage kinds.
+   */
+  projectDeps?(project: ProjectConfig, subagent: ResolvedSubagent): Record<string, string>;
   run?(ctx: RunContext): Promise<void>;
   map?: MapSpec;
 }

@@ -9,7 +9,8 @@ import { namedSubagents } from "../subagent-names.js";
 export const routeHelp = `sabuild route curve <subagent> [--json]
 sabuild route calibrate <subagent> (--max-escalation F | --min-success F) [--json]
   curve: the learned router's cost-quality curve from eval (thresholds 0..1: share sent to the
-  teacher, success, cost per task), with RouteLLM's APGR and CPT(50%), CPT(80%).
+  teacher, success, cost per task, and the main agent's tokens per task from the benchmarks
+  offering the subagent), with RouteLLM's APGR and CPT(50%), CPT(80%).
   calibrate: picks the threshold that keeps escalation at or under F (the most successful such
   point), or reaches success F (the cheapest such point), and writes it to
   subagents.<name>.route.threshold in subagents.yaml, keeping its comments.
@@ -46,8 +47,10 @@ export async function routeCommand(argv: string[]): Promise<number> {
     if (args.global.json) return (printJson({ subagent: name, ...curve }), 0);
     console.log(`${name}: ${curve.tasks} eval tasks; student success ${pct(curve.student.success)}, teacher ${pct(curve.teacher.success)}`);
     console.log(`APGR ${curve.apgr === null ? "n/a" : curve.apgr.toFixed(3)}  CPT(50%) ${curve.cpt50 === null ? "n/a" : `${curve.cpt50.toFixed(1)}%`}  CPT(80%) ${curve.cpt80 === null ? "n/a" : `${curve.cpt80.toFixed(1)}%`}`);
-    console.log("threshold  to teacher  success  cost/task");
-    for (const p of curve.points) console.log(`${p.threshold.toFixed(2).padStart(9)}  ${pct(p.escalated).padStart(10)}  ${pct(p.success).padStart(7)}  $${p.cost_per_task_usd.toFixed(5)}`);
+    const { mainTokensNote } = await import("../../report/routing.js");
+    console.log(mainTokensNote(curve));
+    console.log("threshold  to teacher  success  cost/task  main tokens");
+    for (const p of curve.points) console.log(`${p.threshold.toFixed(2).padStart(9)}  ${pct(p.escalated).padStart(10)}  ${pct(p.success).padStart(7)}  $${p.cost_per_task_usd.toFixed(5)}  ${(p.main_agent_tokens === null ? "n/a" : String(Math.round(p.main_agent_tokens))).padStart(11)}`);
     return 0;
   }
 
