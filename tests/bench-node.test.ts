@@ -199,7 +199,7 @@ describe("the benchmark node (real containers, stand-in models)", () => {
     expect(remodelled.__code, JSON.stringify(remodelled.stages)).toBe(0);
     expect(stage(remodelled, "bench/notes:runs")).toMatchObject({ status: "built", items: { run: 6, reused: 6 } });
     expect(benchJson(dir).items.filter((i) => i.arm === "teacher")).toHaveLength(6);
-  });
+  }, 300_000); // five builds, each running benchmark items in containers
 
   it("names the file and line of a bad task", () => {
     appendFileSync(join(dir, "bench.jsonl"), `{"id": "n7", "prompt": "again"}\n`);
