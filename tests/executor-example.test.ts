@@ -62,12 +62,12 @@ async function traces(cli: Cli, dir: string, env: Record<string, string>): Promi
  * second build on this machine: nothing to do. Returns the first build's output.
  */
 async function buildOn(cli: Cli, dir: string, executor: string, env: Record<string, string>): Promise<string> {
-  const plan = await cli(dir, ["plan", "changelog-writer:traces"], env);
+  const plan = await cli(dir, ["plan", "changelog-writer"], env);
   expect(plan.code, plan.stderr).toBe(0);
   expect(plan.stdout).toMatch(new RegExp(`changelog-writer:traces\\s+will-run on ${executor}[: ]`));
   expect(plan.stdout).toMatch(/changelog-writer:sandbox\s+will-run:/);
 
-  const first = await cli(dir, ["build", "changelog-writer:traces", "--verbose"], env);
+  const first = await cli(dir, ["build", "changelog-writer", "--verbose"], env);
   expect(first.code, first.stderr).toBe(0);
   expect(first.stderr).toMatch(/✓ changelog-writer:traces built in .* \(3 items run, 0 reused\)/);
 
@@ -86,9 +86,9 @@ async function buildOn(cli: Cli, dir: string, executor: string, env: Record<stri
   }
 
   // The jobs uploaded what this build computed the keys of: built here, nothing is left to do.
-  const again = await json<Build>(cli, dir, ["build", "changelog-writer:traces", "--executor", "local"], env);
+  const again = await json<Build>(cli, dir, ["build", "changelog-writer", "--executor", "local"], env);
   expect(again.ok).toBe(true);
-  expect(Object.fromEntries(again.stages.map((s) => [s.id, s.status]))).toEqual({
+  expect(Object.fromEntries(again.stages.filter((s) => s.status !== "unavailable").map((s) => [s.id, s.status]))).toEqual({
     "changelog-writer:import": "up-to-date",
     "changelog-writer:tasks": "up-to-date",
     "changelog-writer:sandbox": "up-to-date",
