@@ -3,7 +3,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Trace } from "../src/traces/types.js";
-import { copyExample, REPO, sabuildAsync, type CliResult } from "./helpers.js";
+import { CLI, copyExample, REPO, sabuildAsync, type CliResult } from "./helpers.js";
 import { startNginx, type Nginx } from "./nginx.js";
 import { ensureDocker } from "./support/docker.js";
 import { startRayHead, type RayHead } from "./support/ray-head.js";
@@ -19,14 +19,15 @@ import { startRayHead, type RayHead } from "./support/ray-head.js";
  */
 
 const CLUSTER = join(REPO, "tests/support/slurm-cluster.sh");
+/** Runs a command with a directory covered by an empty tmpfs (in its own mount namespace). */
+const HIDE_DIR = join(REPO, "tests/support/hide-dir.sh");
 const SAMPLES = 3;
 
 type Cli = (cwd: string, args: string[], env: Record<string, string>) => Promise<CliResult>;
 type Build = { ok: boolean; stages: { id: string; status: string }[] };
 
 /** The example with changelog-writer's traces on `executor`, the one line under `executors:`. */
-function exampleOn(executorLine: string, executor: string): string {
-  const dir = copyExample();
+function exampleOn(executorLine: string, executor: string, dir = copyExample()): string {
   const file = join(dir, "subagents.yaml");
   const text = readFileSync(file, "utf8");
   const edited = text
@@ -128,6 +129,17 @@ describe("the example's traces as a Slurm array", () => {
       return Number(/sabuild exec changelog-writer:traces on \S+ \((\d+) items\)/.exec(log)?.[1]);
     });
     expect(sizes).toEqual([2, 1]);
+  }, 600_000);
+
+  it("runs them from a bundle of the inputs when the jobs cannot see the checkout (the skill's files come with import's output)", async () => {
+    // Each job sees the project directory as an empty tmpfs: all it has is what the bundle and the remote cache hold.
+    const dir = copyExample();
+    const hidden = `unshare -m --propagation private ${HIDE_DIR} ${dir} ${process.execPath} ${CLI}`;
+    const configured = exampleOn(`  shipped: { type: slurm, ship: bundle, items_per_task: 2, poll_s: 0.5, sabuild: '${hidden}' }`, "shipped", dir);
+    const out = await buildOn(sabuildAsync, configured, "shipped", { SABUILD_REMOTE_CACHE: `${nginx.url}/example-bundle` });
+    const [, job, logs] = /shipped: submitted Slurm job (\d+) \(array of 2\); logs in (\S+)/.exec(out) ?? [];
+    expect(job, out).toBeDefined();
+    for (const i of [0, 1]) expect(readFileSync(join(logs!, `${job}_${i}.out`), "utf8")).toMatch(/inputs [0-9a-f]{12} unpacked in \/tmp\/sabuild-inputs-\w+/);
   }, 600_000);
 });
 
