@@ -162,6 +162,19 @@ describe("targets", () => {
     const r = sabuild(dir, ["build", "alpha:train"]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("alpha:train: train is after alpha's until: traces");
+    // A kind whose every stage is unavailable is refused too.
+    const kind = sabuild(dir, ["build", "train"]);
+    expect(kind.code).toBe(1);
+    expect(kind.stderr).toContain("alpha:train: train is after alpha's until: traces");
+  });
+
+  it("builds a subagent named as a target as far as its until goes; the stages after it are unavailable, not an error", () => {
+    const dir = engineProject();
+    const build = sabuildJson<Stages>(dir, ["build", "alpha"]);
+    expect(build.__code).toBe(0);
+    expect(stage(build, "alpha:traces").status).toBe("built");
+    expect(stage(build, "alpha:train").status).toBe("unavailable");
+    expect(sabuildJson<Stages>(dir, ["build", "alpha"]).stages.filter((s) => s.status !== "unavailable").every((s) => s.status === "up-to-date")).toBe(true);
   });
 });
 

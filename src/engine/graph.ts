@@ -33,23 +33,29 @@ export function orderGraph<C extends object>(nodes: EngineNode<C>[]): EngineNode
 
 /**
  * Resolves targets (`<scope>`, `<scope>:<kind>`, or a kind for every scope) to the nodes they
- * name plus everything those depend on, in dependency order.
+ * name plus everything those depend on, in dependency order; `byTarget`, the nodes each target
+ * names.
  */
-export function selectNodes<C extends object>(nodes: EngineNode<C>[], targets: string[]): { selected: EngineNode<C>[]; named: Set<string> } {
+export function selectNodes<C extends object>(nodes: EngineNode<C>[], targets: string[]): { selected: EngineNode<C>[]; named: Set<string>; byTarget: Map<string, string[]> } {
   const byId = new Map(nodes.map((n) => [n.id, n]));
   const scopes = [...new Set(nodes.map((n) => n.scope))];
   const kinds = [...new Set(nodes.map((n) => n.kind))];
   const named = new Set<string>();
+  const byTarget = new Map<string, string[]>();
   const problems: string[] = [];
+  const name = (target: string, ids: string[]): void => {
+    byTarget.set(target, ids);
+    for (const id of ids) named.add(id);
+  };
   for (const target of targets) {
     const colon = target.lastIndexOf(":");
     if (colon > 0) {
-      if (byId.has(target)) named.add(target);
+      if (byId.has(target)) name(target, [target]);
       else problems.push(unknownTarget(target, target.slice(0, colon), target.slice(colon + 1), nodes));
     } else if (scopes.includes(target)) {
-      for (const n of nodes) if (n.scope === target) named.add(n.id);
+      name(target, nodes.filter((n) => n.scope === target).map((n) => n.id));
     } else if (kinds.includes(target)) {
-      for (const n of nodes) if (n.kind === target) named.add(n.id);
+      name(target, nodes.filter((n) => n.kind === target).map((n) => n.id));
     } else {
       const guess = didYouMean(target, [...scopes, ...kinds]);
       problems.push(`unknown target "${target}"${guess ? ` (did you mean "${guess}"?)` : ""}`);
@@ -66,7 +72,7 @@ export function selectNodes<C extends object>(nodes: EngineNode<C>[], targets: s
     for (const d of Object.values(byId.get(id)?.deps ?? {})) visit(d);
   };
   for (const id of named) visit(id);
-  return { selected: nodes.filter((n) => wanted.has(n.id)), named };
+  return { selected: nodes.filter((n) => wanted.has(n.id)), named, byTarget };
 }
 
 function unknownTarget<C extends object>(target: string, scope: string, kind: string, nodes: EngineNode<C>[]): string {

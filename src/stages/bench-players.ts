@@ -47,13 +47,13 @@ export async function openArmPlayers(ctx: ProjectContext & RunHooks, b: Resolved
   const main = b.orchestrator.kind === "builtin" ? await shared.main() : undefined;
   const served: ServedModel[] = [];
   const offered: OfferedSubagent[] = [];
-  const specs: SubagentSpec[] = [];
+  const specs: { spec: SubagentSpec; importDir: string }[] = [];
   try {
     if (arm !== "none") {
       for (const name of b.subagents) {
         const s = ctx.project.subagents.find((x) => x.name === name)!;
         const files = await readAgentFiles(ctx.upstream[`${name}:import`]!.dir);
-        specs.push(files.spec);
+        specs.push({ spec: files.spec, importDir: files.importDir });
         const play = async (who: Exclude<Arm, "none" | "routed">): Promise<OfferedSubagent> => {
           const player = await playerOf(ctx, b, who, s, shared);
           if ("stop" in player) served.push(player);
@@ -87,7 +87,7 @@ export async function openArmPlayers(ctx: ProjectContext & RunHooks, b: Resolved
         signal,
         ...(mounts ? { mounts } : {}),
         prepare: async (box) => {
-          for (const spec of specs) await installSkill(box, ctx.project, spec);
+          for (const { spec, importDir } of specs) await installSkill(box, importDir, spec);
         },
       }),
     async close() {

@@ -25,7 +25,8 @@ export function importStage(): Stage {
   return {
     kind: "import",
     // 3: a stdio MCP server runs in the sandbox unless `run: host`; tools.json says where each runs.
-    version: "3",
+    // 4: a skill's bundled files are kept in the output (skill/), where rollouts install them from.
+    version: "4",
     deps: [],
     async inputs({ project, subagent }) {
       const { library, source: inside } = splitSource(project, subagent.source);
@@ -51,6 +52,7 @@ export function importStage(): Stage {
       const { spec, warnings } = imported.value;
       for (const w of warnings) ctx.log(`warning: ${w.file}${w.line ? `:${w.line}` : ""}: ${w.message}`);
       await writeFile(join(ctx.outDir, "spec.json"), `${JSON.stringify(spec, null, 2)}\n`);
+      await (await import("../traces/skill.js")).keepSkillBundle(root.value, spec, ctx.outDir);
       await writeFile(join(ctx.outDir, "warnings.json"), `${JSON.stringify(warnings, null, 2)}\n`);
       await writeTools(ctx, spec);
     },

@@ -16,6 +16,8 @@ import type { Trace } from "./types.js";
 /** What a rollout of a subagent needs from its import and sandbox outputs. */
 export interface AgentFiles {
   spec: SubagentSpec;
+  /** Import's output directory: a skill's bundled files are kept there (traces/skill.ts). */
+  importDir: string;
   /** The tool names import resolved. */
   tools: string[];
   /** The MCP servers import recorded, and the definitions it listed of those outside the sandbox. */
@@ -38,7 +40,7 @@ export async function readAgentFiles(importDir: string, sandbox?: { dir: string;
   const imported = expectArtifact(await readImportedTools(importDir), "import");
   const envs = sandbox ? expectArtifact(await readEnvironments(sandbox.dir, sandbox.digest), "sandbox") : new Map<string, BuiltEnvironment>();
   const mcpNames = new Set(imported.mcp.flatMap((s) => s.tools.map((t) => t.name)));
-  return { spec, tools: imported.resolved, mcp: imported.mcp, mcpDefinitions: imported.definitions.filter((d) => mcpNames.has(d.function.name)), envs };
+  return { spec, importDir, tools: imported.resolved, mcp: imported.mcp, mcpDefinitions: imported.definitions.filter((d) => mcpNames.has(d.function.name)), envs };
 }
 
 /** The environment requests without one are served in: the subagent's recipe, else the first built. */
@@ -101,7 +103,7 @@ export function openAgentRun(files: AgentFiles, o: AgentRunOptions): AgentRun {
       // first model call, else beside that call (see rollout), or at the first tool call.
       let box: Promise<SandboxSession> | undefined;
       const openBox = (): Promise<SandboxSession> =>
-        (box ??= openSandbox(img, { labels: projectLabels(o.project.root), ...(signal ? { signal } : {}), prepare: (b) => installSkill(b, o.project, files.spec) }));
+        (box ??= openSandbox(img, { labels: projectLabels(o.project.root), ...(signal ? { signal } : {}), prepare: (b) => installSkill(b, files.importDir, files.spec) }));
       // Each rollout gets its own MCP sessions (a server may keep state), closed when it ends.
       let mcp: RolloutMcp | undefined;
       try {

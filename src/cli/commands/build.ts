@@ -78,11 +78,15 @@ export async function buildCommand(argv: string[]): Promise<number> {
 /** One build of a project: lock the store, run, record. Shared by `build` and `watch`. */
 export async function runBuild(session: Session, opts: BuildOptions, command: string, warnings: string[] = []): Promise<BuildSummary> {
   const started = Date.now();
-  const { selected, named } = selectNodes(session.nodes, opts.targets);
+  const { selected, byTarget } = selectNodes(session.nodes, opts.targets);
   const renderer = await pickRenderer(opts);
   for (const w of warnings) renderer.event({ type: "message", level: "warn", text: w });
 
-  const explicitUnavailable = opts.targets.length > 0 ? selected.filter((n) => named.has(n.id) && n.stage.unavailable) : [];
+  // A target that names only unavailable stages is refused. A subagent's stages past its
+  // `until` (or a kind some subagents cannot run) are left out, as in a build of everything:
+  // `build <subagent>` builds its pipeline as far as it goes.
+  const unavailable = new Map(selected.filter((n) => n.stage.unavailable).map((n) => [n.id, n]));
+  const explicitUnavailable = [...byTarget.values()].filter((ids) => ids.every((id) => unavailable.has(id))).flatMap((ids) => ids.map((id) => unavailable.get(id)!));
   if (explicitUnavailable.length) {
     for (const n of explicitUnavailable) process.stderr.write(`error: ${n.id}: ${n.stage.unavailable}\n`);
     return { exitCode: 1, outcomes: [], durationMs: Date.now() - started };
