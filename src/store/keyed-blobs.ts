@@ -1,5 +1,6 @@
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { canonicalJson } from "../engine/key.js";
 import { writeFileAtomic } from "./atomic.js";
 import { ContentStore } from "./content-store.js";
 
@@ -48,5 +49,38 @@ export class KeyedBlobs {
       }
     }
     return out;
+  }
+}
+
+/**
+ * Versioned JSON records found by key (web results under web/, MCP results under mcp/): one
+ * record per blob, canonical JSON, read back only when its version is the one written now.
+ */
+export class KeyedRecords<R extends { version: number }> {
+  private readonly blobsByKey: KeyedBlobs;
+
+  constructor(storeRoot: string, name: string, private readonly version: number) {
+    this.blobsByKey = new KeyedBlobs(storeRoot, name);
+  }
+
+  /** The record and its blob digest, or undefined (missing, unreadable, or its blob was collected). */
+  async get(key: string): Promise<{ record: R; digest: string } | undefined> {
+    const found = await this.blobsByKey.get(key);
+    if (!found) return undefined;
+    try {
+      const record = JSON.parse(found.bytes.toString("utf8")) as R;
+      return record.version === this.version ? { record, digest: found.digest } : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  put(key: string, record: R): Promise<string> {
+    return this.blobsByKey.put(key, canonicalJson(record));
+  }
+
+  /** Blob digests the index refers to: gc keeps them, since replay depends on them. */
+  blobs(): Promise<string[]> {
+    return this.blobsByKey.blobs();
   }
 }

@@ -1,5 +1,4 @@
-import { canonicalJson } from "../engine/key.js";
-import { KeyedBlobs } from "../store/keyed-blobs.js";
+import { KeyedRecords } from "../store/keyed-blobs.js";
 import type { McpToolInfo } from "./mcp.js";
 import type { ToolResult } from "./types.js";
 
@@ -23,31 +22,8 @@ export interface McpCallRecord {
 export type McpRecord = McpListRecord | McpCallRecord;
 
 /** MCP results in the content store, under mcp/ (see KeyedBlobs), beside the web's under web/. */
-export class McpRecords {
-  private readonly blobsByKey: KeyedBlobs;
-
+export class McpRecords extends KeyedRecords<McpRecord> {
   constructor(storeRoot: string) {
-    this.blobsByKey = new KeyedBlobs(storeRoot, "mcp");
-  }
-
-  /** The record and its blob digest, or undefined (missing, unreadable, or its blob was collected). */
-  async get(key: string): Promise<{ record: McpRecord; digest: string } | undefined> {
-    const found = await this.blobsByKey.get(key);
-    if (!found) return undefined;
-    try {
-      const record = JSON.parse(found.bytes.toString("utf8")) as McpRecord;
-      return record.version === 1 ? { record, digest: found.digest } : undefined;
-    } catch {
-      return undefined;
-    }
-  }
-
-  put(key: string, record: McpRecord): Promise<string> {
-    return this.blobsByKey.put(key, canonicalJson(record));
-  }
-
-  /** Blob digests the index refers to: gc keeps them, since replay depends on them. */
-  blobs(): Promise<string[]> {
-    return this.blobsByKey.blobs();
+    super(storeRoot, "mcp", 1);
   }
 }

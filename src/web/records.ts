@@ -1,5 +1,5 @@
 import { canonicalJson, sha256, type Json } from "../engine/key.js";
-import { KeyedBlobs } from "../store/keyed-blobs.js";
+import { KeyedRecords } from "../store/keyed-blobs.js";
 import type { SearchHit } from "./search/types.js";
 
 /** A stored search: the hits as the provider gave them (domain filters applied when formatting). */
@@ -42,31 +42,8 @@ export function recordKey(what: { [key: string]: Json }): string {
 }
 
 /** Web results in the content store, under web/ (see KeyedBlobs). */
-export class WebRecords {
-  private readonly blobsByKey: KeyedBlobs;
-
+export class WebRecords extends KeyedRecords<WebRecord> {
   constructor(storeRoot: string) {
-    this.blobsByKey = new KeyedBlobs(storeRoot, "web");
-  }
-
-  /** The record and its blob digest, or undefined (missing, or its blob was collected). */
-  async get(key: string): Promise<{ record: WebRecord; digest: string } | undefined> {
-    const found = await this.blobsByKey.get(key);
-    if (!found) return undefined;
-    try {
-      const record = JSON.parse(found.bytes.toString("utf8")) as WebRecord;
-      return record.version === 1 ? { record, digest: found.digest } : undefined;
-    } catch {
-      return undefined;
-    }
-  }
-
-  put(key: string, record: WebRecord): Promise<string> {
-    return this.blobsByKey.put(key, canonicalJson(record));
-  }
-
-  /** Blob digests the index refers to: gc keeps them, since replay depends on them. */
-  blobs(): Promise<string[]> {
-    return this.blobsByKey.blobs();
+    super(storeRoot, "web", 1);
   }
 }
