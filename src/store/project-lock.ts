@@ -1,6 +1,6 @@
 import { hostname } from "node:os";
-import { readFileSync } from "node:fs";
-import { mkdir, open, rm, stat } from "node:fs/promises";
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
+import { stat } from "node:fs/promises";
 import { dirname } from "node:path";
 import { processAlive } from "../process-alive.js";
 
@@ -27,14 +27,19 @@ export class ProjectLock {
   private constructor(private readonly file: string) {}
 
   static async acquire(file: string, command: string, events: LockEvents, pollMs = 100): Promise<ProjectLock> {
-    await mkdir(dirname(file), { recursive: true });
+    // Sync calls on the way in and out: a few bytes each, and every no-op build takes and drops
+    // this lock, where fs/promises' round trips through the thread pool cost it several ms.
+    mkdirSync(dirname(file), { recursive: true });
     const me: Holder = { pid: process.pid, host: hostname(), command, since: new Date().toISOString() };
     let warned = false;
     for (;;) {
       try {
-        const handle = await open(file, "wx");
-        await handle.writeFile(JSON.stringify(me));
-        await handle.close();
+        const fd = openSync(file, "wx");
+        try {
+          writeSync(fd, JSON.stringify(me));
+        } finally {
+          closeSync(fd);
+        }
         return new ProjectLock(file);
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
@@ -42,12 +47,12 @@ export class ProjectLock {
       const holder = await readHolder(file);
       if (holder && holder.host === me.host && !processAlive(holder.pid)) {
         events.recovered(holder);
-        await rm(file, { force: true });
+        rmSync(file, { force: true });
         continue;
       }
       if (!holder && (await olderThan(file, 5000))) {
         // Empty for seconds: its writer died between creating and filling it.
-        await rm(file, { force: true });
+        rmSync(file, { force: true });
         continue;
       }
       if (holder && !warned) {
@@ -60,7 +65,7 @@ export class ProjectLock {
 
   async release(): Promise<void> {
     const holder = await readHolder(this.file);
-    if (holder?.pid === process.pid) await rm(this.file, { force: true });
+    if (holder?.pid === process.pid) rmSync(this.file, { force: true });
   }
 }
 

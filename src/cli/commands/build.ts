@@ -1,5 +1,6 @@
 import { availableParallelism } from "node:os";
 import { join, relative } from "node:path";
+import { existsSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { buildNodes, type NodeOutcome } from "../../engine/build.js";
 import { describeFailure, describeReason, type EngineEvent } from "../../engine/events.js";
@@ -128,7 +129,7 @@ export async function runBuild(session: Session, opts: BuildOptions, command: st
   let outcomes: NodeOutcome[] = [];
   try {
     // Staging leftovers of a killed build: nobody else can be using them while we hold the lock.
-    await rm(session.store.cas.tmpDir, { recursive: true, force: true });
+    if (existsSync(session.store.cas.tmpDir)) await rm(session.store.cas.tmpDir, { recursive: true, force: true });
     renderer.start(selected.filter((n) => !n.stage.unavailable).map((n) => n.id));
     // Remote warnings go through the renderer, so they do not tear the listr2 tree.
     if (session.remote) session.remote.warn = (text) => renderer.event({ type: "message", level: "warn", text });
