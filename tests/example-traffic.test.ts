@@ -1,10 +1,10 @@
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import OpenAI from "openai";
 import { parseDocument } from "yaml";
 import { beforeAll, describe, expect, it } from "vitest";
-import { CLI, copyExample, exited, sabuild, sabuildJson, waitFor } from "./helpers.js";
+import { copyExample, exited, sabuild, sabuildJson, startServe, waitFor } from "./helpers.js";
 
 /**
  * The data flywheel on the bundled example (issue 14, "recorded traffic becomes tasks in the
@@ -57,19 +57,8 @@ describe("the example: recorded traffic becomes tasks in the next build", () => 
 
   it("serves, records each delegation without the client's key, and the next build's tasks hold the recorded prompts", async () => {
     expect(before.filter((t) => t.tags.includes("recorded"))).toEqual([]);
-    const child: ChildProcess = spawn(process.execPath, [CLI, "serve", "changelog-writer", "--port", "0", "--json"], { cwd: dir, env: { ...process.env, CI: "1" } });
-    let stderr = "";
+    const { child, ready, stderr } = await startServe<{ url: string }>(dir, ["changelog-writer", "--port", "0"]);
     try {
-      const ready = await new Promise<{ url: string }>((resolve, reject) => {
-        let out = "";
-        child.stdout!.on("data", (d) => {
-          out += d;
-          const line = out.split("\n").find((l) => l.startsWith("{"));
-          if (line) resolve(JSON.parse(line));
-        });
-        child.stderr!.on("data", (d) => (stderr += d));
-        child.on("exit", (code) => reject(new Error(`serve exited ${code}: ${stderr}`)));
-      });
       const client = new OpenAI({ baseURL: ready.url, apiKey: CANARY_KEY, maxRetries: 0, defaultHeaders: { "x-api-key": CANARY_HEADER } });
       const prompts = ["Summarise the fixes merged since v0.9.0 for the release notes of the taskq scheduler.", `Draft the changelog for the retry backoff rework; the deploy key is ${CANARY_KEY}.`];
       for (const content of prompts) {
@@ -84,7 +73,7 @@ describe("the example: recorded traffic becomes tasks in the next build", () => 
       child.kill("SIGTERM");
       await exited(child);
     }
-    expect(stderr).toMatch(/changelog-writer/);
+    expect(stderr()).toMatch(/changelog-writer/);
 
     // The log is in the tasks key only with from_recorded: the new traffic makes the tasks stale.
     expect(status(dir, "changelog-writer:tasks")).toBe("will-run");

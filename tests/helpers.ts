@@ -56,6 +56,23 @@ export function spawnSabuild(cwd: string, args: string[], env: Record<string, st
   return Object.assign(child, { output: () => out });
 }
 
+/** Starts `sabuild serve <args> --json` and waits for its ready line (the first JSON line on stdout); its stderr is kept. */
+export async function startServe<R>(cwd: string, args: string[]): Promise<{ child: ChildProcess; ready: R; stderr: () => string }> {
+  const child = spawn(process.execPath, [CLI, "serve", ...args, "--json"], { cwd, env: { ...process.env, CI: "1" } });
+  let err = "";
+  child.stderr.on("data", (d) => (err += d));
+  const ready = await new Promise<R>((resolve, reject) => {
+    let out = "";
+    child.stdout.on("data", (d) => {
+      out += d;
+      const line = out.split("\n").find((l) => l.startsWith("{"));
+      if (line) resolve(JSON.parse(line) as R);
+    });
+    child.on("exit", (code) => reject(new Error(`serve exited ${code}: ${err}`)));
+  });
+  return { child, ready, stderr: () => err };
+}
+
 const tempDirs: string[] = [];
 
 /** A temp directory that is removed after the test file (see tests/setup.ts). */

@@ -1,9 +1,9 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { copyFileSync } from "node:fs";
 import { join } from "node:path";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CLI, makeProject, REPO, sabuildJson } from "./helpers.js";
+import { CLI, makeProject, REPO, sabuildJson, startServe } from "./helpers.js";
 import { tinyGguf } from "./support/tiny-gguf.js";
 
 // `sabuild serve` with route.policy: learned, end to end through the CLI: the router built by
@@ -64,24 +64,14 @@ subagents:
 describe("sabuild serve with a learned router", () => {
   let child: ChildProcess;
   let ready: { url: string; metrics: string };
-  let err = "";
+  let serveStderr: () => string = () => "";
   beforeAll(async () => {
     const gguf = await tinyGguf();
     const dir = makeProject({ "subagents.yaml": CONFIG, "stages.mjs": PLUGIN, "eval-fixture.json": EVAL, "teacher.mjs": 'export const policy = () => ({ content: "<final_answer>teacher</final_answer>" });\n' });
     copyFileSync(gguf, join(dir, "student.gguf"));
     const built = sabuildJson<{ ok: boolean }>(dir, ["build", "searcher:router", "searcher:export"]);
     expect(built.ok, JSON.stringify(built)).toBe(true);
-    child = spawn(process.execPath, [CLI, "serve", "--port", "0", "--json"], { cwd: dir, env: { ...process.env, CI: "1" } });
-    ready = await new Promise((resolve, reject) => {
-      let out = "";
-      child.stdout!.on("data", (d) => {
-        out += d;
-        const line = out.split("\n").find((l) => l.startsWith("{"));
-        if (line) resolve(JSON.parse(line));
-      });
-      child.stderr!.on("data", (d) => (err += d));
-      child.on("exit", (code) => reject(new Error(`serve exited ${code}: ${err}`)));
-    });
+    ({ child, ready, stderr: serveStderr } = await startServe<{ url: string; metrics: string }>(dir, ["--port", "0"]));
   }, 300_000);
   afterAll(async () => {
     if (!child || child.exitCode !== null) return;
@@ -90,7 +80,7 @@ describe("sabuild serve with a learned router", () => {
   });
 
   it("sends tasks like the student's failures to the teacher before asking the student, and the rest to the student", async () => {
-    expect(err).toMatch(/searcher: student student\.gguf on .*route policy learned/);
+    expect(serveStderr()).toMatch(/searcher: student student\.gguf on .*route policy learned/);
     const client = new OpenAI({ baseURL: ready.url, apiKey: "unused", maxRetries: 0 });
     const ask = async (content: string) => {
       const r = await client.chat.completions.create({ model: "subagent/searcher", max_tokens: 8, messages: [{ role: "user", content }] }).withResponse();

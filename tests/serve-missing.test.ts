@@ -1,9 +1,8 @@
-import { spawn, type ChildProcess } from "node:child_process";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import OpenAI from "openai";
 import { describe, expect, it } from "vitest";
-import { CLI, copyExample } from "./helpers.js";
+import { CLI, copyExample, startServe } from "./helpers.js";
 
 // Serving what exists (issue 14 §4): on a project whose students are not built, `serve` and
 // `serve --mcp` still start; a subagent without an exported student is answered by its teacher.
@@ -11,23 +10,12 @@ import { CLI, copyExample } from "./helpers.js";
 describe("serve before any student is built", () => {
   it("starts the gateway, warns per subagent without a student, and its teacher answers with route reason no-student", async () => {
     const dir = copyExample();
-    const child: ChildProcess = spawn(process.execPath, [CLI, "serve", "--port", "0", "--json"], { cwd: dir, env: { ...process.env, CI: "1" } });
-    let err = "";
+    const { child, ready, stderr } = await startServe<{ url: string; models: string[]; students: string[]; teacher_only: string[] }>(dir, ["--port", "0"]);
     try {
-      const ready = await new Promise<{ url: string; models: string[]; students: string[]; teacher_only: string[] }>((resolve, reject) => {
-        let out = "";
-        child.stdout!.on("data", (d) => {
-          out += d;
-          const line = out.split("\n").find((l) => l.startsWith("{"));
-          if (line) resolve(JSON.parse(line));
-        });
-        child.stderr!.on("data", (d) => (err += d));
-        child.on("exit", (code) => reject(new Error(`serve exited ${code}: ${err}`)));
-      });
       expect(ready.students).toEqual([]);
       expect(ready.teacher_only).toContain("changelog-writer");
       expect(ready.models).toContain("subagent/changelog-writer");
-      expect(err).toMatch(/warning: changelog-writer has no exported model for its current inputs .*run `sabuild build changelog-writer:export` for a student; until then its teacher answers \(route reason no-student\)/);
+      expect(stderr()).toMatch(/warning: changelog-writer has no exported model for its current inputs .*run `sabuild build changelog-writer:export` for a student; until then its teacher answers \(route reason no-student\)/);
       const client = new OpenAI({ baseURL: ready.url, apiKey: "unused", maxRetries: 0 });
       const r = await client.chat.completions.create({ model: "subagent/changelog-writer", messages: [{ role: "user", content: "Prepare the changelog entry for the next release." }] }).withResponse();
       expect(r.response.headers.get("x-sabuild-answered-by")).toBe("teacher");
