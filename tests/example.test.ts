@@ -1,11 +1,10 @@
-import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import OpenAI from "openai";
 import { beforeAll, describe, expect, it } from "vitest";
-import { CLI, copyExample, sabuild, sabuildJson } from "./helpers.js";
+import { CLI, copyExample, sabuild, sabuildJson, startServe } from "./helpers.js";
 
 // The bundled example end to end, as the README's main command runs it, for one subagent (the
 // changelog-writer skill: the quickest sandbox): setup makes the tiny Qwen3, then one build goes
@@ -88,19 +87,8 @@ describe("the bundled example", () => {
   }, 900_000);
 
   it("serves the student behind the gateway, with the teacher as fallback, and as an MCP tool", async () => {
-    const child: ChildProcess = spawn(process.execPath, [CLI, "serve", "changelog-writer", "--port", "0", "--json"], { cwd: dir, env: { ...process.env, CI: "1" } });
+    const { child, ready } = await startServe<{ url: string; metrics: string; models: string[] }>(dir, ["changelog-writer", "--port", "0"]);
     try {
-      const ready = await new Promise<{ url: string; metrics: string; models: string[] }>((resolve, reject) => {
-        let out = "";
-        let err = "";
-        child.stdout!.on("data", (d) => {
-          out += d;
-          const line = out.split("\n").find((l) => l.startsWith("{"));
-          if (line) resolve(JSON.parse(line));
-        });
-        child.stderr!.on("data", (d) => (err += d));
-        child.on("exit", (code) => reject(new Error(`serve exited ${code}: ${err}`)));
-      });
       expect(ready.models).toEqual(["subagent/changelog-writer"]);
       const client = new OpenAI({ baseURL: ready.url, apiKey: "unused", maxRetries: 0 });
       const r = await client.chat.completions
