@@ -37,3 +37,13 @@ export function judgeSetup(subagent: ResolvedSubagent, file = "subagents.yaml"):
 export function judgeKeyParams(setup: JudgeSetup): Json {
   return { model: setup.model, base_url: setup.base_url, rubric_digest: setup.rubric.digest };
 }
+
+/** The judge's endpoint is the teacher's stand-in when the teacher is one and the judge names no endpoint of its own. */
+export function usesStandin(subagent: ResolvedSubagent, setup: JudgeSetup): boolean {
+  return subagent.teacher.standin !== undefined && setup.base_url === subagent.teacher.base_url;
+}
+
+/** What a judging stage puts in its key (here, not in client.ts: dataset's inputs() needs it without the HTTP client): the endpoint as configured (or the stand-in), never the key. */
+export function judgeIdentity(subagent: ResolvedSubagent, setup: JudgeSetup): Json {
+  return { model: setup.model, endpoint: usesStandin(subagent, setup) ? `standin:${subagent.teacher.standin}` : setup.base_url, rubric_digest: setup.rubric.digest };
+}

@@ -54,8 +54,7 @@ export function datasetStage(): Stage {
       if (!base.ok) return err([baseModelProblem(project, subagent, base.error)]);
       let judge: Json = null;
       if (subagent.dataset.judge_threshold !== undefined && subagent.eval.judge) {
-        const { judgeSetup } = await import("../judge/settings.js");
-        const { judgeIdentity } = await import("../judge/client.js");
+        const { judgeSetup, judgeIdentity } = await import("../judge/settings.js");
         const setup = judgeSetup(subagent, configName(project));
         if (!setup.ok) return err(setup.error);
         judge = judgeIdentity(subagent, setup.value);

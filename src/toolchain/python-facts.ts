@@ -1,5 +1,10 @@
 import { childProcess } from "../builtin.js";
 import { readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { writeFileAtomicSync } from "../store/atomic.js";
+import { sameStamp, stampOf, type FileStamp } from "../store/stamp.js";
+import { interpreterFile } from "./interpreter-path.js";
 import { err, ok, type Result } from "../result.js";
 
 /**
@@ -29,16 +34,60 @@ function runPython(python: string, args: string[]): Result<string, string> {
 // One question per interpreter and process, however many stages ask: a pyenv shim takes ~0.2 s.
 const versions = new Map<string, Result<string, string>>();
 
-/** The version `python --version` prints (PY_VERSION, as platform.python_version() gives it). */
+/**
+ * The version `python --version` prints (PY_VERSION, as platform.python_version() gives it).
+ * Remembered across processes by the interpreter's own file and its stamp (inode, size, mtime,
+ * ctime), so a no-op plan does not spawn Python: the train key asks on every run, and through a
+ * pyenv shim each answer took 0.2-0.3 s. A command whose file cannot be told without running it
+ * (a wrapper script) is asked each time, as before.
+ */
 export function interpreterVersion(python: string): Result<string, string> {
   let known = versions.get(python);
   if (!known) {
-    const out = runPython(python, ["--version"]);
-    const m = out.ok ? /^Python (\S+)/.exec(out.value.trim()) : null;
-    known = !out.ok ? out : m ? ok(m[1]!) : err(`${python} --version printed ${JSON.stringify(out.value.trim())}, not a Python version`);
+    const file = interpreterFile(python);
+    const remembered = file ? rememberedVersion(file) : undefined;
+    known = remembered !== undefined ? ok(remembered) : askVersion(python);
+    if (file && known.ok && remembered === undefined) rememberVersion(file, known.value);
     versions.set(python, known);
   }
   return known;
+}
+
+function askVersion(python: string): Result<string, string> {
+  const out = runPython(python, ["--version"]);
+  const m = out.ok ? /^Python (\S+)/.exec(out.value.trim()) : null;
+  return !out.ok ? out : m ? ok(m[1]!) : err(`${python} --version printed ${JSON.stringify(out.value.trim())}, not a Python version`);
+}
+
+type VersionCache = Record<string, { stamp: FileStamp; version: string }>;
+
+function versionCachePath(): string {
+  return join(tmpdir(), `sabuild-${process.getuid?.() ?? "user"}`, "python-versions.json");
+}
+
+function readVersionCache(): VersionCache {
+  try {
+    return JSON.parse(readFileSync(versionCachePath(), "utf8")) as VersionCache;
+  } catch {
+    return {};
+  }
+}
+
+function rememberedVersion(file: string): string | undefined {
+  const entry = readVersionCache()[file];
+  return entry && sameStamp(entry.stamp, stampOf(file)) ? entry.version : undefined;
+}
+
+function rememberVersion(file: string, version: string): void {
+  const stamp = stampOf(file);
+  if (!stamp) return;
+  const cache = readVersionCache();
+  cache[file] = { stamp, version };
+  try {
+    writeFileAtomicSync(versionCachePath(), JSON.stringify(cache));
+  } catch {
+    // A cache that cannot be written is asked again next time.
+  }
 }
 
 export interface Installed {
