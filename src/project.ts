@@ -8,7 +8,7 @@ import { readLockfile, type LockEntries } from "./engine/lockfile.js";
 import { loadPlugins } from "./plugins.js";
 import { builtinStages, stageMap } from "./stages/index.js";
 import { openStore, type Store } from "./store/index.js";
-import { isVerified, verifiedLockDigest } from "./store/verified.js";
+import { isVerified, paramsMemory, verifiedLockDigest, type ParamsMemory } from "./store/verified.js";
 import type { FileStamp } from "./store/stamp.js";
 import type { RemoteStore } from "./remote/remote-store.js";
 import { resolveRemote, type RemoteMode } from "./remote/settings.js";
@@ -26,6 +26,8 @@ export interface Session {
   /** The remote cache, with its settings and counters (the engine sees it as env.remote). */
   remote?: RemoteStore;
   env: EvalEnv;
+  /** Params texts remembered with the verified lock (env.knownParams), to keep what a build learns. */
+  params: ParamsMemory;
 }
 
 export interface OpenOptions {
@@ -78,13 +80,15 @@ export async function openProject(opts: OpenOptions): Promise<Session> {
   }
   // Loaded only when a remote cache is configured: its HTTP client costs a no-op build ~25 ms.
   const remoteStore = remote.value ? new (await import("./remote/remote-store.js")).RemoteStore(remote.value, store, (text) => process.stderr.write(`warning: ${text}\n`)) : undefined;
+  const params = paramsMemory(store.root, project.root, nodes.map((n) => n.id));
   const env: EvalEnv = {
     root: project.root,
     store,
     lock: lock.value.entries,
     trustLock: trusted || (lock.value.digest !== "" && isVerified(store.root, project.root, lock.value.digest)),
+    knownParams: params,
     toolchainOf: (node) => plugins.identity.get(node.id) ?? plugins.identity.get(node.kind) ?? {},
     ...(remoteStore ? { remote: remoteStore } : {}),
   };
-  return { project, store, lockPath, lock: lock.value.entries, lockDigest: lock.value.digest, ...(lock.value.stamp ? { lockStamp: lock.value.stamp } : {}), nodes, env, ...(remoteStore ? { remote: remoteStore } : {}) };
+  return { project, store, lockPath, lock: lock.value.entries, lockDigest: lock.value.digest, ...(lock.value.stamp ? { lockStamp: lock.value.stamp } : {}), nodes, env, params, ...(remoteStore ? { remote: remoteStore } : {}) };
 }

@@ -4,7 +4,8 @@ import { describe, expect, it } from "vitest";
 import { canonicalJson, computeKey, sha256, type KeyPreimage } from "../src/engine/key.js";
 import { keyFromLock } from "../src/engine/lock-key.js";
 import type { LockEntry } from "../src/engine/lockfile.js";
-import { isVerified, markVerified, verifiedLockDigest } from "../src/store/verified.js";
+import { isVerified, markVerified, paramsMemory, rememberParams, verifiedLockDigest } from "../src/store/verified.js";
+import type { KnownParams } from "../src/engine/env.js";
 import { stampOf } from "../src/store/stamp.js";
 import { tempDir } from "./helpers.js";
 
@@ -73,6 +74,65 @@ describe("a node's key from its sabuild.lock entry", () => {
       } else expect(computeKey(now)).not.toBe(computeKey(locked));
     }
     expect(matched).toBeGreaterThan(500);
+  });
+});
+
+describe("params remembered as text with their sha256", () => {
+  const memory = (entries: Record<string, [string, string]>): KnownParams & { learned: Record<string, [string, string]> } => {
+    const learned: Record<string, [string, string]> = {};
+    return { get: (id) => entries[id], learn: (id, digest, canonical) => void (learned[id] = [digest, canonical]), learned };
+  };
+
+  it("stand for hashing: the same text with the entry's digest gives the entry's key without hashing", () => {
+    // An entry whose params digest is not the sha256 of anything: only the remembered text can match it.
+    const entry = { ...entryOf(preimage), params: "not-a-hash" };
+    const known = memory({ "a:tasks": ["not-a-hash", canonicalJson(preimage.params)] });
+    expect(keyFromLock(preimage, entry, "a:tasks", known)).toBe(entry.key);
+    // Another node's memory, or none, is no help: the hash does not match the entry.
+    expect(keyFromLock(preimage, entry, "b:tasks", known)).toBeUndefined();
+    expect(keyFromLock(preimage, entry)).toBeUndefined();
+  });
+
+  it("are hashed again when the text or the entry's digest differs, and what was hashed is learned", () => {
+    const entry = entryOf(preimage);
+    const stale = memory({ "a:tasks": [entry.params, canonicalJson({ other: 1 })] });
+    expect(keyFromLock(preimage, entry, "a:tasks", stale)).toBe(computeKey(preimage));
+    expect(stale.learned).toEqual({ "a:tasks": [entry.params, canonicalJson(preimage.params)] });
+    // Params edited since: the text differs from the remembered one and the hash from the entry's.
+    const edited = { ...preimage, params: { ...(preimage.params as object), holdout: 0.3 } };
+    const remembered = memory({ "a:tasks": [entry.params, canonicalJson(preimage.params)] });
+    expect(keyFromLock(edited, entry, "a:tasks", remembered)).toBeUndefined();
+    expect(remembered.learned).toEqual({});
+    // The entry changed (a new lock) while the memory holds the old digest: hashed, not trusted.
+    const moved = { ...entry, params: sha256("other") };
+    expect(keyFromLock(preimage, moved, "a:tasks", remembered)).toBeUndefined();
+  });
+
+  it("are kept in the verified record for the graph's nodes, and only with the lock they were learned under", async () => {
+    const store = tempDir("sabuild-verified-");
+    for (const d of ["cas", "ac"]) mkdirSync(join(store, d));
+    const first = paramsMemory(store, "/project", ["a:tasks", "b:tasks"]);
+    first.learn("a:tasks", "d-a", "{\"a\":1}");
+    first.learn("gone:tasks", "d-g", "{}");
+    first.learn("b:tasks", "d-b", `"${"x".repeat(5000)}"`);
+    expect(first.learned).toBe(true);
+    await markVerified(store, "/project", "lock-1", undefined, first);
+    const second = paramsMemory(store, "/project", ["a:tasks", "b:tasks"]);
+    expect(second.get("a:tasks")).toEqual(["d-a", "{\"a\":1}"]);
+    // Nodes no longer in the graph are dropped; long texts are never kept (they are hashed each time).
+    expect([second.get("gone:tasks"), second.get("b:tasks")]).toEqual([undefined, undefined]);
+    expect(second.learned).toBe(false);
+    second.learn("a:tasks", "d-a", "{\"a\":1}");
+    expect(second.learned).toBe(false);
+    second.learn("b:tasks", "d-b", "{\"b\":2}");
+    // Kept by a no-op only while the record is for the lock it trusted.
+    await rememberParams(store, "/project", "lock-2", second);
+    expect(paramsMemory(store, "/project", ["b:tasks"]).get("b:tasks")).toBeUndefined();
+    await rememberParams(store, "/project", "lock-1", second);
+    expect(paramsMemory(store, "/project", ["b:tasks"]).get("b:tasks")).toEqual(["d-b", "{\"b\":2}"]);
+    expect(isVerified(store, "/project", "lock-1")).toBe(true);
+    // Another project's memory is its own.
+    expect(paramsMemory(store, "/other", ["b:tasks"]).get("b:tasks")).toBeUndefined();
   });
 });
 

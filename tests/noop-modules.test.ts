@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { cpSync, readFileSync } from "node:fs";
+import { cpSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { CLI, REPO, sabuild, tempDir } from "./helpers.js";
@@ -41,6 +41,25 @@ describe("a no-op build", () => {
       // node:crypto is required, not imported: its ES facade would load all of WebCrypto; and
       // nothing is spawned, so node:child_process stays unloaded.
       expect({ args, builtins: builtins.filter((b) => /webcrypto|^node:child_process$/.test(b)) }).toEqual({ args, builtins: [] });
+      // Nor node:crypto at all: the verified lock's params are compared as text (store/verified.ts).
+      expect({ args, builtins: builtins.filter((b) => b === "node:crypto") }).toEqual({ args, builtins: [] });
+    }
+  });
+
+  it("that had to hash params it did not remember keeps their text, and the next one loads no hash code", () => {
+    const dir = engineProject({ tasks: 3 });
+    expect(sabuild(dir, ["build"]).code).toBe(0);
+    // A record without params (an older sabuild's, or one whose memory was lost): hashed once.
+    const verified = join(dir, "cache", "verified");
+    for (const name of readdirSync(verified)) {
+      const record = JSON.parse(readFileSync(join(verified, name), "utf8")) as Record<string, unknown>;
+      expect(Object.keys(record.params as object).length).toBeGreaterThan(0);
+      writeFileSync(join(verified, name), JSON.stringify({ ...record, params: {} }));
+    }
+    expect(packagesLoaded(dir, ["build", "--json"]).builtins).toContain("node:crypto");
+    for (const args of [["build", "--json"], ["plan", "--json"]]) {
+      const { code, builtins } = packagesLoaded(dir, args);
+      expect({ args, code, crypto: builtins.includes("node:crypto") }).toEqual({ args, code: 0, crypto: false });
     }
   });
 

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Problem } from "../errors.js";
-import { sha256 } from "../engine/key.js";
+import { nameHash } from "../store/name-hash.js";
 import type { Result } from "../result.js";
 import { ok } from "../result.js";
 import { writeFileAtomic } from "../store/atomic.js";
@@ -25,7 +25,7 @@ interface CacheEntry {
 export async function loadConfigCached(file: string): Promise<Result<ProjectConfig, Problem[]>> {
   const st = statSync(file, { throwIfNoEntry: false });
   const loaderStat = statSync(fileURLToPath(new URL("./load.js", import.meta.url)), { throwIfNoEntry: false });
-  const cachePath = join(tmpdir(), `sabuild-${process.getuid?.() ?? "user"}`, `config-${sha256(file).slice(0, 32)}.json`);
+  const cachePath = join(tmpdir(), `sabuild-${process.getuid?.() ?? "user"}`, `config-${nameHash(file)}.json`);
   const stamp: CacheEntry["stat"] | undefined = st ? [st.ino, st.size, st.mtimeMs, st.ctimeMs] : undefined;
   const loader = loaderStat?.mtimeMs ?? 0;
   if (stamp) {

@@ -160,14 +160,14 @@ async function buildOne(env: BuildEnv, node: EngineNode, graph: Graph, slots: Se
     );
     if (fetched) {
       const output = ev.remote.result.output;
-      return { ...base, status: "fetched", reasons: ev.reasons, durationMs: Date.now() - started, key: ev.key, output, lockEntry: await lockEntryOf(env.store, ev.preimage, ev.key, output) };
+      return { ...base, status: "fetched", reasons: ev.reasons, durationMs: Date.now() - started, key: ev.key, output, lockEntry: await lockEntryOf(env, node.id, ev.preimage, ev.key, output) };
     }
   } else if (ev.hit) {
     // Up-to-date results are protected by sabuild.lock; recency matters for the others (LRU gc).
     if (ev.status === "cached") await env.store.ac.touch(ev.key);
     const status = ev.status === "up-to-date" ? "up-to-date" : "restored";
     const locked = env.lock[node.id];
-    const lockEntry = locked?.key === ev.key && locked.output.digest === ev.hit.output ? locked : await lockEntryOf(env.store, ev.preimage, ev.key, ev.hit.output);
+    const lockEntry = locked?.key === ev.key && locked.output.digest === ev.hit.output ? locked : await lockEntryOf(env, node.id, ev.preimage, ev.key, ev.hit.output);
     return { ...base, status, reasons: ev.reasons, key: ev.key, output: ev.hit.output, lockEntry };
   } else {
     env.events({ type: "stage-start", id: node.id, reasons: ev.reasons });
@@ -242,7 +242,7 @@ async function runNode(
       );
     }
     const output = result.output;
-    return { ...base(), status: "built", durationMs: Date.now() - started, output, lockEntry: await lockEntryOf(env.store, preimage, result.key, output), ...(items ? { items } : {}) };
+    return { ...base(), status: "built", durationMs: Date.now() - started, output, lockEntry: await lockEntryOf(env, node.id, preimage, result.key, output), ...(items ? { items } : {}) };
   } catch (e) {
     const durationMs = Date.now() - started;
     if (env.signal.aborted) return { ...base(), status: "cancelled", durationMs, failure: { reason: "cancelled" } };
@@ -268,12 +268,15 @@ function hooksFor(env: BuildEnv, node: EngineNode, outDir: string, upstream: Rec
   };
 }
 
-async function lockEntryOf(store: Store, preimage: KeyPreimage, key: string, output: string): Promise<LockEntry> {
-  const manifest = await store.cas.readManifest(output);
+async function lockEntryOf(env: BuildEnv, id: string, preimage: KeyPreimage, key: string, output: string): Promise<LockEntry> {
+  const manifest = await env.store.cas.readManifest(output);
+  const canonical = canonicalJson(preimage.params);
+  const params = sha256(canonical);
+  env.knownParams?.learn(id, params, canonical);
   return {
     key,
     version: preimage.version,
-    params: sha256(canonicalJson(preimage.params)),
+    params,
     files: preimage.files,
     upstream: preimage.upstream,
     toolchain: preimage.toolchain,

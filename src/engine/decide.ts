@@ -37,7 +37,7 @@ export async function evaluateNode(
   }
   const preimage = current.value;
   const locked = env.lock[node.id];
-  const key = (env.trustLock ? keyFromLock(preimage, locked) : undefined) ?? computeKey(preimage);
+  const key = (env.trustLock ? keyFromLock(preimage, locked, node.id, env.knownParams) : undefined) ?? computeKey(preimage);
   // Fast path of a no-op build: the lock already names this key and its output, so only check
   // that the result and the output's blobs are still in the store, without reading the result.
   if (locked?.key === key && (env.trustLock || (env.store.ac.has(key) && (await env.store.cas.isComplete(locked.output.digest))))) {

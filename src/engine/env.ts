@@ -36,6 +36,17 @@ export interface RemoteCache {
   uploadTree(digest: string): Promise<boolean>;
 }
 
+/**
+ * The canonical params text of nodes, each with the sha256 of it a build computed: with a
+ * trusted lock, a node whose params read as remembered has its entry's params without hashing.
+ */
+export interface KnownParams {
+  /** [sha256, canonical text] remembered for a node. */
+  get(id: string): readonly [string, string] | undefined;
+  /** A node's params as hashed in this run, for the next. */
+  learn(id: string, digest: string, canonical: string): void;
+}
+
 /** What deciding needs: where input files are, the store, the lock, the remote cache. */
 export interface EvalEnv {
   /** The project directory: declared input files are relative to it. */
@@ -44,6 +55,8 @@ export interface EvalEnv {
   lock: LockEntries;
   /** The last full build verified every output this lock names, and nothing was deleted since. */
   trustLock: boolean;
+  /** Params remembered with the trusted lock (store/verified.ts); unset: params are hashed. */
+  knownParams?: KnownParams;
   /** The shared remote cache, when one is configured and this run may read it. */
   remote?: RemoteCache;
   /** Extra toolchain identity per node, e.g. the digest of the plugin that provides the stage. */

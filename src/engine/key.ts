@@ -1,8 +1,18 @@
 import { nodeCrypto } from "../builtin.js";
 
-const crypto = nodeCrypto();
-const { createHash } = crypto;
-const oneShot = (crypto as { hash?: (algorithm: string, data: string | Uint8Array, encoding: "hex") => string }).hash;
+type Sha256 = (data: string | Uint8Array) => string;
+let hashOf: Sha256 | undefined;
+
+/**
+ * node:crypto loads at the first hash, not with this module: loading it costs ~10 ms, and a
+ * no-op build of a verified lock hashes nothing (engine/lock-key.ts compares params as text).
+ */
+function loadSha256(): Sha256 {
+  const crypto = nodeCrypto();
+  // The one-shot hash (Node >= 21.7) skips the Hash object a build would make ~2,000 times.
+  const oneShot = (crypto as { hash?: (algorithm: string, data: string | Uint8Array, encoding: "hex") => string }).hash;
+  return oneShot ? (data) => oneShot("sha256", data, "hex") : (data) => crypto.createHash("sha256").update(data).digest("hex");
+}
 
 /**
  * A JSON value that can go into a key preimage. `undefined` is not allowed: an absent input
@@ -94,8 +104,7 @@ function isArrayIndex(k: string): boolean {
 }
 
 export function sha256(data: string | Uint8Array): string {
-  // The one-shot hash (Node >= 21.7) skips the Hash object a no-op build would make ~2,000 times.
-  return oneShot ? oneShot("sha256", data, "hex") : createHash("sha256").update(data).digest("hex");
+  return (hashOf ??= loadSha256())(data);
 }
 
 /**

@@ -1,8 +1,8 @@
-import { nodeCrypto } from "../builtin.js";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative, sep } from "node:path";
 import { fileURLToPath } from "node:url";
-import { canonicalJson } from "../engine/key.js";
+import { canonicalJson, sha256 } from "../engine/key.js";
+import type { FileFacts } from "../store/stat-cache.js";
 import type { SandboxLimits } from "./types.js";
 
 /**
@@ -76,19 +76,23 @@ const digestMemo = new Map<string, string>();
 
 /**
  * sha256 over every context file (path, executable bit, content) and the base image name:
- * what the image is built from. Memoised per process: plan asks for it once per subagent.
+ * what the image is built from. Memoised per process: plan asks for it once per subagent. With
+ * `facts` (the store's stat cache), each file's digest and the whole one are remembered across
+ * runs while the files are unchanged, so a no-op reads and hashes none of them.
  */
-export function contextDigest(dir: string, baseImage: string): string {
+export function contextDigest(dir: string, baseImage: string, facts?: FileFacts): string {
   const memoKey = `${dir}\0${baseImage}`;
   const known = digestMemo.get(memoKey);
   if (known) return known;
   const files = contextFiles(dir).map((rel) => {
     const full = join(dir, rel);
-    const executable = (statSync(full).mode & 0o111) !== 0;
-    const content = nodeCrypto().createHash("sha256").update(readFileSync(full)).digest("hex");
-    return [rel, executable, content];
+    const st = statSync(full);
+    const content = facts ? facts.remember(full, "sha256", () => sha256(readFileSync(full)), st) : sha256(readFileSync(full));
+    return [rel, (st.mode & 0o111) !== 0, content];
   });
-  const digest = nodeCrypto().createHash("sha256").update(canonicalJson({ baseImage, files })).digest("hex");
+  const preimage = canonicalJson({ baseImage, files });
+  // Remembered on the folder, and only for the very same list of files, modes and digests.
+  const digest = facts ? facts.remember(dir, "context-digest", () => ({ preimage, digest: sha256(preimage) }), statSync(dir), (v) => v.preimage === preimage).digest : sha256(preimage);
   digestMemo.set(memoKey, digest);
   return digest;
 }

@@ -33,7 +33,7 @@ export function sandboxStage(): Stage {
     // 2: a map over environments (items/<env>/image.json), no longer one image.json.
     version: "2",
     deps: ["tasks"],
-    async inputs({ project, subagent }) {
+    async inputs({ project, subagent, files: facts }) {
       const { recipe, base_image } = subagent.sandbox;
       const found = locateRecipe(recipe, project.root);
       if (!found) {
@@ -66,7 +66,7 @@ export function sandboxStage(): Stage {
         return ok({ params, files: files.map((f) => `${rel}/${f}`) });
       }
       // A shipped recipe lies outside the project: its context digest (content and modes) stands for its files.
-      return ok({ params, files: [], toolchain: { [`recipe:${recipe}`]: contextDigest(found.dir, base_image) } });
+      return ok({ params, files: [], toolchain: { [`recipe:${recipe}`]: contextDigest(found.dir, base_image, facts) } });
     },
     map: {
       over: "tasks",

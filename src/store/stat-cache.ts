@@ -20,7 +20,8 @@ function sameStat(known: StatEntry | undefined, st: Stats): known is StatEntry {
 
 /** Values derived from a file's contents, remembered while the file is unchanged (StatCache). */
 export interface FileFacts {
-  remember<T extends Json>(path: string, name: string, compute: () => T, st?: Stats): T;
+  /** `valid`: a remembered value it rejects is computed again (it depends on more than this file). */
+  remember<T extends Json>(path: string, name: string, compute: () => T, st?: Stats, valid?: (value: T) => boolean): T;
 }
 
 /**
@@ -66,9 +67,9 @@ export class StatCache implements FileFacts {
    * remembered by the same rule as the digest: recomputed whenever (inode, size, mtime, ctime)
    * change, so a no-op plan stats the file instead of reading it. `st` is the caller's stat of it.
    */
-  remember<T extends Json>(path: string, name: string, compute: () => T, st: Stats = statSync(path)): T {
+  remember<T extends Json>(path: string, name: string, compute: () => T, st: Stats = statSync(path), valid?: (value: T) => boolean): T {
     const known = this.entries.get(path);
-    if (sameStat(known, st) && known.facts && name in known.facts) return known.facts[name] as T;
+    if (sameStat(known, st) && known.facts && name in known.facts && (!valid || valid(known.facts[name] as T))) return known.facts[name] as T;
     const value = compute();
     const entry: StatEntry = sameStat(known, st) ? known : { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs };
     entry.facts = { ...entry.facts, [name]: value };

@@ -3,7 +3,9 @@ import { sameStamp, stampOf, type FileStamp } from "./stamp.js";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { sha256 } from "../engine/key.js";
+import type { KnownParams } from "../engine/env.js";
 import { writeFileAtomic } from "./atomic.js";
+import { nameHash } from "./name-hash.js";
 
 /**
  * "Every output that this sabuild.lock names was complete in the store": remembered per project
@@ -12,7 +14,7 @@ import { writeFileAtomic } from "./atomic.js";
  * records first; `sabuild cache verify` is the check for damage done by hand.
  */
 function recordPath(storeRoot: string, projectRoot: string): string {
-  return join(storeRoot, "verified", `${sha256(projectRoot).slice(0, 32)}.json`);
+  return join(storeRoot, "verified", `${nameHash(projectRoot)}.json`);
 }
 
 /** The identity of the store's directories: a store wiped or replaced by hand has new ones. */
@@ -32,17 +34,32 @@ function keyCodeIdentity(): string {
 }
 
 interface VerifiedRecord {
+  /** The project directory (the file's name is only a hash of it). */
+  project?: string;
   lock?: string;
   /** sabuild.lock's (inode, size, mtime, ctime) when its digest `lock` was taken. */
   lockStamp?: FileStamp;
   store?: string;
   keys?: string;
+  /** Per node: the sha256 and the canonical text of params a build hashed (see paramsMemory). */
+  params?: Record<string, [string, string]>;
 }
 
+// The record as last parsed, by path and the file's stamp: opening a project asks it three times.
+const parsed = new Map<string, { stamp: FileStamp; record: VerifiedRecord }>();
+
 function readRecord(storeRoot: string, projectRoot: string): VerifiedRecord | undefined {
+  const path = recordPath(storeRoot, projectRoot);
   try {
-    const record = JSON.parse(readFileSync(recordPath(storeRoot, projectRoot), "utf8")) as VerifiedRecord;
-    return record.store === storeIdentity(storeRoot) && record.keys === keyCodeIdentity() ? record : undefined;
+    const stamp = stampOf(path);
+    if (!stamp) return undefined;
+    let record = parsed.get(path);
+    if (!record || !sameStamp(record.stamp, stamp)) {
+      record = { stamp, record: JSON.parse(readFileSync(path, "utf8")) as VerifiedRecord };
+      parsed.set(path, record);
+    }
+    const r = record.record;
+    return r.project === projectRoot && r.store === storeIdentity(storeRoot) && r.keys === keyCodeIdentity() ? r : undefined;
   } catch {
     return undefined;
   }
@@ -67,16 +84,61 @@ export function verifiedLockDigest(storeRoot: string, projectRoot: string, lockS
  * file's stamp is recorded only when its bytes, hashed again here (a full build, not a no-op),
  * are that lock: a file edited meanwhile leaves the digest to be checked by content next time.
  */
-export async function markVerified(storeRoot: string, projectRoot: string, lockDigest: string, lockPath?: string): Promise<void> {
+export async function markVerified(storeRoot: string, projectRoot: string, lockDigest: string, lockPath?: string, params?: ParamsMemory): Promise<void> {
   const lockStamp = lockPath ? stampedDigest(lockPath) : undefined;
   const record: VerifiedRecord & { at: string } = {
+    project: projectRoot,
     lock: lockDigest,
     ...(lockStamp?.digest === lockDigest ? { lockStamp: lockStamp.stamp } : {}),
     store: storeIdentity(storeRoot),
     keys: keyCodeIdentity(),
     at: new Date().toISOString(),
+    ...(params ? { params: params.entries() } : {}),
   };
   await writeFileAtomic(recordPath(storeRoot, projectRoot), JSON.stringify(record));
+}
+
+/**
+ * Params are not hashed when their text is known: each remembered text comes with the sha256 a
+ * build computed of it, so a node whose params read the same as remembered, and whose lock
+ * entry holds that sha256, has the params of its entry. The text is compared, not a cheaper
+ * hash of it: a no-op answers the same as hashing would, and loads no hash code at all. Texts
+ * past MAX_TEXT are not kept (large params are hashed each time, as before).
+ */
+const MAX_TEXT = 4096;
+
+export interface ParamsMemory extends KnownParams {
+  /** Whether this run hashed params it did not remember. */
+  readonly learned: boolean;
+  /** What to remember for the nodes still in the graph. */
+  entries(): Record<string, [string, string]>;
+}
+
+export function paramsMemory(storeRoot: string, projectRoot: string, nodeIds: Iterable<string>): ParamsMemory {
+  const known = new Map(Object.entries(readRecord(storeRoot, projectRoot)?.params ?? {}));
+  const ids = new Set(nodeIds);
+  let learned = false;
+  return {
+    get: (id) => known.get(id),
+    learn(id, digest, canonical) {
+      if (canonical.length > MAX_TEXT) return;
+      const had = known.get(id);
+      if (had?.[0] === digest && had[1] === canonical) return;
+      known.set(id, [digest, canonical]);
+      learned = true;
+    },
+    get learned() {
+      return learned;
+    },
+    entries: () => Object.fromEntries([...known].filter(([id]) => ids.has(id))),
+  };
+}
+
+/** Keeps what a no-op learned (params it had to hash) in the record of the lock it trusted. */
+export async function rememberParams(storeRoot: string, projectRoot: string, lockDigest: string, params: ParamsMemory): Promise<void> {
+  const record = readRecord(storeRoot, projectRoot);
+  if (!record || record.lock !== lockDigest) return;
+  await writeFileAtomic(recordPath(storeRoot, projectRoot), JSON.stringify({ ...record, params: params.entries() }));
 }
 
 /** A file's digest and its stamp, the same before and after the read (else undefined). */

@@ -11,7 +11,7 @@ import { selectNodes } from "../../engine/graph.js";
 import { readLockfile, writeLockfile, type LockEntries } from "../../engine/lockfile.js";
 import { openProject, type Session } from "../../project.js";
 import { writeFileAtomic } from "../../store/atomic.js";
-import { markVerified } from "../../store/verified.js";
+import { markVerified, rememberParams } from "../../store/verified.js";
 import { sameStamp, stampOf } from "../../store/stamp.js";
 import { acquireStoreLock } from "../store-lock.js";
 import { jsonRenderer, type JsonRenderer } from "../../logging/json.js";
@@ -139,7 +139,9 @@ export async function runBuild(session: Session, opts: BuildOptions, command: st
     if (!opts.locked) await updateLockfile(session, outcomes);
     // A full, successful build has checked every output the lock names: later no-ops may trust it.
     const complete = opts.targets.length === 0 && outcomes.every((o) => o.status === "unavailable" || o.output !== undefined);
-    if (complete && !opts.locked && !session.env.trustLock) await markVerified(session.store.root, session.project.root, session.lockDigest, session.lockPath);
+    if (complete && !opts.locked && !session.env.trustLock) await markVerified(session.store.root, session.project.root, session.lockDigest, session.lockPath, session.params);
+    // A no-op that had to hash some params keeps their text: the next one compares text only.
+    else if (session.env.trustLock && session.params.learned) await rememberParams(session.store.root, session.project.root, session.lockDigest, session.params);
     await session.store.stat.save();
     await recordBuild(session, outcomes);
   } finally {
