@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import type { BuildStatus, Reason } from "./events.js";
+import type { BuildStatus, EngineEvent, Reason } from "./events.js";
 import { currentPreimage, evaluateNode } from "./decide.js";
 import { failedFeed, feedFromOutput, type ItemFeed, type LiveFeed } from "./item-feed.js";
 import type { BuildEnv } from "./env.js";
@@ -43,6 +43,9 @@ export async function buildNodes(env: BuildEnv, nodes: EngineNode[]): Promise<No
   const settled = new Map<string, NodeOutcome>();
   // Each node's items, for downstream items that need them: live while its map runs, else from its output.
   const feeds = new Map<string, { promise: Promise<ItemFeed>; resolve(feed: ItemFeed): void; set: boolean }>();
+  const endedFeed = (o: NodeOutcome): ItemFeed => (o.output ? feedFromOutput(env.store, o.id, o.output, !!byId.get(o.id)!.stage.map) : failedFeed(`${o.id} did not complete`));
+  // A node's feed slot is made when something asks for its items (a downstream map stage), not
+  // for every node: a no-op build of 1,000 nodes asks for none.
   const feedSlot = (id: string) => {
     let f = feeds.get(id);
     if (!f) {
@@ -50,6 +53,8 @@ export async function buildNodes(env: BuildEnv, nodes: EngineNode[]): Promise<No
       const promise = new Promise<ItemFeed>((r) => (resolve = r));
       const slot = { promise, set: false, resolve: (feed: ItemFeed) => ((slot.set = true), resolve(feed)) };
       feeds.set(id, (f = slot));
+      const ended = settled.get(id);
+      if (ended) slot.resolve(endedFeed(ended));
     }
     return f;
   };
@@ -59,9 +64,9 @@ export async function buildNodes(env: BuildEnv, nodes: EngineNode[]): Promise<No
       if (!p) {
         p = buildOne(env, byId.get(id)!, graph, slots).then((o) => {
           settled.set(o.id, o);
-          const slot = feedSlot(o.id);
-          if (!slot.set) slot.resolve(o.output ? feedFromOutput(env.store, o.id, o.output, !!byId.get(o.id)!.stage.map) : failedFeed(`${o.id} did not complete`));
-          env.events({ type: "stage-end", id: o.id, status: o.status, durationMs: o.durationMs, reasons: o.reasons, ...pick(o) });
+          const slot = feeds.get(o.id);
+          if (slot && !slot.set) slot.resolve(endedFeed(o));
+          env.events(stageEnd(o));
           return o;
         });
         memo.set(id, p);
@@ -91,8 +96,14 @@ interface Graph {
   settled(id: string): NodeOutcome | undefined;
 }
 
-function pick(o: NodeOutcome): Partial<NodeOutcome> {
-  return { ...(o.key ? { key: o.key } : {}), ...(o.output ? { output: o.output } : {}), ...(o.failure ? { failure: o.failure } : {}), ...(o.items ? { items: o.items } : {}) };
+function stageEnd(o: NodeOutcome): EngineEvent {
+  const e: Extract<EngineEvent, { type: "stage-end" }> = { type: "stage-end", id: o.id, status: o.status, durationMs: o.durationMs, reasons: o.reasons };
+  // Set one by one: spreads of optional parts cost every node of a no-op build a few objects.
+  if (o.key) e.key = o.key;
+  if (o.output) e.output = o.output;
+  if (o.failure) e.failure = o.failure;
+  if (o.items) e.items = o.items;
+  return e;
 }
 
 /** What stops a node when an upstream produced no output, as an outcome. */
@@ -108,8 +119,9 @@ async function buildOne(env: BuildEnv, node: EngineNode, graph: Graph, slots: Se
   if (node.stage.unavailable) return { ...base, status: "unavailable", reasons: [{ type: "unavailable", message: node.stage.unavailable }] };
   const streamed = streamedDeps(node);
   const upstream: Record<string, string> = {};
-  for (const [name, depId] of Object.entries(node.deps)) {
+  for (const name in node.deps) {
     if (streamed.has(name)) continue;
+    const depId = node.deps[name]!;
     const dep = await graph.outcome(depId);
     if (!dep.output) return upstreamEnd(base, depId, dep);
     upstream[name] = dep.output;
@@ -177,8 +189,11 @@ async function buildOne(env: BuildEnv, node: EngineNode, graph: Graph, slots: Se
 }
 
 /** The upstreams a map stage streams; each must be one it fans out over, or its items' keys would miss it. */
-function streamedDeps(node: EngineNode): Set<string> {
-  const stream = node.stage.map?.stream ?? [];
+const NONE: ReadonlySet<string> = new Set();
+
+function streamedDeps(node: EngineNode): ReadonlySet<string> {
+  const stream = node.stage.map?.stream;
+  if (!stream?.length) return NONE;
   const over = new Set(overNames(node.stage.map?.over));
   for (const name of stream) {
     if (!over.has(name)) throw new Error(`stage ${node.kind}: map.stream names ${name}, which is not in map.over`);

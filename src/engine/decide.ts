@@ -58,22 +58,24 @@ export async function currentPreimage(env: EvalEnv, node: EngineNode, upstream: 
   const inputs = await node.stage.inputs(node.context);
   if (!inputs.ok) return inputs;
   const files: Record<string, string> = {};
-  const problems: Problem[] = [];
+  let problems: Problem[] | undefined;
   for (const rel of inputs.value.files) {
+    const path = join(env.root, rel);
     try {
-      files[rel] = await env.store.stat.digest(join(env.root, rel));
+      files[rel] = env.store.stat.knownDigest(path) ?? (await env.store.stat.digest(path));
     } catch {
-      problems.push({ file: rel, line: 0, column: 0, keyPath: [], message: `input file of ${node.id} is missing`, hint: "check the path in subagents.yaml" });
+      (problems ??= []).push({ file: rel, line: 0, column: 0, keyPath: [], message: `input file of ${node.id} is missing`, hint: "check the path in subagents.yaml" });
     }
   }
-  if (problems.length) return err(problems);
+  if (problems) return err(problems);
   return ok({
     kind: node.kind,
     version: node.stage.version,
     params: inputs.value.params,
     files,
     upstream,
-    toolchain: { ...(inputs.value.toolchain ?? {}), ...env.toolchainOf(node) },
+    // The env's record is shared by the nodes of a kind (and never written): no copy when the stage adds none.
+    toolchain: inputs.value.toolchain ? { ...inputs.value.toolchain, ...env.toolchainOf(node) } : env.toolchainOf(node),
   });
 }
 

@@ -48,6 +48,13 @@ export class StatCache implements FileFacts {
     return cache;
   }
 
+  /** The digest remembered for an unchanged file, without a promise (the common case of a no-op); undefined otherwise. */
+  knownDigest(path: string): string | undefined {
+    const st = statSync(path, { throwIfNoEntry: false });
+    const known = this.entries.get(path);
+    return st && sameStat(known, st) ? known.digest : undefined;
+  }
+
   /** Digest of the file at an absolute path; throws ENOENT when it does not exist. */
   async digest(path: string): Promise<string> {
     // statSync: the common case is a hit, and an async stat costs ~10x more per file.
