@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import type { BuildStatus, EngineEvent, Reason } from "./events.js";
-import { currentPreimage, evaluateNode, type Evaluation } from "./decide.js";
+import { currentPreimage, decideUpToDate, evaluateNode, type Evaluation } from "./decide.js";
 import { failedFeed, feedFromOutput, type ItemFeed, type LiveFeed } from "./item-feed.js";
 import type { BuildEnv } from "./env.js";
 import { canonicalJson, computeKey, overNames, sha256, type KeyPreimage } from "./key.js";
@@ -38,10 +38,10 @@ export interface NodeOutcome {
  */
 export async function buildNodes(env: BuildEnv, nodes: EngineNode[]): Promise<NodeOutcome[]> {
   const decided = new Map<string, Evaluation>();
-  const noop = await allUpToDate(env, nodes, decided);
-  if (noop) {
-    for (const o of noop) env.events(stageEnd(o));
-    return noop;
+  if (await decideUpToDate(env, nodes, decided, env.signal)) {
+    const outcomes = nodes.map((n) => upToDateOutcome(n.id, decided.get(n.id)!, env.lock[n.id]));
+    for (const o of outcomes) env.events(stageEnd(o));
+    return outcomes;
   }
   const byId = new Map(nodes.map((n) => [n.id, n]));
   const slots = new Semaphore(Math.max(1, env.jobs));
@@ -102,6 +102,12 @@ interface Graph {
   settled(id: string): NodeOutcome | undefined;
 }
 
+/** A node decideUpToDate found up to date (or unavailable by its own stage), as an outcome. */
+function upToDateOutcome(id: string, ev: Evaluation, locked: LockEntry | undefined): NodeOutcome {
+  if (ev.status !== "up-to-date") return { id, status: "unavailable", reasons: ev.reasons, durationMs: 0 };
+  return { id, status: "up-to-date", reasons: ev.reasons, durationMs: 0, key: ev.key, output: ev.hit!.output, ...(locked ? { lockEntry: locked } : {}) };
+}
+
 function stageEnd(o: NodeOutcome): EngineEvent {
   const e: Extract<EngineEvent, { type: "stage-end" }> = { type: "stage-end", id: o.id, status: o.status, durationMs: o.durationMs, reasons: o.reasons };
   // Set one by one: spreads of optional parts cost every node of a no-op build a few objects.
@@ -117,41 +123,6 @@ function upstreamEnd(base: { id: string; durationMs: number }, depId: string, de
   if (dep.status === "unavailable") return { ...base, status: "unavailable", reasons: [{ type: "needs", stage: depId }] };
   const status = dep.status === "cancelled" ? "cancelled" : "skipped";
   return { ...base, status, reasons: [{ type: "error", message: `${depId} did not complete` }], failure: { reason: "upstream", stage: depId } };
-}
-
-/**
- * The common case of a build, decided in one pass: nodes in dependency order (as given), each
- * evaluated with its upstreams' outputs, one await per node, without the graph's promises,
- * memos and feeds (a no-op build of 1,000 nodes spent more on those than on deciding). Returns
- * the outcomes when every node is up to date (or unavailable by its own stage); otherwise
- * undefined at the first one that is not, with what it evaluated in `decided` for the build.
- */
-async function allUpToDate(env: BuildEnv, nodes: EngineNode[], decided: Map<string, Evaluation>): Promise<NodeOutcome[] | undefined> {
-  const outputs = new Map<string, string>();
-  const outcomes: NodeOutcome[] = [];
-  for (const node of nodes) {
-    if (env.signal.aborted) return undefined;
-    if (node.stage.unavailable) {
-      outcomes.push({ id: node.id, status: "unavailable", reasons: [{ type: "unavailable", message: node.stage.unavailable }], durationMs: 0 });
-      continue;
-    }
-    const upstream: Record<string, string> = {};
-    for (const name in node.deps) {
-      const output = outputs.get(node.deps[name]!);
-      // An upstream not decided here (unavailable, or not in this build's selection): the graph decides.
-      if (output === undefined) return undefined;
-      upstream[name] = output;
-    }
-    const ev = await evaluateNode(env, node, upstream);
-    decided.set(node.id, ev);
-    if (ev.status !== "up-to-date" || !ev.hit) return undefined;
-    const locked = env.lock[node.id];
-    // The entry is the lock's own when it names this key and output (always, on the lock's fast path).
-    if (locked?.key !== ev.key || locked.output.digest !== ev.hit.output) return undefined;
-    outputs.set(node.id, ev.hit.output);
-    outcomes.push({ id: node.id, status: "up-to-date", reasons: ev.reasons, durationMs: 0, key: ev.key, output: ev.hit.output, lockEntry: locked });
-  }
-  return outcomes;
 }
 
 async function buildOne(env: BuildEnv, node: EngineNode, graph: Graph, slots: Semaphore, decided: ReadonlyMap<string, Evaluation>): Promise<NodeOutcome> {
@@ -203,7 +174,7 @@ async function buildOne(env: BuildEnv, node: EngineNode, graph: Graph, slots: Se
     };
     return runNode(env, node, keying, reasons, upstream, slots, started, feeds());
   }
-  // Evaluated already by allUpToDate, with these same upstream outputs (its deps were up to date).
+  // Evaluated already by decideUpToDate, with these same upstream outputs (its deps were up to date).
   const ev = decided.get(node.id) ?? (await evaluateNode(env, node, upstream));
   if (ev.status === "error") return { ...base, status: "failed", reasons: ev.reasons, failure: { reason: "inputs", problems: ev.problems } };
   if (ev.status === "unavailable" || ev.status === "blocked") throw new Error(`unexpected ${ev.status} for ${node.id} with every upstream built`);

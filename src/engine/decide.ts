@@ -53,6 +53,38 @@ export async function evaluateNode(
   return { status: "will-run", reasons, preimage, key };
 }
 
+/**
+ * The common case of a build or plan, decided in one pass: nodes in dependency order (as given),
+ * each evaluated with its upstreams' outputs, one await per node, without a graph of promises
+ * (a no-op build of 1,000 nodes spent more on those than on deciding). Every evaluation lands in
+ * `decided`. True when every node is up to date with its sabuild.lock entry (so the entry is its
+ * lock entry) or unavailable by its own stage; false at the first other one (a node that will
+ * run, an upstream outside the list), where the caller takes over with what was decided: each of
+ * those was evaluated with upstreams that were up to date, so with the outputs it will see.
+ */
+export async function decideUpToDate(env: EvalEnv, nodes: EngineNode[], decided: Map<string, Evaluation>, signal?: AbortSignal): Promise<boolean> {
+  const outputs = new Map<string, string>();
+  for (const node of nodes) {
+    if (signal?.aborted) return false;
+    if (node.stage.unavailable) {
+      decided.set(node.id, { status: "unavailable", reasons: [{ type: "unavailable", message: node.stage.unavailable }] });
+      continue;
+    }
+    const upstream: Record<string, string> = {};
+    for (const name in node.deps) {
+      const output = outputs.get(node.deps[name]!);
+      if (output === undefined) return false;
+      upstream[name] = output;
+    }
+    const ev = await evaluateNode(env, node, upstream);
+    decided.set(node.id, ev);
+    const locked = env.lock[node.id];
+    if (ev.status !== "up-to-date" || !ev.hit || locked?.key !== ev.key || locked.output.digest !== ev.hit.output) return false;
+    outputs.set(node.id, ev.hit.output);
+  }
+  return true;
+}
+
 /** The key preimage of a node as things are now: its params, hashed input files and toolchain. */
 export async function currentPreimage(env: EvalEnv, node: EngineNode, upstream: Record<string, string>): Promise<Result<KeyPreimage, Problem[]>> {
   const inputs = await node.stage.inputs(node.context);

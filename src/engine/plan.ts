@@ -1,5 +1,5 @@
 import type { PlannedStage, Reason, SpendEstimate } from "./events.js";
-import { currentPreimage, evaluateNode, type EvalEnv, type Evaluation } from "./decide.js";
+import { currentPreimage, decideUpToDate, evaluateNode, type EvalEnv, type Evaluation } from "./decide.js";
 import type { EngineNode } from "./types.js";
 import { computeKey, itemPreimage, type KeyPreimage } from "./key.js";
 import { feedFromOutput, type ItemFeed } from "./item-feed.js";
@@ -10,17 +10,21 @@ import { feedFromOutput, type ItemFeed } from "./item-feed.js";
  */
 export async function planNodes(env: EvalEnv, nodes: EngineNode[]): Promise<{ planned: PlannedStage[]; evals: Map<string, Evaluation> }> {
   const byId = new Map(nodes.map((n) => [n.id, n]));
-  const memo = new Map<string, Promise<Evaluation>>();
-  const evaluate = (id: string): Promise<Evaluation> => {
-    let p = memo.get(id);
-    if (!p) {
-      p = evaluateOne(env, byId.get(id)!, evaluate);
-      memo.set(id, p);
-    }
-    return p;
-  };
+  // Up to date nodes first, in one pass; the rest all at once (their remote lookups overlap).
   const evals = new Map<string, Evaluation>();
-  await Promise.all(nodes.map(async (n) => evals.set(n.id, await evaluate(n.id))));
+  if (!(await decideUpToDate(env, nodes, evals))) {
+    const memo = new Map<string, Promise<Evaluation>>();
+    const evaluate = (id: string): Promise<Evaluation> => {
+      let p = memo.get(id);
+      if (!p) {
+        const known = evals.get(id);
+        p = known ? Promise.resolve(known) : evaluateOne(env, byId.get(id)!, evaluate);
+        memo.set(id, p);
+      }
+      return p;
+    };
+    await Promise.all(nodes.map(async (n) => evals.set(n.id, await evaluate(n.id))));
+  }
   const items = new Map<string, { cached: number; total: number }>();
   for (const n of nodes) {
     const e = evals.get(n.id)!;
