@@ -230,6 +230,8 @@ async function lockDrift(session: Session, selected: Session["nodes"]): Promise<
 
 async function updateLockfile(session: Session, outcomes: NodeOutcome[]): Promise<void> {
   const ids = new Set(session.nodes.map((n) => n.id));
+  // A no-op: every outcome holds its node's own entry, and the lock names no node the graph lost.
+  if (outcomes.every((o) => !o.lockEntry || session.lock[o.id] === o.lockEntry) && namesOnly(session.lock, ids)) return;
   const entries: LockEntries = {};
   for (const [id, e] of Object.entries(session.lock)) if (ids.has(id)) entries[id] = e;
   let changed = Object.keys(entries).length !== Object.keys(session.lock).length;
@@ -243,6 +245,11 @@ async function updateLockfile(session: Session, outcomes: NodeOutcome[]): Promis
   if (changed) session.lockDigest = await writeLockfile(session.lockPath, entries);
   session.lock = entries;
   session.env.lock = entries;
+}
+
+function namesOnly(lock: LockEntries, ids: ReadonlySet<string>): boolean {
+  for (const id in lock) if (!ids.has(id)) return false;
+  return true;
 }
 
 /** Remembered for `gc`: the last builds' results stay even when sabuild.lock moves on. */
