@@ -37,6 +37,8 @@ export function orderGraph<C extends object>(nodes: EngineNode<C>[]): EngineNode
  * names.
  */
 export function selectNodes<C extends object>(nodes: EngineNode<C>[], targets: string[]): { selected: EngineNode<C>[]; named: Set<string>; byTarget: Map<string, string[]> } {
+  // No targets: everything, in the order given (a graph orderGraph checked names only its own nodes).
+  if (targets.length === 0) return { selected: nodes.slice(), named: new Set(nodes.map((n) => n.id)), byTarget: new Map() };
   const byId = new Map(nodes.map((n) => [n.id, n]));
   const scopes = [...new Set(nodes.map((n) => n.scope))];
   const kinds = [...new Set(nodes.map((n) => n.kind))];
