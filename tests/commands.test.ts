@@ -1,7 +1,7 @@
 import { readFileSync, readdirSync, writeFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
-import { sha256 } from "../src/engine/key.js";
+import { nameHash } from "../src/store/name-hash.js";
 import { describe, expect, it } from "vitest";
 import { copyExample, exited, REPO, sabuild, sabuildJson, spawnSabuild, waitFor } from "./helpers.js";
 import { addTasks, engineProject } from "./engine-project.js";
@@ -120,7 +120,7 @@ describe("secrets", () => {
       expect(r.stdout + r.stderr).not.toContain(secret);
       const files = (d: string): string[] => readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(join(d, e.name)) : [join(d, e.name)]));
       // This project's entry in the resolved-config cache (other test files write their own beside it).
-      const configCache = join(tmpdir(), `sabuild-${process.getuid?.() ?? "user"}`, `config-${sha256(join(dir, "subagents.yaml")).slice(0, 32)}.json`);
+      const configCache = join(tmpdir(), `sabuild-${process.getuid?.() ?? "user"}`, `config-${nameHash(join(dir, "subagents.yaml"))}.json`);
       expect(existsSync(configCache)).toBe(true);
       for (const f of [...files(join(dir, "cache")), join(dir, "sabuild.lock"), configCache]) {
         if (f.endsWith("/lock")) continue;
