@@ -99,9 +99,15 @@ class HashPool {
 
 let pool: Promise<HashPool> | undefined;
 
-/** sha256 of bytes in memory. hasha is loaded on first use: a no-op build never hashes. */
+let hasha: Promise<typeof import("hasha")> | undefined;
+
+/**
+ * sha256 of bytes in memory. hasha is loaded on first use (a no-op build never hashes), and
+ * kept: a dynamic import of a loaded module still resolves it again, which cost more than
+ * hashing the few hundred bytes of a typical store write.
+ */
 export async function hashBytes(data: string | Uint8Array): Promise<string> {
-  const { hashSync } = await import("hasha");
+  const { hashSync } = await (hasha ??= import("hasha"));
   return hashSync(data, { algorithm: "sha256" });
 }
 
