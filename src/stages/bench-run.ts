@@ -95,8 +95,9 @@ export async function openBenchRuns(ctx: ProjectContext & RunHooks, b: ResolvedB
     items,
     async runItem(itemCtx, item) {
       const input = item.input as unknown as BenchItemInput;
-      const img = await image(input.env, itemCtx.log, itemCtx.signal);
-      const arm = await playersOf(input.arm);
+      // Both start with the node's first items: the image's checks wait on Docker while the
+      // players load the model client and start the stand-ins, so neither waits for the other.
+      const [img, arm] = await Promise.all([image(input.env, itemCtx.log, itemCtx.signal), playersOf(input.arm)]);
       const verify = input.verify ? verifierOf(input.verify, itemCtx.signal) : undefined;
       const trace = cli
         ? await cli.run(input, img, arm, { signal: itemCtx.signal, ...(verify ? { verify } : {}) })
