@@ -1,4 +1,5 @@
-import { mkdir, rm } from "node:fs/promises";
+import { mkdirSync } from "node:fs";
+import { rm } from "node:fs/promises";
 import type { KeyPreimage } from "./key.js";
 import { tempName } from "../store/atomic.js";
 import type { ActionResult, Store } from "../store/index.js";
@@ -26,9 +27,10 @@ export async function runStaged(
   fn: (outDir: string) => Promise<void>,
 ): Promise<ActionResult> {
   const started = Date.now();
-  await mkdir(store.cas.tmpDir, { recursive: true });
+  // In place: two mkdirs through fs/promises were two thread-pool round trips on every item's path.
+  mkdirSync(store.cas.tmpDir, { recursive: true });
   const outDir = tempName(store.cas.tmpDir, "stage");
-  await mkdir(outDir, { recursive: true });
+  mkdirSync(outDir, { recursive: true });
   try {
     await fn(outDir);
     signal.throwIfAborted();
