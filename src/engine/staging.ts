@@ -1,4 +1,4 @@
-import { mkdirSync } from "node:fs";
+import { mkdirSync, rmSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import type { KeyPreimage } from "./key.js";
 import { tempName } from "../store/atomic.js";
@@ -31,10 +31,12 @@ export async function runStaged(
   mkdirSync(store.cas.tmpDir, { recursive: true });
   const outDir = tempName(store.cas.tmpDir, "stage");
   mkdirSync(outDir, { recursive: true });
+  let adopted = false;
   try {
     await fn(outDir);
     signal.throwIfAborted();
     const { digest } = await store.cas.adoptTree(outDir);
+    adopted = true;
     const result: ActionResult = {
       version: 1,
       key,
@@ -48,7 +50,10 @@ export async function runStaged(
     await store.ac.put(result);
     return result;
   } finally {
-    await rm(outDir, { recursive: true, force: true });
+    // Adopted, the folder holds only empty directories (its files moved into the store): removed
+    // in place. Otherwise it may hold a whole failed output, removed off the event loop.
+    if (adopted) rmSync(outDir, { recursive: true, force: true });
+    else await rm(outDir, { recursive: true, force: true });
   }
 }
 
