@@ -21,8 +21,8 @@ function engineName(): string {
 /**
  * dockerode, with the two parts sabuild never calls loaded on their first call instead of with
  * the package: dockerode's BuildKit session (lib/session.js: @grpc/grpc-js, @grpc/proto-loader
- * and protobufjs) and docker-modem's SSH transport (lib/ssh.js: ssh2 and its crypto), 150 of
- * dockerode's 205 modules and ~150 CPU-ms of every process that opens a sandbox (a build, a
+ * and protobufjs) and docker-modem's SSH transport (lib/ssh.js: ssh2 and its crypto), ~150 of
+ * dockerode's ~205 modules and ~150 CPU-ms of every process that opens a sandbox (a build, a
  * test, `sabuild serve`). Each is one exported function, so a stand-in function in require's
  * cache (which Node documents as writable) takes its place and requires the real file when
  * called: a BuildKit build or an ssh:// DOCKER_HOST through dockerode works as before.

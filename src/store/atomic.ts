@@ -21,9 +21,10 @@ export function tempName(dir: string, prefix = ".tmp"): string {
  * Up to this size a write goes through the synchronous calls. Store writes are mostly a few
  * hundred bytes (a teacher reply and its index entry, an action result, a manifest, a log),
  * and each of fs/promises' calls is a thread-pool round trip: open, write, close and rename
- * cost ~4x the CPU of the same calls made in place (bench/README.md, bench-items.mjs), and a
- * benchmark item makes a dozen such writes. Blocking the event loop for a small local write is
- * cheaper than handing it off; larger data keeps the asynchronous path.
+ * cost several times the CPU of the same calls made in place (0.2-0.5 against 0.04-0.06 CPU-ms
+ * a write on a 2-core VM: bench/README.md, bench-items.mjs), and a benchmark item makes a dozen
+ * such writes. Blocking the event loop for a small local write is cheaper than handing it off;
+ * larger data keeps the asynchronous path.
  */
 const SYNC_WRITE_MAX_BYTES = 64 * 1024;
 
