@@ -1,7 +1,8 @@
 // The child of engine.mjs's engineCeiling: replays container shapes with sabuild's own sandbox
-// code (openSandbox, exec, close), one container after another, and reports its own CPU. Reads
-// one JSON request a line on stdin ({image, shapes: [{execs: [...]}], rounds}); answers each
-// with a line {cpuMs, wallMs, items}. Ends when stdin does.
+// code (openSandbox, exec, close), one container after another (or `concurrency` at a time),
+// and reports its own CPU. Reads one JSON request a line on stdin ({image, shapes: [{execs:
+// [...]}], rounds, concurrency?}); answers each with a line {cpuMs, wallMs, items}. Ends when
+// stdin does.
 import { createInterface } from "node:readline";
 import { pathToFileURL } from "node:url";
 import { join } from "node:path";
@@ -19,10 +20,14 @@ async function one(image, shape) {
 }
 
 for await (const line of createInterface({ input: process.stdin })) {
-  const { image, shapes, rounds } = JSON.parse(line);
+  const { image, shapes, rounds, concurrency = 1 } = JSON.parse(line);
+  const queue = Array.from({ length: rounds }, () => shapes).flat();
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
-  for (let i = 0; i < rounds; i++) for (const shape of shapes) await one(image, shape);
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(concurrency, queue.length) }, async () => {
+    while (next < queue.length) await one(image, queue[next++]);
+  }));
   const cpu = process.cpuUsage(cpu0);
-  process.stdout.write(`${JSON.stringify({ cpuMs: (cpu.user + cpu.system) / 1000, wallMs: performance.now() - t0, items: rounds * shapes.length })}\n`);
+  process.stdout.write(`${JSON.stringify({ cpuMs: (cpu.user + cpu.system) / 1000, wallMs: performance.now() - t0, items: queue.length })}\n`);
 }

@@ -284,8 +284,11 @@ export function perItem(from, to, n) {
  * batches of `batch` rounds: per batch, the CPU per item of the child (sabuild's client side: the
  * sandbox code and dockerode), the daemons, our shims and the whole machine. Per process the
  * median batch counts; by machine the lowest (other work on a shared machine only adds).
+ * With `concurrency` above 1 the replay keeps that many containers in flight (the warm-up too),
+ * and per_item.wall_ms is the wall time per item: 1000 / it is the rate of a harness with no
+ * work of its own at that concurrency.
  */
-export async function engineCeiling(image, shapes, runs, { batch = runs } = {}) {
+export async function engineCeiling(image, shapes, runs, { batch = runs, concurrency = 1 } = {}) {
   const script = join(dirname(fileURLToPath(import.meta.url)), "engine-replay.mjs");
   const child = spawn(process.execPath, [script], { stdio: ["pipe", "pipe", "inherit"] });
   const meter = new EngineCpu(() => new Set([String(child.pid)])).start();
@@ -313,13 +316,13 @@ export async function engineCeiling(image, shapes, runs, { batch = runs } = {}) 
   const send = (m) => child.stdin.write(`${JSON.stringify(m)}\n`);
   const batches = [];
   try {
-    send({ image, shapes, rounds: 1 });
+    send({ image, shapes, rounds: 1, concurrency });
     await next(); // the warm-up round
     for (let done = 0; done < runs; done += batch) {
       const rounds = Math.min(batch, runs - done);
       const items = rounds * shapes.length;
       const before = meter.snapshot();
-      send({ image, shapes, rounds });
+      send({ image, shapes, rounds, concurrency });
       const r = await next();
       // The last shim's final samples.
       await new Promise((res) => setTimeout(res, 100));

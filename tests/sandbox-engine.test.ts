@@ -1,10 +1,12 @@
+import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
 import { engineHost } from "../src/sandbox/engine.js";
 import { ensurePodman } from "./contracts/support/podman.js";
 import { engineProject } from "./engine-project.js";
-import { sabuild, sabuildJson } from "./helpers.js";
+import { REPO, sabuild, sabuildJson } from "./helpers.js";
 
 /**
  * `sandbox.engine` (top level): the machine's container engine. Podman is reached through its
@@ -36,4 +38,30 @@ describe("sandbox.engine", () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('subagents.yaml:2:20: sandbox.engine: invalid value "apptainer"\n  expected: one of "docker", "podman"');
   }, 120_000);
+});
+
+/**
+ * dockerode as the sandbox loads it: its BuildKit session (gRPC, protobufjs) and docker-modem's
+ * SSH transport (ssh2) wait for their first call. In a fresh process, since the test runner
+ * has loaded dockerode whole already.
+ */
+describe("the Docker client", () => {
+  it("loads without gRPC and ssh2, and loads them when their part is called", () => {
+    const script = `
+      import { createRequire } from "node:module";
+      const { loadDockerode } = await import(${JSON.stringify(pathToFileURL(join(REPO, "dist/sandbox/docker.js")).href)});
+      const Docker = await loadDockerode();
+      const require = createRequire(${JSON.stringify(join(REPO, "package.json"))});
+      const loaded = (name) => Object.keys(require.cache).some((f) => f.includes("/node_modules/" + name + "/"));
+      const before = { grpc: loaded("@grpc/grpc-js"), ssh2: loaded("ssh2"), client: typeof new Docker().ping };
+      // The session's first call loads the real module, which dials the engine: a dial that fails
+      // reaches the handler as before.
+      const session = require("dockerode/lib/session.js");
+      const err = await new Promise((resolve) => session({ modem: { dial: (_o, cb) => cb(new Error("no engine here")) } }, undefined, (e) => resolve(e.message)));
+      console.log(JSON.stringify({ before, err, after: { grpc: loaded("@grpc/grpc-js") } }));
+    `;
+    const r = spawnSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8" });
+    expect(r.stderr).toBe("");
+    expect(JSON.parse(r.stdout)).toEqual({ before: { grpc: false, ssh2: false, client: "function" }, err: "no engine here", after: { grpc: true } });
+  });
 });

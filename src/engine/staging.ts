@@ -1,4 +1,5 @@
-import { mkdir, rm } from "node:fs/promises";
+import { mkdirSync, rmSync } from "node:fs";
+import { rm } from "node:fs/promises";
 import type { KeyPreimage } from "./key.js";
 import { tempName } from "../store/atomic.js";
 import type { ActionResult, Store } from "../store/index.js";
@@ -26,13 +27,16 @@ export async function runStaged(
   fn: (outDir: string) => Promise<void>,
 ): Promise<ActionResult> {
   const started = Date.now();
-  await mkdir(store.cas.tmpDir, { recursive: true });
+  // In place: two mkdirs through fs/promises were two thread-pool round trips on every item's path.
+  mkdirSync(store.cas.tmpDir, { recursive: true });
   const outDir = tempName(store.cas.tmpDir, "stage");
-  await mkdir(outDir, { recursive: true });
+  mkdirSync(outDir, { recursive: true });
+  let adopted = false;
   try {
     await fn(outDir);
     signal.throwIfAborted();
     const { digest } = await store.cas.adoptTree(outDir);
+    adopted = true;
     const result: ActionResult = {
       version: 1,
       key,
@@ -46,7 +50,10 @@ export async function runStaged(
     await store.ac.put(result);
     return result;
   } finally {
-    await rm(outDir, { recursive: true, force: true });
+    // Adopted, the folder holds only empty directories (its files moved into the store): removed
+    // in place. Otherwise it may hold a whole failed output, removed off the event loop.
+    if (adopted) rmSync(outDir, { recursive: true, force: true });
+    else await rm(outDir, { recursive: true, force: true });
   }
 }
 

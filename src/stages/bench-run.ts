@@ -1,3 +1,4 @@
+import { writeFileSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -95,13 +96,17 @@ export async function openBenchRuns(ctx: ProjectContext & RunHooks, b: ResolvedB
     items,
     async runItem(itemCtx, item) {
       const input = item.input as unknown as BenchItemInput;
-      const img = await image(input.env, itemCtx.log, itemCtx.signal);
-      const arm = await playersOf(input.arm);
+      // Both start with the node's first items: the image's checks wait on Docker while the
+      // players load the model client and start the stand-ins, so neither waits for the other.
+      const [img, arm] = await Promise.all([image(input.env, itemCtx.log, itemCtx.signal), playersOf(input.arm)]);
       const verify = input.verify ? verifierOf(input.verify, itemCtx.signal) : undefined;
       const trace = cli
         ? await cli.run(input, img, arm, { signal: itemCtx.signal, ...(verify ? { verify } : {}) })
         : await orchestrateBuiltin(input, img, arm, itemCtx.signal, verify);
-      await writeFile(join(itemCtx.outDir, "trace.json"), `${JSON.stringify(trace, null, 1)}\n`);
+      const text = `${JSON.stringify(trace, null, 1)}\n`;
+      // A trace of a few KiB is written in place, not through the thread pool (see store/atomic.ts).
+      if (text.length <= 64 * 1024) writeFileSync(join(itemCtx.outDir, "trace.json"), text);
+      else await writeFile(join(itemCtx.outDir, "trace.json"), text);
       itemCtx.progress({ done: ++done, total: items.length, costUsd: arm.meter.total().cost_usd });
       const verdict = trace.verification ? (trace.verification.passed ? "resolved" : "not resolved") : "no verifier";
       itemCtx.log(`${scope} ${item.id}: ${trace.status}${trace.error ? ` (${trace.error.slice(0, 300)})` : ""}, ${verdict}, ${trace.turns} turns, ${trace.delegations.length} delegations`);

@@ -1,4 +1,5 @@
 import { availableParallelism } from "node:os";
+import { readFileSync } from "node:fs";
 import { readFile, stat } from "node:fs/promises";
 import type { Worker } from "node:worker_threads";
 
@@ -99,15 +100,25 @@ class HashPool {
 
 let pool: Promise<HashPool> | undefined;
 
-/** sha256 of bytes in memory. hasha is loaded on first use: a no-op build never hashes. */
+let hasha: Promise<typeof import("hasha")> | undefined;
+
+/**
+ * sha256 of bytes in memory. hasha is loaded on first use (a no-op build never hashes), and
+ * kept: a dynamic import of a loaded module still resolves it again, which cost more than
+ * hashing the few hundred bytes of a typical store write.
+ */
 export async function hashBytes(data: string | Uint8Array): Promise<string> {
-  const { hashSync } = await import("hasha");
+  const { hashSync } = await (hasha ??= import("hasha"));
   return hashSync(data, { algorithm: "sha256" });
 }
+
+/** Up to this size a file is read in place, not through the thread pool (see store/atomic.ts). */
+const SYNC_READ_LIMIT = 64 * 1024;
 
 /** sha256 of a file's content. */
 export async function hashPath(path: string, size?: number): Promise<string> {
   const bytes = size ?? (await stat(path)).size;
+  if (bytes <= SYNC_READ_LIMIT) return hashBytes(readFileSync(path));
   if (bytes <= INLINE_LIMIT) return hashBytes(await readFile(path));
   pool ??= HashPool.create();
   return (await pool).hash(path);

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { canonicalJson } from "../engine/key.js";
@@ -25,7 +26,9 @@ export class KeyedBlobs {
 
   async get(key: string): Promise<{ bytes: Buffer; digest: string } | undefined> {
     try {
-      const digest = (await readFile(this.indexPath(key), "utf8")).trim();
+      // The entry is 64 bytes and mostly missing (every new request asks first): read in place,
+      // not through the thread pool (see writeFileAtomic).
+      const digest = readFileSync(this.indexPath(key), "utf8").trim();
       return { bytes: await this.cas.readBlob(digest), digest };
     } catch {
       return undefined;

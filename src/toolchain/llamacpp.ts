@@ -169,8 +169,8 @@ export function locateLlamaTools(root: string, config: LlamaToolsConfig): Record
 
 async function docker(): Promise<Docker> {
   // Loaded on demand: plan and no-op builds never pay for dockerode.
-  const { default: Dockerode } = await import("dockerode");
-  return new Dockerode();
+  const { loadDockerode } = await import("../sandbox/docker.js");
+  return new (await loadDockerode())();
 }
 
 async function dockerReachable(d: Docker): Promise<string | undefined> {
