@@ -1,7 +1,6 @@
 import { nodeCrypto } from "../builtin.js";
 import { mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { mkdir, rename, rm, writeFile } from "node:fs/promises";
-import { mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 
 /**
@@ -31,28 +30,13 @@ const SYNC_WRITE_MAX_BYTES = 64 * 1024;
 
 /** Writes a file so that readers see the old content or the new one, never a half-written one. */
 export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
+  if ((typeof data === "string" ? data.length * 3 : data.byteLength) <= SYNC_WRITE_MAX_BYTES) return writeFileAtomicSync(path, data);
   const dir = dirname(path);
   const tmp = tempName(dir);
-  // The directory is made only when the write says it is missing: nearly every write goes to
-  // a store shard that exists, and a recursive mkdir first cost more than the write (a
-  // benchmark item writes a dozen files: replies, their index, the trace, the result).
-  if ((typeof data === "string" ? data.length * 3 : data.byteLength) <= SYNC_WRITE_MAX_BYTES) {
-    try {
-      try {
-        writeFileSync(tmp, data);
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
-        mkdirSync(dir, { recursive: true });
-        writeFileSync(tmp, data);
-      }
-      renameSync(tmp, path);
-    } catch (e) {
-      rmSync(tmp, { force: true });
-      throw e;
-    }
-    return;
-  }
   try {
+    // The directory is made only when the write says it is missing: nearly every write goes to
+    // a store shard that exists, and a recursive mkdir first cost more than the write (a
+    // benchmark item writes a dozen files: replies, their index, the trace, the result).
     await writeFile(tmp, data).catch(async (e: NodeJS.ErrnoException) => {
       if (e.code !== "ENOENT") throw e;
       await mkdir(dir, { recursive: true });
@@ -65,13 +49,18 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
   }
 }
 
-/** writeFileAtomic for synchronous callers (small files: caches read and written in one call). */
+/** writeFileAtomic in place: small writes, and synchronous callers (caches read and written in one call). */
 export function writeFileAtomicSync(path: string, data: string | Uint8Array): void {
   const dir = dirname(path);
   const tmp = tempName(dir);
   try {
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(tmp, data);
+    try {
+      writeFileSync(tmp, data);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(tmp, data);
+    }
     renameSync(tmp, path);
   } catch (e) {
     rmSync(tmp, { force: true });
