@@ -1,4 +1,6 @@
 import type { EventSink } from "./events.js";
+import type { KnownParams } from "./known-params.js";
+export type { KnownParams } from "./known-params.js";
 import type { Executor, LocalExecutor } from "./executor.js";
 import type { LockEntries } from "./lockfile.js";
 import type { ActionResult, Store } from "../store/index.js";
@@ -34,17 +36,6 @@ export interface RemoteCache {
   readonly canWrite: boolean;
   /** Uploads one output tree (its manifest and blobs) that a remote job reads; false when it could not. */
   uploadTree(digest: string): Promise<boolean>;
-}
-
-/**
- * The canonical params text of nodes, each with the sha256 of it a build computed: with a
- * trusted lock, a node whose params read as remembered has its entry's params without hashing.
- */
-export interface KnownParams {
-  /** [sha256, canonical text] remembered for a node. */
-  get(id: string): readonly [string, string] | undefined;
-  /** A node's params as hashed in this run, for the next. */
-  learn(id: string, digest: string, canonical: string): void;
 }
 
 /** What deciding needs: where input files are, the store, the lock, the remote cache. */

@@ -1,5 +1,5 @@
 import { canonicalJson, sha256, type KeyPreimage } from "./key.js";
-import type { KnownParams } from "./env.js";
+import type { KnownParams } from "./known-params.js";
 import type { LockEntry } from "./lockfile.js";
 
 /** The fields of a node's preimage (not of a map item's): what a lock entry records of it. */

@@ -3,7 +3,7 @@ import { sameStamp, stampOf, type FileStamp } from "./stamp.js";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { sha256 } from "../engine/key.js";
-import type { KnownParams } from "../engine/env.js";
+import type { KnownParams } from "../engine/known-params.js";
 import { writeFileAtomic } from "./atomic.js";
 import { nameHash } from "./name-hash.js";
 
