@@ -38,7 +38,7 @@ export interface NodeOutcome {
  */
 export async function buildNodes(env: BuildEnv, nodes: EngineNode[]): Promise<NodeOutcome[]> {
   const decided = new Map<string, Evaluation>();
-  if (await decideUpToDate(env, nodes, decided, env.signal)) {
+  if (await decideUpToDate(env, nodes, decided, env.interrupted ?? (() => env.signal.aborted))) {
     const outcomes = nodes.map((n) => upToDateOutcome(n.id, decided.get(n.id)!, env.lock[n.id]));
     for (const o of outcomes) env.events(stageEnd(o));
     return outcomes;

@@ -62,10 +62,10 @@ export async function evaluateNode(
  * run, an upstream outside the list), where the caller takes over with what was decided: each of
  * those was evaluated with upstreams that were up to date, so with the outputs it will see.
  */
-export async function decideUpToDate(env: EvalEnv, nodes: EngineNode[], decided: Map<string, Evaluation>, signal?: AbortSignal): Promise<boolean> {
+export async function decideUpToDate(env: EvalEnv, nodes: EngineNode[], decided: Map<string, Evaluation>, interrupted?: () => boolean): Promise<boolean> {
   const outputs = new Map<string, string>();
   for (const node of nodes) {
-    if (signal?.aborted) return false;
+    if (interrupted?.()) return false;
     if (node.stage.unavailable) {
       decided.set(node.id, { status: "unavailable", reasons: [{ type: "unavailable", message: node.stage.unavailable }] });
       continue;

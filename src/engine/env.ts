@@ -59,6 +59,8 @@ export interface BuildEnv extends EvalEnv {
   events: EventSink;
   jobs: number;
   signal: AbortSignal;
+  /** Whether the build was interrupted, without making `signal` (when it is made on demand); default: signal.aborted. */
+  interrupted?(): boolean;
   /** Runs what no remote executor takes. */
   executor: LocalExecutor;
   /** Where a node runs, when some run elsewhere (`executor:` in subagents.yaml); unset: all local. */
