@@ -43,10 +43,17 @@ export function jsonRenderer(warn: (line: string) => void = (line) => process.st
       else if (e.type === "stage-log" && (e.level === "warn" || e.line.includes("warning:"))) warn(`  ${e.id} | ${e.line.includes("warning:") ? "" : "warning: "}${e.line}`);
     },
     stages() {
-      const started = new Set(order);
-      const first = order.filter((id) => ends.has(id));
-      const rest = [...ends.keys()].filter((id) => !started.has(id));
-      return [...first, ...rest].map((id) => stageJson(ends.get(id)!));
+      const out: Record<string, unknown>[] = [];
+      for (const id of order) {
+        const e = ends.get(id);
+        if (e) out.push(stageJson(e));
+      }
+      // Stages that ended without being announced at start, after the others (rare: only then the set).
+      if (out.length < ends.size) {
+        const started = new Set(order);
+        for (const [id, e] of ends) if (!started.has(id)) out.push(stageJson(e));
+      }
+      return out;
     },
     stop: async () => undefined,
   };

@@ -221,6 +221,7 @@ async function pickRenderer(opts: BuildOptions): Promise<Renderer> {
 /** Stages whose inputs no longer match sabuild.lock (a missing output is not drift: it is rebuilt). */
 /** Stages with a gate (eval targets) check their output, built or cached; a miss fails the build. */
 async function checkGates(session: Session, selected: Session["nodes"], outcomes: NodeOutcome[], renderer: Renderer): Promise<void> {
+  if (!selected.some((n) => n.stage.gate)) return;
   const byId = new Map<string, EngineNode>(selected.map((n) => [n.id, n]));
   for (const o of outcomes) {
     const node = byId.get(o.id);
