@@ -20,7 +20,8 @@ const ROOT = "/tmp/.sabuild-shells";
 // finds every process it started by that mark, even one that called setsid. Each stream passes
 // through `head -c`, which keeps the first <limit> bytes, with its stdout unbuffered by stdbuf
 // (it writes through stdio, which would hold the output until it exits; dd with count_bytes
-// stops after one short read from a pipe); `wc -c` counts what was discarded.
+// stops after one short read from a pipe); `wc -c` counts what was discarded after head's last
+// read (what that read took past the limit, at most a pipe's 64 KiB, is neither kept nor counted).
 // The exit status is written last, after both streams are closed and flushed.
 const BODY = `d=$1; id=$2; limit=$3; shift 3
 unset SABUILD_EXEC
