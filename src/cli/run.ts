@@ -1,5 +1,5 @@
 // First: V8 flags that must hold before the command's modules load.
-import "./gc-flags.js";
+import "./v8-flags.js";
 import { didYouMean, UserInputError } from "../errors.js";
 import { VERSION } from "../version.js";
 import { printProblems } from "./output.js";

@@ -14,6 +14,7 @@ import { writeFileAtomic } from "../../store/atomic.js";
 import { markVerified, rememberParams } from "../../store/verified.js";
 import { sameStamp, stampOf } from "../../store/stamp.js";
 import { acquireStoreLock } from "../store-lock.js";
+import { optimizeFromNowOn } from "../v8-flags.js";
 import { jsonRenderer, type JsonRenderer } from "../../logging/json.js";
 import type { Renderer } from "../../logging/types.js";
 import { parseCommandArgs, positiveInt } from "../args.js";
@@ -141,7 +142,11 @@ export async function runBuild(session: Session, opts: BuildOptions, command: st
     if (session.remote) session.remote.warn = (text) => renderer.event({ type: "message", level: "warn", text });
     const env: BuildEnv = {
       ...session.env,
-      events: (e: EngineEvent) => renderer.event(e),
+      events: (e: EngineEvent) => {
+        // Real work from here: V8's optimizing compilers back on (cli/v8-flags.ts).
+        if (e.type === "stage-start") optimizeFromNowOn();
+        renderer.event(e);
+      },
       jobs: opts.jobs,
       get signal() {
         return control().signal;
