@@ -8,8 +8,9 @@ import { readLockfile, type LockEntries } from "./engine/lockfile.js";
 import { loadPlugins } from "./plugins.js";
 import { builtinStages, stageMap } from "./stages/index.js";
 import { openStore, type Store } from "./store/index.js";
-import { isVerified, paramsMemory, verifiedLockDigest, type ParamsMemory } from "./store/verified.js";
-import type { FileStamp } from "./store/stamp.js";
+import { isVerified, paramsMemory, verifiedLockDigest, verifiedLockEntries, type ParamsMemory } from "./store/verified.js";
+import { stampOf, type FileStamp } from "./store/stamp.js";
+import { ok } from "./result.js";
 import type { RemoteStore } from "./remote/remote-store.js";
 import { resolveRemote, type RemoteMode } from "./remote/settings.js";
 
@@ -57,13 +58,18 @@ export async function openProject(opts: OpenOptions): Promise<Session> {
   const plugins = await loadPlugins(project.root, project.plugins, store.stat);
   const stages = stageMap([...(await builtinStages(new Set(plugins.stages.map((s) => s.kind)))), ...plugins.stages]);
   const lockPath = resolve(project.root, "sabuild.lock");
-  // A lock verified as it is now is trusted by its stamp, without hashing it (store/verified.ts).
-  let trusted = false;
-  const lock = await readLockfile(lockPath, "sabuild.lock", (stamp) => {
-    const digest = verifiedLockDigest(store.root, project.root, stamp);
-    trusted = digest !== undefined;
-    return digest;
-  });
+  // A lock verified as it is now is trusted by its stamp, without hashing it, and read from the
+  // record's one-line entries, without parsing it (store/verified.ts, engine/lock-line.ts).
+  const stamp = stampOf(lockPath);
+  const recorded = stamp ? verifiedLockEntries(store.root, project.root, stamp) : undefined;
+  let trusted = recorded !== undefined;
+  const lock = recorded
+    ? ok({ entries: recorded.entries, digest: recorded.digest, stamp: stamp! })
+    : await readLockfile(lockPath, "sabuild.lock", (stamp) => {
+        const digest = verifiedLockDigest(store.root, project.root, stamp);
+        trusted = digest !== undefined;
+        return digest;
+      });
   if (!lock.ok) throw new UserInputError("invalid sabuild.lock", lock.error);
   // Benchmarks are project-level nodes; their module loads only for a project that declares one.
   const benchmarks = project.benchmarks.length ? (await import("./stages/bench.js")).benchmarkStages(project) : [];

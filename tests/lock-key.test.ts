@@ -3,11 +3,13 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { canonicalJson, computeKey, sha256, type KeyPreimage } from "../src/engine/key.js";
 import { keyFromLock } from "../src/engine/lock-key.js";
-import type { LockEntry } from "../src/engine/lockfile.js";
-import { isVerified, markVerified, paramsMemory, rememberParams, verifiedLockDigest } from "../src/store/verified.js";
+import { isVerified, markVerified, paramsMemory, rememberParams, verifiedLockDigest, verifiedLockEntries } from "../src/store/verified.js";
+import { LockLine, lockLines, parseLockLines } from "../src/engine/lock-line.js";
+import { readLockfile, renderLockfile, type LockEntries } from "../src/engine/lockfile.js";
 import type { KnownParams } from "../src/engine/env.js";
 import { stampOf } from "../src/store/stamp.js";
-import { tempDir } from "./helpers.js";
+import { sabuild, sabuildJson, tempDir } from "./helpers.js";
+import { engineProject } from "./engine-project.js";
 
 const preimage: KeyPreimage = {
   kind: "tasks",
@@ -169,5 +171,95 @@ describe("the verified-lock record", () => {
     await markVerified(store, "/project", sha256("something else"), lock);
     expect(verifiedLockDigest(store, "/project", stampOf(lock))).toBeUndefined();
     expect(isVerified(store, "/project", sha256("something else"))).toBe(true);
+  });
+});
+
+describe("lock entries as lines (engine/lock-line.ts)", () => {
+  const entries: LockEntries = {
+    "a:tasks": { ...entryOf(preimage), output: { digest: "dd".repeat(32), files: 3, bytes: 1234 } },
+    "a:import": { key: "ab".repeat(32), version: "7", params: "cd".repeat(32), files: {}, upstream: {}, toolchain: { "plugin:x\tweird\nname.mjs": "ef".repeat(32) }, output: { digest: "fe".repeat(32), files: 0, bytes: 0 } },
+  };
+
+  it("read back as the same entries: every field, a plain entry for JSON, and the same lock text", () => {
+    const read = parseLockLines(lockLines(entries)!, 2)!;
+    expect(Object.keys(read)).toEqual(Object.keys(entries));
+    for (const id of Object.keys(entries)) {
+      const line = read[id]!;
+      expect(line).toBeInstanceOf(LockLine);
+      const e = entries[id]!;
+      expect([line.key, line.version, line.params, line.files, line.upstream, line.toolchain, line.output]).toEqual([e.key, e.version, e.params, e.files, e.upstream, e.toolchain, e.output]);
+      expect(JSON.parse(JSON.stringify(line))).toEqual(e);
+    }
+    expect(renderLockfile(read)).toBe(renderLockfile(entries));
+  });
+
+  it("give the same key from the lock as the entries they were written from, for every edit", () => {
+    let seed = 11;
+    const pick = (n: number): number => (seed = (seed * 1103515245 + 12345) % 2147483648) % n;
+    const digests = ["aa", "ab", "bb", "ee"].map((d) => d.repeat(32));
+    for (let i = 0; i < 500; i++) {
+      const now = JSON.parse(JSON.stringify(preimage)) as KeyPreimage;
+      const field = (["files", "upstream", "toolchain"] as const)[pick(3)];
+      if (pick(2)) now[field][["a", "b", "import", "x"][pick(4)]!] = digests[pick(digests.length)]!;
+      if (pick(6) === 0) now.version = String(pick(3));
+      const entry = entryOf(pick(2) ? preimage : now);
+      const line = parseLockLines(lockLines({ n: entry })!, 1)!.n!;
+      expect(keyFromLock(now, line)).toBe(keyFromLock(now, entry));
+    }
+  });
+
+  it("are refused when a line cannot hold an entry, or the text is not what was written", () => {
+    expect(lockLines({ "a\tb:tasks": entries["a:tasks"]! })).toBeUndefined();
+    expect(lockLines({ "a:tasks": { ...entries["a:tasks"]!, version: "1\n2" } })).toBeUndefined();
+    const text = lockLines(entries)!;
+    expect(parseLockLines(text, 3)).toBeUndefined();
+    expect(parseLockLines(`${text}\nno tab here`, 3)).toBeUndefined();
+    expect(parseLockLines("", 0)).toEqual({});
+  });
+
+  it("stand for the lock in the verified record while the lock file is the one recorded", async () => {
+    const store = tempDir("sabuild-verified-");
+    for (const d of ["cas", "ac"]) mkdirSync(join(store, d));
+    const lock = join(tempDir("sabuild-verified-project-"), "sabuild.lock");
+    writeFileSync(lock, renderLockfile(entries));
+    const read = await readLockfile(lock, "sabuild.lock");
+    if (!read.ok) throw new Error("unreadable lock");
+    await markVerified(store, "/project", read.value.digest, lock, undefined, read.value.entries);
+    const recorded = verifiedLockEntries(store, "/project", stampOf(lock)!)!;
+    expect(recorded.digest).toBe(read.value.digest);
+    expect(JSON.parse(JSON.stringify(recorded.entries))).toEqual(read.value.entries);
+    // What a no-op remembers later keeps them.
+    const params = paramsMemory(store, "/project", ["a:tasks"]);
+    params.learn("a:tasks", "d-a", "{}");
+    await rememberParams(store, "/project", read.value.digest, params);
+    expect(Object.keys(verifiedLockEntries(store, "/project", stampOf(lock)!)!.entries).sort()).toEqual(Object.keys(entries).sort());
+    // Another project, or the lock rewritten: the lock is read and parsed again.
+    expect(verifiedLockEntries(store, "/other", stampOf(lock)!)).toBeUndefined();
+    writeFileSync(lock, renderLockfile({ "a:tasks": entries["a:tasks"]! }));
+    expect(verifiedLockEntries(store, "/project", stampOf(lock)!)).toBeUndefined();
+    // A record without lines (an older sabuild's) or with a digest that is not the file's holds none.
+    await markVerified(store, "/project", sha256("something else"), lock, undefined, entries);
+    expect(verifiedLockEntries(store, "/project", stampOf(lock)!)).toBeUndefined();
+  });
+});
+
+describe("a no-op build of a verified lock", () => {
+  it("reads the record's lines, and decides as the parsed lock does", () => {
+    const dir = engineProject({ tasks: 3 });
+    expect(sabuild(dir, ["build"]).code).toBe(0);
+    const verified = join(dir, "cache", "verified");
+    const [name] = readdirSync(verified);
+    const path = join(verified, name!);
+    const record = JSON.parse(readFileSync(path, "utf8")) as { lines?: string; entries?: number };
+    const lock = JSON.parse(readFileSync(join(dir, "sabuild.lock"), "utf8")) as { stages: object };
+    expect(record.entries).toBe(Object.keys(lock.stages).length);
+    const fromLines = sabuildJson<{ stages: object[] }>(dir, ["build", "--json"]);
+    // The same no-op without the lines: the lock is parsed.
+    writeFileSync(path, JSON.stringify({ ...record, lines: undefined, entries: undefined }));
+    const fromLock = sabuildJson<{ stages: object[] }>(dir, ["build", "--json"]);
+    const decided = (r: { stages: object[] }): object[] => r.stages.map((s) => ({ ...s, durationMs: 0 }));
+    expect(fromLines.__code).toBe(0);
+    expect(decided(fromLines)).toEqual(decided(fromLock));
+    expect(fromLines.stages.every((s) => ["up-to-date", "unavailable"].includes((s as { status: string }).status))).toBe(true);
   });
 });

@@ -5,6 +5,8 @@ import { fileURLToPath } from "node:url";
 import { sha256 } from "../engine/key.js";
 import type { KnownParams } from "../engine/known-params.js";
 import { writeFileAtomic } from "./atomic.js";
+import { lockLines, parseLockLines } from "../engine/lock-line.js";
+import type { LockEntries } from "../engine/lockfile.js";
 import { nameHash } from "./name-hash.js";
 
 /**
@@ -43,6 +45,9 @@ interface VerifiedRecord {
   keys?: string;
   /** Per node: the sha256 and the canonical text of params a build hashed (see paramsMemory). */
   params?: Record<string, [string, string]>;
+  /** The lock's entries, one line each (engine/lock-line.ts), and how many: read instead of the lock while its stamp holds. */
+  lines?: string;
+  entries?: number;
 }
 
 // The record as last parsed, by path and the file's stamp: opening a project asks it three times.
@@ -65,6 +70,18 @@ function readRecord(storeRoot: string, projectRoot: string): VerifiedRecord | un
   }
 }
 
+/**
+ * The verified lock's digest and entries while sabuild.lock is the file they were taken of (its
+ * stamp, as verifiedLockDigest): a no-op build then does not read the lock at all. Undefined
+ * when anything differs, or the record holds no lines (an older sabuild's).
+ */
+export function verifiedLockEntries(storeRoot: string, projectRoot: string, lockStamp: FileStamp): { digest: string; entries: LockEntries } | undefined {
+  const record = readRecord(storeRoot, projectRoot);
+  if (!record?.lock || !sameStamp(record.lockStamp, lockStamp) || typeof record.lines !== "string" || typeof record.entries !== "number") return undefined;
+  const entries = parseLockLines(record.lines, record.entries);
+  return entries ? { digest: record.lock, entries } : undefined;
+}
+
 export function isVerified(storeRoot: string, projectRoot: string, lockDigest: string): boolean {
   return readRecord(storeRoot, projectRoot)?.lock === lockDigest;
 }
@@ -84,8 +101,10 @@ export function verifiedLockDigest(storeRoot: string, projectRoot: string, lockS
  * file's stamp is recorded only when its bytes, hashed again here (a full build, not a no-op),
  * are that lock: a file edited meanwhile leaves the digest to be checked by content next time.
  */
-export async function markVerified(storeRoot: string, projectRoot: string, lockDigest: string, lockPath?: string, params?: ParamsMemory): Promise<void> {
+export async function markVerified(storeRoot: string, projectRoot: string, lockDigest: string, lockPath?: string, params?: ParamsMemory, entries?: LockEntries): Promise<void> {
   const lockStamp = lockPath ? stampedDigest(lockPath) : undefined;
+  // The entries are those of the lock with this digest (the caller's); kept only with its stamp.
+  const lines = entries && lockStamp?.digest === lockDigest ? lockLines(entries) : undefined;
   const record: VerifiedRecord & { at: string } = {
     project: projectRoot,
     lock: lockDigest,
@@ -94,6 +113,7 @@ export async function markVerified(storeRoot: string, projectRoot: string, lockD
     keys: keyCodeIdentity(),
     at: new Date().toISOString(),
     ...(params ? { params: params.entries() } : {}),
+    ...(lines !== undefined ? { lines, entries: Object.keys(entries!).length } : {}),
   };
   await writeFileAtomic(recordPath(storeRoot, projectRoot), JSON.stringify(record));
 }

@@ -161,7 +161,7 @@ export async function runBuild(session: Session, opts: BuildOptions, command: st
     if (!opts.locked) await updateLockfile(session, outcomes);
     // A full, successful build has checked every output the lock names: later no-ops may trust it.
     const complete = opts.targets.length === 0 && outcomes.every((o) => o.status === "unavailable" || o.output !== undefined);
-    if (complete && !opts.locked && !session.env.trustLock) await markVerified(session.store.root, session.project.root, session.lockDigest, session.lockPath, session.params);
+    if (complete && !opts.locked && !session.env.trustLock) await markVerified(session.store.root, session.project.root, session.lockDigest, session.lockPath, session.params, session.lock);
     // A no-op that had to hash some params keeps their text: the next one compares text only.
     else if (session.env.trustLock && session.params.learned) await rememberParams(session.store.root, session.project.root, session.lockDigest, session.params);
     await session.store.stat.save();
