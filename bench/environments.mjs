@@ -67,7 +67,7 @@ const docker = (...args) => timed("docker", args, { env: DOCKER_ENV }).stdout;
 /** A private copy of the compiled CLI and the shipped recipes: others rebuild dist/ meanwhile. */
 function snapshotCli() {
   const root = join(WORK, "sabuild-cli");
-  cpSync(requireDist(), join(root, "dist"), { recursive: true });
+  cpSync(requireDist(), join(root, "dist"), { recursive: true, preserveTimestamps: true });
   cpSync(join(REPO, "recipes"), join(root, "recipes"), { recursive: true });
   copyFileSync(join(REPO, "package.json"), join(root, "package.json"));
   symlinkSync(join(REPO, "node_modules"), join(root, "node_modules"));

@@ -11,7 +11,7 @@ export const REPO = join(dirname(fileURLToPath(import.meta.url)), "..");
 export function requireDist() {
   const main = join(REPO, "dist/cli/main.js");
   if (!existsSync(main)) {
-    process.stderr.write(`error: ${main} is missing\nhint: cd ${REPO} && npx tsc -p tsconfig.json\n`);
+    process.stderr.write(`error: ${main} is missing\nhint: cd ${REPO} && npm run build\n`);
     process.exit(2);
   }
   return join(REPO, "dist");

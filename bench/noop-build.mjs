@@ -65,7 +65,7 @@ function pad(i) {
 function snapshotCli() {
   const dist = requireDist();
   const root = join(WORK, "sabuild-cli");
-  cpSync(dist, join(root, "dist"), { recursive: true });
+  cpSync(dist, join(root, "dist"), { recursive: true, preserveTimestamps: true });
   copyFileSync(join(REPO, "package.json"), join(root, "package.json"));
   symlinkSync(join(REPO, "node_modules"), join(root, "node_modules"));
   return join(root, "dist/cli/main.js");

@@ -64,7 +64,7 @@ function makeFile(path, size) {
  */
 function snapshotSabuild() {
   const root = join(WORK, "sabuild-lib");
-  cpSync(requireDist(), join(root, "dist"), { recursive: true });
+  cpSync(requireDist(), join(root, "dist"), { recursive: true, preserveTimestamps: true });
   copyFileSync(join(REPO, "package.json"), join(root, "package.json"));
   symlinkSync(join(REPO, "node_modules"), join(root, "node_modules"));
   return root;

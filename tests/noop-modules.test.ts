@@ -6,9 +6,10 @@ import { CLI, REPO, sabuild, tempDir } from "./helpers.js";
 import { engineProject } from "./engine-project.js";
 
 /** What a command loaded, read off the module trace: npm packages by name, our own modules (dist/...) and Node's built-ins. */
-function packagesLoaded(dir: string, args: string[]): { code: number | null; packages: string[]; files: number; own: string[]; builtins: string[] } {
+function packagesLoaded(dir: string, args: string[], opts: { unbundled?: boolean } = {}): { code: number | null; packages: string[]; files: number; own: string[]; builtins: string[] } {
   const trace = join(tempDir("sabuild-modules-"), "modules.txt");
-  const r = spawnSync(process.execPath, ["--import", join(REPO, "tests/support/trace-modules.mjs"), CLI, ...args], { cwd: dir, env: { ...process.env, SABUILD_TRACE_MODULES: trace }, encoding: "utf8" });
+  const env = { ...process.env, SABUILD_TRACE_MODULES: trace, ...(opts.unbundled ? { SABUILD_UNBUNDLED: "1" } : {}) };
+  const r = spawnSync(process.execPath, ["--import", join(REPO, "tests/support/trace-modules.mjs"), CLI, ...args], { cwd: dir, env, encoding: "utf8" });
   const lines = readFileSync(trace, "utf8").split("\n").filter(Boolean);
   const urls = lines.filter((l) => l.startsWith("file:"));
   const builtins = lines.filter((l) => l.startsWith("node:"));
@@ -28,8 +29,20 @@ describe("a no-op build", () => {
     const dir = engineProject({ tasks: 3 });
     expect(sabuild(dir, ["build"]).code).toBe(0);
     for (const args of [["build", "--json"], ["plan", "--json"], ["build"]]) {
-      const { code, packages, own, builtins } = packagesLoaded(dir, args);
+      // The CLI as it runs (scripts/bundle-cli.mjs): its core file, the plugin and the chunks of
+      // the stage kinds whose inputs it reads (a handful, against ~70 modules unbundled).
+      const bundled = packagesLoaded(dir, args);
+      expect(bundled.code).toBe(0);
+      expect({ args, packages: bundled.packages }).toEqual({ args, packages: bundled.packages.filter((p) => p === "hasha") });
+      expect({ args, builtins: bundled.builtins.filter((b) => /webcrypto|^node:(child_process|crypto)$/.test(b)) }).toEqual({ args, builtins: [] });
+      const bundleFiles = bundled.own.filter((m) => m.startsWith("cli-bundle/"));
+      expect(bundleFiles).toContain("cli-bundle/run");
+      expect({ args, others: bundled.own.filter((m) => !m.startsWith("cli-bundle/") && m !== "cli/main") }).toEqual({ args, others: [] });
+      expect(bundleFiles.length).toBeLessThanOrEqual(5);
+      // Our modules by name: the same CLI run from tsc's output.
+      const { code, packages, own, builtins } = packagesLoaded(dir, args, { unbundled: true });
       expect(code).toBe(0);
+      expect(own).toContain("engine/decide");
       // hasha hashes input files through the stat cache; nothing else is needed to decide.
       expect({ args, packages }).toEqual({ args, packages: packages.filter((p) => p === "hasha") });
       // The tasks stage has enough tasks: neither the teacher's modules nor sandbox.repos' load.
@@ -68,7 +81,7 @@ describe("a no-op build", () => {
     cpSync(join(REPO, "tests/fixtures/libraries/community-agents"), join(dir, "libs/community"), { recursive: true });
     expect(sabuild(dir, ["library", "add", "libs/community"]).code).toBe(0);
     expect(sabuild(dir, ["build"]).code).toBe(0);
-    const { code, packages, own } = packagesLoaded(dir, ["plan", "--json"]);
+    const { code, packages, own } = packagesLoaded(dir, ["plan", "--json"], { unbundled: true });
     expect(code).toBe(0);
     expect(packages).toEqual(packages.filter((p) => p === "hasha"));
     expect(own.filter((m) => /^(libraries\/(scan|bm25|index-run|git)|importers\/(agent|skill|plugin))$/.test(m))).toEqual([]);

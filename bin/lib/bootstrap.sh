@@ -41,9 +41,9 @@ sabuild_ensure_deps() {
 sabuild_ensure_dist() {
   local stamp="$SABUILD_ROOT/dist/.build-stamp"
   [ -d "$SABUILD_ROOT/src" ] || return 0 # an installed package ships dist/ only
-  if [ -f "$stamp" ] && [ -z "$(find "$SABUILD_ROOT/src" "$SABUILD_ROOT/tsconfig.json" "$SABUILD_ROOT/package.json" -newer "$stamp" -print -quit)" ]; then return 0; fi
+  if [ -f "$stamp" ] && [ -z "$(find "$SABUILD_ROOT/src" "$SABUILD_ROOT/scripts" "$SABUILD_ROOT/tsconfig.json" "$SABUILD_ROOT/package.json" -newer "$stamp" -print -quit)" ]; then return 0; fi
   sabuild_say "compiling the CLI (tsc)"
-  (cd "$SABUILD_ROOT" && rm -rf dist && "$SABUILD_NODE" node_modules/typescript/bin/tsc -p tsconfig.json >&2) || return 1
+  (cd "$SABUILD_ROOT" && rm -rf dist && "$SABUILD_NODE" node_modules/typescript/bin/tsc -p tsconfig.json >&2 && "$SABUILD_NODE" scripts/bundle-cli.mjs >&2) || return 1
   touch "$stamp"
 }
 

@@ -24,7 +24,8 @@ interface CacheEntry {
  */
 export async function loadConfigCached(file: string): Promise<Result<ProjectConfig, Problem[]>> {
   const st = statSync(file, { throwIfNoEntry: false });
-  const loaderStat = statSync(fileURLToPath(new URL("./load.js", import.meta.url)), { throwIfNoEntry: false });
+  // By a path that also holds from dist/cli-bundle/ (scripts/bundle-cli.mjs), a folder of dist/ as this one is.
+  const loaderStat = statSync(fileURLToPath(new URL("../config/load.js", import.meta.url)), { throwIfNoEntry: false });
   const cachePath = join(tmpdir(), `sabuild-${process.getuid?.() ?? "user"}`, `config-${nameHash(file)}.json`);
   const stamp: CacheEntry["stat"] | undefined = st ? [st.ino, st.size, st.mtimeMs, st.ctimeMs] : undefined;
   const loader = loaderStat?.mtimeMs ?? 0;
