@@ -263,3 +263,27 @@ describe("a no-op build of a verified lock", () => {
     expect(fromLines.stages.every((s) => ["up-to-date", "unavailable"].includes((s as { status: string }).status))).toBe(true);
   });
 });
+
+describe("stats held through the one-pass decision (StatCache.holdStats)", () => {
+  it("stat each file once while held, see changes again once released, and nest without releasing early", async () => {
+    const dir = tempDir("sabuild-held-");
+    const file = join(dir, "tasks.jsonl");
+    writeFileSync(file, "one\n");
+    const { StatCache } = await import("../src/store/stat-cache.js");
+    const cache = await StatCache.open(join(dir, "stat-cache.json"));
+    const digest = await cache.digest(file);
+    const release = cache.holdStats();
+    expect(cache.knownDigest(file)).toBe(digest);
+    // Changed during the pass: the pass keeps deciding against the file as it first saw it.
+    writeFileSync(file, "two, longer\n");
+    expect(cache.stat(file)?.size).toBe(4);
+    expect(cache.knownDigest(file)).toBe(digest);
+    // A second holder (nested) does not end the first one's view.
+    cache.holdStats()();
+    expect(cache.stat(file)?.size).toBe(4);
+    release();
+    expect(cache.stat(file)?.size).toBe(12);
+    expect(cache.knownDigest(file)).toBeUndefined();
+    expect(cache.stat(join(dir, "missing"))).toBeUndefined();
+  });
+});

@@ -63,6 +63,16 @@ export async function evaluateNode(
  * those was evaluated with upstreams that were up to date, so with the outputs it will see.
  */
 export async function decideUpToDate(env: EvalEnv, nodes: EngineNode[], decided: Map<string, Evaluation>, interrupted?: () => boolean): Promise<boolean> {
+  // Nothing runs in this pass: each file is statted once, however many nodes name it.
+  const release = env.store.stat.holdStats?.();
+  try {
+    return await decidePass(env, nodes, decided, interrupted);
+  } finally {
+    release?.();
+  }
+}
+
+async function decidePass(env: EvalEnv, nodes: EngineNode[], decided: Map<string, Evaluation>, interrupted?: () => boolean): Promise<boolean> {
   const outputs = new Map<string, string>();
   for (const node of nodes) {
     if (interrupted?.()) return false;

@@ -22,6 +22,8 @@ function sameStat(known: StatEntry | undefined, st: Stats): known is StatEntry {
 export interface FileFacts {
   /** `valid`: a remembered value it rejects is computed again (it depends on more than this file). */
   remember<T extends Json>(path: string, name: string, compute: () => T, st?: Stats, valid?: (value: T) => boolean): T;
+  /** The file's stat, undefined when it does not exist: once per path while stats are held (holdStats). */
+  stat?(path: string): Stats | undefined;
 }
 
 /**
@@ -31,6 +33,7 @@ export interface FileFacts {
 export class StatCache implements FileFacts {
   private entries = new Map<string, StatEntry>();
   private dirty = false;
+  private held: Map<string, Stats | undefined> | undefined;
   /** Number of files actually read and hashed in this process (for benchmarks and tests). */
   rehashed = 0;
 
@@ -48,9 +51,32 @@ export class StatCache implements FileFacts {
     return cache;
   }
 
+  /**
+   * Until the returned function is called, each path is statted once: the engine's one-pass
+   * decision (engine/decide.ts), where nothing runs, sees every file as it was when first asked.
+   * A file that several nodes name (a task file is the input of tasks and eval; the benchmark's
+   * sizes file of train and export of every subagent) was statted for each: ~300 stats of a
+   * 1,000-stage no-op build, ~3 ms. Held by whoever is not holding already; released by it only.
+   */
+  holdStats(): () => void {
+    if (this.held) return () => {};
+    this.held = new Map();
+    return () => {
+      this.held = undefined;
+    };
+  }
+
+  stat(path: string): Stats | undefined {
+    if (!this.held) return statSync(path, { throwIfNoEntry: false });
+    if (this.held.has(path)) return this.held.get(path);
+    const st = statSync(path, { throwIfNoEntry: false });
+    this.held.set(path, st);
+    return st;
+  }
+
   /** The digest remembered for an unchanged file, without a promise (the common case of a no-op); undefined otherwise. */
   knownDigest(path: string): string | undefined {
-    const st = statSync(path, { throwIfNoEntry: false });
+    const st = this.stat(path);
     const known = this.entries.get(path);
     return st && sameStat(known, st) ? known.digest : undefined;
   }

@@ -108,7 +108,7 @@ export function scanTaskSources(root: string, from: readonly string[], files?: F
   };
   from.forEach((rel, i) => {
     const abs = join(root, rel);
-    const st = statSync(abs, { throwIfNoEntry: false });
+    const st = files?.stat ? files.stat(abs) : statSync(abs, { throwIfNoEntry: false });
     if (!st) missing.push(i);
     add(abs, st, true);
   });
