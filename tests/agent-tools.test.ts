@@ -3,7 +3,7 @@ import { cpSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { SandboxSession } from "../src/sandbox/index.js";
-import { completeUtf8Length } from "../src/tools/background.js";
+import { completeUtf8Length, readShell } from "../src/tools/background.js";
 import { runToolCall, TOOLS, type ToolContext, type ToolResult } from "../src/tools/index.js";
 import { makeProject, REPO, sabuild, sabuildJson } from "./helpers.js";
 import { containerExists } from "./support/docker.js";
@@ -176,6 +176,22 @@ describe("background shells", () => {
       expect(stdout.replace(/\n\[\.\.\. output limit of 1000 bytes reached: later output is discarded \.\.\.\]\n/, "").length).toBeLessThan(1100);
       expect(reads.map((r) => r.stderr ?? "").join("")).toBe("fine");
       expect(await sh("stat -c %s /tmp/.sabuild-shells/*/out", c)).toBe("1000\n");
+    } finally {
+      await own.close();
+    }
+  });
+
+  test("a discarded count still being written is not read as zero", async () => {
+    const own = await shellSandbox({ outputLimitBytes: 1000 });
+    try {
+      const c = { sandbox: own };
+      // stdout at its limit while wc -c still counts: its redirection has made the file, empty.
+      await sh("d=/tmp/.sabuild-shells/abc123; mkdir -p $d; head -c 1000 /dev/zero | tr '\\0' x > $d/out; : > $d/err; : > $d/out.dropped", c);
+      const shell = { id: "abc123", command: "seq 1 100000", read: { out: 0, err: 0 }, limitNoted: { out: "none" as const, err: "none" as const } };
+      const first = await readShell(c, shell);
+      expect(first.stdout).toBe(`${"x".repeat(1000)}\n[... output limit of 1000 bytes reached: later output is discarded ...]\n`);
+      await sh("d=/tmp/.sabuild-shells/abc123; echo 5000 > $d/out.dropped; echo 0 > $d/exit", c);
+      expect((await readShell(c, shell)).stdout).toBe("\n[... 5000 bytes truncated ...]\n");
     } finally {
       await own.close();
     }

@@ -22,11 +22,13 @@ const ROOT = "/tmp/.sabuild-shells";
 // (it writes through stdio, which would hold the output until it exits; dd with count_bytes
 // stops after one short read from a pipe); `wc -c` counts what was discarded after head's last
 // read (what that read took past the limit, at most a pipe's 64 KiB, is neither kept nor counted).
+// The count appears whole (written aside, then renamed): a read while wc still counted found the
+// file made by the redirection and empty, and reported "0 bytes truncated".
 // The exit status is written last, after both streams are closed and flushed.
 const BODY = `d=$1; id=$2; limit=$3; shift 3
 unset SABUILD_EXEC
 if command -v stdbuf > /dev/null; then unbuffered="stdbuf -o0"; else unbuffered=; fi
-cap() { $unbuffered head -c "$limit" > "$1"; wc -c > "$1.dropped"; }
+cap() { $unbuffered head -c "$limit" > "$1"; wc -c > "$1.dropped.tmp" && mv "$1.dropped.tmp" "$1.dropped"; }
 mkfifo "$d/err.fifo" || exit 1
 cap "$d/err" < "$d/err.fifo" &
 capper=$!
@@ -132,7 +134,9 @@ function parseStatus(line: string): { status: ShellStatus; exitCode?: number } {
 
 /** Decodes a stream's new bytes and moves the read offset past them. */
 function takeChunk(shell: BackgroundShell, stream: "out" | "err", line: string, ended: boolean, limit: number): string {
-  const [size = "0", dropped = "-", data = ""] = line.split(" ");
+  const [size = "0", field = "-", data = ""] = line.split(" ");
+  // Anything but a count is not known yet (as "-": the stream is still being written).
+  const dropped = /^\d+$/.test(field) ? field : "-";
   let bytes = Buffer.from(data, "base64");
   // A character cut by a read that came while it was being written waits for the next read.
   if (!ended) bytes = bytes.subarray(0, completeUtf8Length(bytes));
