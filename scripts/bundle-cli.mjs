@@ -8,14 +8,14 @@
 // of ours: one core chunk instead took ~19 ms off its ~200 (bench/README.md, no-op figures).
 // Only our own modules are bundled: npm packages stay external, loaded as Node resolves them.
 //
-// The core is the static-import closure of the entry points below, computed from tsc's output
-// (static `import`/`export ... from` of relative paths; dynamic `import()` stays lazy). A module
-// in the core runs when the core loads, so none may import an npm package at its top level
-// beyond ALLOWED: the script fails rather than make every command load one.
+// The core is the static-import closure of the entry points below, read off rolldown's own module
+// graph (static imports; a dynamic `import()` stays lazy). A module in the core runs when the
+// core loads, so none may import an npm package at its top level beyond ALLOWED, nor a costly
+// built-in: the script fails rather than make every command load one.
 //
 // usage: node scripts/bundle-cli.mjs   (after tsc; bin/lib/bootstrap.sh and the tests run it)
-import { readFileSync, rmSync } from "node:fs";
-import { dirname, join, relative, resolve } from "node:path";
+import { rmSync } from "node:fs";
+import { join, relative, resolve } from "node:path";
 import { build } from "rolldown";
 
 const DIST = resolve(import.meta.dirname, "..", "dist");
@@ -34,38 +34,35 @@ const ALLOWED = new Set([]);
 /** Built-ins too costly to load with every command (node:crypto ~10 ms; the others bring sockets, streams or threads). */
 const DENIED = new Set(["node:crypto", "node:child_process", "node:http", "node:https", "node:net", "node:worker_threads", "node:zlib"]);
 
-const STATIC = /^\s*(?:import|export)\s[^;]*?from\s+"([^"]+)"|^\s*import\s+"([^"]+)"/gm;
+const core = new Set();
+const refused = [];
 
-function staticImports(file) {
-  const text = readFileSync(file, "utf8");
-  return [...text.matchAll(STATIC)].map((m) => m[1] ?? m[2]);
-}
-
-function coreOf(entries) {
-  const core = new Set();
-  const refused = [];
-  const todo = entries.map((e) => join(DIST, e));
-  while (todo.length) {
-    const file = todo.pop();
-    if (core.has(file)) continue;
-    core.add(file);
-    for (const spec of staticImports(file)) {
-      if (spec.startsWith("./") || spec.startsWith("../")) todo.push(resolve(dirname(file), spec));
-      else if (!spec.startsWith("node:") ? !ALLOWED.has(spec) : DENIED.has(spec)) refused.push(`  ${relative(DIST, file)}: ${spec}`);
+/** Fills `core` once the module graph is known, before the chunks are made; refuses what it must not hold. */
+const coreOfGraph = {
+  name: "sabuild-core",
+  buildEnd() {
+    const todo = ENTRIES.map((e) => join(DIST, e));
+    while (todo.length) {
+      const id = todo.pop();
+      if (core.has(id)) continue;
+      core.add(id);
+      const info = this.getModuleInfo(id);
+      if (!info) this.error(`${relative(DIST, id)} is not among the modules run.js reaches: fix ENTRIES`);
+      for (const dep of info.importedIds) {
+        if (dep.startsWith("/")) todo.push(dep);
+        else if (dep.startsWith("node:") ? DENIED.has(dep) : !ALLOWED.has(dep)) refused.push(`  ${relative(DIST, id)}: ${dep}`);
+      }
     }
-  }
-  return { core, refused };
-}
-
-const { core, refused } = coreOf(ENTRIES);
-if (refused.length) {
-  process.stderr.write(`bundle-cli: these core modules import, at their top level, what would then load with every command:\n${refused.join("\n")}\nhint: import it where it is used (await import(...)), or change ALLOWED or DENIED in scripts/bundle-cli.mjs with the reason\n`);
-  process.exit(1);
-}
+    // Stops the build; the message is written below, without rolldown's stack.
+    if (refused.length) this.error("refused core");
+  },
+};
 
 rmSync(OUT, { recursive: true, force: true });
-await build({
+const bundled = build({
   input: { run: join(DIST, "cli/run.js") },
+  // The other entries of the core are in this graph: run.js reaches them by dynamic imports.
+  plugins: [coreOfGraph],
   // Packages and built-ins load as they always did; only our modules are bundled.
   external: (id) => id.startsWith("node:") || !(id.startsWith(".") || id.startsWith("/")),
   // A dynamic import of a module that is also imported statically elsewhere is reported, not
@@ -78,5 +75,12 @@ await build({
     chunkFileNames: "[name]-[hash].js",
     codeSplitting: { groups: [{ name: "core", test: (id) => core.has(id) }] },
   },
+});
+await bundled.catch((e) => {
+  if (refused.length) {
+    process.stderr.write(`bundle-cli: these core modules import, at their top level, what would then load with every command:\n${refused.join("\n")}\nhint: import it where it is used (await import(...)), or change ALLOWED or DENIED in scripts/bundle-cli.mjs with the reason\n`);
+  } else process.stderr.write(`bundle-cli: ${e instanceof Error ? e.message : String(e)}\n`);
+  rmSync(OUT, { recursive: true, force: true });
+  process.exit(1);
 });
 process.stderr.write(`bundle-cli: ${core.size} modules in the core of dist/cli-bundle/run.js\n`);

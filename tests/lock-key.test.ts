@@ -8,6 +8,7 @@ import { LockLine, lockLines, parseLockLines } from "../src/engine/lock-line.js"
 import { readLockfile, renderLockfile, type LockEntries } from "../src/engine/lockfile.js";
 import type { KnownParams } from "../src/engine/env.js";
 import { stampOf } from "../src/store/stamp.js";
+import { StatCache } from "../src/store/stat-cache.js";
 import { sabuild, sabuildJson, tempDir } from "./helpers.js";
 import { engineProject } from "./engine-project.js";
 
@@ -269,7 +270,6 @@ describe("stats held through the one-pass decision (StatCache.holdStats)", () =>
     const dir = tempDir("sabuild-held-");
     const file = join(dir, "tasks.jsonl");
     writeFileSync(file, "one\n");
-    const { StatCache } = await import("../src/store/stat-cache.js");
     const cache = await StatCache.open(join(dir, "stat-cache.json"));
     const digest = await cache.digest(file);
     const release = cache.holdStats();

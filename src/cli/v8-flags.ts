@@ -14,7 +14,7 @@ setFlagsFromString("--no-parallel-scavenge");
  * Commands that mostly decide (a no-op build, plan, status) run ~100 ms of JavaScript and exit.
  * In that time V8's optimizing compilers (Maglev, then TurboFan) compile the hot functions on
  * background threads, and the code is thrown away at exit: on a no-op build of 1,000 stages they
- * cost ~50 CPU-ms of its ~255 and ~17 ms of wall time on 2 cores (interleaved A/B, 25 rounds),
+ * cost ~30 CPU-ms of its ~230 and 5-8 ms of wall time on 2 cores (interleaved A/B, 41 rounds),
  * while the engine's own time did not grow without them (the bytecode and Sparkplug tiers stay).
  * So these commands start with them off, and build turns them on when a stage starts: the work
  * from there (stages in process, the store, model clients) is what they are for. Other commands
@@ -34,9 +34,4 @@ export function optimizeFromNowOn(): void {
   optimizersOff = false;
   setFlagsFromString("--maglev");
   setFlagsFromString("--turbofan");
-}
-
-/** Whether the optimizing compilers are off for now (tests). */
-export function optimizersAreOff(): boolean {
-  return optimizersOff;
 }

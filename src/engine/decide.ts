@@ -64,11 +64,11 @@ export async function evaluateNode(
  */
 export async function decideUpToDate(env: EvalEnv, nodes: EngineNode[], decided: Map<string, Evaluation>, interrupted?: () => boolean): Promise<boolean> {
   // Nothing runs in this pass: each file is statted once, however many nodes name it.
-  const release = env.store.stat.holdStats?.();
+  const release = env.store.stat.holdStats();
   try {
     return await decidePass(env, nodes, decided, interrupted);
   } finally {
-    release?.();
+    release();
   }
 }
 

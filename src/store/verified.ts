@@ -76,8 +76,8 @@ function readRecord(storeRoot: string, projectRoot: string): VerifiedRecord | un
  * when anything differs, or the record holds no lines (an older sabuild's).
  */
 export function verifiedLockEntries(storeRoot: string, projectRoot: string, lockStamp: FileStamp): { digest: string; entries: LockEntries } | undefined {
-  const record = readRecord(storeRoot, projectRoot);
-  if (!record?.lock || !sameStamp(record.lockStamp, lockStamp) || typeof record.lines !== "string" || typeof record.entries !== "number") return undefined;
+  const record = stampedRecord(storeRoot, projectRoot, lockStamp);
+  if (!record || typeof record.lines !== "string" || typeof record.entries !== "number") return undefined;
   const entries = parseLockLines(record.lines, record.entries);
   return entries ? { digest: record.lock, entries } : undefined;
 }
@@ -92,8 +92,13 @@ export function isVerified(storeRoot: string, projectRoot: string, lockDigest: s
  * hashes the ~650 KB lock of 1,000 stages nor doubts it. Undefined when anything differs.
  */
 export function verifiedLockDigest(storeRoot: string, projectRoot: string, lockStamp: FileStamp | undefined): string | undefined {
+  return stampedRecord(storeRoot, projectRoot, lockStamp)?.lock;
+}
+
+/** The record while sabuild.lock has the stamp it recorded, with the lock's digest. */
+function stampedRecord(storeRoot: string, projectRoot: string, lockStamp: FileStamp | undefined): (VerifiedRecord & { lock: string }) | undefined {
   const record = readRecord(storeRoot, projectRoot);
-  return record?.lock && lockStamp && sameStamp(record.lockStamp, lockStamp) ? record.lock : undefined;
+  return record?.lock && lockStamp && sameStamp(record.lockStamp, lockStamp) ? (record as VerifiedRecord & { lock: string }) : undefined;
 }
 
 /**
